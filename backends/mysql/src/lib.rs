@@ -1,0 +1,438 @@
+//! The MariaDB/MySQL source: one connection, one consistent-snapshot
+//! transaction for the whole dump, rows streamed from the socket with the
+//! text protocol (what Django's drivers read).
+
+mod schema;
+mod types;
+mod url;
+
+use std::time::Duration;
+
+use dump2py_core::error::{Error, Result};
+use dump2py_core::plugin::{BatchFn, Source};
+use dump2py_core::registry::SourceFactory;
+use dump2py_core::schema::{ColumnKind, Schema, Table};
+use dump2py_core::Batch;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, Row};
+
+pub use crate::schema::json_checked_columns;
+use crate::types::Conv;
+pub use crate::types::{column_kind, normalize_declared};
+pub use crate::url::{parse as parse_url, ConnSpec, DEFAULT_CONNECT_TIMEOUT};
+
+dump2py_core::inventory::submit! {
+    SourceFactory {
+        name: "mysql",
+        schemes: &["mysql", "mariadb"],
+        version: env!("CARGO_PKG_VERSION"),
+        open: open_boxed,
+    }
+}
+
+fn open_boxed(url: &str) -> Result<Box<dyn Source>> {
+    Ok(Box::new(MysqlSource::open(url)?))
+}
+
+/// Run before the snapshot: UTF-8 text, TIMESTAMPs in UTC, and a server
+/// that waits for a slow sink instead of dropping the connection.
+const SESSION_SETUP: &[&str] = &[
+    "SET NAMES utf8mb4",
+    "SET SESSION time_zone = '+00:00'",
+    "SET SESSION net_write_timeout = 3600",
+    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+    "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+];
+
+pub struct MysqlSource {
+    // Dropped in Drop, while the runtime still runs.
+    conn: Option<Conn>,
+    rt: tokio::runtime::Runtime,
+    url: String,
+    place: String,
+    /// A table's rows are still on their way: the server must not be
+    /// waited for (a goodbye would first read them all).
+    unread: bool,
+}
+
+impl MysqlSource {
+    /// Connects (waiting at most the URL's `connect_timeout`, 10 s by
+    /// default) and starts the snapshot that every later read sees.
+    pub fn open(url: &str) -> Result<MysqlSource> {
+        let spec = url::parse(url)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| Error::Connect(format!("can't start the MariaDB/MySQL client: {e}")))?;
+        let conn = rt.block_on(connect(&spec))?;
+        let mut source = MysqlSource {
+            conn: Some(conn),
+            rt,
+            url: url.to_string(),
+            place: spec.place(),
+            unread: false,
+        };
+        for sql in SESSION_SETUP {
+            source.rows(sql).map_err(|e| {
+                Error::Connect(format!(
+                    "can't start a consistent snapshot on MariaDB/MySQL at {} ({sql}): {}",
+                    source.place,
+                    message(&e)
+                ))
+            })?;
+        }
+        Ok(source)
+    }
+
+    /// A small query's rows as text.
+    fn rows(&mut self, sql: &str) -> std::result::Result<schema::Rows, mysql_async::Error> {
+        let MysqlSource { conn, rt, .. } = &mut *self;
+        let Some(conn) = conn.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<Row> = rt.block_on(conn.query(sql))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                r.unwrap_raw()
+                    .into_iter()
+                    .map(|v| match v {
+                        Some(mysql_async::Value::Bytes(b)) => {
+                            Some(String::from_utf8_lossy(&b).into_owned())
+                        }
+                        Some(mysql_async::Value::NULL) | None => None,
+                        Some(other) => Some(other.as_sql(true)),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// A failed query of `table`: the connection's end stops the dump,
+    /// anything else is the table's (and `-t` may skip it).
+    fn table_error(&self, table: &str, e: mysql_async::Error) -> Error {
+        if e.is_fatal() {
+            Error::Connect(format!(
+                "lost the connection to MariaDB/MySQL at {} while reading table {table}: {}",
+                self.place,
+                message(&e)
+            ))
+        } else {
+            Error::table(table, message(&e))
+        }
+    }
+}
+
+impl Drop for MysqlSource {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if self.unread {
+                // Closing the socket ends the query on the server too.
+                drop(conn);
+                return;
+            }
+            // A polite goodbye, but never a long wait for it.
+            let _ = self.rt.block_on(async {
+                tokio::time::timeout(Duration::from_secs(2), conn.disconnect()).await
+            });
+        }
+    }
+}
+
+async fn connect(spec: &ConnSpec) -> Result<Conn> {
+    // libmysqlclient's default user is the login name.
+    let user = spec.user.clone().or_else(|| std::env::var("USER").ok());
+    let opts = OptsBuilder::default()
+        .user(user)
+        .pass(spec.password.clone())
+        .db_name(Some(spec.database.clone()))
+        // Else mysql_async moves a TCP connection to the server's socket,
+        // where the same user may be another account.
+        .prefer_socket(false)
+        .stmt_cache_size(0)
+        .tcp_nodelay(true);
+    let opts = match &spec.socket {
+        Some(path) => opts.socket(Some(path.clone())),
+        None => opts.ip_or_hostname(spec.host.clone()).tcp_port(spec.port),
+    };
+    match tokio::time::timeout(spec.connect_timeout, Conn::new(opts)).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(connect_error(spec, &e)),
+        Err(_) => Err(Error::Connect(format!(
+            "can't connect to MariaDB/MySQL at {}: no answer within {} s",
+            spec.place(),
+            spec.connect_timeout.as_secs()
+        ))),
+    }
+}
+
+fn connect_error(spec: &ConnSpec, e: &mysql_async::Error) -> Error {
+    let place = spec.place();
+    let user = spec.user_name();
+    let db = &spec.database;
+    Error::Connect(match e {
+        mysql_async::Error::Server(s) => match s.code {
+            1045 | 1698 => format!(
+                "MariaDB/MySQL at {place} denied access to user '{user}' ({}): wrong password or no such user",
+                if spec.password.is_some() {
+                    "with a password"
+                } else {
+                    "without a password"
+                }
+            ),
+            1049 => format!("database '{db}' does not exist on MariaDB/MySQL at {place}"),
+            1044 => format!("user '{user}' may not use database '{db}' on MariaDB/MySQL at {place}"),
+            _ => format!("can't connect to MariaDB/MySQL at {place}: {}", message(e)),
+        },
+        _ => format!("can't connect to MariaDB/MySQL at {place}: {}", message(e)),
+    })
+}
+
+/// One line, without the driver's decorations.
+fn message(e: &mysql_async::Error) -> String {
+    let text = match e {
+        mysql_async::Error::Server(s) => format!("{} (error {})", s.message, s.code),
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+        other => other.to_string(),
+    };
+    text.replace(['\n', '\r'], " ")
+}
+
+/// `name` quoted for MariaDB/MySQL.
+fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// The statement that streams a table in primary-key order (all columns
+/// when it has none).
+fn select_sql(table: &Table, convs: &[Conv]) -> String {
+    let cols: Vec<String> = table.columns.iter().map(|c| quote(&c.name)).collect();
+    let order_by = |i: usize| {
+        if convs[i].sorts_as_bytes() {
+            format!("CAST({} AS BINARY)", cols[i])
+        } else {
+            cols[i].clone()
+        }
+    };
+    let key: Vec<usize> = table
+        .primary_key
+        .iter()
+        .filter_map(|c| table.column_index(c))
+        .collect();
+    let order: Vec<String> = if key.is_empty() || key.len() != table.primary_key.len() {
+        (0..cols.len()).map(order_by).collect()
+    } else {
+        key.into_iter().map(order_by).collect()
+    };
+    format!(
+        "SELECT {} FROM {} ORDER BY {}",
+        cols.join(", "),
+        quote(&table.name),
+        order.join(", ")
+    )
+}
+
+fn pk_text(table: &Table, convs: &[Conv], row: &[Option<mysql_async::Value>]) -> String {
+    let parts: Vec<String> = table
+        .primary_key
+        .iter()
+        .filter_map(|c| table.column_index(c))
+        .map(|i| match row.get(i) {
+            Some(Some(mysql_async::Value::Bytes(b))) => {
+                let s = String::from_utf8_lossy(b);
+                match convs[i] {
+                    Conv::Text | Conv::Json | Conv::Uuid | Conv::Bytes => format!("'{s}'"),
+                    _ => s.into_owned(),
+                }
+            }
+            Some(Some(mysql_async::Value::NULL)) => "NULL".into(),
+            _ => "?".into(),
+        })
+        .collect();
+    dump2py_core::error::pk_text(parts)
+}
+
+impl Source for MysqlSource {
+    fn describe(&self) -> String {
+        url::shown(&self.url)
+    }
+
+    fn schema(&mut self) -> Result<Schema> {
+        let failed = |place: &str, e: mysql_async::Error| {
+            Error::Connect(format!(
+                "can't read the schema on MariaDB/MySQL at {place}: {}",
+                message(&e)
+            ))
+        };
+        let tables = self
+            .rows(schema::TABLES_SQL)
+            .map_err(|e| failed(&self.place, e))?;
+        let columns = self
+            .rows(schema::COLUMNS_SQL)
+            .map_err(|e| failed(&self.place, e))?;
+        let keys = self
+            .rows(schema::KEYS_SQL)
+            .map_err(|e| failed(&self.place, e))?;
+        let checks = match self.rows(schema::CHECKS_SQL) {
+            Ok(rows) => rows,
+            Err(e) if !e.is_fatal() => Vec::new(),
+            Err(e) => return Err(failed(&self.place, e)),
+        };
+        Ok(schema::build(&tables, &columns, &keys, &checks))
+    }
+
+    fn count_rows(&mut self, table: &Table) -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM {}", quote(&table.name));
+        let rows = self
+            .rows(&sql)
+            .map_err(|e| self.table_error(&table.name, e))?;
+        let n = rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(|c| c.as_deref());
+        n.and_then(|n| n.parse().ok())
+            .ok_or_else(|| Error::table(&table.name, format!("count(*) gave {n:?}")))
+    }
+
+    fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+        let batch_rows = batch_rows.max(1);
+        let mut convs = Vec::with_capacity(table.columns.len());
+        for c in &table.columns {
+            match (Conv::of(c), &c.kind) {
+                (Some(conv), _) => convs.push(conv),
+                (None, ColumnKind::Unsupported(t)) => {
+                    return Err(Error::table(
+                        &table.name,
+                        format!("unsupported type {t} in {}.{}", table.name, c.name),
+                    ))
+                }
+                (None, k) => {
+                    return Err(Error::table(
+                        &table.name,
+                        format!("can't read column {} of kind {k:?}", c.name),
+                    ))
+                }
+            }
+        }
+        if convs.is_empty() {
+            return Err(Error::table(&table.name, "has no readable columns"));
+        }
+        let sql = select_sql(table, &convs);
+        let width = convs.len();
+        let MysqlSource {
+            conn, rt, unread, ..
+        } = &mut *self;
+        let Some(conn) = conn.as_mut() else {
+            return Err(Error::Connect(
+                "the MariaDB/MySQL connection is closed".into(),
+            ));
+        };
+        *unread = true;
+        let streamed: std::result::Result<Result<()>, mysql_async::Error> = rt.block_on(async {
+            let mut result = conn.query_iter(sql).await?;
+            let mut batch = Batch::new(width, batch_rows);
+            // One row at a time from the socket: nothing holds the table.
+            while let Some(row) = result.next().await? {
+                let raw = row.unwrap_raw();
+                if raw.len() != width {
+                    return Ok(Err(Error::table(
+                        &table.name,
+                        format!("the server sent {} columns, not {width}", raw.len()),
+                    )));
+                }
+                for (i, conv) in convs.iter().enumerate() {
+                    let bytes = match &raw[i] {
+                        Some(mysql_async::Value::Bytes(b)) => Some(b.as_slice()),
+                        _ => None,
+                    };
+                    match types::convert(*conv, bytes) {
+                        Ok(v) => batch.values.push(v),
+                        Err(message) => {
+                            let c = &table.columns[i];
+                            return Ok(Err(Error::Value {
+                                table: table.name.clone(),
+                                column: c.name.clone(),
+                                pk: pk_text(table, &convs, &raw),
+                                message: format!("declared {} but {message}", c.declared_type),
+                            }));
+                        }
+                    }
+                }
+                if batch.len() >= batch_rows {
+                    if let Err(e) =
+                        out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))
+                    {
+                        return Ok(Err(e));
+                    }
+                }
+            }
+            *unread = false;
+            if !batch.is_empty() {
+                return Ok(out(batch));
+            }
+            Ok(Ok(()))
+        });
+        streamed.map_err(|e| self.table_error(&table.name, e))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dump2py_core::schema::Column;
+
+    fn col(name: &str, kind: ColumnKind) -> Column {
+        Column {
+            name: name.into(),
+            declared_type: String::new(),
+            kind,
+            nullable: false,
+        }
+    }
+
+    #[test]
+    fn selects_in_key_order() {
+        let mut t = Table {
+            name: "a`b".into(),
+            columns: vec![col("code", ColumnKind::Text), col("n", ColumnKind::Int)],
+            primary_key: vec!["code".into()],
+            foreign_keys: vec![],
+            unique: vec![],
+        };
+        let convs: Vec<Conv> = t.columns.iter().filter_map(Conv::of).collect();
+        assert_eq!(
+            select_sql(&t, &convs),
+            "SELECT `code`, `n` FROM `a``b` ORDER BY CAST(`code` AS BINARY)"
+        );
+        t.primary_key.clear();
+        assert_eq!(
+            select_sql(&t, &convs),
+            "SELECT `code`, `n` FROM `a``b` ORDER BY CAST(`code` AS BINARY), `n`"
+        );
+        t.primary_key = vec!["n".into()];
+        assert!(select_sql(&t, &convs).ends_with("ORDER BY `n`"));
+    }
+
+    #[test]
+    fn unreachable_server_is_a_clear_error() {
+        // Nothing listens on port 1; refused at once, and no password shown.
+        let err = MysqlSource::open("mysql://u:s3cret@127.0.0.1:1/db")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("can't connect to MariaDB/MySQL at 127.0.0.1:1: "),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"));
+    }
+
+    #[test]
+    fn registered_for_both_schemes() {
+        let f = dump2py_core::registry::sources()
+            .into_iter()
+            .find(|f| f.name == "mysql");
+        assert_eq!(f.map(|f| f.schemes), Some(&["mysql", "mariadb"][..]));
+    }
+}

@@ -1,0 +1,312 @@
+//! The schema of the connection's database, from information_schema.
+
+use std::collections::{BTreeMap, HashSet};
+
+use dump2py_core::schema::{Column, ForeignKey, Schema, Table};
+
+use crate::types::{column_kind, normalize_declared};
+
+/// Tables and views; sequences and system tables are not models.
+pub const TABLES_SQL: &str = "SELECT TABLE_NAME FROM information_schema.TABLES \
+     WHERE TABLE_SCHEMA = DATABASE() \
+     AND TABLE_TYPE IN ('BASE TABLE', 'VIEW', 'SYSTEM VERSIONED')";
+
+pub const COLUMNS_SQL: &str =
+    "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE \
+     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+     ORDER BY TABLE_NAME, ORDINAL_POSITION";
+
+pub const KEYS_SQL: &str =
+    "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, c.CONSTRAINT_TYPE, k.COLUMN_NAME, \
+     k.REFERENCED_TABLE_SCHEMA = DATABASE(), k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME \
+     FROM information_schema.KEY_COLUMN_USAGE k \
+     JOIN information_schema.TABLE_CONSTRAINTS c \
+     ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME \
+     AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+     WHERE k.TABLE_SCHEMA = DATABASE() \
+     ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION";
+
+/// MariaDB's JSON is `longtext` with a `json_valid()` check. MySQL has no
+/// TABLE_NAME here (and a real JSON type): the query fails there and no
+/// column is taken for JSON by its check.
+pub const CHECKS_SQL: &str =
+    "SELECT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+     WHERE CONSTRAINT_SCHEMA = DATABASE()";
+
+/// Rows of the queries above, as text (`None` for NULL).
+pub type Rows = Vec<Vec<Option<String>>>;
+
+fn cell(row: &[Option<String>], i: usize) -> &str {
+    row.get(i).and_then(|c| c.as_deref()).unwrap_or("")
+}
+
+/// The columns a check clause requires to be valid JSON:
+/// `json_valid(`data`)` → `data`.
+pub fn json_checked_columns(clause: &str) -> Vec<String> {
+    let lower = clause.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find("json_valid(") {
+        let start = from + pos + "json_valid(".len();
+        from = start;
+        let rest = &clause[start..];
+        let Some(ident) = rest.strip_prefix('`') else {
+            continue;
+        };
+        // A backtick inside a quoted name is doubled.
+        let mut name = String::new();
+        let mut chars = ident.chars().peekable();
+        let mut closed = false;
+        while let Some(c) = chars.next() {
+            if c == '`' {
+                if chars.peek() == Some(&'`') {
+                    chars.next();
+                    name.push('`');
+                } else {
+                    closed = true;
+                    break;
+                }
+            } else {
+                name.push(c);
+            }
+        }
+        if closed && chars.next() == Some(')') {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Builds the schema; tables sorted by name (bytes, as SQLite's).
+pub fn build(tables: &Rows, columns: &Rows, keys: &Rows, checks: &Rows) -> Schema {
+    let mut json: HashSet<(String, String)> = HashSet::new();
+    for row in checks {
+        for col in json_checked_columns(cell(row, 1)) {
+            json.insert((cell(row, 0).to_string(), col));
+        }
+    }
+    let mut by_name: BTreeMap<String, Table> = tables
+        .iter()
+        .map(|r| {
+            let name = cell(r, 0).to_string();
+            (
+                name.clone(),
+                Table {
+                    name,
+                    columns: Vec::new(),
+                    primary_key: Vec::new(),
+                    foreign_keys: Vec::new(),
+                    unique: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for row in columns {
+        let Some(table) = by_name.get_mut(cell(row, 0)) else {
+            continue;
+        };
+        let name = cell(row, 1).to_string();
+        let checked = json.contains(&(table.name.clone(), name.clone()));
+        table.columns.push(Column {
+            kind: column_kind(cell(row, 2), cell(row, 3), checked),
+            declared_type: normalize_declared(cell(row, 3)),
+            nullable: cell(row, 4).eq_ignore_ascii_case("YES"),
+            name,
+        });
+    }
+    // Unique constraints by name, in the order the query gives.
+    let mut unique: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for row in keys {
+        let Some(table) = by_name.get_mut(cell(row, 0)) else {
+            continue;
+        };
+        let column = cell(row, 3).to_string();
+        // A foreign key may share its name with a unique key: the reference tells.
+        let references = row.get(5).is_some_and(Option::is_some);
+        match cell(row, 2) {
+            "PRIMARY KEY" if !references => table.primary_key.push(column),
+            "UNIQUE" if !references => unique
+                .entry((table.name.clone(), cell(row, 1).to_string()))
+                .or_default()
+                .push(column),
+            // A key to another database is no link between this dump's models.
+            "FOREIGN KEY" if references && cell(row, 4) == "1" => {
+                table.foreign_keys.push(ForeignKey {
+                    column,
+                    target_table: cell(row, 5).to_string(),
+                    target_column: cell(row, 6).to_string(),
+                })
+            }
+            _ => {}
+        }
+    }
+    for ((table, _), cols) in unique {
+        if let Some(t) = by_name.get_mut(&table) {
+            t.unique.push(cols);
+        }
+    }
+    for table in by_name.values_mut() {
+        let position = |c: &str| table.columns.iter().position(|x| x.name == c);
+        let mut fks = std::mem::take(&mut table.foreign_keys);
+        fks.sort_by_key(|f| position(&f.column));
+        table.foreign_keys = fks;
+    }
+    Schema {
+        tables: by_name.into_values().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dump2py_core::schema::ColumnKind;
+
+    fn rows(r: &[&[Option<&str>]]) -> Rows {
+        r.iter()
+            .map(|r| r.iter().map(|c| c.map(String::from)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn json_checks() {
+        assert_eq!(json_checked_columns("json_valid(`data`)"), vec!["data"]);
+        assert_eq!(
+            json_checked_columns("JSON_VALID(`a``b`) and json_valid(`c`)"),
+            vec!["a`b", "c"]
+        );
+        assert!(json_checked_columns("json_valid(concat(`x`, '1'))").is_empty());
+        assert!(json_checked_columns("`pos` >= 0").is_empty());
+    }
+
+    #[test]
+    fn builds_tables() {
+        let s = build(
+            &rows(&[&[Some("b_link")], &[Some("a")]]),
+            &rows(&[
+                &[
+                    Some("a"),
+                    Some("id"),
+                    Some("bigint"),
+                    Some("bigint(20)"),
+                    Some("NO"),
+                ],
+                &[
+                    Some("a"),
+                    Some("doc"),
+                    Some("longtext"),
+                    Some("longtext"),
+                    Some("YES"),
+                ],
+                &[
+                    Some("b_link"),
+                    Some("id"),
+                    Some("int"),
+                    Some("int(11)"),
+                    Some("NO"),
+                ],
+                &[
+                    Some("b_link"),
+                    Some("y"),
+                    Some("int"),
+                    Some("int(11)"),
+                    Some("NO"),
+                ],
+                &[
+                    Some("b_link"),
+                    Some("x"),
+                    Some("int"),
+                    Some("int(11)"),
+                    Some("NO"),
+                ],
+                &[
+                    Some("gone"),
+                    Some("x"),
+                    Some("int"),
+                    Some("int(11)"),
+                    Some("NO"),
+                ],
+            ]),
+            &rows(&[
+                &[
+                    Some("a"),
+                    Some("PRIMARY"),
+                    Some("PRIMARY KEY"),
+                    Some("id"),
+                    None,
+                    None,
+                    None,
+                ],
+                &[
+                    Some("b_link"),
+                    Some("PRIMARY"),
+                    Some("PRIMARY KEY"),
+                    Some("id"),
+                    None,
+                    None,
+                    None,
+                ],
+                &[
+                    Some("b_link"),
+                    Some("fk1"),
+                    Some("FOREIGN KEY"),
+                    Some("x"),
+                    Some("1"),
+                    Some("a"),
+                    Some("id"),
+                ],
+                &[
+                    Some("b_link"),
+                    Some("fk2"),
+                    Some("FOREIGN KEY"),
+                    Some("y"),
+                    Some("1"),
+                    Some("a"),
+                    Some("id"),
+                ],
+                &[
+                    Some("b_link"),
+                    Some("fk3"),
+                    Some("FOREIGN KEY"),
+                    Some("y"),
+                    Some("0"),
+                    Some("a"),
+                    Some("id"),
+                ],
+                &[
+                    Some("b_link"),
+                    Some("u"),
+                    Some("UNIQUE"),
+                    Some("x"),
+                    None,
+                    None,
+                    None,
+                ],
+                &[
+                    Some("b_link"),
+                    Some("u"),
+                    Some("UNIQUE"),
+                    Some("y"),
+                    None,
+                    None,
+                    None,
+                ],
+            ]),
+            &rows(&[&[Some("a"), Some("json_valid(`doc`)")]]),
+        );
+        let names: Vec<_> = s.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a", "b_link"]);
+        let a = &s.tables[0];
+        assert_eq!(a.columns[0].declared_type, "bigint");
+        assert_eq!(a.columns[1].kind, ColumnKind::Json);
+        assert!(a.columns[1].nullable && !a.columns[0].nullable);
+        let link = &s.tables[1];
+        assert_eq!(link.primary_key, ["id"]);
+        let fk_cols: Vec<_> = link
+            .foreign_keys
+            .iter()
+            .map(|f| f.column.as_str())
+            .collect();
+        assert_eq!(fk_cols, ["y", "x"]);
+        assert_eq!(link.unique, vec![vec!["x".to_string(), "y".to_string()]]);
+    }
+}

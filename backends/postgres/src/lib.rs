@@ -1,0 +1,484 @@
+//! The PostgreSQL source: reads one database over tokio-postgres inside one
+//! read-only REPEATABLE READ transaction, so that the dump is one
+//! consistent snapshot. The Source trait is synchronous: the source holds a
+//! current-thread runtime and blocks on each step.
+
+mod catalog;
+mod tls;
+mod types;
+mod url;
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use dump2py_core::error::{Error, Result};
+use dump2py_core::plugin::{BatchFn, Source};
+use dump2py_core::registry::SourceFactory;
+use dump2py_core::schema::{ColumnKind, Schema, Table};
+use dump2py_core::{Batch, Value};
+use tokio::runtime::Runtime;
+use tokio_postgres::{Client, NoTls, Row};
+
+pub use types::{column_kind, numeric_text};
+pub use url::{parse as parse_url, ConnectSpec, Host, SslMode};
+
+use types::{Decoder, Raw};
+
+dump2py_core::inventory::submit! {
+    SourceFactory {
+        name: "postgres",
+        schemes: &["postgres", "postgresql"],
+        version: env!("CARGO_PKG_VERSION"),
+        open: open_boxed,
+    }
+}
+
+fn open_boxed(url: &str) -> Result<Box<dyn Source>> {
+    Ok(Box::new(PgSource::open(url)?))
+}
+
+/// What the catalog says about a column beyond [`Table`]: needed to build
+/// the query.
+#[derive(Debug, Clone)]
+struct ColInfo {
+    /// The base type's name (`int4`, `inet`, …), domains resolved.
+    base: String,
+    /// Has a collation: ordered with `COLLATE "C"`.
+    collatable: bool,
+}
+
+pub struct PgSource {
+    rt: Runtime,
+    client: Client,
+    spec: ConnectSpec,
+    /// The schema read (search_path's first), set by `schema`.
+    namespace: Option<String>,
+    columns: HashMap<String, Vec<ColInfo>>,
+    cursors: u64,
+}
+
+/// One line from a tokio-postgres error: the server's message (and detail)
+/// for a database error, else the error and its causes.
+fn pg_message(e: &tokio_postgres::Error) -> String {
+    let text = match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(d) => format!("{} ({d})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => {
+            let mut parts = vec![e.to_string()];
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                if !parts.iter().any(|p| p.contains(&text)) {
+                    parts.push(text);
+                }
+                cause = c.source();
+            }
+            parts.join(": ")
+        }
+    };
+    text.replace(['\n', '\r'], " ")
+}
+
+/// The server's refusal is the table's fault (`-t` may skip it); a lost
+/// connection is not, and stops the dump.
+fn read_error(at: &str, table: &str, e: &tokio_postgres::Error) -> Error {
+    if e.as_db_error().is_some() {
+        Error::table(table, pg_message(e))
+    } else {
+        Error::Connect(format!(
+            "PostgreSQL at {at}, reading table {table}: {}",
+            pg_message(e)
+        ))
+    }
+}
+
+impl PgSource {
+    pub fn open(url: &str) -> Result<PgSource> {
+        let spec = url::parse(url, &|k| std::env::var(k).ok())?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Connect(format!("can't start the PostgreSQL client: {e}")))?;
+        let at = spec.location();
+        let config = spec.config();
+        // connect_timeout bounds each TCP connect; this bounds the whole
+        // handshake too (a server that accepts but never answers).
+        let limit = spec.connect_timeout + std::time::Duration::from_secs(2);
+        let tls = tls::client_config(&spec)
+            .map_err(|why| Error::Connect(format!("PostgreSQL at {at}: {why}")))?;
+        let connected = rt.block_on(async {
+            match tls {
+                None => tokio::time::timeout(limit, config.connect(NoTls))
+                    .await
+                    .map(|r| r.map(|(c, conn)| (c, spawn_connection(conn)))),
+                Some(tls) => tokio::time::timeout(limit, config.connect(tls::MakeRustls(tls)))
+                    .await
+                    .map(|r| r.map(|(c, conn)| (c, spawn_connection(conn)))),
+            }
+        });
+        let client = match connected {
+            Err(_) => {
+                return Err(Error::Connect(format!(
+                    "can't connect to PostgreSQL at {at}: no answer within {} s",
+                    limit.as_secs()
+                )))
+            }
+            Ok(Err(e)) => return Err(connect_error(&spec, &e)),
+            Ok(Ok((client, ()))) => client,
+        };
+        let source = PgSource {
+            rt,
+            client,
+            spec,
+            namespace: None,
+            columns: HashMap::new(),
+            cursors: 0,
+        };
+        // One connection reads every table in turn, so the transaction's own
+        // snapshot covers the whole dump: no exported snapshot is needed. The
+        // snapshot is taken by the first query after BEGIN (the catalog).
+        // The timeouts are off because a dump is idle in its transaction
+        // while sinks write, and a big table's read may take long.
+        source
+            .batch(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+                 SET LOCAL statement_timeout = 0; \
+                 SET LOCAL idle_in_transaction_session_timeout = 0",
+            )
+            .map_err(|e| {
+                Error::Connect(format!(
+                    "PostgreSQL at {}: can't start the read transaction: {}",
+                    source.spec.location(),
+                    pg_message(&e)
+                ))
+            })?;
+        Ok(source)
+    }
+
+    fn block<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    fn batch(&self, sql: &str) -> std::result::Result<(), tokio_postgres::Error> {
+        self.block(self.client.batch_execute(sql))
+    }
+
+    fn qualified(&self, table: &str) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}.{}", quote(ns), quote(table)),
+            None => quote(table),
+        }
+    }
+
+    /// Runs `f` inside a savepoint: a failed statement aborts only the
+    /// savepoint, and the transaction (with its snapshot) reads on.
+    fn guarded<T>(&mut self, table: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.batch("SAVEPOINT dump2py")
+            .map_err(|e| read_error(&self.spec.location(), table, &e))?;
+        let result = f(self);
+        let end = match &result {
+            Ok(_) => "RELEASE SAVEPOINT dump2py",
+            Err(_) => "ROLLBACK TO SAVEPOINT dump2py; RELEASE SAVEPOINT dump2py",
+        };
+        let ended = self.batch(end);
+        match (result, ended) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(read_error(&self.spec.location(), table, &e)),
+            (Ok(v), Ok(())) => Ok(v),
+        }
+    }
+
+    fn col_info(&self, table: &Table) -> Vec<ColInfo> {
+        match self.columns.get(&table.name) {
+            Some(info) if info.len() == table.columns.len() => info.clone(),
+            // A table not from `schema`: judge by what it says.
+            _ => table
+                .columns
+                .iter()
+                .map(|c| ColInfo {
+                    base: c.declared_type.clone(),
+                    collatable: c.kind == ColumnKind::Text
+                        && !types::read_as_text(&c.declared_type),
+                })
+                .collect(),
+        }
+    }
+
+    /// The query that reads `table` in primary-key order. Text keys are
+    /// ordered bytewise (`COLLATE "C"`), as SQLite orders them, so that the
+    /// same rows give the same dump on either database.
+    fn select_sql(&self, table: &Table) -> String {
+        let info = self.col_info(table);
+        let exprs: Vec<String> = table
+            .columns
+            .iter()
+            .zip(&info)
+            .map(|(c, i)| {
+                let col = format!("t.{}", quote(&c.name));
+                match i.base.as_str() {
+                    // inet's own output, as Django reads it: no /32 on a
+                    // host address (text(inet) would add it).
+                    "inet" => format!(
+                        "CASE WHEN masklen({col}) = CASE family({col}) WHEN 4 THEN 32 ELSE 128 END \
+                         THEN host({col}) ELSE text({col}) END"
+                    ),
+                    "cidr" => format!("text({col})"),
+                    _ => col,
+                }
+            })
+            .collect();
+        let order_col = |name: &str| -> Option<String> {
+            let idx = table.column_index(name)?;
+            let (c, i) = (&table.columns[idx], &info[idx]);
+            match &c.kind {
+                ColumnKind::Unsupported(_) => None,
+                // json has no ordering operator (jsonb has).
+                ColumnKind::Json if i.base == "json" => None,
+                _ if i.collatable => Some(format!("t.{} COLLATE \"C\"", quote(name))),
+                _ => Some(format!("t.{}", quote(name))),
+            }
+        };
+        let keys: Vec<String> = if table.primary_key.is_empty() {
+            table
+                .columns
+                .iter()
+                .filter_map(|c| order_col(&c.name))
+                .collect()
+        } else {
+            table
+                .primary_key
+                .iter()
+                .filter_map(|c| order_col(c))
+                .collect()
+        };
+        let mut sql = format!(
+            "SELECT {} FROM {} AS t",
+            exprs.join(", "),
+            self.qualified(&table.name)
+        );
+        if !keys.is_empty() {
+            sql.push_str(" ORDER BY ");
+            sql.push_str(&keys.join(", "));
+        }
+        sql
+    }
+
+    fn read_guarded(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+        let at = self.spec.location();
+        let table_err = |e: tokio_postgres::Error| read_error(&at, &table.name, &e);
+        self.cursors += 1;
+        let cursor = format!("dump2py_{}", self.cursors);
+        // A server-side cursor streams the rows: FETCH brings one batch at a
+        // time, so memory holds one batch whatever the table's size.
+        self.batch(&format!(
+            "DECLARE {cursor} NO SCROLL CURSOR FOR {}",
+            self.select_sql(table)
+        ))
+        .map_err(table_err)?;
+        let fetch = self
+            .block(
+                self.client
+                    .prepare(&format!("FETCH FORWARD {batch_rows} FROM {cursor}")),
+            )
+            .map_err(table_err)?;
+        let decoders = fetch
+            .columns()
+            .iter()
+            .zip(&table.columns)
+            .map(|(rc, c)| {
+                Decoder::for_type(rc.type_()).ok_or_else(|| {
+                    Error::table(
+                        &table.name,
+                        format!(
+                            "unsupported type {} in {}.{}",
+                            rc.type_().name(),
+                            table.name,
+                            c.name
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if decoders.len() != table.columns.len() {
+            return Err(Error::table(
+                &table.name,
+                format!(
+                    "has {} columns, the catalog said {}",
+                    decoders.len(),
+                    table.columns.len()
+                ),
+            ));
+        }
+        let width = table.columns.len();
+        loop {
+            let rows = self
+                .block(self.client.query(&fetch, &[]))
+                .map_err(table_err)?;
+            let n = rows.len();
+            if n > 0 {
+                let mut batch = Batch::new(width, n);
+                for row in &rows {
+                    decode_row(table, &decoders, row, &mut batch.values)?;
+                }
+                out(batch)?;
+            }
+            if n < batch_rows {
+                break;
+            }
+        }
+        drop(fetch);
+        self.batch(&format!("CLOSE {cursor}")).map_err(table_err)
+    }
+}
+
+fn decode_row(table: &Table, decoders: &[Decoder], row: &Row, out: &mut Vec<Value>) -> Result<()> {
+    for (i, d) in decoders.iter().enumerate() {
+        let raw = row
+            .try_get::<_, Raw>(i)
+            .map_err(|e| Error::table(&table.name, pg_message(&e)))?;
+        let v = match raw.0 {
+            None => Value::Null,
+            Some(b) => d.decode(b).map_err(|message| Error::Value {
+                table: table.name.clone(),
+                column: table.columns[i].name.clone(),
+                pk: pk_text(table, decoders, row),
+                message: format!("declared {} but {message}", table.columns[i].declared_type),
+            })?,
+        };
+        out.push(v);
+    }
+    Ok(())
+}
+
+fn pk_text(table: &Table, decoders: &[Decoder], row: &Row) -> String {
+    let parts: Vec<String> = table
+        .primary_key
+        .iter()
+        .filter_map(|c| table.column_index(c))
+        .map(|i| {
+            let raw = row.try_get::<_, Raw>(i).ok().and_then(|r| r.0);
+            match raw.map(|b| decoders.get(i).map(|d| d.decode(b))) {
+                None => "NULL".into(),
+                Some(Some(Ok(Value::Int(n)))) => n.to_string(),
+                Some(Some(Ok(Value::Text(t)))) => format!("'{t}'"),
+                Some(Some(Ok(v))) => format!("{v:?}"),
+                _ => "?".into(),
+            }
+        })
+        .collect();
+    dump2py_core::error::pk_text(parts)
+}
+
+/// Runs the connection's task whenever the source blocks on the runtime.
+fn spawn_connection<F>(connection: F)
+where
+    F: Future<Output = std::result::Result<(), tokio_postgres::Error>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+}
+
+fn connect_error(spec: &ConnectSpec, e: &tokio_postgres::Error) -> Error {
+    use tokio_postgres::error::SqlState;
+    let at = spec.location();
+    let (user, db) = (&spec.user, &spec.dbname);
+    let msg = match e.code() {
+        Some(c) if *c == SqlState::INVALID_PASSWORD => {
+            format!("PostgreSQL at {at} refused the password of user \"{user}\"")
+        }
+        Some(c) if *c == SqlState::INVALID_CATALOG_NAME => {
+            format!("PostgreSQL at {at} has no database \"{db}\"")
+        }
+        Some(c) if *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+            format!(
+                "PostgreSQL at {at} refused user \"{user}\": {}",
+                pg_message(e)
+            )
+        }
+        Some(_) => format!("PostgreSQL at {at}: {}", pg_message(e)),
+        None => {
+            let text = pg_message(e);
+            if text.contains("password missing") {
+                format!(
+                    "PostgreSQL at {at} asks user \"{user}\" for a password, and none was given"
+                )
+            } else {
+                format!("can't connect to PostgreSQL at {at}: {text}")
+            }
+        }
+    };
+    Error::Connect(msg)
+}
+
+pub(crate) fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+impl Source for PgSource {
+    fn describe(&self) -> String {
+        dump2py_core::redact::redact_url(&self.spec.describe())
+    }
+
+    fn schema(&mut self) -> Result<Schema> {
+        let read = self.block(catalog::read(&self.client));
+        let (namespace, tables, columns) = read.map_err(|e| {
+            Error::Connect(format!(
+                "can't read the schema of {}: {}",
+                self.describe(),
+                match e {
+                    catalog::CatalogError::Pg(e) => pg_message(&e),
+                    catalog::CatalogError::Other(m) => m,
+                }
+            ))
+        })?;
+        self.namespace = Some(namespace);
+        self.columns = columns
+            .into_iter()
+            .map(|(t, cols)| {
+                let info = cols
+                    .into_iter()
+                    .map(|(base, collatable)| ColInfo { base, collatable })
+                    .collect();
+                (t, info)
+            })
+            .collect();
+        Ok(Schema { tables })
+    }
+
+    fn count_rows(&mut self, table: &Table) -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM {}", self.qualified(&table.name));
+        self.guarded(&table.name, |s| {
+            let row = s
+                .block(s.client.query_one(&sql, &[]))
+                .map_err(|e| read_error(&s.spec.location(), &table.name, &e))?;
+            let n: i64 = row
+                .try_get(0)
+                .map_err(|e| Error::table(&table.name, pg_message(&e)))?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
+    fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+        if let Some(c) = table
+            .columns
+            .iter()
+            .find(|c| matches!(c.kind, ColumnKind::Unsupported(_)))
+        {
+            return Err(Error::table(
+                &table.name,
+                format!(
+                    "unsupported type {} in {}.{}",
+                    c.declared_type, table.name, c.name
+                ),
+            ));
+        }
+        if table.columns.is_empty() {
+            return Err(Error::table(&table.name, "has no columns"));
+        }
+        let batch_rows = batch_rows.max(1);
+        self.guarded(&table.name, |s| s.read_guarded(table, batch_rows, out))
+    }
+}

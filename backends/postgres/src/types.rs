@@ -1,0 +1,370 @@
+//! PostgreSQL types → column kinds, and values in the binary wire format →
+//! [`Value`]s. The binary format is exact (no float or decimal text to
+//! parse back) and independent of session settings such as DateStyle,
+//! IntervalStyle, TimeZone and extra_float_digits.
+
+use dump2py_core::schema::ColumnKind;
+use dump2py_core::value::{civil_from_days, Date, DateTime, Time};
+use dump2py_core::Value;
+use tokio_postgres::types::{FromSql, Type};
+
+/// Days from 1970-01-01 to PostgreSQL's epoch 2000-01-01.
+const PG_EPOCH_DAYS: i64 = 10_957;
+const DAY_US: i64 = 86_400_000_000;
+
+/// The kind of a column by its (domain-resolved) base type name.
+pub fn column_kind(base: &str, declared: &str) -> ColumnKind {
+    match base {
+        "bool" => ColumnKind::Bool,
+        "int2" | "int4" | "int8" => ColumnKind::Int,
+        "numeric" => ColumnKind::Decimal,
+        "float4" | "float8" => ColumnKind::Float,
+        "bpchar" | "varchar" | "text" | "citext" | "name" => ColumnKind::Text,
+        // Django's GenericIPAddressField; read as the server's text.
+        "inet" | "cidr" => ColumnKind::Text,
+        "bytea" => ColumnKind::Bytes,
+        "date" => ColumnKind::Date,
+        "time" => ColumnKind::Time,
+        "timestamp" | "timestamptz" => ColumnKind::DateTime,
+        "interval" => ColumnKind::Duration,
+        "uuid" => ColumnKind::Uuid,
+        "json" | "jsonb" => ColumnKind::Json,
+        _ => ColumnKind::Unsupported(declared.to_string()),
+    }
+}
+
+/// Types whose binary format is not decoded here: the query casts them to text.
+pub fn read_as_text(base: &str) -> bool {
+    matches!(base, "inet" | "cidr")
+}
+
+/// How one result column's bytes are decoded, chosen by the type the
+/// server reports for it (a domain arrives as its base type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoder {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Numeric,
+    Float4,
+    Float8,
+    Text,
+    Bytea,
+    Date,
+    Time,
+    Timestamp,
+    Timestamptz,
+    Interval,
+    Uuid,
+    Json,
+    Jsonb,
+}
+
+impl Decoder {
+    pub fn for_type(ty: &Type) -> Option<Decoder> {
+        Some(match *ty {
+            Type::BOOL => Decoder::Bool,
+            Type::INT2 => Decoder::Int2,
+            Type::INT4 => Decoder::Int4,
+            Type::INT8 => Decoder::Int8,
+            Type::NUMERIC => Decoder::Numeric,
+            Type::FLOAT4 => Decoder::Float4,
+            Type::FLOAT8 => Decoder::Float8,
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Decoder::Text,
+            Type::BYTEA => Decoder::Bytea,
+            Type::DATE => Decoder::Date,
+            Type::TIME => Decoder::Time,
+            Type::TIMESTAMP => Decoder::Timestamp,
+            Type::TIMESTAMPTZ => Decoder::Timestamptz,
+            Type::INTERVAL => Decoder::Interval,
+            Type::UUID => Decoder::Uuid,
+            Type::JSON => Decoder::Json,
+            Type::JSONB => Decoder::Jsonb,
+            // An extension type; its binary format is text's.
+            _ if ty.name() == "citext" => Decoder::Text,
+            _ => return None,
+        })
+    }
+
+    /// Decodes one non-NULL value; the error says what is wrong with it.
+    pub fn decode(self, b: &[u8]) -> Result<Value, String> {
+        Ok(match self {
+            Decoder::Bool => Value::Bool(fixed::<1>(b)?[0] != 0),
+            Decoder::Int2 => Value::Int(i16::from_be_bytes(fixed(b)?) as i64),
+            Decoder::Int4 => Value::Int(i32::from_be_bytes(fixed(b)?) as i64),
+            Decoder::Int8 => Value::Int(i64::from_be_bytes(fixed(b)?)),
+            Decoder::Numeric => Value::Decimal(numeric_text(b)?),
+            Decoder::Float4 => Value::Float(float4(f32::from_be_bytes(fixed(b)?))),
+            Decoder::Float8 => Value::Float(f64::from_be_bytes(fixed(b)?)),
+            Decoder::Text => Value::Text(utf8(b)?.to_string()),
+            Decoder::Bytea => Value::Bytes(b.to_vec()),
+            Decoder::Date => Value::Date(date(i32::from_be_bytes(fixed(b)?))?),
+            Decoder::Time => Value::Time(time(i64::from_be_bytes(fixed(b)?))?),
+            Decoder::Timestamp => Value::DateTime(timestamp(i64::from_be_bytes(fixed(b)?), None)?),
+            Decoder::Timestamptz => {
+                Value::DateTime(timestamp(i64::from_be_bytes(fixed(b)?), Some(0))?)
+            }
+            Decoder::Interval => Value::Duration(interval(b)?),
+            Decoder::Uuid => Value::Uuid(fixed(b)?),
+            Decoder::Json => Value::Json(utf8(b)?.to_string()),
+            Decoder::Jsonb => match b.split_first() {
+                Some((1, text)) => Value::Json(utf8(text)?.to_string()),
+                _ => return Err("jsonb in an unknown binary format version".into()),
+            },
+        })
+    }
+}
+
+/// A column's raw bytes, whatever its type: decoding is [`Decoder`]'s job.
+pub struct Raw<'a>(pub Option<&'a [u8]>);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(Some(raw)))
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(None))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+fn fixed<const N: usize>(b: &[u8]) -> Result<[u8; N], String> {
+    b.try_into()
+        .map_err(|_| format!("{} bytes where {N} were expected", b.len()))
+}
+
+fn utf8(b: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(b).map_err(|_| "holds text that is not UTF-8".to_string())
+}
+
+/// The shortest text that reads back as the same `real`, taken as a
+/// double: `0.1`, not `0.10000000149011612` (what psql shows, and what
+/// restores to the same `real`).
+fn float4(f: f32) -> f64 {
+    if !f.is_finite() {
+        return f as f64;
+    }
+    f.to_string().parse().unwrap_or(f as f64)
+}
+
+fn out_of_range(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    // PostgreSQL shows year 0 and before as "BC", counting from 1 BC.
+    let shown = if y <= 0 {
+        format!("{:04}-{m:02}-{d:02} BC", 1 - y)
+    } else {
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    format!("{shown} is outside Python's years 1 to 9999")
+}
+
+fn date(pg_days: i32) -> Result<Date, String> {
+    match pg_days {
+        i32::MAX => Err("date 'infinity' has no Python value".into()),
+        i32::MIN => Err("date '-infinity' has no Python value".into()),
+        _ => {
+            let days = pg_days as i64 + PG_EPOCH_DAYS;
+            Date::from_days(days).ok_or_else(|| out_of_range(days))
+        }
+    }
+}
+
+fn time(us: i64) -> Result<Time, String> {
+    let secs = us.div_euclid(1_000_000);
+    Time::new(
+        u8::try_from(secs / 3600).unwrap_or(u8::MAX),
+        (secs / 60 % 60) as u8,
+        (secs % 60) as u8,
+        us.rem_euclid(1_000_000) as u32,
+    )
+    .ok_or_else(|| "time 24:00:00 has no Python value".to_string())
+}
+
+fn timestamp(pg_us: i64, offset: Option<i16>) -> Result<DateTime, String> {
+    match pg_us {
+        i64::MAX => return Err("timestamp 'infinity' has no Python value".into()),
+        i64::MIN => return Err("timestamp '-infinity' has no Python value".into()),
+        _ => {}
+    }
+    let days = pg_us.div_euclid(DAY_US) + PG_EPOCH_DAYS;
+    let date = Date::from_days(days).ok_or_else(|| out_of_range(days))?;
+    let time = time(pg_us.rem_euclid(DAY_US))?;
+    Ok(DateTime {
+        date,
+        time,
+        offset_minutes: offset,
+    })
+}
+
+/// An interval as microseconds. Months have no fixed length, and Django
+/// writes a timedelta as days and microseconds only.
+fn interval(b: &[u8]) -> Result<i64, String> {
+    let b: [u8; 16] = fixed(b)?;
+    let us = i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    let days = i32::from_be_bytes([b[8], b[9], b[10], b[11]]);
+    let months = i32::from_be_bytes([b[12], b[13], b[14], b[15]]);
+    if months != 0 {
+        return Err(format!(
+            "interval with {months} month(s) has no exact length in microseconds \
+             (Django writes days and seconds only)"
+        ));
+    }
+    (days as i64)
+        .checked_mul(DAY_US)
+        .and_then(|d| d.checked_add(us))
+        .ok_or_else(|| "interval is too long for a Python timedelta".to_string())
+}
+
+/// The exact text of a binary `numeric`, as PostgreSQL prints it: base-10000
+/// digits with a weight, and `dscale` digits after the point.
+pub fn numeric_text(b: &[u8]) -> Result<String, String> {
+    let word = |i: usize| -> Result<u16, String> {
+        b.get(i..i + 2)
+            .map(|w| u16::from_be_bytes([w[0], w[1]]))
+            .ok_or_else(|| "truncated numeric".to_string())
+    };
+    let ndigits = word(0)? as usize;
+    let weight = word(2)? as i16 as i64;
+    let sign = word(4)?;
+    let dscale = word(6)? as usize;
+    match sign {
+        0x0000 | 0x4000 => {}
+        0xC000 => return Err("numeric NaN is not a number Django can restore".into()),
+        0xD000 => return Err("numeric Infinity is not a number Django can restore".into()),
+        0xF000 => return Err("numeric -Infinity is not a number Django can restore".into()),
+        _ => return Err(format!("numeric with unknown sign {sign:#x}")),
+    }
+    let mut digits = Vec::with_capacity(ndigits);
+    for i in 0..ndigits {
+        let d = word(8 + 2 * i)?;
+        if d > 9999 {
+            return Err(format!("numeric digit {d} out of range"));
+        }
+        digits.push(d);
+    }
+    // Digit i is worth 10000^(weight - i).
+    let at = |i: i64| -> u16 {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| digits.get(i))
+            .copied()
+            .unwrap_or(0)
+    };
+    let mut s = String::with_capacity(8 + 4 * ndigits + dscale);
+    if sign == 0x4000 && digits.iter().any(|&d| d != 0) {
+        s.push('-');
+    }
+    if weight < 0 {
+        s.push('0');
+    } else {
+        s.push_str(&at(0).to_string());
+        for i in 1..=weight {
+            s.push_str(&format!("{:04}", at(i)));
+        }
+    }
+    if dscale > 0 {
+        s.push('.');
+        let start = s.len();
+        let mut i = weight + 1;
+        while s.len() - start < dscale {
+            s.push_str(&format!("{:04}", at(i)));
+            i += 1;
+        }
+        s.truncate(start + dscale);
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numeric(ndigits: &[u16], weight: i16, sign: u16, dscale: u16) -> Vec<u8> {
+        let mut b = Vec::new();
+        for w in [ndigits.len() as u16, weight as u16, sign, dscale] {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        for d in ndigits {
+            b.extend_from_slice(&d.to_be_bytes());
+        }
+        b
+    }
+
+    fn text(ndigits: &[u16], weight: i16, sign: u16, dscale: u16) -> String {
+        numeric_text(&numeric(ndigits, weight, sign, dscale)).unwrap_or_else(|e| e)
+    }
+
+    #[test]
+    fn numerics_exactly() {
+        assert_eq!(text(&[12, 5000], 0, 0, 4), "12.5000");
+        assert_eq!(text(&[1], -1, 0x4000, 4), "-0.0001");
+        assert_eq!(text(&[], 0, 0, 0), "0");
+        assert_eq!(text(&[], 0, 0, 2), "0.00");
+        assert_eq!(text(&[1], 2, 0, 0), "100000000");
+        assert_eq!(text(&[5], -3, 0, 12), "0.000000000005");
+        assert_eq!(text(&[9999, 9999], 0, 0, 4), "9999.9999");
+        assert_eq!(text(&[1, 2345], 1, 0, 3), "12345.000");
+        // 20 integer and 20 fractional digits.
+        assert_eq!(
+            text(
+                &[1234, 5678, 9012, 3456, 7890, 1234, 5678, 9012, 3456, 7890],
+                4,
+                0x4000,
+                20
+            ),
+            "-12345678901234567890.12345678901234567890"
+        );
+        assert!(text(&[], 0, 0xC000, 0).contains("NaN"));
+        assert!(text(&[], 0, 0xD000, 0).contains("Infinity"));
+        assert!(numeric_text(&[0, 1]).is_err());
+    }
+
+    #[test]
+    fn dates_and_times() {
+        assert_eq!(date(0).map(|d| d.to_string()), Ok("2000-01-01".into()));
+        assert_eq!(
+            date(-730_119).map(|d| d.to_string()),
+            Ok("0001-01-01".into())
+        );
+        assert!(date(-730_120).is_err_and(|e| e.contains("0001-12-31 BC")));
+        assert!(date(i32::MAX).is_err_and(|e| e.contains("infinity")));
+        assert_eq!(
+            time(86_399_999_999).map(|t| t.to_string()),
+            Ok("23:59:59.999999".into())
+        );
+        assert!(time(DAY_US).is_err());
+        let t = timestamp(-1, Some(0)).map(|t| t.to_string());
+        assert_eq!(t, Ok("1999-12-31 23:59:59.999999+00:00".into()));
+        assert!(timestamp(i64::MIN, None).is_err_and(|e| e.contains("-infinity")));
+    }
+
+    #[test]
+    fn intervals() {
+        let iv = |us: i64, days: i32, months: i32| {
+            let mut b = us.to_be_bytes().to_vec();
+            b.extend_from_slice(&days.to_be_bytes());
+            b.extend_from_slice(&months.to_be_bytes());
+            interval(&b)
+        };
+        assert_eq!(iv(7_203_000_004, 1, 0), Ok(93_603_000_004));
+        assert_eq!(iv(86_399_999_999, -1, 0), Ok(-1));
+        assert!(iv(0, 0, 1).is_err_and(|e| e.contains("month")));
+    }
+
+    #[test]
+    fn floats_and_kinds() {
+        assert_eq!(float4(0.1), 0.1);
+        assert!(float4(-0.0).is_sign_negative());
+        assert!(float4(f32::NAN).is_nan());
+        assert_eq!(column_kind("int8", "bigint"), ColumnKind::Int);
+        assert_eq!(
+            column_kind("point", "point"),
+            ColumnKind::Unsupported("point".into())
+        );
+    }
+}

@@ -1,0 +1,429 @@
+//! `postgres://user:password@host:port/dbname?param=value` → connection
+//! settings, with libpq's parameter names. Parsed here rather than by
+//! tokio-postgres so that every mistake gets a clear, password-free message.
+
+use std::time::Duration;
+
+use dump2py_core::error::{Error, Result};
+use dump2py_core::url::{percent_decode, percent_encode};
+
+/// Where libpq (as built by Debian) looks for the server's socket when no
+/// host is given.
+const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    Tcp(String),
+    /// A directory holding the server's `.s.PGSQL.<port>` socket.
+    Socket(String),
+}
+
+/// libpq's `sslmode`, `allow` read as `prefer` (TLS when the server offers
+/// it, else plain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    /// TLS; the certificate is not checked (unless `sslrootcert` is given:
+    /// then as `VerifyCa`, as libpq does).
+    Require,
+    /// TLS; the chain checked against `sslrootcert` or the system's roots.
+    VerifyCa,
+    /// `VerifyCa` and the host name checked against the certificate.
+    VerifyFull,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectSpec {
+    pub host: Host,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub dbname: String,
+    pub connect_timeout: Duration,
+    pub application_name: Option<String>,
+    pub options: Option<String>,
+    pub ssl_mode: SslMode,
+    /// `sslrootcert`: a PEM file of trusted CA certificates, or `system`.
+    pub ssl_root_cert: Option<String>,
+}
+
+const PARAMS: &[&str] = &[
+    "host",
+    "port",
+    "user",
+    "password",
+    "dbname",
+    "sslmode",
+    "sslrootcert",
+    "connect_timeout",
+    "application_name",
+    "options",
+];
+
+impl ConnectSpec {
+    /// `host:port`, or the socket's path, for messages.
+    pub fn location(&self) -> String {
+        match &self.host {
+            Host::Tcp(h) if h.contains(':') => format!("[{h}]:{}", self.port),
+            Host::Tcp(h) => format!("{h}:{}", self.port),
+            Host::Socket(dir) => format!("{}/.s.PGSQL.{}", dir.trim_end_matches('/'), self.port),
+        }
+    }
+
+    /// The URL without its password, for headers and messages.
+    pub fn describe(&self) -> String {
+        let user = percent_encode(&self.user);
+        let db = percent_encode(&self.dbname);
+        match &self.host {
+            Host::Tcp(h) if h.contains(':') => {
+                format!("postgres://{user}@[{h}]:{}/{db}", self.port)
+            }
+            Host::Tcp(h) => format!("postgres://{user}@{h}:{}/{db}", self.port),
+            Host::Socket(dir) => format!(
+                "postgres://{user}@/{db}?host={}&port={}",
+                percent_encode(dir),
+                self.port
+            ),
+        }
+    }
+
+    /// The mode in effect: libpq uses no TLS on a Unix socket.
+    pub fn effective_ssl_mode(&self) -> SslMode {
+        match self.host {
+            Host::Socket(_) => SslMode::Disable,
+            Host::Tcp(_) => self.ssl_mode,
+        }
+    }
+
+    fn tokio_ssl_mode(&self) -> tokio_postgres::config::SslMode {
+        use tokio_postgres::config::SslMode as T;
+        match self.effective_ssl_mode() {
+            SslMode::Disable => T::Disable,
+            SslMode::Prefer => T::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => T::Require,
+        }
+    }
+
+    pub fn config(&self) -> tokio_postgres::Config {
+        let mut c = tokio_postgres::Config::new();
+        match &self.host {
+            Host::Tcp(h) => c.host(h),
+            Host::Socket(dir) => c.host_path(dir),
+        };
+        c.port(self.port)
+            .user(&self.user)
+            .dbname(&self.dbname)
+            .connect_timeout(self.connect_timeout)
+            .ssl_mode(self.tokio_ssl_mode())
+            .application_name(self.application_name.as_deref().unwrap_or("dump2py"));
+        if let Some(p) = &self.password {
+            c.password(p);
+        }
+        if let Some(o) = &self.options {
+            c.options(o);
+        }
+        c
+    }
+}
+
+fn usage(url: &str, what: impl std::fmt::Display) -> Error {
+    Error::Usage(format!(
+        "database URL {}: {what}",
+        dump2py_core::redact::redact_url(url)
+    ))
+}
+
+/// Parses the URL; `env` gives the defaults libpq takes from the
+/// environment (`PGPASSWORD`, `USER`).
+pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectSpec> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        usage(
+            url,
+            "expected postgres://[user[:password]@][host][:port][/dbname]",
+        )
+    })?;
+    if !matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "postgres" | "postgresql"
+    ) {
+        return Err(usage(url, format!("scheme {scheme}: is not postgres:")));
+    }
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, ""),
+    };
+    let (userinfo, hostport) = match authority.rfind('@') {
+        Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
+        None => (None, authority),
+    };
+    let mut user = None;
+    let mut password = None;
+    if let Some(ui) = userinfo {
+        let (u, p) = match ui.split_once(':') {
+            Some((u, p)) => (u, Some(p)),
+            None => (ui, None),
+        };
+        if !u.is_empty() {
+            user = Some(decode(url, u, "the user name")?);
+        }
+        if let Some(p) = p {
+            password = Some(decode(url, p, "the password")?);
+        }
+    }
+    if hostport.contains(',') {
+        return Err(usage(url, "several hosts are not supported: name one"));
+    }
+    let (host, port) = split_host_port(url, hostport)?;
+    let mut host = host.map(|h| decode(url, h, "the host")).transpose()?;
+    let mut port = port.map(|p| parse_port(url, p)).transpose()?;
+    let mut dbname = (!path.is_empty())
+        .then(|| decode(url, path, "the database name"))
+        .transpose()?;
+    let mut timeout = Duration::from_secs(10);
+    let mut application_name = None;
+    let mut options = None;
+    let mut ssl_mode = None;
+    let mut ssl_root_cert = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = decode(url, v, k)?;
+        match k {
+            "host" => host = Some(v),
+            "port" => port = Some(parse_port(url, &v)?),
+            "user" => user = Some(v),
+            "password" => password = Some(v),
+            "dbname" => dbname = Some(v),
+            "sslmode" => {
+                ssl_mode = Some(match v.as_str() {
+                    "disable" => SslMode::Disable,
+                    "allow" | "prefer" => SslMode::Prefer,
+                    "require" => SslMode::Require,
+                    "verify-ca" => SslMode::VerifyCa,
+                    "verify-full" => SslMode::VerifyFull,
+                    _ => {
+                        return Err(usage(
+                            url,
+                            format!(
+                                "sslmode={v} is not one of disable, allow, prefer, require, \
+                                 verify-ca, verify-full"
+                            ),
+                        ))
+                    }
+                })
+            }
+            "sslrootcert" => ssl_root_cert = (!v.is_empty()).then_some(v),
+            "connect_timeout" => {
+                let secs: u64 = v.parse().map_err(|_| {
+                    usage(
+                        url,
+                        format!("connect_timeout={v} is not a number of seconds"),
+                    )
+                })?;
+                // libpq treats 0 as "wait forever"; a dump wants an answer.
+                timeout = Duration::from_secs(if secs == 0 { 10 } else { secs.max(2) });
+            }
+            "application_name" => application_name = Some(v),
+            "options" => options = Some(v),
+            _ => {
+                return Err(usage(
+                    url,
+                    format!("unknown parameter {k}; known: {}", PARAMS.join(", ")),
+                ))
+            }
+        }
+    }
+    // As libpq: the system's roots are for verify-full only, its default.
+    let ssl_mode = match (ssl_mode, ssl_root_cert.as_deref()) {
+        (None | Some(SslMode::VerifyFull), Some("system")) => SslMode::VerifyFull,
+        (Some(_), Some("system")) => {
+            return Err(usage(
+                url,
+                "sslrootcert=system needs sslmode=verify-full (a weaker mode would trust any \
+                 certificate the system trusts for any name)",
+            ))
+        }
+        (mode, _) => mode.unwrap_or(SslMode::Prefer),
+    };
+    let host = match host.filter(|h| !h.is_empty()) {
+        Some(h) if h.starts_with('/') => Host::Socket(h),
+        Some(h) => Host::Tcp(h),
+        None if std::path::Path::new(DEFAULT_SOCKET_DIR).is_dir() => {
+            Host::Socket(DEFAULT_SOCKET_DIR.into())
+        }
+        None => Host::Tcp("localhost".into()),
+    };
+    let user = user
+        .or_else(|| env("PGUSER"))
+        .or_else(|| env("USER"))
+        .unwrap_or_else(|| "postgres".into());
+    let password = password.or_else(|| env("PGPASSWORD"));
+    Ok(ConnectSpec {
+        host,
+        port: port.unwrap_or(5432),
+        dbname: dbname
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| user.clone()),
+        user,
+        password,
+        connect_timeout: timeout,
+        application_name,
+        options,
+        ssl_mode,
+        ssl_root_cert,
+    })
+}
+
+fn split_host_port<'a>(url: &str, s: &'a str) -> Result<(Option<&'a str>, Option<&'a str>)> {
+    if let Some(inner) = s.strip_prefix('[') {
+        let (h, after) = inner
+            .split_once(']')
+            .ok_or_else(|| usage(url, "an IPv6 host lacks its closing ]"))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p),
+            None if after.is_empty() => None,
+            None => return Err(usage(url, "unexpected text after the IPv6 host")),
+        };
+        return Ok((Some(h), port));
+    }
+    Ok(match s.rsplit_once(':') {
+        Some((h, p)) => ((!h.is_empty()).then_some(h), Some(p)),
+        None => ((!s.is_empty()).then_some(s), None),
+    })
+}
+
+fn parse_port(url: &str, p: &str) -> Result<u16> {
+    match p.parse::<u16>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(usage(url, format!("port {p:?} is not a port number"))),
+    }
+}
+
+fn decode(url: &str, s: &str, what: &str) -> Result<String> {
+    percent_decode(s).map_err(|why| usage(url, format!("{what}: {why}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn p(url: &str) -> ConnectSpec {
+        match parse(url, &no_env) {
+            Ok(s) => s,
+            Err(e) => panic!("{url}: {e}"),
+        }
+    }
+
+    fn err(url: &str) -> String {
+        parse(url, &no_env)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn parts() {
+        let s = p("postgres://u%40x:s3cr%3At@db.example:6543/my%20db?sslmode=disable");
+        assert_eq!(s.host, Host::Tcp("db.example".into()));
+        assert_eq!((s.port, s.user.as_str()), (6543, "u@x"));
+        assert_eq!(s.password.as_deref(), Some("s3cr:t"));
+        assert_eq!(s.dbname, "my db");
+        assert_eq!(s.location(), "db.example:6543");
+        assert_eq!(s.describe(), "postgres://u%40x@db.example:6543/my%20db");
+        let s = p("postgresql://[::1]:5433/d?user=me&connect_timeout=3");
+        assert_eq!(s.location(), "[::1]:5433");
+        assert_eq!(s.user, "me");
+        assert_eq!(s.connect_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn unix_sockets() {
+        let s = p("postgres://u@%2Fvar%2Frun%2Fpostgresql/d");
+        assert_eq!(s.host, Host::Socket("/var/run/postgresql".into()));
+        assert_eq!(s.location(), "/var/run/postgresql/.s.PGSQL.5432");
+        let s = p("postgres:///d?host=/tmp&port=5444");
+        assert_eq!(s.host, Host::Socket("/tmp".into()));
+        assert_eq!(s.location(), "/tmp/.s.PGSQL.5444");
+        assert!(!s.describe().contains("password"));
+    }
+
+    #[test]
+    fn defaults() {
+        let env = |k: &str| match k {
+            "USER" => Some("alice".to_string()),
+            "PGPASSWORD" => Some("pw".to_string()),
+            _ => None,
+        };
+        let s = parse("postgres://h", &env).map_err(|e| e.to_string());
+        let s = s
+            .as_ref()
+            .map(|s| (s.user.as_str(), s.dbname.as_str(), s.port));
+        assert_eq!(s, Ok(("alice", "alice", 5432)));
+        let s = parse("postgres://h", &env).ok().and_then(|s| s.password);
+        assert_eq!(s.as_deref(), Some("pw"));
+    }
+
+    #[test]
+    fn mistakes_are_named_without_the_password() {
+        let e = err("postgres://u:hunter2@h:99999/d");
+        assert!(e.contains("port \"99999\""), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        let e = err("postgres://u:hunter2@h/d?sslmode=strict");
+        assert!(e.contains("sslmode=strict is not one of"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        let e = err("postgres://h/d?password=hunter2&colour=red");
+        assert!(e.contains("unknown parameter colour"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(err("postgres://a,b/d").contains("several hosts"));
+        assert!(err("mysql://h/d").contains("not postgres"));
+        assert!(err("postgres://h/%zz").contains("bad %-escape"));
+    }
+
+    #[test]
+    fn ssl_parameters() {
+        use tokio_postgres::config::SslMode as T;
+        let s = p("postgres://h/d");
+        assert_eq!((s.ssl_mode, s.ssl_root_cert), (SslMode::Prefer, None));
+        for (mode, ours, theirs) in [
+            ("disable", SslMode::Disable, T::Disable),
+            ("allow", SslMode::Prefer, T::Prefer),
+            ("prefer", SslMode::Prefer, T::Prefer),
+            ("require", SslMode::Require, T::Require),
+            ("verify-ca", SslMode::VerifyCa, T::Require),
+            ("verify-full", SslMode::VerifyFull, T::Require),
+        ] {
+            let s = p(&format!("postgres://h/d?sslmode={mode}"));
+            assert_eq!(s.ssl_mode, ours, "{mode}");
+            assert_eq!(s.config().get_ssl_mode(), theirs, "{mode}");
+            // No TLS on a Unix socket, as libpq.
+            let s = p(&format!("postgres:///d?host=/tmp&sslmode={mode}"));
+            assert_eq!(s.effective_ssl_mode(), SslMode::Disable, "{mode}");
+            assert_eq!(s.config().get_ssl_mode(), T::Disable, "{mode}");
+        }
+        let s = p("postgres://h/d?sslmode=verify-full&sslrootcert=%2Fetc%2Fca%20x.pem");
+        assert_eq!(s.ssl_root_cert.as_deref(), Some("/etc/ca x.pem"));
+        assert_eq!(p("postgres://h/d?sslrootcert=").ssl_root_cert, None);
+        // The order of the parameters does not matter.
+        let s = p("postgres://h/d?sslrootcert=ca.pem&sslmode=require");
+        assert_eq!(
+            (s.ssl_mode, s.ssl_root_cert.as_deref()),
+            (SslMode::Require, Some("ca.pem"))
+        );
+        assert_eq!(
+            p("postgres://h/d?sslrootcert=system").ssl_mode,
+            SslMode::VerifyFull
+        );
+        let e = err("postgres://h/d?sslrootcert=system&sslmode=require");
+        assert!(
+            e.contains("sslrootcert=system needs sslmode=verify-full"),
+            "{e}"
+        );
+        assert!(err("postgres://h/d?sslmode=verify_full").contains("verify-ca, verify-full"));
+        assert!(err("postgres://h/d?sslcert=x").contains("known: host, port"));
+    }
+}

@@ -1,0 +1,204 @@
+//! The SQLite source: reads a database file inside one read transaction,
+//! so that the dump is one consistent snapshot.
+
+mod types;
+
+use std::path::{Path, PathBuf};
+
+use dump2py_core::error::{Error, Result};
+use dump2py_core::plugin::{BatchFn, Source};
+use dump2py_core::registry::SourceFactory;
+use dump2py_core::schema::{Column, ForeignKey, Schema, Table};
+use rusqlite::{Connection, OpenFlags};
+
+pub use types::column_kind;
+
+dump2py_core::inventory::submit! {
+    SourceFactory {
+        name: "sqlite",
+        schemes: &["sqlite", "sqlite3"],
+        version: env!("CARGO_PKG_VERSION"),
+        open: open_boxed,
+    }
+}
+
+fn open_boxed(url: &str) -> Result<Box<dyn Source>> {
+    Ok(Box::new(SqliteSource::open(&path_of(url)?)?))
+}
+
+/// `sqlite:PATH`, `sqlite://PATH` and `sqlite:///ABS/PATH` → the file path.
+pub fn path_of(url: &str) -> Result<PathBuf> {
+    let rest = url
+        .split_once(':')
+        .map(|(_, r)| r)
+        .ok_or_else(|| Error::Usage(format!("not an SQLite URL: {url}")))?;
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    if path.is_empty() {
+        return Err(Error::Usage(format!(
+            "database URL '{url}' names no file; write sqlite:PATH"
+        )));
+    }
+    Ok(PathBuf::from(path))
+}
+
+pub struct SqliteSource {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl SqliteSource {
+    /// Opens `path` read-only and starts the read transaction.
+    pub fn open(path: &Path) -> Result<SqliteSource> {
+        let shown = path.display();
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::Connect(format!(
+                    "database file {shown} does not exist"
+                )))
+            }
+            Err(e) => {
+                return Err(Error::Connect(format!(
+                    "can't read database file {shown}: {e}"
+                )))
+            }
+            Ok(m) if m.is_dir() => {
+                return Err(Error::Connect(format!(
+                    "database path {shown} is a directory, not a file"
+                )))
+            }
+            Ok(_) => {}
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| Error::Connect(format!("can't open SQLite database {shown}: {e}")))?;
+        // A deferred transaction takes its snapshot at the first read, which
+        // is the check that the file really is a database.
+        conn.execute_batch("BEGIN; SELECT count(*) FROM sqlite_master;")
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase) => {
+                    Error::Connect(format!("{shown} is not an SQLite database"))
+                }
+                _ => Error::Connect(format!("can't read SQLite database {shown}: {e}")),
+            })?;
+        Ok(SqliteSource {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn table(&self, name: &str, sql: &str, is_view: bool) -> rusqlite::Result<Table> {
+        let mut columns = Vec::new();
+        let mut pk: Vec<(i64, String)> = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)")?;
+        let mut rows = stmt.query([name])?;
+        while let Some(r) = rows.next()? {
+            let col: String = r.get(0)?;
+            let declared: String = r.get(1)?;
+            let notnull: bool = r.get(2)?;
+            let pk_pos: i64 = r.get(3)?;
+            if pk_pos > 0 {
+                pk.push((pk_pos, col.clone()));
+            }
+            columns.push(Column {
+                kind: column_kind(&declared, types::is_json_column(sql, &col)),
+                name: col,
+                declared_type: declared,
+                nullable: !notnull,
+            });
+        }
+        pk.sort();
+        let mut foreign_keys = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+        )?;
+        let mut rows = stmt.query([name])?;
+        while let Some(r) = rows.next()? {
+            let target_table: String = r.get(0)?;
+            let column: String = r.get(1)?;
+            let target_column: Option<String> = r.get(2)?;
+            foreign_keys.push(ForeignKey {
+                column,
+                target_column: target_column.unwrap_or_else(|| "id".into()),
+                target_table,
+            });
+        }
+        let mut unique = Vec::new();
+        if !is_view {
+            let mut stmt = self.conn.prepare(
+                "SELECT il.name FROM pragma_index_list(?1) il WHERE il.\"unique\" AND il.origin <> 'pk' ORDER BY il.name",
+            )?;
+            let names: Vec<String> = stmt
+                .query_map([name], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for index in names {
+                let mut stmt = self
+                    .conn
+                    .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")?;
+                let cols: Vec<String> = stmt
+                    .query_map([&index], |r| r.get::<_, Option<String>>(0))?
+                    .filter_map(|c| c.transpose())
+                    .collect::<rusqlite::Result<_>>()?;
+                unique.push(cols);
+            }
+        }
+        Ok(Table {
+            name: name.to_string(),
+            columns,
+            primary_key: pk.into_iter().map(|(_, c)| c).collect(),
+            foreign_keys,
+            unique,
+        })
+    }
+}
+
+pub(crate) fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+impl Source for SqliteSource {
+    fn describe(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+
+    fn schema(&mut self) -> Result<Schema> {
+        let listed: Vec<(String, String, String)> = (|| {
+            let mut stmt = self.conn.prepare(
+                "SELECT name, type, coalesce(sql, '') FROM sqlite_master \
+                 WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })()
+        .map_err(|e| Error::Connect(format!("can't read the schema of {}: {e}", self.path.display())))?;
+        let mut tables = Vec::new();
+        for (name, kind, sql) in listed {
+            // A table that can't be described (a view on a dropped table) is
+            // kept without columns: reading it reports the cause, and `-t` skips it.
+            let table = self
+                .table(&name, &sql, kind == "view")
+                .unwrap_or_else(|_| Table {
+                    name: name.clone(),
+                    columns: Vec::new(),
+                    primary_key: Vec::new(),
+                    foreign_keys: Vec::new(),
+                    unique: Vec::new(),
+                });
+            tables.push(table);
+        }
+        Ok(Schema { tables })
+    }
+
+    fn count_rows(&mut self, table: &Table) -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM {}", quote(&table.name));
+        self.conn
+            .query_row(&sql, [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| Error::table(&table.name, e.to_string()))
+    }
+
+    fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+        types::read_table(&self.conn, table, batch_rows.max(1), out)
+    }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Benchmark: dump a generated PostgreSQL table of N rows (default
+# 1,000,000; the same shape as bench/stream.sh's) with dump2py and with
+# `pg_dump --data-only -t TABLE`, and report wall time and peak memory of
+# both, and their ratio. Also dumps a tenth of the rows, to show that
+# memory does not grow with the table (streaming).
+#
+#   bench/postgres.sh [ROWS]
+#
+# Needs psql, pg_dump and GNU time (/usr/bin/time), and the server at
+# PGHOST:PGPORT (default 127.0.0.1:5432) as PGUSER (default postgres).
+# The tables stay in database dump2py_bench (DUMP2PY_BENCH_DB), made once.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh" "$@"
+host="${PGHOST:-127.0.0.1}" port="${PGPORT:-5432}" user="${PGUSER:-postgres}"
+db="${DUMP2PY_BENCH_DB:-dump2py_bench}"
+url="postgres://$user@$host:$port/$db"
+
+psql_() { psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" "$@"; }
+
+if [ "$(psql_ -d postgres -Atc "SELECT count(*) FROM pg_database WHERE datname = '$db'")" = 0 ]; then
+    psql_ -d postgres -c "CREATE DATABASE \"$db\""
+fi
+
+make_table() { # rows -> schema.table; one schema per size, as dump2py dumps a whole schema
+    local n="$1" t="bench_$1.contacts_partner"
+    if [ "$(psql_ -d "$db" -Atc "SELECT count(*) FROM pg_namespace WHERE nspname = 'bench_$n'")" = 0 ]; then
+        psql_ -d "$db" >&2 <<SQL
+BEGIN;
+CREATE SCHEMA bench_$n;
+CREATE TABLE $t ("id" bigint NOT NULL PRIMARY KEY,
+  "email" varchar(254) NOT NULL, "name" varchar(200) NOT NULL, "street" varchar(200) NOT NULL,
+  "is_active" boolean NOT NULL, "balance" numeric(10,2) NULL, "created" timestamp with time zone NOT NULL,
+  "birth_date" date NULL, "remarks" text NOT NULL);
+INSERT INTO $t
+SELECT i, 'person' || i || '@example.com', 'Person ' || i || ' Müller', 'Rue d''été ' || (i % 300),
+       i % 2 = 1, (i % 10000) / 100.0, to_timestamp(1700000000 + i) + interval '0.123 seconds',
+       date '2000-01-01' + i % 20000, 'line one' || chr(10) || 'line two ' || i
+FROM generate_series(1, $n) AS i;
+COMMIT;
+VACUUM ANALYZE $t;
+SQL
+    fi
+    echo "$t"
+}
+
+report() { # rows
+    local n="$1" t
+    t="$(make_table "$n")"
+    # dump2py reads the first schema of search_path: this size's.
+    compare "$n" "$url?options=-c%20search_path%3Dbench_$n" "pg_dump --data-only" \
+        "pg_dump --data-only -h '$host' -p '$port' -U '$user' -t '$t' '$db' > '$work/out.sql'"
+}
+
+bench "$(pg_dump --version)"

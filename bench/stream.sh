@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Benchmark: dump a generated SQLite table of N rows (default 1,000,000)
+# with dump2py and with `sqlite3 DB .dump`, and report wall time and peak
+# memory of both, and their ratio. Also dumps a tenth of the rows, to show
+# that memory does not grow with the table (streaming).
+#
+#   bench/stream.sh [ROWS]
+#
+# Needs sqlite3 and GNU time (/usr/bin/time). Databases are cached in
+# ~/.cache/dump2py/bench.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh" "$@"
+cache="${DUMP2PY_BENCH_DIR:-$HOME/.cache/dump2py/bench}"
+mkdir -p "$cache"
+
+make_db() { # rows -> path
+    local n="$1" db="$cache/partners-$1.sqlite3"
+    if [ ! -f "$db" ]; then
+        sqlite3 "$db.tmp" <<SQL
+CREATE TABLE "contacts_partner" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+  "email" varchar(254) NOT NULL, "name" varchar(200) NOT NULL, "street" varchar(200) NOT NULL,
+  "is_active" bool NOT NULL, "balance" decimal NULL, "created" datetime NOT NULL,
+  "birth_date" date NULL, "remarks" text NOT NULL);
+WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $n)
+INSERT INTO contacts_partner
+SELECT i, 'person' || i || '@example.com', 'Person ' || i || ' Müller', 'Rue d''été ' || (i % 300),
+       i % 2, (i % 10000) / 100.0, strftime('%Y-%m-%d %H:%M:%f', 1700000000 + i, 'unixepoch') || '123',
+       date(2451545 + i % 20000), 'line one' || char(10) || 'line two ' || i
+FROM seq;
+SQL
+        mv "$db.tmp" "$db"
+    fi
+    echo "$db"
+}
+
+report() { # rows
+    local n="$1" db
+    db="$(make_db "$n")"
+    compare "$n" "sqlite:$db" "sqlite3 .dump" "sqlite3 '$db' .dump > '$work/out.sql'"
+}
+
+bench "$(sqlite3 --version | cut -d' ' -f1-2 | sed 's/^/sqlite3 /')"

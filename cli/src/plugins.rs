@@ -1,0 +1,111 @@
+//! The command line's side of plugins: `--plugin PATH`, the directories of
+//! `DUMP2PY_PLUGIN_PATH`, `-T/--transform NAME[:ARGS]` and `--list-plugins`.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use dump2py_core::dynamic;
+use dump2py_core::plugin::Transformer;
+use dump2py_core::registry::{self, Kind};
+
+/// Directories whose shared libraries are loaded as plugins, separated
+/// like PATH.
+pub const PATH_ENV: &str = "DUMP2PY_PLUGIN_PATH";
+
+#[derive(clap::Args, Debug, Default)]
+pub struct PluginArgs {
+    /// Load sources, sinks and transformers from the shared library PATH (repeatable); the
+    /// libraries in the directories of DUMP2PY_PLUGIN_PATH are loaded too.
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
+
+    /// Pass the rows through the transformer NAME (built in or from a plugin) with its ARGS;
+    /// repeatable, applied in the order given, before every output.
+    #[arg(short = 'T', long = "transform", value_name = "NAME[:ARGS]")]
+    pub transforms: Vec<String>,
+
+    /// List every source, sink and transformer, where it comes from and its version, then exit.
+    #[arg(long)]
+    pub list_plugins: bool,
+}
+
+impl PluginArgs {
+    /// Loads the libraries of DUMP2PY_PLUGIN_PATH (directory by directory,
+    /// each in name order), then those of `--plugin`, each file once.
+    pub fn load(&self) -> Result<()> {
+        let mut paths = Vec::new();
+        if let Some(dirs) = std::env::var_os(PATH_ENV) {
+            for dir in std::env::split_paths(&dirs) {
+                if dir.as_os_str().is_empty() {
+                    continue;
+                }
+                paths.extend(dynamic::libraries_in(&dir).with_context(|| PATH_ENV)?);
+            }
+        }
+        paths.extend(self.plugins.iter().cloned());
+        let mut seen = HashSet::new();
+        for path in paths {
+            // The same library twice (in a directory and by --plugin) is no conflict.
+            let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if seen.insert(key) {
+                dynamic::load(&path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The transformers of `-T`, in order.
+    pub fn transformers(&self) -> Result<Vec<Box<dyn Transformer>>> {
+        Ok(self
+            .transforms
+            .iter()
+            .map(|spec| registry::create_transformer(spec))
+            .collect::<dump2py_core::Result<_>>()?)
+    }
+}
+
+/// `--list-plugins`: one line per source, sink and transformer, sorted by
+/// kind, then name; columns aligned.
+pub fn listing() -> String {
+    let mut rows = vec![[
+        "KIND".to_string(),
+        "NAME".to_string(),
+        "VERSION".to_string(),
+        "URL SCHEMES".to_string(),
+        "FROM".to_string(),
+    ]];
+    for l in registry::listing() {
+        let schemes = match l.kind {
+            Kind::Source => l
+                .schemes
+                .iter()
+                .map(|s| format!("{s}:"))
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => "-".to_string(),
+        };
+        rows.push([
+            l.kind.to_string(),
+            l.name,
+            l.version,
+            schemes,
+            l.origin.to_string(),
+        ]);
+    }
+    let mut widths = [0usize; 4];
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        for (cell, w) in r.iter().zip(widths) {
+            out.push_str(&format!("{cell:<w$}  "));
+        }
+        out.push_str(&r[4]);
+        out.push('\n');
+    }
+    out
+}

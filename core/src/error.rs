@@ -1,0 +1,69 @@
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors say what is wrong and where, in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database can't be opened or isn't what the URL says.
+    #[error("{0}")]
+    Connect(String),
+    /// A table can't be read; `-t` skips it.
+    #[error("table {table}: {message}")]
+    Table { table: String, message: String },
+    /// A stored value that its column's declared type can't hold; `-t` skips the table.
+    #[error("table {table}, column {column}, primary key {pk}: {message}")]
+    Value {
+        table: String,
+        column: String,
+        pk: String,
+        message: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bad options or arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// A plugin (source, sink or transformer) failed.
+    #[error("{plugin}: {message}")]
+    Plugin { plugin: String, message: String },
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn table(table: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Table {
+            table: table.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The table a tolerable error belongs to: only such errors may be
+    /// skipped with `--tolerate`.
+    pub fn failed_table(&self) -> Option<&str> {
+        match self {
+            Error::Table { table, .. } | Error::Value { table, .. } => Some(table),
+            _ => None,
+        }
+    }
+}
+
+/// A primary key's values for messages: `3` or `'BE', 7`; `(none)` for a
+/// table without one.
+pub fn pk_text(parts: Vec<String>) -> String {
+    if parts.is_empty() {
+        "(none)".into()
+    } else {
+        parts.join(", ")
+    }
+}

@@ -1,0 +1,22 @@
+//! The core of dump2py: the value and schema model, the Django view of a
+//! schema, the plugin interfaces, the registry and the pipeline.
+
+pub mod abi;
+pub mod batch;
+pub mod django;
+pub mod dynamic;
+pub mod error;
+pub mod meta;
+pub mod pipeline;
+pub mod plugin;
+pub mod redact;
+pub mod registry;
+pub mod schema;
+pub mod staging;
+pub mod url;
+pub mod value;
+
+pub use batch::Batch;
+pub use error::{Error, Result};
+pub use inventory;
+pub use value::Value;

@@ -1,0 +1,565 @@
+//! One pass over a source: every model's rows, batch by batch, through the
+//! transformers into all sinks.
+
+use std::collections::HashMap;
+
+use crate::batch::Batch;
+use crate::django::{ContentType, Model, Site, ViewOptions, CONTENT_TYPE_TABLE};
+use crate::error::{Error, Result};
+use crate::plugin::{DumpInfo, Report, Sink, Source, TableOutcome, Transformer};
+use crate::schema::{Schema, Table};
+use crate::value::Value;
+
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub batch_rows: usize,
+    /// Skip tables that can't be read instead of stopping.
+    pub tolerate: bool,
+    pub view: ViewOptions,
+    /// The site's own metadata; without it the view is inferred.
+    pub meta: Option<crate::meta::SiteMeta>,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            batch_rows: 1000,
+            tolerate: false,
+            view: ViewOptions::default(),
+            meta: None,
+        }
+    }
+}
+
+/// Hears about progress; the CLI draws bars and prints summaries with it.
+pub trait Observer {
+    fn table_started(&mut self, _model: &Model, _expected_rows: u64) {}
+    fn rows_read(&mut self, _rows: u64) {}
+    fn table_finished(&mut self, _model: &Model, _outcome: &TableOutcome) {}
+}
+
+/// An observer that hears nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+pub struct Pipeline<'a> {
+    pub source: &'a mut dyn Source,
+    pub transformers: &'a mut [Box<dyn Transformer>],
+    pub sinks: &'a mut [Box<dyn Sink>],
+    pub options: PipelineOptions,
+}
+
+impl Pipeline<'_> {
+    /// Runs the dump. On error every sink is aborted, so none leaves a
+    /// partial output behind.
+    pub fn run(&mut self, info: &DumpInfo, observer: &mut dyn Observer) -> Result<Report> {
+        match self.run_inner(info, observer) {
+            Ok(report) => Ok(report),
+            Err(e) => {
+                for sink in self.sinks.iter_mut() {
+                    sink.abort();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn run_inner(&mut self, info: &DumpInfo, observer: &mut dyn Observer) -> Result<Report> {
+        let schema = self.source.schema()?;
+        // The content-type table's batches are kept for a sink that dumps
+        // it as a model (a few rows): each table is read once.
+        let (content_types, mut ct_batches) = self.content_types(&schema)?;
+        // Per table: its layout before the first transformer and after each.
+        let mut chains: HashMap<String, Vec<Table>> = HashMap::new();
+        let mut transformed = Schema::default();
+        for table in &schema.tables {
+            let mut chain = vec![table.clone()];
+            for t in self.transformers.iter_mut() {
+                let next = t.table(chain.last().unwrap_or(table))?;
+                chain.push(next);
+            }
+            transformed
+                .tables
+                .push(chain.last().unwrap_or(table).clone());
+            chains.insert(table.name.clone(), chain);
+        }
+        let no_counts = |_: &str| 0;
+        let site = match &self.options.meta {
+            Some(meta) => Site::from_meta(&transformed, meta, content_types, &no_counts),
+            None => Site::build(&transformed, content_types, &no_counts, &self.options.view),
+        };
+        let mut counts: HashMap<String, Result<u64>> = HashMap::new();
+        for model in &site.models {
+            let chain = chains
+                .get(&model.table.name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let counted = self.count(model, chain);
+            counts.insert(model.table.name.clone(), counted);
+        }
+        // Models in cycles are ordered by their row counts.
+        let count_of = |t: &str| {
+            counts
+                .get(t)
+                .and_then(|r| r.as_ref().ok())
+                .copied()
+                .unwrap_or(0)
+        };
+        let site = if site.cycles.is_empty() {
+            site
+        } else {
+            match &self.options.meta {
+                Some(meta) => Site::from_meta(
+                    &transformed,
+                    meta,
+                    site.content_types.into_values().collect(),
+                    &count_of,
+                ),
+                None => Site::build(
+                    &transformed,
+                    site.content_types.into_values().collect(),
+                    &count_of,
+                    &self.options.view,
+                ),
+            }
+        };
+        for sink in self.sinks.iter_mut() {
+            sink.begin(info, &site)?;
+        }
+        let mut report = Report::default();
+        let all =
+            (site.models.iter().map(|m| (m, false))).chain(site.skipped.iter().map(|m| (m, true)));
+        for (model, skipped) in all {
+            let wanted: Vec<bool> = self.sinks.iter().map(|s| s.wants(model, skipped)).collect();
+            // Without sinks (--simulate) the Python dump's models are read.
+            let read = if self.sinks.is_empty() {
+                !skipped
+            } else {
+                wanted.contains(&true)
+            };
+            if !read {
+                continue;
+            }
+            let chain = chains
+                .get(&model.table.name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let counted = match counts.remove(&model.table.name) {
+                Some(c) => c,
+                None => self.count(model, chain),
+            };
+            let replay = if model.table.name == CONTENT_TYPE_TABLE {
+                ct_batches.take()
+            } else {
+                None
+            };
+            let dumped =
+                counted.and_then(|n| self.dump_table(model, chain, n, &wanted, replay, observer));
+            let outcome = match dumped {
+                Ok(rows) => TableOutcome::Dumped { rows },
+                Err(e) if self.options.tolerate && e.failed_table().is_some() => {
+                    let reason = e.to_string();
+                    for (sink, _) in self.sinks.iter_mut().zip(&wanted).filter(|(_, w)| **w) {
+                        sink.table_skipped(model, &reason)?;
+                    }
+                    TableOutcome::Skipped { reason }
+                }
+                Err(e) => return Err(e),
+            };
+            observer.table_finished(model, &outcome);
+            report.tables.push((model.table.name.clone(), outcome));
+        }
+        for sink in self.sinks.iter_mut() {
+            sink.finish(&report)?;
+        }
+        Ok(report)
+    }
+
+    fn count(&mut self, model: &Model, chain: &[Table]) -> Result<u64> {
+        match &model.problem {
+            Some(p) => Err(Error::table(&model.table.name, p.clone())),
+            None => self
+                .source
+                .count_rows(chain.first().unwrap_or(&model.table)),
+        }
+    }
+
+    /// Reads one table into the sinks that want it (`wanted`, by index);
+    /// `replay` holds its batches when they were read before.
+    fn dump_table(
+        &mut self,
+        model: &Model,
+        chain: &[Table],
+        expected: u64,
+        wanted: &[bool],
+        replay: Option<Vec<Batch>>,
+        observer: &mut dyn Observer,
+    ) -> Result<u64> {
+        let source_table = chain.first().unwrap_or(&model.table);
+        observer.table_started(model, expected);
+        for (sink, _) in self.sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
+            sink.table_start(model, expected)?;
+        }
+        let mut rows = 0u64;
+        // Errors of transformers and sinks are not the table's fault: keep
+        // them apart so that `--tolerate` never hides them.
+        let mut downstream: Option<Error> = None;
+        let transformers = &mut *self.transformers;
+        let sinks = &mut *self.sinks;
+        let mut each = |mut batch: Batch| {
+            let step = (|| {
+                for (i, t) in transformers.iter_mut().enumerate() {
+                    if let (Some(input), Some(output)) = (chain.get(i), chain.get(i + 1)) {
+                        t.batch(input, output, &mut batch)?;
+                        if batch.width != output.columns.len() {
+                            return Err(Error::Plugin {
+                                plugin: format!("transformer {}", i + 1),
+                                message: format!(
+                                    "table {}: batch has {} columns, its table {}",
+                                    output.name,
+                                    batch.width,
+                                    output.columns.len()
+                                ),
+                            });
+                        }
+                    }
+                }
+                rows += batch.len() as u64;
+                observer.rows_read(batch.len() as u64);
+                for (sink, _) in sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
+                    sink.rows(model, &batch)?;
+                }
+                Ok(())
+            })();
+            step.map_err(|e| {
+                downstream = Some(e);
+                Error::Usage("stopped by a sink or transformer".into())
+            })
+        };
+        let read = match replay {
+            Some(batches) => batches.into_iter().try_for_each(&mut each),
+            None => self
+                .source
+                .read_table(source_table, self.options.batch_rows, &mut each),
+        };
+        if let Some(e) = downstream {
+            return Err(e);
+        }
+        read?;
+        for (sink, _) in self.sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
+            sink.table_end(model, rows)?;
+        }
+        Ok(rows)
+    }
+
+    /// Reads `django_content_type` so that content-type columns can name
+    /// models; returns its batches too.
+    fn content_types(&mut self, schema: &Schema) -> Result<(Vec<ContentType>, Option<Vec<Batch>>)> {
+        let Some(table) = schema.table(CONTENT_TYPE_TABLE) else {
+            return Ok((Vec::new(), None));
+        };
+        let (Some(id), Some(app), Some(model)) = (
+            table.column_index("id"),
+            table.column_index("app_label"),
+            table.column_index("model"),
+        ) else {
+            return Err(Error::table(
+                CONTENT_TYPE_TABLE,
+                "expected columns id, app_label, model",
+            ));
+        };
+        let mut out = Vec::new();
+        let mut batches = Vec::new();
+        self.source
+            .read_table(table, self.options.batch_rows, &mut |batch| {
+                for row in batch.rows() {
+                    if let (Value::Int(id), Value::Text(app), Value::Text(model)) =
+                        (&row[id], &row[app], &row[model])
+                    {
+                        out.push(ContentType {
+                            id: *id,
+                            app_label: app.clone(),
+                            model: model.clone(),
+                            global: None,
+                        });
+                    }
+                }
+                batches.push(batch);
+                Ok(())
+            })?;
+        Ok((out, Some(batches)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::django::Model;
+    use crate::plugin::BatchFn;
+    use crate::schema::{Column, ColumnKind};
+
+    struct MemSource {
+        tables: Vec<(Table, Vec<Vec<Value>>)>,
+        reads: usize,
+        /// The tables read, in order.
+        read_log: Vec<String>,
+    }
+
+    impl Source for MemSource {
+        fn describe(&self) -> String {
+            "memory".into()
+        }
+        fn schema(&mut self) -> Result<Schema> {
+            Ok(Schema {
+                tables: self.tables.iter().map(|(t, _)| t.clone()).collect(),
+            })
+        }
+        fn count_rows(&mut self, table: &Table) -> Result<u64> {
+            let rows = self.tables.iter().find(|(t, _)| t.name == table.name);
+            Ok(rows.map_or(0, |(_, r)| r.len() as u64))
+        }
+        fn read_table(
+            &mut self,
+            table: &Table,
+            batch_rows: usize,
+            out: &mut BatchFn,
+        ) -> Result<()> {
+            self.reads += 1;
+            self.read_log.push(table.name.clone());
+            let Some((t, rows)) = self.tables.iter().find(|(t, _)| t.name == table.name) else {
+                return Err(Error::table(&table.name, "no such table"));
+            };
+            if t.name == "app_broken" {
+                return Err(Error::table(&t.name, "unreadable"));
+            }
+            for chunk in rows.chunks(batch_rows) {
+                let mut b = Batch::new(t.columns.len(), chunk.len());
+                for r in chunk {
+                    b.push_row(r.iter().cloned());
+                }
+                out(b)?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Drops rows whose id is odd and renames `name` to `title`.
+    struct EvenTitles;
+    impl Transformer for EvenTitles {
+        fn table(&mut self, input: &Table) -> Result<Table> {
+            let mut t = input.clone();
+            for c in &mut t.columns {
+                if c.name == "name" {
+                    c.name = "title".into();
+                }
+            }
+            Ok(t)
+        }
+        fn batch(&mut self, _: &Table, _: &Table, batch: &mut Batch) -> Result<()> {
+            batch.retain_rows(|r| !matches!(r[0], Value::Int(n) if n % 2 == 1));
+            Ok(())
+        }
+    }
+
+    /// Writes down every call into a log the test keeps.
+    #[derive(Default, Clone)]
+    struct Recorder {
+        calls: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+        /// Wants the models Lino's dump skips too.
+        all: bool,
+    }
+    impl Recorder {
+        fn log(&self, call: String) {
+            self.calls.borrow_mut().push(call);
+        }
+    }
+    impl Sink for Recorder {
+        fn begin(&mut self, _: &DumpInfo, site: &Site) -> Result<()> {
+            self.log(format!("begin {}", site.models.len()));
+            Ok(())
+        }
+        fn table_start(&mut self, m: &Model, expected: u64) -> Result<()> {
+            let fields: Vec<_> = m.fields.iter().map(|f| f.name.as_str()).collect();
+            self.log(format!(
+                "start {} {expected} {}",
+                m.table.name,
+                fields.join(",")
+            ));
+            Ok(())
+        }
+        fn rows(&mut self, m: &Model, b: &Batch) -> Result<()> {
+            self.log(format!("rows {} {}", m.table.name, b.len()));
+            Ok(())
+        }
+        fn table_end(&mut self, m: &Model, rows: u64) -> Result<()> {
+            self.log(format!("end {} {rows}", m.table.name));
+            Ok(())
+        }
+        fn table_skipped(&mut self, m: &Model, _: &str) -> Result<()> {
+            self.log(format!("skipped {}", m.table.name));
+            Ok(())
+        }
+        fn finish(&mut self, r: &Report) -> Result<()> {
+            self.log(format!("finish {}", r.rows()));
+            Ok(())
+        }
+        fn abort(&mut self) {
+            self.log("abort".into());
+        }
+        fn wants(&self, _: &Model, skipped: bool) -> bool {
+            self.all || !skipped
+        }
+    }
+
+    fn source() -> MemSource {
+        let col = |n: &str, kind| Column {
+            name: n.into(),
+            declared_type: String::new(),
+            kind,
+            nullable: false,
+        };
+        let table = |name: &str| Table {
+            name: name.into(),
+            columns: vec![col("id", ColumnKind::Int), col("name", ColumnKind::Text)],
+            primary_key: vec!["id".into()],
+            foreign_keys: vec![],
+            unique: vec![],
+        };
+        let rows = (1..=5)
+            .map(|i| vec![Value::Int(i), Value::Text(format!("n{i}"))])
+            .collect();
+        MemSource {
+            tables: vec![(table("app_broken"), vec![]), (table("app_thing"), rows)],
+            reads: 0,
+            read_log: Vec::new(),
+        }
+    }
+
+    fn run(src: &mut MemSource, tolerate: bool, sink: &mut Vec<Box<dyn Sink>>) -> Result<Report> {
+        let mut transformers: Vec<Box<dyn Transformer>> = vec![Box::new(EvenTitles)];
+        let info = DumpInfo {
+            source: "memory".into(),
+            tool_version: "0".into(),
+        };
+        Pipeline {
+            source: src,
+            transformers: &mut transformers,
+            sinks: sink,
+            options: PipelineOptions {
+                batch_rows: 2,
+                tolerate,
+                ..PipelineOptions::default()
+            },
+        }
+        .run(&info, &mut Quiet)
+    }
+
+    #[test]
+    fn transformers_reshape_tables_and_drop_rows() {
+        let mut src = source();
+        let rec = Recorder::default();
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
+        let report = run(&mut src, true, &mut sinks).expect("tolerated");
+        assert_eq!(report.rows(), 2);
+        assert_eq!(report.skipped().count(), 1);
+        // Each table is read once.
+        assert_eq!(src.reads, 2);
+        assert_eq!(
+            *rec.calls.borrow(),
+            [
+                "begin 2",
+                "start app_broken 0 id,title",
+                "skipped app_broken",
+                "start app_thing 5 id,title",
+                "rows app_thing 1",
+                "rows app_thing 1",
+                "rows app_thing 0",
+                "end app_thing 2",
+                "finish 2"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_error_aborts_every_sink() {
+        let mut src = source();
+        let log = Recorder::default();
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(log.clone())];
+        let err = run(&mut src, false, &mut sinks).expect_err("not tolerated");
+        assert_eq!(err.to_string(), "table app_broken: unreadable");
+        let rec = log.calls.borrow();
+        assert_eq!(rec.last().map(String::as_str), Some("abort"));
+        assert!(!rec.iter().any(|c| c.starts_with("finish")));
+    }
+
+    #[test]
+    fn skipped_models_go_only_to_sinks_that_want_them_and_are_read_once() {
+        let mut src = source();
+        let col = |n: &str, kind| Column {
+            name: n.into(),
+            declared_type: String::new(),
+            kind,
+            nullable: false,
+        };
+        let ct = Table {
+            name: CONTENT_TYPE_TABLE.into(),
+            columns: vec![
+                col("id", ColumnKind::Int),
+                col("app_label", ColumnKind::Text),
+                col("model", ColumnKind::Text),
+            ],
+            primary_key: vec!["id".into()],
+            foreign_keys: vec![],
+            unique: vec![],
+        };
+        let rows = (1..=3)
+            .map(|i| {
+                vec![
+                    Value::Int(i),
+                    Value::Text("app".into()),
+                    Value::Text(format!("m{i}")),
+                ]
+            })
+            .collect();
+        src.tables.retain(|(t, _)| t.name != "app_broken");
+        src.tables.insert(0, (ct, rows));
+        let python = Recorder::default();
+        let json = Recorder {
+            all: true,
+            ..Recorder::default()
+        };
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(python.clone()), Box::new(json.clone())];
+        let report = run(&mut src, false, &mut sinks).expect("dumped");
+        // The content types were read once, for the site and for the sink.
+        assert_eq!(src.read_log, [CONTENT_TYPE_TABLE, "app_thing"]);
+        assert_eq!(report.tables.len(), 2);
+        let ct_calls = |r: &Recorder| {
+            r.calls
+                .borrow()
+                .iter()
+                .filter(|c| c.contains(CONTENT_TYPE_TABLE))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert!(ct_calls(&python).is_empty());
+        assert_eq!(
+            ct_calls(&json),
+            [
+                "start django_content_type 3 id,app_label,model",
+                // The transformer keeps the even ids, as on a real read.
+                "rows django_content_type 1",
+                "rows django_content_type 0",
+                "end django_content_type 1"
+            ]
+        );
+        // Without a sink that wants them, skipped models are not read.
+        let mut src2 = source();
+        src2.tables.retain(|(t, _)| t.name != "app_broken");
+        let ct2 = src.tables[0].clone();
+        src2.tables.insert(0, ct2);
+        let mut only_python: Vec<Box<dyn Sink>> = vec![Box::new(Recorder::default())];
+        let report = run(&mut src2, false, &mut only_python).expect("dumped");
+        assert_eq!(report.tables.len(), 1);
+        assert_eq!(src2.read_log, [CONTENT_TYPE_TABLE, "app_thing"]);
+    }
+}

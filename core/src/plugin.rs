@@ -1,0 +1,105 @@
+//! The plugin interfaces. They pass plain values (batches of [`Value`]s,
+//! tables, models), never generic parameters, so that a shared library can
+//! serve them behind a C ABI later.
+//!
+//! [`Value`]: crate::value::Value
+
+use crate::batch::Batch;
+use crate::django::{Model, Site};
+use crate::error::Result;
+use crate::schema::{Schema, Table};
+
+/// Receives each batch a source reads.
+pub type BatchFn<'a> = dyn FnMut(Batch) -> Result<()> + 'a;
+
+/// Reads one database. A source reads everything inside one snapshot, opened
+/// when the source is created.
+pub trait Source {
+    /// Where the data comes from, for headers and messages; never a password.
+    fn describe(&self) -> String;
+    fn schema(&mut self) -> Result<Schema>;
+    fn count_rows(&mut self, table: &Table) -> Result<u64>;
+    /// Streams the table's rows in primary-key order, at most `batch_rows`
+    /// rows per batch, each row in the table's column order.
+    fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()>;
+}
+
+/// What every sink is told before the first table.
+#[derive(Debug, Clone)]
+pub struct DumpInfo {
+    /// The redacted source description.
+    pub source: String,
+    /// The dump2py version that writes the dump.
+    pub tool_version: String,
+}
+
+/// How one table went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableOutcome {
+    Dumped {
+        rows: u64,
+    },
+    /// Skipped with `--tolerate`; the reason is the one-line error.
+    Skipped {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// In dump order: the table name and what happened to it.
+    pub tables: Vec<(String, TableOutcome)>,
+}
+
+impl Report {
+    pub fn rows(&self) -> u64 {
+        self.tables
+            .iter()
+            .map(|(_, o)| match o {
+                TableOutcome::Dumped { rows } => *rows,
+                TableOutcome::Skipped { .. } => 0,
+            })
+            .sum()
+    }
+
+    pub fn skipped(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.tables.iter().filter_map(|(t, o)| match o {
+            TableOutcome::Skipped { reason } => Some((t.as_str(), reason.as_str())),
+            TableOutcome::Dumped { .. } => None,
+        })
+    }
+}
+
+/// Writes one output. Calls come in this order: `begin`, then per model
+/// either `table_start`, `rows`…, `table_end`, or `table_skipped`; then
+/// `finish`. After an error anywhere, `abort` is called instead of `finish`,
+/// and the sink must leave no output behind that looks complete.
+pub trait Sink {
+    fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()>;
+    /// `expected_rows` is the source's count; transformers may change it.
+    fn table_start(&mut self, model: &Model, expected_rows: u64) -> Result<()>;
+    fn rows(&mut self, model: &Model, batch: &Batch) -> Result<()>;
+    fn table_end(&mut self, model: &Model, rows: u64) -> Result<()>;
+    fn table_skipped(&mut self, model: &Model, reason: &str) -> Result<()>;
+    fn finish(&mut self, report: &Report) -> Result<()>;
+    fn abort(&mut self);
+    /// Whether this sink wants `model`'s rows; asked after `begin`. A
+    /// `skipped` model is one of `Site::skipped`, which Lino's dump leaves
+    /// out. The pipeline reads a table only if some sink wants it, and
+    /// calls a sink only for the models it wants.
+    fn wants(&self, _model: &Model, skipped: bool) -> bool {
+        !skipped
+    }
+}
+
+/// Changes rows on their way to the sinks.
+pub trait Transformer {
+    /// Called once per table before its rows: returns the table as this
+    /// transformer's output has it (columns added, dropped or renamed).
+    fn table(&mut self, input: &Table) -> Result<Table> {
+        Ok(input.clone())
+    }
+    /// Rewrites a batch laid out as `input` into the layout of `output` (the
+    /// table that `table` returned); may drop rows.
+    fn batch(&mut self, input: &Table, output: &Table, batch: &mut Batch) -> Result<()>;
+}

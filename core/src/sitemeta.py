@@ -1,0 +1,175 @@
+"""Print the metadata of a Django or Lino site as one line of JSON.
+
+dump2py runs this with `python -c` in the site's environment, with
+DJANGO_SETTINGS_MODULE (and maybe PYTHONPATH) set. It starts the site but
+reads no table. The JSON is the only thing on stdout (see meta.rs for its
+schema); on failure it prints one line `dump2py: <cause>` on stderr and
+exits 1.
+"""
+
+import importlib
+import json
+import os
+import sys
+
+FORMAT = 1
+
+
+def fail(cause):
+    sys.stderr.write("dump2py: " + " ".join(str(cause).split()) + "\n")
+    sys.stderr.flush()
+    sys.exit(1)
+
+
+def describe(exc):
+    return f"{type(exc).__name__}: {exc}"
+
+
+def start(settings_module):
+    """Import the settings module and start the site; each way this can
+    fail gets its own message."""
+    try:
+        import django
+    except ImportError as e:
+        fail(f"Django is not installed for {sys.executable} ({describe(e)})")
+    try:
+        importlib.import_module(settings_module)
+    except ModuleNotFoundError as e:
+        missing = e.name or ""
+        if missing and (settings_module == missing
+                        or settings_module.startswith(missing + ".")):
+            fail(f"settings module {settings_module} not found "
+                 f"(check --settings and --pythonpath)")
+        fail(f"settings module {settings_module} raised {describe(e)}")
+    except BaseException as e:  # SystemExit too: a settings module may exit
+        fail(f"settings module {settings_module} raised {describe(e)}")
+    try:
+        django.setup()
+        from django.conf import settings
+        site = getattr(settings, "SITE", None)
+        if site is not None and hasattr(site, "startup"):
+            site.startup()  # Lino: resolves babel fields and choice lists
+    except BaseException as e:
+        fail(f"site {settings_module} failed to start: {describe(e)}")
+    return settings
+
+
+def label(model):
+    return f"{model._meta.app_label}.{model._meta.object_name}"
+
+
+def field_meta(model, f, languages, babel_types):
+    rel = f.related_model if f.is_relation else None
+    many = f.many_to_many
+    choicelist = getattr(f, "choicelist", None)
+    babel_columns = []
+    if isinstance(f, babel_types):
+        # Lino adds one variant per other language, named name_<lng.name>
+        # and marked with _lino_babel_field = the master's name.
+        variants = {v.name: v for v in model._meta.local_fields
+                    if getattr(v, "_lino_babel_field", None) == f.name}
+        for lng in languages[1:]:
+            v = variants.get(f"{f.name}_{lng}")
+            if v is not None:
+                babel_columns.append(v.column)
+
+    def int_or_none(x):
+        return int(x) if isinstance(x, int) else None
+
+    return {
+        "name": f.name,
+        "attname": f.attname,
+        "column": None if many else f.column,
+        "internal_type": f.get_internal_type(),
+        "primary_key": bool(f.primary_key),
+        "null": bool(f.null),
+        "decimal_places": int_or_none(getattr(f, "decimal_places", None)),
+        "max_digits": int_or_none(getattr(f, "max_digits", None)),
+        "related_model": label(rel) if rel is not None else None,
+        "through": label(f.remote_field.through) if many else None,
+        # as Lino's dump2py names it: settings.SITE.models.<app_label>.<Name>
+        "choicelist": (f"{choicelist.app_label}.{choicelist.__name__}"
+                       if choicelist is not None else None),
+        "babel": isinstance(f, babel_types),
+        "babel_columns": babel_columns,
+        "babel_variant": bool(getattr(f, "_lino_babel_field", False)),
+    }
+
+
+def model_meta(model, languages, babel_types):
+    opts = model._meta
+    parent = None
+    # The immediate MTI parents; a proxy has its concrete model here with
+    # no link field. Lino's dump2py handles exactly one (the first).
+    links = [(pm, pf) for pm, pf in opts.parents.items() if pf is not None]
+    if links:
+        pm, pf = links[0]
+        parent = {"model": label(pm), "link_column": pf.column}
+    fields = [f for f in opts.get_fields() if f.concrete and f.model is model]
+    return {
+        "app_label": opts.app_label,
+        "object_name": opts.object_name,
+        "db_table": opts.db_table,
+        "proxy": bool(opts.proxy),
+        "auto_created": bool(opts.auto_created),
+        "managed": bool(opts.managed),
+        "parent": parent,
+        "fields": [field_meta(model, f, languages, babel_types) for f in fields],
+    }
+
+
+def site_meta(settings_module, settings):
+    from django.apps import apps
+
+    site = getattr(settings, "SITE", None)
+    languages, version, babel_types = [], None, ()
+    if site is not None and hasattr(site, "languages"):  # a Lino site
+        from lino.utils.mldbc.fields import BabelCharField, BabelTextField
+        babel_types = (BabelCharField, BabelTextField)
+        languages = [str(lng.name) for lng in site.languages or ()]
+        if site.version is not None:
+            version = str(site.version)
+    db = settings.DATABASES.get("default", {})
+    return {
+        "format": FORMAT,
+        "settings_module": settings_module,
+        "version": version,
+        "time_zone": settings.TIME_ZONE,
+        "use_tz": bool(settings.USE_TZ),
+        "languages": languages,
+        "apps": [a.label for a in apps.get_app_configs()],
+        "database": {
+            "engine": str(db.get("ENGINE") or ""),
+            "name": str(db.get("NAME") or ""),
+            "user": str(db.get("USER") or ""),
+            "password": str(db.get("PASSWORD") or ""),
+            "host": str(db.get("HOST") or ""),
+            "port": str(db.get("PORT") or ""),
+            "options": dict(db.get("OPTIONS") or {}),
+        },
+        "models": [model_meta(m, languages, babel_types)
+                   for m in apps.get_models(include_auto_created=True)],
+    }
+
+
+def main():
+    settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "").strip()
+    if not settings_module:
+        fail("DJANGO_SETTINGS_MODULE is not set (use --settings)")
+    # Sites print while starting: send everything written to stdout, also
+    # by C code or child processes, to stderr; keep the real one for the JSON.
+    sys.stdout.flush()
+    real_stdout = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    settings = start(settings_module)
+    try:
+        text = json.dumps(site_meta(settings_module, settings),
+                          ensure_ascii=False, default=str)
+    except Exception as e:
+        fail(f"can't read the models of site {settings_module}: {describe(e)}")
+    real_stdout.write(text + "\n")
+    real_stdout.flush()
+
+
+main()

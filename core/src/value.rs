@@ -1,0 +1,323 @@
+//! The values that flow from sources to sinks: plain data, no generics, so
+//! that a plugin boundary can carry them later.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time {
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+    pub micro: u32,
+}
+
+/// A datetime as stored; `offset_minutes` is `Some` for an aware value
+/// (sources normalise aware values to UTC and say so with `Some(0)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DateTime {
+    pub date: Date,
+    pub time: Time,
+    pub offset_minutes: Option<i16>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    /// Exact decimal text, e.g. `-12.50`; never a float.
+    Decimal(String),
+    Text(String),
+    Bytes(Vec<u8>),
+    Date(Date),
+    Time(Time),
+    DateTime(DateTime),
+    /// JSON document text as stored.
+    Json(String),
+    Uuid([u8; 16]),
+    /// A duration in microseconds.
+    Duration(i64),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+impl Date {
+    pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
+        ((1..=9999).contains(&year)
+            && (1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in_month(year, month))
+        .then_some(Date { year, month, day })
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(s: &str) -> Option<Date> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        Date::new(
+            digits(&b[0..4])? as i32,
+            digits(&b[5..7])? as u8,
+            digits(&b[8..10])? as u8,
+        )
+    }
+
+    /// Days since 1970-01-01 (proleptic Gregorian).
+    pub fn to_days(self) -> i64 {
+        let (y, m, d) = (self.year as i64, self.month as i64, self.day as i64);
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146097 + doe - 719468
+    }
+
+    pub fn from_days(days: i64) -> Option<Date> {
+        let (y, m, d) = civil_from_days(days);
+        Date::new(i32::try_from(y).ok()?, m as u8, d as u8)
+    }
+}
+
+/// Year, month and day of a day number since 1970-01-01 (proleptic
+/// Gregorian), for any year; `Date::from_days` keeps Python's range.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+impl Time {
+    pub fn new(hour: u8, minute: u8, second: u8, micro: u32) -> Option<Time> {
+        (hour < 24 && minute < 60 && second < 60 && micro < 1_000_000).then_some(Time {
+            hour,
+            minute,
+            second,
+            micro,
+        })
+    }
+
+    /// Parses `HH:MM[:SS[.ffffff]]` (fewer fraction digits are scaled).
+    pub fn parse(s: &str) -> Option<Time> {
+        let b = s.as_bytes();
+        if b.len() < 5 || b[2] != b':' {
+            return None;
+        }
+        let (hour, minute) = (digits(&b[0..2])? as u8, digits(&b[3..5])? as u8);
+        let (mut second, mut micro) = (0, 0);
+        if b.len() > 5 {
+            if b.len() < 8 || b[5] != b':' {
+                return None;
+            }
+            second = digits(&b[6..8])? as u8;
+            if b.len() > 8 {
+                let frac = &b[9..];
+                if b[8] != b'.' || frac.is_empty() || frac.len() > 9 {
+                    return None;
+                }
+                let mut v = digits(frac)? as u64;
+                for _ in frac.len()..6 {
+                    v *= 10;
+                }
+                for _ in 6..frac.len() {
+                    v /= 10;
+                }
+                micro = v as u32;
+            }
+        }
+        Time::new(hour, minute, second, micro)
+    }
+}
+
+impl DateTime {
+    /// Parses `YYYY-MM-DD[ T]HH:MM[:SS[.f]][Z|±HH:MM]`, normalising an
+    /// offset to UTC.
+    pub fn parse(s: &str) -> Option<DateTime> {
+        if s.len() == 10 {
+            let date = Date::parse(s)?;
+            return Some(DateTime {
+                date,
+                time: Time::new(0, 0, 0, 0)?,
+                offset_minutes: None,
+            });
+        }
+        if s.len() < 16 || !s.is_char_boundary(10) || !matches!(&s[10..11], " " | "T") {
+            return None;
+        }
+        let date = Date::parse(&s[..10])?;
+        let rest = &s[11..];
+        let (time_part, offset) = split_offset(rest)?;
+        let time = Time::parse(time_part)?;
+        let dt = DateTime {
+            date,
+            time,
+            offset_minutes: None,
+        };
+        Some(match offset {
+            None => dt,
+            Some(minutes) => dt.shift_minutes(-(minutes as i64))?.with_offset(0),
+        })
+    }
+
+    fn with_offset(mut self, o: i16) -> DateTime {
+        self.offset_minutes = Some(o);
+        self
+    }
+
+    pub fn shift_minutes(self, minutes: i64) -> Option<DateTime> {
+        let t = self.time;
+        let total = self.date.to_days() * 1440 + t.hour as i64 * 60 + t.minute as i64 + minutes;
+        let date = Date::from_days(total.div_euclid(1440))?;
+        let m = total.rem_euclid(1440);
+        Some(DateTime {
+            date,
+            time: Time::new((m / 60) as u8, (m % 60) as u8, t.second, t.micro)?,
+            offset_minutes: self.offset_minutes,
+        })
+    }
+}
+
+fn split_offset(s: &str) -> Option<(&str, Option<i16>)> {
+    if let Some(t) = s.strip_suffix('Z') {
+        return Some((t, Some(0)));
+    }
+    if let Some(pos) = s.rfind(['+', '-']) {
+        let (t, off) = s.split_at(pos);
+        let b = off.as_bytes();
+        let (h, m) = match b.len() {
+            3 => (digits(&b[1..3])?, 0),
+            5 => (digits(&b[1..3])?, digits(&b[3..5])?),
+            6 if b[3] == b':' => (digits(&b[1..3])?, digits(&b[4..6])?),
+            _ => return None,
+        };
+        let minutes = (h * 60 + m) as i16;
+        return Some((t, Some(if b[0] == b'-' { -minutes } else { minutes })));
+    }
+    Some((s, None))
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 9 {
+        return None;
+    }
+    b.iter().try_fold(0u32, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)
+    })
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}:{:02}", self.hour, self.minute, self.second)?;
+        if self.micro != 0 {
+            write!(f, ".{:06}", self.micro)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for DateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.date, self.time)?;
+        if let Some(o) = self.offset_minutes {
+            let sign = if o < 0 { '-' } else { '+' };
+            write!(f, "{}{:02}:{:02}", sign, o.abs() / 60, o.abs() % 60)?;
+        }
+        Ok(())
+    }
+}
+
+/// Django's `duration_string`: `[D ]HH:MM:SS[.ffffff]`.
+pub fn duration_string(micros: i64) -> String {
+    // timedelta keeps days signed and the rest positive: -1s is "-1 23:59:59".
+    let days = micros.div_euclid(86_400_000_000);
+    let rem = micros.rem_euclid(86_400_000_000);
+    let (secs, us) = (rem / 1_000_000, rem % 1_000_000);
+    let mut s = String::new();
+    if days != 0 {
+        s.push_str(&format!("{days} "));
+    }
+    s.push_str(&format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    ));
+    if us != 0 {
+        s.push_str(&format!(".{us:06}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_datetimes() {
+        let d = DateTime::parse("2024-03-31 01:30:05.123456").expect("valid");
+        assert_eq!(d.time.micro, 123456);
+        assert_eq!(d.offset_minutes, None);
+        let d = DateTime::parse("2024-03-01T00:30:00+01:00").expect("valid");
+        assert_eq!(d.to_string(), "2024-02-29 23:30:00+00:00");
+        assert_eq!(DateTime::parse("2024-02-30 00:00:00"), None);
+        assert_eq!(Time::parse("08:05:03.25").map(|t| t.micro), Some(250000));
+        assert_eq!(Time::parse("8:05"), None);
+        assert_eq!(Date::parse("2024-13-01"), None);
+    }
+
+    #[test]
+    fn day_numbers_round_trip() {
+        for days in [-719162i64, -1, 0, 1, 19000, 2932896] {
+            let d = Date::from_days(days).expect("in range");
+            assert_eq!(d.to_days(), days);
+        }
+        assert_eq!(
+            Date::from_days(0).map(|d| d.to_string()).as_deref(),
+            Some("1970-01-01")
+        );
+    }
+
+    #[test]
+    fn durations_like_django() {
+        assert_eq!(duration_string(93_603_000_004), "1 02:00:03.000004");
+        assert_eq!(duration_string(0), "00:00:00");
+        assert_eq!(duration_string(-1_000_000), "-1 23:59:59");
+    }
+}

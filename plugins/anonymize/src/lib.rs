@@ -1,0 +1,533 @@
+//! Pseudonyms for personal data: the dump2py transformer `anonymize`, built
+//! as a shared library (`libdump2py_anonymize.so`).
+//!
+//! ```sh
+//! export DUMP2PY_ANONYMIZE_SECRET='a long random secret'
+//! dump2py -d sqlite:db.sqlite3 --plugin target/release/libdump2py_anonymize.so \
+//!     -T 'anonymize:columns=email|phone|gsm|first_name|last_name|contacts_partner.name' OUT
+//! ```
+//!
+//! Arguments (after `anonymize:`, separated by commas):
+//!
+//! | argument | meaning |
+//! |---|---|
+//! | `columns=A\|B\|…` | required: the columns to replace, each a bare column name (`email`: that column in every table) or `table.column` (`contacts_partner.name`: only there) |
+//! | `secret=S` | the key of the pseudonyms; without it, the environment variable `DUMP2PY_ANONYMIZE_SECRET` (which keeps it out of the process list). One of them is required and not empty. A secret can't contain a comma. |
+//! | `domain=D` | the domain of email pseudonyms (default `example.com`) |
+//!
+//! Each value is replaced by a pseudonym computed from the value alone
+//! with HMAC-SHA256 keyed by the secret: the same value gives the same
+//! pseudonym in every table and every run with the same secret (text joins
+//! still join), another secret gives others, and without the secret the
+//! original can't be recovered (short of guessing it and the secret).
+//!
+//! - NULL and the empty string stay as they are.
+//! - The shape follows the column's name: a column whose name contains
+//!   `mail` gets an email, `u` and 16 hex digits at the domain
+//!   (`u3f9a0c…@example.com`); one containing `phone`, `gsm`, `fax`,
+//!   `mobile` or `tel` keeps its punctuation and length, each digit replaced
+//!   (`+32 87 12 34 56` → `+71 40 93 18 02`); any other gets a capital and
+//!   seven letters or digits (`Kq7mw2ra`).
+//! - A column that is unique alone (its primary key or a one-column unique
+//!   constraint) gets 14 characters (70 bits) instead of 8, so that
+//!   distinct values stay distinct (with 64 bits or more, the chance of one
+//!   collision among a million values is below one in ten million). Phone
+//!   pseudonyms have only as many digits as the value.
+//! - A pseudonym never exceeds the column's declared length (`varchar(N)`);
+//!   it is cut to fit, which costs uniqueness only for very short columns.
+//! - Only text columns can be replaced: naming another kind is an error, as
+//!   is `table.column` naming a column that table lacks.
+
+use std::collections::HashMap;
+
+use dump2py_sdk::prelude::*;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+pub const SECRET_ENV: &str = "DUMP2PY_ANONYMIZE_SECRET";
+const USAGE: &str =
+    "expected -T 'anonymize:columns=COL|TABLE.COL|…[,secret=S][,domain=D]' (secret= or DUMP2PY_ANONYMIZE_SECRET)";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Email,
+    Phone,
+    Name,
+}
+
+/// How one column of a table is replaced.
+#[derive(Debug, Clone)]
+struct Plan {
+    index: usize,
+    style: Style,
+    max_len: Option<usize>,
+    unique: bool,
+}
+
+pub struct Anonymize {
+    key: Hmac<Sha256>,
+    domain: String,
+    /// `(None, column)` for a bare name, `(Some(table), column)` else.
+    columns: Vec<(Option<String>, String)>,
+    plans: HashMap<String, Vec<Plan>>,
+}
+
+fn usage(message: impl std::fmt::Display) -> Error {
+    Error::Usage(format!("{message}; {USAGE}"))
+}
+
+impl Anonymize {
+    /// Parses the arguments; `env_secret` is `DUMP2PY_ANONYMIZE_SECRET`.
+    pub fn new(args: &str, env_secret: Option<String>) -> Result<Anonymize> {
+        let (mut secret, mut columns, mut domain) = (None, None, None);
+        for part in args.split(',').filter(|p| !p.trim().is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| usage(format!("argument '{}' is not KEY=VALUE", part.trim())))?;
+            let slot = match k.trim() {
+                "secret" => &mut secret,
+                "columns" => &mut columns,
+                "domain" => &mut domain,
+                other => return Err(usage(format!("unknown argument '{other}'"))),
+            };
+            if slot.replace(v.to_string()).is_some() {
+                return Err(usage(format!("'{}' is given twice", k.trim())));
+            }
+        }
+        let secret = secret
+            .or(env_secret)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| usage("no secret: give secret=S or set DUMP2PY_ANONYMIZE_SECRET"))?;
+        let columns = columns
+            .ok_or_else(|| usage("no columns: name them with columns=A|B"))?
+            .split('|')
+            .map(|c| {
+                let c = c.trim();
+                let valid = |s: &str| {
+                    !s.is_empty()
+                        && s.chars()
+                            .all(|ch| ch.is_alphanumeric() || matches!(ch, '_' | '$' | '-'))
+                };
+                match c.split_once('.') {
+                    Some((t, col)) if valid(t) && valid(col) => {
+                        Ok((Some(t.to_string()), col.to_string()))
+                    }
+                    None if valid(c) => Ok((None, c.to_string())),
+                    _ => Err(usage(format!("'{c}' is not a column or table.column"))),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let domain = domain.unwrap_or_else(|| "example.com".to_string());
+        let domain_ok = !domain.is_empty()
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+        if !domain_ok {
+            return Err(usage(format!("domain '{domain}' is not a domain name")));
+        }
+        let key = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+            .map_err(|e| usage(format!("the secret can't key HMAC: {e}")))?;
+        Ok(Anonymize {
+            key,
+            domain,
+            columns,
+            plans: HashMap::new(),
+        })
+    }
+
+    fn plan(&self, table: &Table) -> Result<Vec<Plan>> {
+        let mut plans = Vec::new();
+        for (t, c) in &self.columns {
+            if t.as_deref() == Some(table.name.as_str()) && table.column(c).is_none() {
+                return Err(Error::Usage(format!(
+                    "table {} has no column {c} (named in columns=)",
+                    table.name
+                )));
+            }
+        }
+        for (index, col) in table.columns.iter().enumerate() {
+            let named = self.columns.iter().any(|(t, c)| {
+                *c == col.name
+                    && match t {
+                        Some(t) => *t == table.name,
+                        None => true,
+                    }
+            });
+            if !named {
+                continue;
+            }
+            if col.kind != ColumnKind::Text {
+                return Err(Error::Usage(format!(
+                    "column {}.{} is {} ({:?}), not text: only text columns can be anonymised",
+                    table.name, col.name, col.declared_type, col.kind
+                )));
+            }
+            let unique = table.primary_key == [col.name.as_str()]
+                || table.unique.iter().any(|u| u == &[col.name.as_str()]);
+            plans.push(Plan {
+                index,
+                style: style(&col.name),
+                max_len: max_len(&col.declared_type),
+                unique,
+            });
+        }
+        Ok(plans)
+    }
+
+    fn digest(&self, value: &[u8]) -> [u8; 32] {
+        let mut mac = self.key.clone();
+        mac.update(value);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The pseudonym of a non-empty value.
+    fn pseudonym(&self, value: &str, p: &Plan) -> String {
+        let d = self.digest(value.as_bytes());
+        let name = |len: usize| {
+            // A capital, then base-32 characters from the digest's first 80 bits.
+            const ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
+            let mut bits = u128::from_be_bytes(d[..16].try_into().unwrap_or([0; 16]));
+            let mut s = String::with_capacity(len);
+            s.push((b'A' + d[16] % 26) as char);
+            for _ in 1..len {
+                s.push(ALPHABET[(bits & 31) as usize] as char);
+                bits >>= 5;
+            }
+            s
+        };
+        let wanted = if p.unique { 14 } else { 8 };
+        let out = match p.style {
+            Style::Email => {
+                let hex: String = d[..8].iter().map(|b| format!("{b:02x}")).collect();
+                let room = p
+                    .max_len
+                    .map_or(16, |m| m.saturating_sub(self.domain.len() + 2));
+                if room >= 4 {
+                    format!("u{}@{}", &hex[..room.min(16)], self.domain)
+                } else {
+                    name(wanted)
+                }
+            }
+            Style::Phone if value.chars().any(|c| c.is_ascii_digit()) => {
+                let mut n = 0;
+                value
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_digit() {
+                            // Past 32 digits, a digest of the digest.
+                            let byte = if n < 32 {
+                                d[n]
+                            } else {
+                                self.digest(&d)[n % 32] ^ n as u8
+                            };
+                            n += 1;
+                            (b'0' + byte % 10) as char
+                        } else {
+                            c
+                        }
+                    })
+                    .collect()
+            }
+            Style::Phone | Style::Name => name(wanted),
+        };
+        // Django's max_length counts characters; a phone's punctuation may
+        // be any character.
+        match p.max_len {
+            Some(m) if out.chars().count() > m => out.chars().take(m).collect(),
+            _ => out,
+        }
+    }
+
+    fn replace(&self, v: &mut Value, p: &Plan) {
+        let text = match &mut *v {
+            Value::Null => return,
+            Value::Text(s) if s.is_empty() => return,
+            Value::Text(s) => std::mem::take(s),
+            // Text columns may hold other types in SQLite: replace those too.
+            Value::Int(i) => i.to_string(),
+            Value::UInt(u) => u.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Decimal(s) | Value::Json(s) => s.clone(),
+            Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            other => format!("{other:?}"),
+        };
+        *v = Value::Text(self.pseudonym(&text, p));
+    }
+}
+
+/// Which shape a column's pseudonyms take, from its name.
+fn style(column: &str) -> Style {
+    let c = column.to_ascii_lowercase();
+    if c.contains("mail") {
+        Style::Email
+    } else if ["phone", "gsm", "fax", "mobile", "tel"]
+        .iter()
+        .any(|p| c.contains(p))
+    {
+        Style::Phone
+    } else {
+        Style::Name
+    }
+}
+
+/// `varchar(254)`, `character varying(30)`, `nchar(10)` → the length.
+fn max_len(declared: &str) -> Option<usize> {
+    let d = declared.to_ascii_lowercase();
+    let (name, rest) = d.split_once('(')?;
+    if !name.contains("char") {
+        return None;
+    }
+    let n = rest.split([')', ',']).next()?.trim();
+    n.parse().ok().filter(|&n: &usize| n > 0)
+}
+
+impl Transformer for Anonymize {
+    fn table(&mut self, input: &Table) -> Result<Table> {
+        let plans = self.plan(input)?;
+        self.plans.insert(input.name.clone(), plans);
+        Ok(input.clone())
+    }
+
+    fn batch(&mut self, input: &Table, _output: &Table, batch: &mut Batch) -> Result<()> {
+        if !self.plans.contains_key(&input.name) {
+            let plans = self.plan(input)?;
+            self.plans.insert(input.name.clone(), plans);
+        }
+        let plans = match self.plans.get(&input.name) {
+            Some(p) if !p.is_empty() => p,
+            _ => return Ok(()),
+        };
+        let width = batch.width.max(1);
+        for row in batch.values.chunks_mut(width) {
+            for p in plans {
+                if let Some(v) = row.get_mut(p.index) {
+                    self.replace(v, p);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn create(args: &str) -> Result<Box<dyn Transformer>> {
+    let env = std::env::var(SECRET_ENV).ok();
+    Ok(Box::new(Anonymize::new(args, env)?))
+}
+
+dump2py_sdk::export_plugin! {
+    name: "anonymize",
+    version: env!("CARGO_PKG_VERSION"),
+    transformers: [("anonymize", create)],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn col(name: &str, declared: &str) -> Column {
+        Column {
+            name: name.into(),
+            declared_type: declared.into(),
+            kind: if declared.contains("char") || declared == "text" {
+                ColumnKind::Text
+            } else {
+                ColumnKind::Int
+            },
+            nullable: true,
+        }
+    }
+
+    fn people() -> Table {
+        Table {
+            name: "app_person".into(),
+            columns: vec![
+                col("id", "integer"),
+                col("email", "varchar(254)"),
+                col("phone", "varchar(20)"),
+                col("name", "varchar(200)"),
+                col("username", "varchar(30)"),
+                col("code", "varchar(5)"),
+            ],
+            primary_key: vec!["id".into()],
+            foreign_keys: vec![],
+            unique: vec![vec!["username".into()]],
+        }
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    fn run(args: &str, rows: Vec<Vec<Value>>) -> Result<Vec<Vec<Value>>> {
+        let t = people();
+        let mut a = Anonymize::new(args, None)?;
+        let out = a.table(&t)?;
+        assert_eq!(out, t);
+        let mut b = Batch::new(t.columns.len(), rows.len());
+        for r in rows {
+            b.push_row(r);
+        }
+        a.batch(&t, &out, &mut b)?;
+        Ok(b.rows().map(|r| r.to_vec()).collect())
+    }
+
+    const ALL: &str = "secret=s1,columns=email|phone|app_person.name|username|code";
+
+    fn row(i: usize) -> Vec<Value> {
+        vec![
+            Value::Int(i as i64),
+            text(&format!("person{i}@mail.org")),
+            text(&format!("+32 87 {i:02} 34")),
+            text(&format!("Person {i}")),
+            text(&format!("user{i}")),
+            text("ab"),
+        ]
+    }
+
+    #[test]
+    fn pseudonyms_have_the_columns_shapes() {
+        let out = run(ALL, vec![row(1)]).expect("runs");
+        let r = &out[0];
+        assert_eq!(r[0], Value::Int(1));
+        let Value::Text(email) = &r[1] else {
+            panic!("{r:?}")
+        };
+        assert_eq!(email.len(), "u@example.com".len() + 16, "{email}");
+        assert!(email.starts_with('u') && email.ends_with("@example.com"));
+        assert!(email[1..17].chars().all(|c| c.is_ascii_hexdigit()));
+        let Value::Text(phone) = &r[2] else {
+            panic!("{r:?}")
+        };
+        assert_eq!(phone.len(), "+32 87 01 34".len());
+        assert!(phone.starts_with('+') && phone.chars().nth(3) == Some(' '));
+        assert_ne!(phone, "+32 87 01 34");
+        let Value::Text(name) = &r[3] else {
+            panic!("{r:?}")
+        };
+        assert_eq!(name.len(), 8);
+        assert!(name.starts_with(|c: char| c.is_ascii_uppercase()));
+        let Value::Text(user) = &r[4] else {
+            panic!("{r:?}")
+        };
+        assert_eq!(user.len(), 14, "unique: more bits");
+        let Value::Text(code) = &r[5] else {
+            panic!("{r:?}")
+        };
+        assert_eq!(code.len(), 5, "cut to varchar(5)");
+    }
+
+    #[test]
+    fn deterministic_keyed_and_shared_across_columns() {
+        let a = run(ALL, vec![row(1), row(2)]).expect("runs");
+        let b = run(ALL, vec![row(1), row(2)]).expect("runs");
+        assert_eq!(a, b);
+        let other = run(&ALL.replace("s1", "s2"), vec![row(1)]).expect("runs");
+        for i in 1..6 {
+            assert_ne!(a[0][i], other[0][i], "column {i}");
+        }
+        assert_ne!(a[0][3], a[1][3]);
+        // The same value in two name-shaped columns: the same pseudonym.
+        let mut same = row(1);
+        same[3] = text("user1");
+        let same = run(ALL, vec![same]).expect("runs");
+        assert_eq!(same[0][3].clone(), {
+            let Value::Text(u) = &same[0][4] else {
+                panic!()
+            };
+            Value::Text(u[..8].to_string())
+        });
+    }
+
+    #[test]
+    fn nulls_and_empty_strings_stay() {
+        let r = vec![
+            Value::Int(1),
+            Value::Null,
+            text(""),
+            Value::Null,
+            text(""),
+            Value::Int(12345),
+        ];
+        let out = run(ALL, vec![r.clone()]).expect("runs");
+        assert_eq!(out[0][..5], r[..5]);
+        assert!(matches!(&out[0][5], Value::Text(s) if s.len() == 5 && s != "12345"));
+    }
+
+    #[test]
+    fn unique_columns_stay_unique() {
+        let rows: Vec<_> = (0..20000).map(row).collect();
+        let out = run(ALL, rows).expect("runs");
+        let users: HashSet<_> = out.iter().map(|r| format!("{:?}", r[4])).collect();
+        assert_eq!(users.len(), 20000);
+        let emails: HashSet<_> = out.iter().map(|r| format!("{:?}", r[1])).collect();
+        assert_eq!(emails.len(), 20000);
+    }
+
+    #[test]
+    fn only_named_columns_change() {
+        let out = run("secret=s,columns=other_table.name|email", vec![row(1)]).expect("runs");
+        assert_eq!(out[0][2..], row(1)[2..]);
+        assert_ne!(out[0][1], row(1)[1]);
+    }
+
+    #[test]
+    fn bad_arguments_are_explained() {
+        let err = |args: &str, env: Option<&str>| {
+            Anonymize::new(args, env.map(str::to_string))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(err("columns=email", None).starts_with("no secret"));
+        assert!(err("columns=email,secret=", None).starts_with("no secret"));
+        assert_eq!(err("columns=email", Some("from-env")), "");
+        assert!(err("secret=x", None).starts_with("no columns"));
+        assert!(err("secret=x,colums=email", None).starts_with("unknown argument 'colums'"));
+        assert!(err("secret=x,columns=a..b", None).contains("'a..b' is not a column"));
+        assert!(err("secret=x,columns=a|", None).contains("'' is not a column"));
+        assert!(err("secret=x,columns=email,secret=y", None).contains("given twice"));
+        assert!(err("secret=x,columns=a,domain=ex ample", None).contains("not a domain"));
+        assert!(err("email", None).contains("not KEY=VALUE"));
+        let e = err("secret=x,columns=email", None);
+        assert!(!e.contains('\n'));
+        let table_err = |cols: &str| {
+            run(&format!("secret=x,columns={cols}"), vec![])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(table_err("id").contains("app_person.id is integer"));
+        assert!(table_err("app_person.emial").contains("has no column emial"));
+    }
+
+    #[test]
+    fn too_long_values_are_cut_by_characters() {
+        // A phone keeps its punctuation, whatever the characters; the
+        // database holds more than its declared varchar(3).
+        let mut t = people();
+        t.columns[5].name = "tel".into();
+        t.columns[5].declared_type = "varchar(3)".into();
+        let mut a = Anonymize::new("secret=s,columns=tel", None).expect("args");
+        a.table(&t).expect("table");
+        let mut b = Batch::new(t.columns.len(), 1);
+        let mut r = row(1);
+        r[5] = text("☎ 1 ☎");
+        b.push_row(r);
+        a.batch(&t, &t, &mut b).expect("batch");
+        let Value::Text(v) = &b.values[5] else {
+            panic!("{:?}", b.values)
+        };
+        assert_eq!(v.chars().count(), 3);
+        assert!(v.starts_with("☎ ") && v != "☎ 1", "{v}");
+    }
+
+    #[test]
+    fn lengths_from_declared_types() {
+        assert_eq!(max_len("varchar(254)"), Some(254));
+        assert_eq!(max_len("character varying(30)"), Some(30));
+        assert_eq!(max_len("NVARCHAR(10)"), Some(10));
+        assert_eq!(max_len("text"), None);
+        assert_eq!(max_len("decimal(10,2)"), None);
+    }
+}

@@ -1,0 +1,156 @@
+//! Where a single-file output goes: a file that appears only when complete
+//! (compressed when its name ends in `.gz`, `.bz2` or `.xz`, as `dumpdata
+//! -o` does), or standard output for `-`.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use dump2py_core::error::{Error, Result};
+use dump2py_core::staging::Staged;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Bzip2,
+    Xz,
+}
+
+impl Compression {
+    /// By the file name's extension, as `dumpdata -o` chooses.
+    pub fn of(path: &Path) -> Compression {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("gz") => Compression::Gzip,
+            Some("bz2") => Compression::Bzip2,
+            Some("xz") => Compression::Xz,
+            _ => Compression::None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Target {
+    File {
+        staged: Staged,
+        compression: Compression,
+    },
+    Stdout,
+}
+
+impl Target {
+    /// `-` is standard output; a file is refused when it exists, unless
+    /// `overwrite`.
+    pub fn new(path: &Path, overwrite: bool) -> Result<Target> {
+        if path.as_os_str() == "-" {
+            return Ok(Target::Stdout);
+        }
+        Ok(Target::File {
+            staged: Staged::new(path, overwrite, false)?,
+            compression: Compression::of(path),
+        })
+    }
+
+    /// What error messages name.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Target::File { staged, .. } => staged.target().to_path_buf(),
+            Target::Stdout => PathBuf::from("<stdout>"),
+        }
+    }
+
+    /// The directory for temporary files: beside the target.
+    pub fn spool_parent(&self) -> PathBuf {
+        match self {
+            Target::File { staged, .. } => staged
+                .path()
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            Target::Stdout => std::env::temp_dir(),
+        }
+    }
+
+    pub fn open(&self) -> Result<Writer> {
+        let (staged, compression) = match self {
+            Target::Stdout => return Ok(Writer::Stdout(BufWriter::new(io::stdout()))),
+            Target::File {
+                staged,
+                compression,
+            } => (staged, compression),
+        };
+        let path = staged.path();
+        let file = File::create(path).map_err(|e| Error::io(staged.target(), e))?;
+        let file = BufWriter::with_capacity(1 << 16, file);
+        Ok(match compression {
+            Compression::None => Writer::Plain(file),
+            Compression::Gzip => Writer::Gzip(flate2::write::GzEncoder::new(
+                file,
+                flate2::Compression::default(),
+            )),
+            Compression::Bzip2 => Writer::Bzip2(bzip2::write::BzEncoder::new(
+                file,
+                bzip2::Compression::default(),
+            )),
+            Compression::Xz => Writer::Xz(liblzma::write::XzEncoder::new(file, 6)),
+        })
+    }
+
+    /// Moves the finished file into place.
+    pub fn publish(&mut self) -> Result<()> {
+        match self {
+            Target::File { staged, .. } => staged.publish(),
+            Target::Stdout => Ok(()),
+        }
+    }
+
+    pub fn discard(&mut self) {
+        if let Target::File { staged, .. } = self {
+            staged.discard();
+        }
+    }
+}
+
+pub enum Writer {
+    Plain(BufWriter<File>),
+    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    Bzip2(bzip2::write::BzEncoder<BufWriter<File>>),
+    Xz(liblzma::write::XzEncoder<BufWriter<File>>),
+    Stdout(BufWriter<io::Stdout>),
+}
+
+impl Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Writer::Plain(w) => w.write(buf),
+            Writer::Gzip(w) => w.write(buf),
+            Writer::Bzip2(w) => w.write(buf),
+            Writer::Xz(w) => w.write(buf),
+            Writer::Stdout(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Writer::Plain(w) => w.flush(),
+            Writer::Gzip(w) => w.flush(),
+            Writer::Bzip2(w) => w.flush(),
+            Writer::Xz(w) => w.flush(),
+            Writer::Stdout(w) => w.flush(),
+        }
+    }
+}
+
+impl Writer {
+    /// Ends the compressed stream and flushes everything to the file.
+    pub fn finish(self) -> io::Result<()> {
+        let file = match self {
+            Writer::Plain(w) => w,
+            Writer::Gzip(w) => w.finish()?,
+            Writer::Bzip2(w) => w.finish()?,
+            Writer::Xz(w) => w.finish()?,
+            Writer::Stdout(mut w) => return w.flush(),
+        };
+        let file = file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()
+    }
+}

@@ -1,0 +1,353 @@
+//! The sink that the JSON and XML formats share.
+//!
+//! dumpdata's order (apps, then models as registered) is not the order the
+//! pipeline reads tables in (Lino's dependency order), and many-to-many
+//! values belong inside their owner's objects. So each model's objects are
+//! written, as they arrive, to a spool file of their own beside the
+//! output, without their many-to-many fields; link tables are kept as
+//! (owner key → target keys) in memory, a few dozen bytes per link. At
+//! `finish` the spool files are copied into the output in dumpdata's
+//! order, each object completed with its many-to-many lists. Memory stays
+//! bounded by one object, plus the links.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+
+use dump2py_core::django::{Model, Site};
+use dump2py_core::error::{Error, Result};
+use dump2py_core::plugin::{DumpInfo, Report, Sink};
+use dump2py_core::registry::SinkOptions;
+use dump2py_core::{Batch, Value};
+
+use crate::output::Target;
+use crate::value::{cmp_keys, key_of, Ctx};
+use crate::view::{Col, DdM2m, DdModel, Role, View};
+
+/// A link table's rows: owner key → the targets' primary keys.
+type Links = HashMap<String, Vec<Value>>;
+
+/// What is wrong with one value: its column and why.
+pub type FieldError = (String, String);
+
+/// One output format's text; all methods append to `out`.
+pub trait Format {
+    /// Before the first object.
+    fn start(&self, out: &mut String);
+    /// Before each object; `first` for the first one.
+    fn before_object(&self, out: &mut String, first: bool);
+    /// An object up to where its many-to-many fields go.
+    fn head(
+        &self,
+        out: &mut String,
+        model: &DdModel,
+        row: &[Value],
+        ctx: Ctx,
+    ) -> Result<(), FieldError>;
+    /// One many-to-many field; `first` when no field came before it.
+    fn m2m(
+        &self,
+        out: &mut String,
+        field: &DdM2m,
+        first: bool,
+        targets: &[Value],
+        ctx: Ctx,
+    ) -> Result<(), String>;
+    /// The end of an object; `entries` when it had any field.
+    fn tail(&self, out: &mut String, entries: bool);
+    /// After the last object.
+    fn end(&self, out: &mut String);
+}
+
+/// `--indent N` from the sink options (`extra["indent"]`).
+pub fn indent_option(options: &SinkOptions) -> Result<Option<usize>> {
+    match options.extra.get("indent") {
+        None => Ok(None),
+        Some(n) => n
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::Usage(format!("--indent {n}: expected a number of spaces"))),
+    }
+}
+
+pub struct DumpdataSink<F> {
+    format: F,
+    target: Target,
+    spool: Option<tempfile::TempDir>,
+    view: View,
+    ctx: Ctx,
+    /// Per model: its spool file, once its table was read.
+    files: Vec<Option<PathBuf>>,
+    /// Per model and many-to-many field: owner key → target keys; `None`
+    /// when the link table was skipped (`--tolerate`).
+    links: Vec<Vec<Option<Links>>>,
+    /// The spool file being written.
+    writing: Option<(usize, BufWriter<File>)>,
+    buf: String,
+}
+
+impl<F: Format> DumpdataSink<F> {
+    pub fn new(format: F, options: &SinkOptions) -> Result<Self> {
+        let target = Target::new(&options.target, options.overwrite)?;
+        Ok(DumpdataSink {
+            format,
+            target,
+            spool: None,
+            view: View::default(),
+            ctx: Ctx::default(),
+            files: Vec::new(),
+            links: Vec::new(),
+            writing: None,
+            buf: String::with_capacity(4096),
+        })
+    }
+
+    fn spool_dir(&mut self) -> Result<PathBuf> {
+        if let Some(d) = &self.spool {
+            return Ok(d.path().to_path_buf());
+        }
+        let parent = self.target.spool_parent();
+        let dir = tempfile::Builder::new()
+            .prefix(".dump2py-spool-")
+            .tempdir_in(&parent)
+            .map_err(|e| Error::io(&parent, e))?;
+        let path = dir.path().to_path_buf();
+        self.spool = Some(dir);
+        Ok(path)
+    }
+
+    fn check(&self, table: &str, cols: &[&Col]) -> Result<()> {
+        match cols.iter().find(|c| c.index.is_none()) {
+            Some(c) => Err(Error::table(table, format!("no column {}", c.name))),
+            None => Ok(()),
+        }
+    }
+
+    fn write_objects(&mut self, i: usize, table: &str, batch: &Batch) -> Result<()> {
+        let model = &self.view.models[i];
+        let Some((_, out)) = self.writing.as_mut() else {
+            return Ok(());
+        };
+        let mut buf = std::mem::take(&mut self.buf);
+        let pk_index = model.pk.first().and_then(|c| c.index);
+        for row in batch.rows() {
+            buf.clear();
+            self.format
+                .head(&mut buf, model, row, self.ctx)
+                .map_err(|(column, message)| Error::Value {
+                    table: table.to_string(),
+                    column,
+                    pk: pk_text(model, row),
+                    message,
+                })?;
+            // The owner's key finds its many-to-many lists at `finish`.
+            let key = match (pk_index, model.m2m.is_empty()) {
+                (Some(p), false) => key_of(&row[p]),
+                _ => String::new(),
+            };
+            write_record(out, key.as_bytes())
+                .and_then(|_| write_record(out, buf.as_bytes()))
+                .map_err(|e| Error::io(self.target.path(), e))?;
+        }
+        self.buf = buf;
+        Ok(())
+    }
+
+    fn assemble(&mut self) -> Result<()> {
+        let path = self.target.path();
+        let io = |e: std::io::Error| Error::io(&path, e);
+        let mut out = self.target.open()?;
+        let mut s = String::new();
+        self.format.start(&mut s);
+        let mut first = true;
+        for lists in self.links.iter_mut().flatten().flatten() {
+            for targets in lists.values_mut() {
+                targets.sort_by(cmp_keys);
+            }
+        }
+        let mut key = Vec::new();
+        let mut body = Vec::new();
+        for (i, model) in self.view.models.iter().enumerate() {
+            let Some(file) = &self.files[i] else {
+                continue;
+            };
+            let mut r = BufReader::new(File::open(file).map_err(io)?);
+            while read_record(&mut r, &mut key).map_err(io)? {
+                read_record(&mut r, &mut body).map_err(io)?;
+                self.format.before_object(&mut s, first);
+                first = false;
+                out.write_all(s.as_bytes())
+                    .and_then(|_| out.write_all(&body))
+                    .map_err(io)?;
+                s.clear();
+                let mut entries = !model.fields.is_empty();
+                let owner = String::from_utf8_lossy(&key);
+                for (j, field) in model.m2m.iter().enumerate() {
+                    // A skipped link table leaves the field out.
+                    let Some(Some(lists)) = self.links[i].get(j) else {
+                        continue;
+                    };
+                    let targets = lists.get(owner.as_ref()).map_or(&[][..], Vec::as_slice);
+                    self.format
+                        .m2m(&mut s, field, !entries, targets, self.ctx)
+                        .map_err(|message| Error::Value {
+                            table: field.link_table.clone(),
+                            column: field.target.name.clone(),
+                            pk: format!("{} of {}", owner.get(1..).unwrap_or(""), model.label),
+                            message,
+                        })?;
+                    entries = true;
+                }
+                self.format.tail(&mut s, entries);
+                out.write_all(s.as_bytes()).map_err(io)?;
+                s.clear();
+            }
+        }
+        self.format.end(&mut s);
+        out.write_all(s.as_bytes()).map_err(io)?;
+        out.finish().map_err(io)
+    }
+}
+
+fn write_record(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(bytes)
+}
+
+/// Reads one record into `buf`; false at the end of the file.
+fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut len = [0u8; 8];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    let n = usize::try_from(u64::from_le_bytes(len))
+        .map_err(|_| std::io::Error::other("spool record too long"))?;
+    buf.clear();
+    buf.resize(n, 0);
+    r.read_exact(buf)?;
+    Ok(true)
+}
+
+fn pk_text(model: &DdModel, row: &[Value]) -> String {
+    let parts: Vec<String> = model
+        .pk
+        .iter()
+        .filter_map(|c| c.index.and_then(|i| row.get(i)))
+        .map(|v| match v {
+            Value::Text(t) => t.clone(),
+            Value::Int(n) => n.to_string(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    parts.join(", ")
+}
+
+impl<F: Format> Sink for DumpdataSink<F> {
+    fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()> {
+        self.view = View::new(site);
+        self.ctx = Ctx {
+            sqlite: info.source.starts_with("sqlite:"),
+        };
+        self.files = vec![None; self.view.models.len()];
+        self.links = self
+            .view
+            .models
+            .iter()
+            .map(|m| vec![Some(HashMap::new()); m.m2m.len()])
+            .collect();
+        Ok(())
+    }
+
+    fn wants(&self, model: &Model, _skipped: bool) -> bool {
+        self.view.roles.contains_key(&model.table.name)
+    }
+
+    fn table_start(&mut self, model: &Model, _expected_rows: u64) -> Result<()> {
+        let table = model.table.name.as_str();
+        match self.view.roles.get(table).copied() {
+            Some(Role::Objects(i)) => {
+                let m = &self.view.models[i];
+                let cols: Vec<&Col> = m.pk.iter().chain(m.fields.iter().map(|f| &f.col)).collect();
+                self.check(table, &cols)?;
+                let path = self.spool_dir()?.join(format!("{i}.spool"));
+                let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+                self.writing = Some((i, BufWriter::with_capacity(1 << 16, file)));
+                self.files[i] = Some(path);
+            }
+            Some(Role::Links { model: i, m2m: j }) => {
+                let l = &self.view.models[i].m2m[j];
+                self.check(table, &[&l.owner, &l.target])?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn rows(&mut self, model: &Model, batch: &Batch) -> Result<()> {
+        let table = model.table.name.as_str();
+        match self.view.roles.get(table).copied() {
+            Some(Role::Objects(i)) => self.write_objects(i, table, batch),
+            Some(Role::Links { model: i, m2m: j }) => {
+                let l = &self.view.models[i].m2m[j];
+                let (Some(o), Some(t)) = (l.owner.index, l.target.index) else {
+                    return Ok(());
+                };
+                if let Some(Some(lists)) = self.links[i].get_mut(j) {
+                    for row in batch.rows() {
+                        lists
+                            .entry(key_of(&row[o]))
+                            .or_default()
+                            .push(row[t].clone());
+                    }
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn table_end(&mut self, _model: &Model, _rows: u64) -> Result<()> {
+        if let Some((_, mut w)) = self.writing.take() {
+            w.flush().map_err(|e| Error::io(self.target.path(), e))?;
+        }
+        Ok(())
+    }
+
+    fn table_skipped(&mut self, model: &Model, _reason: &str) -> Result<()> {
+        match self.view.roles.get(&model.table.name).copied() {
+            Some(Role::Objects(i)) => {
+                self.writing = None;
+                if let Some(p) = self.files[i].take() {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            Some(Role::Links { model: i, m2m: j }) => {
+                if let Some(slot) = self.links[i].get_mut(j) {
+                    *slot = None;
+                }
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _report: &Report) -> Result<()> {
+        self.writing = None;
+        let done = self.assemble().and_then(|_| self.target.publish());
+        self.spool = None;
+        if done.is_err() {
+            self.target.discard();
+        }
+        done
+    }
+
+    fn abort(&mut self) {
+        self.writing = None;
+        self.spool = None;
+        self.target.discard();
+    }
+}

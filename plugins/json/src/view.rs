@@ -1,0 +1,452 @@
+//! What `dumpdata` writes of a site: its models in Django's order, each
+//! with its primary key, its own fields and its many-to-many fields.
+//!
+//! With site metadata this is Django's: the models of
+//! `app_config.get_models()` in app order (no proxies, no unmanaged
+//! models, no auto-created link models), the fields of `local_fields`
+//! less the primary key, then `local_many_to_many` whose `through` is
+//! auto-created. Without metadata it is inferred from the database (see
+//! [`View::inferred`]).
+
+use std::collections::HashMap;
+
+use dump2py_core::django::{Model, Site};
+use dump2py_core::meta::{FieldMeta, ModelMeta, SiteMeta};
+use dump2py_core::schema::{Column, ColumnKind, Table};
+
+use crate::value::Kind;
+
+/// A column of the table as the sink receives it; `index` is `None` when
+/// the table lacks it (then the table can't be written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Col {
+    pub name: String,
+    pub index: Option<usize>,
+}
+
+impl Col {
+    fn of(table: &Table, name: &str) -> Col {
+        Col {
+            name: name.to_string(),
+            index: table.column_index(name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DdField {
+    /// The field name: `country` for the column `country_id`.
+    pub name: String,
+    pub col: Col,
+    pub kind: Kind,
+    /// Django's internal type, XML's `type` attribute.
+    pub internal_type: String,
+    /// A foreign key: XML's `rel` (`ManyToOneRel`, `OneToOneRel`) and `to`.
+    pub rel: Option<(&'static str, String)>,
+}
+
+/// A many-to-many field whose link table Django created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DdM2m {
+    pub name: String,
+    pub link_table: String,
+    /// The link table's columns to the owner and to the target.
+    pub owner: Col,
+    pub target: Col,
+    /// The target model, `app.model`.
+    pub to: String,
+    /// How the target's primary key reads.
+    pub target_kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DdModel {
+    pub table: String,
+    /// `app_label.modelname`, lowercase model name (`str(model._meta)`).
+    pub label: String,
+    /// The primary key's columns (one, but for composite keys); none for a
+    /// table without a primary key.
+    pub pk: Vec<Col>,
+    pub pk_kind: Kind,
+    pub fields: Vec<DdField>,
+    pub m2m: Vec<DdM2m>,
+}
+
+/// What a table read by the pipeline is to the sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Objects of `models[i]`.
+    Objects(usize),
+    /// The link table of `models[model].m2m[m2m]`.
+    Links { model: usize, m2m: usize },
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct View {
+    /// In the order dumpdata writes them.
+    pub models: Vec<DdModel>,
+    /// By table name.
+    pub roles: HashMap<String, Role>,
+}
+
+impl View {
+    pub fn new(site: &Site) -> View {
+        match &site.meta {
+            Some(meta) => View::from_meta(site, meta),
+            None => View::inferred(site),
+        }
+    }
+
+    fn add_roles(mut self) -> View {
+        for (i, m) in self.models.iter().enumerate() {
+            self.roles.insert(m.table.clone(), Role::Objects(i));
+            for (j, l) in m.m2m.iter().enumerate() {
+                self.roles
+                    .insert(l.link_table.clone(), Role::Links { model: i, m2m: j });
+            }
+        }
+        self
+    }
+
+    /// Django's view, from the site's metadata.
+    pub fn from_meta(site: &Site, meta: &SiteMeta) -> View {
+        let tables: HashMap<&str, &Model> = site
+            .models
+            .iter()
+            .chain(&site.skipped)
+            .map(|m| (m.table.name.as_str(), m))
+            .collect();
+        let by_label: HashMap<String, &ModelMeta> =
+            meta.models.iter().map(|m| (m.label(), m)).collect();
+        let kind = |f: &FieldMeta| field_kind(f, meta.use_tz, &by_label);
+        let mut models = Vec::new();
+        for m in &meta.models {
+            if m.proxy || !m.managed || m.auto_created {
+                continue;
+            }
+            // Every concrete model is in the site; one that isn't has no table.
+            let Some(model) = tables.get(m.db_table.as_str()) else {
+                continue;
+            };
+            let table = &model.table;
+            let pk: Vec<&FieldMeta> = m.fields.iter().filter(|f| f.primary_key).collect();
+            let pk_kind = pk.first().map_or(Kind::Plain, |f| kind(f));
+            let pk = pk
+                .iter()
+                .filter_map(|f| f.column.as_deref())
+                .map(|c| Col::of(table, c))
+                .collect();
+            let mut fields = Vec::new();
+            let mut m2m = Vec::new();
+            for f in m.fields.iter().filter(|f| !f.primary_key) {
+                match &f.column {
+                    Some(column) => fields.push(DdField {
+                        name: f.name.clone(),
+                        col: Col::of(table, column),
+                        kind: kind(f),
+                        internal_type: f.internal_type.clone(),
+                        rel: f.related_model.as_deref().map(|to| {
+                            let rel = if f.internal_type == "OneToOneField" {
+                                "OneToOneRel"
+                            } else {
+                                "ManyToOneRel"
+                            };
+                            (rel, lower_label(to))
+                        }),
+                    }),
+                    None => {
+                        if let Some(l) = m2m_field(m, f, &by_label, &tables, &kind) {
+                            m2m.push(l);
+                        }
+                    }
+                }
+            }
+            models.push(DdModel {
+                table: table.name.clone(),
+                label: lower_label(&m.label()),
+                pk,
+                pk_kind,
+                fields,
+                m2m,
+            });
+        }
+        View {
+            models,
+            roles: HashMap::new(),
+        }
+        .add_roles()
+    }
+
+    /// Without metadata: every model of the site but auto-created link
+    /// tables (their rows become many-to-many fields of the owner), the
+    /// models Lino skips included. Models in the order of their content
+    /// type ids (Django creates content types in app order, then model
+    /// order: on a database built by `migrate` this is dumpdata's order),
+    /// models without a content type after them by label. Fields are the
+    /// table's columns but the primary key, in column order.
+    pub fn inferred(site: &Site) -> View {
+        let all: Vec<&Model> = site.models.iter().chain(&site.skipped).collect();
+        let ct_id: HashMap<(&str, &str), i64> = site
+            .content_types
+            .values()
+            .map(|ct| ((ct.app_label.as_str(), ct.model.as_str()), ct.id))
+            .collect();
+        let label_of = |table: &str| -> String {
+            if let Some((_, label)) = DJANGO_TABLES.iter().find(|(t, _)| *t == table) {
+                return label.to_string();
+            }
+            match all.iter().find(|m| m.table.name == table) {
+                Some(m) => format!("{}.{}", m.app_label, m.model_name),
+                None => match table.split_once('_') {
+                    Some((a, m)) if !a.is_empty() && !m.is_empty() => format!("{a}.{m}"),
+                    _ => format!("{table}.{table}"),
+                },
+            }
+        };
+        let mut objects: Vec<&Model> = all.iter().copied().filter(|m| !m.auto_created).collect();
+        objects.sort_by_cached_key(|m| {
+            let label = label_of(&m.table.name);
+            let (app, model) = label.split_once('.').unwrap_or((&label, ""));
+            let id = ct_id.get(&(app, model)).copied().unwrap_or(i64::MAX);
+            (id, label.clone())
+        });
+        let mut models: Vec<DdModel> = objects
+            .iter()
+            .map(|m| {
+                let t = &m.table;
+                let fields = t
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| !t.primary_key.contains(&c.name))
+                    .map(|(i, c)| {
+                        // The site's field name (`country` for `country_id`),
+                        // each babel column its own field.
+                        let name = m
+                            .fields
+                            .iter()
+                            .find(|f| f.index == i)
+                            .map_or_else(|| c.name.clone(), |f| f.name.clone());
+                        let rel = t.foreign_key(&c.name).map(|fk| {
+                            let one = t.unique.iter().any(|u| u == std::slice::from_ref(&c.name));
+                            let rel = if one { "OneToOneRel" } else { "ManyToOneRel" };
+                            (rel, label_of(&fk.target_table))
+                        });
+                        DdField {
+                            name,
+                            col: Col {
+                                name: c.name.clone(),
+                                index: Some(i),
+                            },
+                            kind: column_kind(&c.kind),
+                            internal_type: column_type(c, rel.is_some()),
+                            rel,
+                        }
+                    })
+                    .collect();
+                DdModel {
+                    table: t.name.clone(),
+                    label: label_of(&t.name),
+                    pk: t.primary_key.iter().map(|c| Col::of(t, c)).collect(),
+                    pk_kind: pk_column_kind(t),
+                    fields,
+                    m2m: Vec::new(),
+                }
+            })
+            .collect();
+        // A link table `<owner table>_<field>`: its first foreign key (in
+        // column order) is the owner's, the other the target's.
+        for link in all.iter().filter(|m| m.auto_created) {
+            let t = &link.table;
+            let fks: Vec<_> = t
+                .columns
+                .iter()
+                .filter_map(|c| t.foreign_key(&c.name))
+                .collect();
+            let [owner, target] = fks.as_slice() else {
+                continue;
+            };
+            let Some(field) = t
+                .name
+                .strip_prefix(owner.target_table.as_str())
+                .and_then(|r| r.strip_prefix('_'))
+            else {
+                continue;
+            };
+            let Some(o) = models.iter_mut().find(|m| m.table == owner.target_table) else {
+                continue;
+            };
+            let target_kind = all
+                .iter()
+                .find(|m| m.table.name == target.target_table)
+                .map_or(Kind::Plain, |m| pk_column_kind(&m.table));
+            o.m2m.push(DdM2m {
+                name: field.to_string(),
+                link_table: t.name.clone(),
+                owner: Col::of(t, &owner.column),
+                target: Col::of(t, &target.column),
+                to: label_of(&target.target_table),
+                target_kind,
+            });
+        }
+        View {
+            models,
+            roles: HashMap::new(),
+        }
+        .add_roles()
+    }
+}
+
+/// Django's own models whose table is not `<app_label>_<model>`: without
+/// metadata their label can't be read off the table name.
+const DJANGO_TABLES: &[(&str, &str)] = &[
+    ("django_content_type", "contenttypes.contenttype"),
+    ("django_session", "sessions.session"),
+    ("django_admin_log", "admin.logentry"),
+    ("django_site", "sites.site"),
+    ("django_redirect", "redirects.redirect"),
+    ("django_flatpage", "flatpages.flatpage"),
+];
+
+/// `things.Tag` → `things.tag`.
+fn lower_label(label: &str) -> String {
+    match label.split_once('.') {
+        Some((app, model)) => format!("{app}.{}", model.to_lowercase()),
+        None => label.to_lowercase(),
+    }
+}
+
+/// How a field's values read; a relation reads as its target's primary key.
+fn field_kind(f: &FieldMeta, use_tz: bool, by_label: &HashMap<String, &ModelMeta>) -> Kind {
+    let mut f = f;
+    // Follow foreign keys to the primary key they hold (MTI links chain).
+    for _ in 0..16 {
+        let Some(target) = f.related_model.as_ref().and_then(|r| by_label.get(r)) else {
+            break;
+        };
+        match target.fields.iter().find(|t| t.primary_key) {
+            Some(pk) => f = pk,
+            None => return Kind::Plain,
+        }
+    }
+    if f.choicelist.is_some() {
+        return Kind::Choice;
+    }
+    match f.internal_type.as_str() {
+        "BooleanField" | "NullBooleanField" => Kind::Bool,
+        "FloatField" => Kind::Float,
+        "DecimalField" => Kind::Decimal {
+            places: f.decimal_places,
+            max_digits: f.max_digits,
+        },
+        "DateField" => Kind::Date,
+        "TimeField" => Kind::Time,
+        "DateTimeField" => Kind::DateTime { utc: use_tz },
+        "DurationField" => Kind::Duration,
+        "UUIDField" => Kind::Uuid,
+        "BinaryField" => Kind::Binary,
+        "JSONField" => Kind::Json,
+        "FileField" | "ImageField" => Kind::File,
+        _ => Kind::Plain,
+    }
+}
+
+fn m2m_field(
+    owner: &ModelMeta,
+    f: &FieldMeta,
+    by_label: &HashMap<String, &ModelMeta>,
+    tables: &HashMap<&str, &Model>,
+    kind: &dyn Fn(&FieldMeta) -> Kind,
+) -> Option<DdM2m> {
+    let through = by_label.get(f.through.as_deref()?)?;
+    // An explicit `through` model is an ordinary model of its own.
+    if !through.auto_created {
+        return None;
+    }
+    let table = &tables.get(through.db_table.as_str())?.table;
+    let links: Vec<&FieldMeta> = through
+        .fields
+        .iter()
+        .filter(|l| !l.primary_key && l.related_model.is_some() && l.column.is_some())
+        .collect();
+    let [a, b] = links.as_slice() else {
+        return None;
+    };
+    // Django's link model has the owner's key first (`from_…` when both
+    // point to the same model).
+    let (o, t) = if b.related_model.as_deref() == Some(owner.label().as_str())
+        && a.related_model.as_deref() != Some(owner.label().as_str())
+    {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    let target = f.related_model.as_deref()?;
+    Some(DdM2m {
+        name: f.name.clone(),
+        link_table: table.name.clone(),
+        owner: Col::of(table, o.column.as_deref()?),
+        target: Col::of(table, t.column.as_deref()?),
+        to: lower_label(target),
+        target_kind: kind(t),
+    })
+}
+
+fn column_kind(kind: &ColumnKind) -> Kind {
+    match kind {
+        ColumnKind::Bool => Kind::Bool,
+        ColumnKind::Float => Kind::Float,
+        ColumnKind::Decimal => Kind::Decimal {
+            places: None,
+            max_digits: None,
+        },
+        ColumnKind::Date => Kind::Date,
+        ColumnKind::Time => Kind::Time,
+        ColumnKind::DateTime => Kind::DateTime { utc: false },
+        ColumnKind::Duration => Kind::Duration,
+        ColumnKind::Uuid => Kind::Uuid,
+        ColumnKind::Bytes => Kind::Binary,
+        ColumnKind::Json => Kind::Json,
+        _ => Kind::Plain,
+    }
+}
+
+fn pk_column_kind(t: &Table) -> Kind {
+    t.primary_key
+        .first()
+        .and_then(|c| t.column(c))
+        .map_or(Kind::Plain, |c| column_kind(&c.kind))
+}
+
+/// XML's `type` without metadata: Django's field type for the declared
+/// column type (its SQLite names), a guess where several share one.
+fn column_type(c: &Column, fk: bool) -> String {
+    let d = c.declared_type.to_ascii_lowercase();
+    let unsigned = d.contains("unsigned");
+    let t = match &c.kind {
+        _ if fk => "ForeignKey",
+        ColumnKind::Bool => "BooleanField",
+        ColumnKind::Float => "FloatField",
+        ColumnKind::Decimal => "DecimalField",
+        ColumnKind::Date => "DateField",
+        ColumnKind::Time => "TimeField",
+        ColumnKind::DateTime => "DateTimeField",
+        ColumnKind::Duration => "DurationField",
+        ColumnKind::Uuid => "UUIDField",
+        ColumnKind::Bytes => "BinaryField",
+        ColumnKind::Json => "JSONField",
+        ColumnKind::Int | ColumnKind::UInt => {
+            match (d.contains("bigint"), d.contains("smallint"), unsigned) {
+                (true, _, false) => "BigIntegerField",
+                (true, _, true) => "PositiveBigIntegerField",
+                (_, true, false) => "SmallIntegerField",
+                (_, true, true) => "PositiveSmallIntegerField",
+                (_, _, true) => "PositiveIntegerField",
+                _ => "IntegerField",
+            }
+        }
+        ColumnKind::Text if d.starts_with("varchar") || d.starts_with("char") => "CharField",
+        _ => "TextField",
+    };
+    t.to_string()
+}

@@ -1,0 +1,467 @@
+//! The Python-dump sink: `restore.py` and one data file per model, as
+//! Lino's `dump2py` writes them (see docs/python-dump.md), streaming.
+
+mod printable;
+pub mod pyrepr;
+mod restore;
+mod values;
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use dump2py_core::django::{Model, Site};
+use dump2py_core::error::{Error, Result};
+use dump2py_core::plugin::{DumpInfo, Report, Sink};
+use dump2py_core::registry::{SinkFactory, SinkOptions};
+use dump2py_core::staging::Staged;
+use dump2py_core::Batch;
+
+dump2py_core::inventory::submit! {
+    SinkFactory {
+        name: "python",
+        version: env!("CARGO_PKG_VERSION"),
+        create: |o| Ok(Box::new(PythonSink::new(o)?)),
+    }
+}
+
+pub struct PythonSink {
+    staged: Staged,
+    max_rows: u64,
+    info: Option<DumpInfo>,
+    site: Site,
+    /// Data files in restore order.
+    files: Vec<String>,
+    missing: Vec<(String, String)>,
+    table: Option<TableWriter>,
+    line: String,
+}
+
+/// The files of the table being written.
+struct TableWriter {
+    expected: u64,
+    parts: u64,
+    /// Rows written so far, and into the current part.
+    rows: u64,
+    part_rows: u64,
+    part: u64,
+    out: Option<BufWriter<File>>,
+    written: Vec<PathBuf>,
+}
+
+impl PythonSink {
+    pub fn new(options: &SinkOptions) -> Result<PythonSink> {
+        if options.max_row_count == 0 {
+            return Err(Error::Usage("--max-row-count must be at least 1".into()));
+        }
+        Ok(PythonSink {
+            staged: Staged::new(&options.target, options.overwrite, true)?,
+            max_rows: options.max_row_count,
+            info: None,
+            site: Site::default(),
+            files: Vec::new(),
+            missing: Vec::new(),
+            table: None,
+            line: String::with_capacity(4096),
+        })
+    }
+
+    fn dir(&self) -> &Path {
+        self.staged.path()
+    }
+
+    fn file_name(model: &Model, parts: u64, part: u64) -> String {
+        if parts > 1 {
+            format!("{}_{}.py", model.table.name, part)
+        } else {
+            format!("{}.py", model.table.name)
+        }
+    }
+
+    /// Opens part `part` (1-based) and writes its header lines.
+    fn open_part(&mut self, model: &Model, part: u64) -> Result<()> {
+        let dir = self.dir().to_path_buf();
+        let Some(tw) = self.table.as_mut() else {
+            return Ok(());
+        };
+        let name = Self::file_name(model, tw.parts, part);
+        let path = dir.join(&name);
+        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        let mut head = format!(
+            "# -*- coding: UTF-8 -*-\nlogger.info(\"Loading {} objects",
+            tw.expected
+        );
+        if tw.parts > 1 {
+            head.push_str(&format!(" (part {} of {})", part, tw.parts));
+        }
+        let names: Vec<&str> = model.fields.iter().map(|f| f.name.as_str()).collect();
+        head.push_str(&format!(
+            " to table {}...\")\n# fields: {}\n",
+            model.table.name,
+            names.join(", ")
+        ));
+        out.write_all(head.as_bytes())
+            .map_err(|e| Error::io(&path, e))?;
+        tw.out = Some(out);
+        tw.part = part;
+        tw.part_rows = 0;
+        tw.written.push(path);
+        self.files.push(name);
+        Ok(())
+    }
+
+    /// Ends the current part; the last part flushes Lino's deferred objects.
+    fn close_part(&mut self, last: bool) -> Result<()> {
+        let Some(tw) = self.table.as_mut() else {
+            return Ok(());
+        };
+        let path = tw.written.last().cloned().unwrap_or_default();
+        if let Some(mut out) = tw.out.take() {
+            let tail: &[u8] = if last {
+                b"\nloader.flush_deferred_objects()\n"
+            } else {
+                b"\n"
+            };
+            out.write_all(tail)
+                .and_then(|_| out.flush())
+                .map_err(|e| Error::io(&path, e))?;
+        }
+        Ok(())
+    }
+
+    fn write_row(&mut self, model: &Model, row: &[dump2py_core::Value]) -> Result<()> {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        line.push_str("loader.save(create_");
+        line.push_str(&model.table.name);
+        line.push('(');
+        for (i, f) in model.fields.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            values::write_value(&mut line, &self.site, f, row).map_err(|message| Error::Value {
+                table: model.table.name.clone(),
+                column: f.column.clone(),
+                pk: pk_text(model, row),
+                message,
+            })?;
+        }
+        line.push_str("))\n");
+        let written = self.emit_line(model, line.as_bytes());
+        self.line = line;
+        written
+    }
+
+    /// Writes one row line (ending in a newline) into the current part,
+    /// moving on to the next part when the current one is full.
+    fn emit_line(&mut self, model: &Model, line: &[u8]) -> Result<()> {
+        let full =
+            matches!(&self.table, Some(tw) if tw.part_rows >= self.max_rows && tw.part < tw.parts);
+        if full {
+            self.close_part(false)?;
+            let next = self.table.as_ref().map_or(1, |t| t.part + 1);
+            self.open_part(model, next)?;
+        }
+        let Some(tw) = self.table.as_mut() else {
+            return Ok(());
+        };
+        if let Some(out) = tw.out.as_mut() {
+            if let Err(e) = out.write_all(line) {
+                return Err(Error::io(tw.written.last().cloned().unwrap_or_default(), e));
+            }
+        }
+        tw.rows += 1;
+        tw.part_rows += 1;
+        Ok(())
+    }
+
+    /// The source's count was wrong (a transformer dropped or added rows):
+    /// write the table's files again with the real count.
+    fn rewrite_table(&mut self, model: &Model, rows: u64) -> Result<()> {
+        let Some(old) = self.table.take() else {
+            return Ok(());
+        };
+        let names_before = self.files.len() - old.written.len();
+        self.files.truncate(names_before);
+        let mut moved = Vec::new();
+        for p in &old.written {
+            let to = p.with_extension("py.old");
+            fs::rename(p, &to).map_err(|e| Error::io(p, e))?;
+            moved.push(to);
+        }
+        self.start(model, rows)?;
+        for p in &moved {
+            let f = File::open(p).map_err(|e| Error::io(p, e))?;
+            for l in BufReader::new(f).split(b'\n') {
+                let l = l.map_err(|e| Error::io(p, e))?;
+                if l.starts_with(b"loader.save(") {
+                    let mut line = l;
+                    line.push(b'\n');
+                    self.emit_line(model, &line)?;
+                }
+            }
+            fs::remove_file(p).map_err(|e| Error::io(p, e))?;
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, model: &Model, expected: u64) -> Result<()> {
+        // Lino writes count // N + 1 parts; ours has no empty trailing part.
+        let parts = if expected > self.max_rows {
+            expected.div_ceil(self.max_rows)
+        } else {
+            1
+        };
+        self.table = Some(TableWriter {
+            expected,
+            parts,
+            rows: 0,
+            part_rows: 0,
+            part: 0,
+            out: None,
+            written: Vec::new(),
+        });
+        self.open_part(model, 1)
+    }
+}
+
+fn pk_text(model: &Model, row: &[dump2py_core::Value]) -> String {
+    let parts: Vec<String> = model
+        .pk_indexes()
+        .iter()
+        .map(|&i| format!("{:?}", row[i]))
+        .collect();
+    parts.join(", ")
+}
+
+impl Sink for PythonSink {
+    fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()> {
+        self.info = Some(info.clone());
+        self.site = site.clone();
+        Ok(())
+    }
+
+    fn table_start(&mut self, model: &Model, expected_rows: u64) -> Result<()> {
+        self.start(model, expected_rows)
+    }
+
+    fn rows(&mut self, model: &Model, batch: &Batch) -> Result<()> {
+        for row in batch.rows() {
+            self.write_row(model, row)?;
+        }
+        Ok(())
+    }
+
+    fn table_end(&mut self, model: &Model, rows: u64) -> Result<()> {
+        let fits = self
+            .table
+            .as_ref()
+            .is_some_and(|t| t.rows == t.expected && t.part == t.parts);
+        if !fits {
+            self.close_part(true)?;
+            self.rewrite_table(model, rows)?;
+        }
+        self.close_part(true)?;
+        self.table = None;
+        Ok(())
+    }
+
+    fn table_skipped(&mut self, model: &Model, reason: &str) -> Result<()> {
+        if let Some(mut tw) = self.table.take() {
+            tw.out = None;
+            self.files.truncate(self.files.len() - tw.written.len());
+            for p in &tw.written {
+                fs::remove_file(p).map_err(|e| Error::io(p, e))?;
+            }
+        }
+        self.missing
+            .push((model.table.name.clone(), reason.to_string()));
+        Ok(())
+    }
+
+    fn finish(&mut self, _report: &Report) -> Result<()> {
+        let info = self.info.clone().unwrap_or(DumpInfo {
+            source: String::new(),
+            tool_version: String::new(),
+        });
+        let mut text = String::new();
+        restore::header(&mut text, &info, &self.site);
+        for model in &self.site.models {
+            if !self.missing.iter().any(|(t, _)| *t == model.table.name) {
+                restore::create_function(&mut text, &self.site, model);
+            }
+        }
+        restore::main(&mut text, &self.files, &self.missing);
+        let path = self.dir().join("restore.py");
+        fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        self.staged.publish()
+    }
+
+    fn abort(&mut self) {
+        self.table = None;
+        self.staged.discard();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dump2py_core::django::{ContentType, ViewOptions};
+    use dump2py_core::schema::{Column, ColumnKind, ForeignKey, Schema, Table};
+    use dump2py_core::value::{Date, DateTime, Time};
+    use dump2py_core::Value;
+
+    fn site() -> Site {
+        let col = |n: &str, kind| Column {
+            name: n.into(),
+            declared_type: String::new(),
+            kind,
+            nullable: true,
+        };
+        let t = Table {
+            name: "app_thing".into(),
+            columns: vec![
+                col("id", ColumnKind::Int),
+                col("name", ColumnKind::Text),
+                col("name_de", ColumnKind::Text),
+                col("made", ColumnKind::DateTime),
+                col("owner_type_id", ColumnKind::Int),
+                col("price", ColumnKind::Decimal),
+            ],
+            primary_key: vec!["id".into()],
+            foreign_keys: vec![ForeignKey {
+                column: "owner_type_id".into(),
+                target_table: "django_content_type".into(),
+                target_column: "id".into(),
+            }],
+            unique: vec![],
+        };
+        let cts = vec![ContentType {
+            id: 7,
+            app_label: "app".into(),
+            model: "thing".into(),
+            global: None,
+        }];
+        let options = ViewOptions {
+            languages: vec!["en".into(), "de".into()],
+        };
+        Site::build(&Schema { tables: vec![t] }, cts, &|_| 0, &options)
+    }
+
+    fn row(i: i64) -> Vec<Value> {
+        let made = DateTime {
+            date: Date::new(2024, 3, 31).expect("date"),
+            time: Time::new(1, 30, 5, 123456).expect("time"),
+            offset_minutes: Some(0),
+        };
+        vec![
+            Value::Int(i),
+            Value::Text(format!("it's {i}")),
+            Value::Text("ä".into()),
+            Value::DateTime(made),
+            if i == 1 {
+                Value::Int(7)
+            } else {
+                Value::Int(99)
+            },
+            Value::Decimal("12.50".into()),
+        ]
+    }
+
+    fn write(dir: &Path, max: u64, expected: u64, rows: i64) -> Vec<(String, String)> {
+        let target = dir.join(format!("dump-{max}-{expected}-{rows}"));
+        let mut sink = PythonSink::new(&SinkOptions {
+            target: target.clone(),
+            overwrite: false,
+            max_row_count: max,
+            extra: Default::default(),
+        })
+        .expect("sink");
+        let site = site();
+        let info = DumpInfo {
+            source: "test".into(),
+            tool_version: "0".into(),
+        };
+        let model = &site.models[0];
+        sink.begin(&info, &site).expect("begin");
+        sink.table_start(model, expected).expect("start");
+        let mut batch = Batch::new(6, rows as usize);
+        for i in 1..=rows {
+            batch.push_row(row(i));
+        }
+        sink.rows(model, &batch).expect("rows");
+        sink.table_end(model, rows as u64).expect("end");
+        sink.finish(&Report::default()).expect("finish");
+        let mut files: Vec<(String, String)> = fs::read_dir(&target)
+            .expect("dump")
+            .map(|e| {
+                let e = e.expect("entry");
+                let text = fs::read_to_string(e.path()).expect("read");
+                (e.file_name().to_string_lossy().into_owned(), text)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn values_and_create_function() {
+        let t = tempfile::tempdir().expect("tmp");
+        let files = write(t.path(), 10, 2, 2);
+        let data = &files[0].1;
+        assert_eq!(
+            data,
+            "# -*- coding: UTF-8 -*-\n\
+             logger.info(\"Loading 2 objects to table app_thing...\")\n\
+             # fields: id, name, made, owner_type, price\n\
+             loader.save(create_app_thing(1,[\"it's 1\", 'ä'],dt(2024,3,31,1,30,5,123456),ct_model('app', 'thing'),'12.50'))\n\
+             loader.save(create_app_thing(2,[\"it's 2\", 'ä'],dt(2024,3,31,1,30,5,123456),missing_content_type(99),'12.50'))\n\
+             \n\
+             loader.flush_deferred_objects()\n"
+        );
+        let restore = &files[1].1;
+        assert!(restore.contains(
+            "def create_app_thing(id, name, made, owner_type_id, price):\n    \
+             owner_type_id = new_content_type_id(owner_type_id)\n    \
+             if price is not None: price = Decimal(price)\n    kw = dict()\n    kw.update(id=id)\n    \
+             if name is not None: kw.update(bv2kw('name',name))\n"
+        ));
+        assert!(
+            restore.contains("return settings.SITE.babelkw(fieldname, en=values[0], de=values[1])")
+        );
+        assert!(restore.contains("    execfile('app_thing.py', *args)\n"));
+    }
+
+    #[test]
+    fn a_wrong_count_is_mended() {
+        let t = tempfile::tempdir().expect("tmp");
+        // Fewer rows than the source counted: 3 rows in parts of 2.
+        let files = write(t.path(), 2, 5, 3);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["app_thing_1.py", "app_thing_2.py", "restore.py"]);
+        assert!(files[0]
+            .1
+            .contains("Loading 3 objects (part 1 of 2) to table"));
+        assert_eq!(files[0].1.matches("loader.save(").count(), 2);
+        assert_eq!(files[1].1.matches("loader.save(").count(), 1);
+        assert!(files[1].1.ends_with("\nloader.flush_deferred_objects()\n"));
+        assert!(!files[0].1.contains("flush_deferred"));
+        // More rows than counted: one file becomes three parts.
+        let files = write(t.path(), 2, 1, 5);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "app_thing_1.py",
+                "app_thing_2.py",
+                "app_thing_3.py",
+                "restore.py"
+            ]
+        );
+        assert!(files[2].1.contains("Loading 5 objects (part 3 of 3)"));
+        let restore = &files[3].1;
+        assert_eq!(restore.matches("execfile('app_thing_").count(), 3);
+        assert!(!restore.contains("execfile('app_thing.py'"));
+    }
+}

@@ -1,0 +1,263 @@
+//! Django's `dumpdata --format xml` as a sink (format `xml`): Django's
+//! XML serializer through `SimplerXMLGenerator`, byte for byte with site
+//! metadata. Spooling, the model order and output files are the JSON
+//! sink's ([`dump2py_json::DumpdataSink`]).
+
+use dump2py_core::registry::SinkFactory;
+use dump2py_core::Value;
+use dump2py_json::sink::{indent_option, FieldError, Format};
+use dump2py_json::value::{py, xml_text, Ctx, Kind};
+use dump2py_json::view::{DdM2m, DdModel};
+use dump2py_json::DumpdataSink;
+
+dump2py_core::inventory::submit! {
+    SinkFactory {
+        name: "xml",
+        version: env!("CARGO_PKG_VERSION"),
+        create: |o| {
+            let indent = indent_option(o)?;
+            Ok(Box::new(DumpdataSink::new(XmlFormat { indent }, o)?))
+        },
+    }
+}
+
+pub struct XmlFormat {
+    /// `--indent N`: each element on a new line, N spaces per level.
+    pub indent: Option<usize>,
+}
+
+/// What Django refuses to write: control characters other than tab,
+/// newline and carriage return, which XML 1.0 can't hold.
+pub const CONTROL: &str = "contains control characters, which XML 1.0 can't hold \
+                           (Django's dumpdata fails here too)";
+
+fn is_control(c: char) -> bool {
+    matches!(c, '\0'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}')
+}
+
+/// Character data as `XMLGenerator.characters` writes it: `&`, `<`, `>`
+/// escaped; control characters refused as `SimplerXMLGenerator` does.
+pub fn write_text(out: &mut String, s: &str) -> Result<(), String> {
+    if s.chars().any(is_control) {
+        return Err(CONTROL.to_string());
+    }
+    escape(out, s, false);
+    Ok(())
+}
+
+fn escape(out: &mut String, s: &str, attr: bool) {
+    let mut run = 0;
+    for (i, c) in s.char_indices() {
+        let rep = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '\n' if attr => "&#10;",
+            '\r' if attr => "&#13;",
+            '\t' if attr => "&#9;",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        out.push_str(rep);
+        run = i + c.len_utf8();
+    }
+    out.push_str(&s[run..]);
+}
+
+/// ` name=value` as `xml.sax.saxutils.quoteattr` quotes it: in double
+/// quotes, or in single quotes when the value has `"` but no `'`. Django
+/// writes control characters here unchecked (an invalid document); this
+/// refuses them.
+pub fn write_attr(out: &mut String, name: &str, value: &str) -> Result<(), String> {
+    if value.chars().any(is_control) {
+        return Err(CONTROL.to_string());
+    }
+    let plain = !value.contains(['&', '<', '>', '"', '\n', '\r', '\t']);
+    if plain {
+        // Most attributes (names, types, labels, keys) need no quoting care.
+        out.push(' ');
+        out.push_str(name);
+        out.push_str("=\"");
+        out.push_str(value);
+        out.push('"');
+        return Ok(());
+    }
+    let mut esc = String::with_capacity(value.len());
+    escape(&mut esc, value, true);
+    out.push(' ');
+    out.push_str(name);
+    out.push('=');
+    match (esc.contains('"'), esc.contains('\'')) {
+        (true, true) => {
+            out.push('"');
+            out.push_str(&esc.replace('"', "&quot;"));
+            out.push('"');
+        }
+        (true, false) => {
+            out.push('\'');
+            out.push_str(&esc);
+            out.push('\'');
+        }
+        _ => {
+            out.push('"');
+            out.push_str(&esc);
+            out.push('"');
+        }
+    }
+    Ok(())
+}
+
+/// The text `value_to_string` gives for a stored value, handed to `then`
+/// (`None` for Python's None).
+fn with_text(
+    kind: Kind,
+    v: &Value,
+    ctx: Ctx,
+    then: impl FnOnce(Option<&str>) -> Result<(), String>,
+) -> Result<(), String> {
+    let p = py(kind, v, ctx)?;
+    let text = xml_text(&p)?;
+    then(text.as_deref())
+}
+
+impl XmlFormat {
+    fn indent(&self, out: &mut String, level: usize) {
+        if let Some(n) = self.indent {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', n * level));
+        }
+    }
+}
+
+impl Format for XmlFormat {
+    fn start(&self, out: &mut String) {
+        out.push_str(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<django-objects version=\"1.0\">",
+        );
+    }
+
+    fn before_object(&self, out: &mut String, _first: bool) {
+        self.indent(out, 1);
+    }
+
+    fn head(
+        &self,
+        out: &mut String,
+        model: &DdModel,
+        row: &[Value],
+        ctx: Ctx,
+    ) -> Result<(), FieldError> {
+        let pk_col = || model.pk.first().map(|c| c.name.clone()).unwrap_or_default();
+        out.push_str("<object");
+        write_attr(out, "model", &model.label).map_err(|e| (pk_col(), e))?;
+        match model.pk.as_slice() {
+            [] => {}
+            [c] => {
+                let v = c.index.and_then(|i| row.get(i)).unwrap_or(&Value::Null);
+                with_text(model.pk_kind, v, ctx, |text| match text {
+                    Some(text) => write_attr(out, "pk", text),
+                    None => Ok(()),
+                })
+                .map_err(|e| (c.name.clone(), e))?;
+            }
+            _ => {
+                return Err((
+                    pk_col(),
+                    "a composite primary key can't be written in XML".into(),
+                ))
+            }
+        }
+        out.push('>');
+        for f in &model.fields {
+            let err = |e: String| (f.col.name.clone(), e);
+            self.indent(out, 2);
+            out.push_str("<field");
+            write_attr(out, "name", &f.name).map_err(err)?;
+            match &f.rel {
+                Some((rel, to)) => {
+                    write_attr(out, "rel", rel).map_err(err)?;
+                    write_attr(out, "to", to).map_err(err)?;
+                }
+                None => write_attr(out, "type", &f.internal_type).map_err(err)?,
+            }
+            out.push('>');
+            let v = f.col.index.and_then(|i| row.get(i)).unwrap_or(&Value::Null);
+            with_text(f.kind, v, ctx, |text| match text {
+                Some(text) => write_text(out, text),
+                None => {
+                    out.push_str("<None></None>");
+                    Ok(())
+                }
+            })
+            .map_err(err)?;
+            out.push_str("</field>");
+        }
+        Ok(())
+    }
+
+    fn m2m(
+        &self,
+        out: &mut String,
+        field: &DdM2m,
+        _first: bool,
+        targets: &[Value],
+        ctx: Ctx,
+    ) -> Result<(), String> {
+        self.indent(out, 2);
+        out.push_str("<field");
+        write_attr(out, "name", &field.name)?;
+        write_attr(out, "rel", "ManyToManyRel")?;
+        write_attr(out, "to", &field.to)?;
+        out.push('>');
+        for t in targets {
+            out.push_str("<object");
+            with_text(field.target_kind, t, ctx, |text| {
+                write_attr(out, "pk", text.unwrap_or("None"))
+            })?;
+            out.push_str("></object>");
+        }
+        out.push_str("</field>");
+        Ok(())
+    }
+
+    fn tail(&self, out: &mut String, _entries: bool) {
+        self.indent(out, 1);
+        out.push_str("</object>");
+    }
+
+    fn end(&self, out: &mut String) {
+        self.indent(out, 0);
+        out.push_str("</django-objects>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(v: &str) -> String {
+        let mut s = String::new();
+        write_attr(&mut s, "pk", v).expect("attr");
+        s
+    }
+
+    #[test]
+    fn attributes_like_quoteattr() {
+        assert_eq!(attr("O'Brien"), " pk=\"O'Brien\"");
+        assert_eq!(attr("say \"x\""), " pk='say \"x\"'");
+        assert_eq!(attr("a'\"b"), " pk=\"a'&quot;b\"");
+        assert_eq!(attr("<&>\n\t"), " pk=\"&lt;&amp;&gt;&#10;&#9;\"");
+        assert_eq!(attr("\"\n"), " pk='\"&#10;'");
+        let mut s = String::new();
+        assert!(write_attr(&mut s, "pk", "a\u{1}").is_err());
+    }
+
+    #[test]
+    fn text_like_characters() {
+        let mut s = String::new();
+        write_text(&mut s, "a<b>&c\"'\r\n\t\u{7f}\u{85}").expect("text");
+        assert_eq!(s, "a&lt;b&gt;&amp;c\"'\r\n\t\u{7f}\u{85}");
+        assert!(write_text(&mut s, "ctrl \u{1}").is_err());
+        assert!(write_text(&mut s, "\u{b}").is_err());
+    }
+}

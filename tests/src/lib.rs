@@ -1,0 +1,254 @@
+//! Support for the integration tests: the dump2py binary, temporary
+//! databases, and the Lino reference environment (tests/python).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub mod servers;
+
+pub const MIN1: &str = "min1tmp.settings";
+pub const AWKWARD: &str = "awkward.settings";
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
+}
+
+/// The dump2py binary that cargo built beside this test.
+pub fn bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join(format!("dump2py{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p dump2py` (tests/run does)",
+        bin.display()
+    );
+    bin
+}
+
+pub fn dump2py<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(bin())
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run dump2py")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Runs dump2py and insists on success.
+pub fn dump_ok<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = dump2py(args);
+    assert!(out.status.success(), "dump2py failed: {}", stderr(&out));
+    out
+}
+
+/// A copy of `db` in a fresh temporary directory.
+pub fn copy_db(db: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db.sqlite3");
+    fs::copy(db, &path).expect("copy database");
+    (dir, path)
+}
+
+pub fn sqlite_url(db: &Path) -> String {
+    format!("sqlite:{}", db.display())
+}
+
+/// Every file of a dump directory: name → content.
+pub fn read_dump(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fs::read_dir(dir)
+        .expect("read dump dir")
+        .map(|e| {
+            let e = e.expect("dir entry");
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).expect("read dump file"),
+            )
+        })
+        .collect()
+}
+
+/// The Lino reference environment, created once per machine by
+/// tests/python/setup-env.sh.
+pub struct Lino {
+    pub venv: PathBuf,
+}
+
+static LINO: OnceLock<Lino> = OnceLock::new();
+
+pub fn lino() -> &'static Lino {
+    LINO.get_or_init(|| {
+        let script = root().join("tests/python/setup-env.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .expect("run setup-env.sh");
+        assert!(
+            out.status.success(),
+            "setting up the Python reference environment failed:\n{}",
+            stderr(&out)
+        );
+        let venv = stdout(&out)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        Lino {
+            venv: PathBuf::from(venv),
+        }
+    })
+}
+
+impl Lino {
+    pub fn python(&self) -> PathBuf {
+        self.venv.join("bin/python")
+    }
+
+    /// `django-admin ARGS` for `settings` on the SQLite file `db`.
+    pub fn admin(&self, settings: &str, db: &Path, args: &[&str]) -> Output {
+        self.admin_env(settings, db, &[], args)
+    }
+
+    /// `django-admin ARGS` with extra environment variables (the test sites'
+    /// variants, e.g. AWKWARD_VERSION).
+    pub fn admin_env(
+        &self,
+        settings: &str,
+        db: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Output {
+        self.command(settings, db)
+            .envs(env.iter().copied())
+            .arg(self.venv.join("bin/django-admin"))
+            .args(args)
+            .output()
+            .expect("run django-admin")
+    }
+
+    /// Our dump2py with `--settings` in the site's environment.
+    pub fn ours(&self, settings: &str, db: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+        Command::new(bin())
+            .args(["--settings", settings, "--python"])
+            .arg(self.python())
+            .args(args)
+            .env("PYTHONPATH", root().join("tests/sites"))
+            .env("DUMP2PY_TEST_DB", db)
+            .env("LC_ALL", "C.UTF-8")
+            .env_remove("DATABASE_URL")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run dump2py")
+    }
+
+    pub fn ours_ok(
+        &self,
+        settings: &str,
+        db: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Output {
+        let out = self.ours(settings, db, env, args);
+        assert!(
+            out.status.success(),
+            "dump2py {} failed: {}",
+            args.join(" "),
+            stderr(&out)
+        );
+        out
+    }
+
+    pub fn admin_ok(&self, settings: &str, db: &Path, args: &[&str]) -> Output {
+        self.admin_env_ok(settings, db, &[], args)
+    }
+
+    pub fn admin_env_ok(
+        &self,
+        settings: &str,
+        db: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Output {
+        let out = self.admin_env(settings, db, env, args);
+        assert!(
+            out.status.success(),
+            "django-admin {} failed:\n{}\n{}",
+            args.join(" "),
+            stdout(&out),
+            stderr(&out)
+        );
+        out
+    }
+
+    /// A Python command with the site's environment.
+    pub fn command(&self, settings: &str, db: &Path) -> Command {
+        let mut c = Command::new(self.python());
+        c.env("DJANGO_SETTINGS_MODULE", settings)
+            .env("PYTHONPATH", root().join("tests/sites"))
+            .env("DUMP2PY_TEST_DB", db)
+            .env("LC_ALL", "C.UTF-8")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env_remove("DATABASE_URL");
+        c
+    }
+
+    /// Runs one of tests/python's scripts.
+    pub fn script(&self, name: &str, args: &[&Path]) -> Output {
+        Command::new(self.python())
+            .arg(root().join("tests/python").join(name))
+            .args(args)
+            .output()
+            .expect("run python script")
+    }
+
+    /// `dumpdata` of the whole database into `out`, in the format its
+    /// extension names. YAML keeps microseconds, Django's JSON doesn't.
+    pub fn dumpdata(&self, settings: &str, db: &Path, out: &Path) {
+        let o = out.to_string_lossy();
+        let format = out.extension().and_then(|e| e.to_str()).unwrap_or("json");
+        self.admin_ok(settings, db, &["dumpdata", "--format", format, "-o", &o]);
+    }
+
+    /// Restores a Python dump into `db`.
+    pub fn restore(&self, settings: &str, db: &Path, dump: &Path) {
+        let restore = dump.join("restore.py");
+        self.admin_ok(
+            settings,
+            db,
+            &["run", &restore.to_string_lossy(), "--noinput"],
+        );
+    }
+
+    /// Asserts that two dumpdata JSON files hold the same objects.
+    pub fn assert_same_data(&self, a: &Path, b: &Path) {
+        let out = self.script("compare_dumpdata.py", &[a, b]);
+        assert!(
+            out.status.success(),
+            "dumpdata differs:\n{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+}

@@ -1,0 +1,670 @@
+//! The MariaDB/MySQL source against the server at 127.0.0.1:3306 (user
+//! root, no password): dumps identical to SQLite's, the type table, one
+//! snapshot for the whole dump, and bad input.
+//!
+//! Each test makes its own database and drops it at the end, even on a
+//! panic. Without a server the tests say so on stderr and pass, but fail
+//! when CI=true (tests/src/servers.rs).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use dump2py_tests::servers::*;
+use dump2py_tests::*;
+
+const MARIA: Backend = Backend::MariaDb;
+const PORT: &str = MARIA.port();
+
+// ---------------------------------------------------------------------
+// 1. Identical across backends.
+
+/// The one restore.py line that names the source.
+fn header_line(restore: &[u8]) -> String {
+    String::from_utf8_lossy(restore)
+        .lines()
+        .find(|l| l.starts_with(SOURCE_LINE))
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn without_header(restore: &[u8]) -> String {
+    String::from_utf8_lossy(restore)
+        .lines()
+        .filter(|l| !l.starts_with(SOURCE_LINE))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A decimal's value with trailing fraction zeros dropped: `12.5000` → `12.5`.
+fn decimal_value(s: &str) -> Option<String> {
+    let t = s.strip_prefix('\'')?.strip_suffix('\'')?;
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let ok = !int.is_empty()
+        && int
+            .trim_start_matches('-')
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    let frac = frac.trim_end_matches('0');
+    ok.then(|| {
+        if frac.is_empty() {
+            int.to_string()
+        } else {
+            format!("{int}.{frac}")
+        }
+    })
+}
+
+/// The kinds of difference between a dump from SQLite and one from
+/// MariaDB of the same data; panics on any other difference.
+fn differences(sqlite: &Dump, maria: &Dump) -> BTreeSet<&'static str> {
+    let mut kinds = BTreeSet::new();
+    assert_eq!(
+        sqlite.keys().collect::<Vec<_>>(),
+        maria.keys().collect::<Vec<_>>(),
+        "data files"
+    );
+    for (file, a) in sqlite {
+        let b = &maria[file];
+        if a == b {
+            continue;
+        }
+        if file == "restore.py" {
+            assert_eq!(without_header(a), without_header(b), "restore.py");
+            kinds.insert("source line");
+            continue;
+        }
+        let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+        let (la, lb): (Vec<_>, Vec<_>) = (a.lines().collect(), b.lines().collect());
+        assert_eq!(la.len(), lb.len(), "{file}: lines");
+        for (x, y) in la.iter().zip(&lb) {
+            if x == y {
+                continue;
+            }
+            let (Some(ax), Some(ay)) = (row_args(x), row_args(y)) else {
+                panic!("{file}: non-row lines differ:\n{x}\n{y}");
+            };
+            assert_eq!(ax.len(), ay.len(), "{file}: {x}\n{y}");
+            for (p, q) in ax.iter().zip(&ay) {
+                if p == q {
+                    continue;
+                }
+                if decimal_value(p).is_some() && decimal_value(p) == decimal_value(q) {
+                    // SQLite keeps a decimal as REAL; MariaDB keeps the scale.
+                    kinds.insert("decimal scale");
+                } else if q.len() == 38 && &q.replace('-', "") == p {
+                    // MariaDB's uuid type; SQLite's char(32).
+                    kinds.insert("uuid hyphens");
+                } else {
+                    panic!("{file}: value {p} from SQLite is {q} from MariaDB\n{x}\n{y}");
+                }
+            }
+        }
+    }
+    kinds
+}
+
+fn identical_across_backends(settings: &str, tag: &str, expected: &[&str]) {
+    let Some(c) = Cross::new(MARIA, settings, tag) else {
+        return;
+    };
+    // With site metadata: byte-identical but for the line naming the source.
+    let (a, b) = (read_dump(&c.sqlite_meta), read_dump(&c.server_meta));
+    assert_eq!(
+        header_line(&b["restore.py"]),
+        format!(
+            "# This is a Python dump of {}, written by dump2py {}.",
+            c.db.url,
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    let (a, b) = (without_source(a, "sqlite:"), without_source(b, &c.db.url));
+    assert_same(&a, &b, "with site metadata, SQLite and MariaDB");
+
+    // Without metadata: only the differences the README lists.
+    let kinds = differences(&read_dump(&c.sqlite_plain), &read_dump(&c.server_plain));
+    assert_eq!(kinds, expected.iter().copied().collect::<BTreeSet<_>>());
+
+    // And the MariaDB dump without metadata restores the same rows.
+    let lino = lino();
+    lino.restore(settings, &c.sqlite, &c.server_plain);
+    let again = c.dir.path().join("again");
+    lino.ours_ok(settings, &c.sqlite, &[], &[&path_str(&again)]);
+    assert_eq!(read_dump(&c.sqlite_meta), read_dump(&again));
+}
+
+#[test]
+fn min1_identical_across_backends() {
+    identical_across_backends(MIN1, "min1", &["source line"]);
+}
+
+#[test]
+fn awkward_identical_across_backends() {
+    identical_across_backends(
+        AWKWARD,
+        "awkward",
+        &["source line", "decimal scale", "uuid hyphens"],
+    );
+}
+
+// ---------------------------------------------------------------------
+// 2. The type table.
+
+/// Django's own tables on MariaDB (the awkward site's things_scalar, as
+/// its demo fixture writes them), with and without site metadata.
+#[test]
+fn django_types_on_mariadb() {
+    need_server!(MARIA);
+    let t = tempfile::tempdir().expect("tempdir");
+    let db = TestDb::new(MARIA, "djtypes");
+    let site_files = t.path().join("site.sqlite3");
+    db.admin_ok(AWKWARD, &site_files, &["prep", "--noinput", "-v0"]);
+    // What Django declared: these decide the kinds.
+    let declared = db.sql(
+        "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'things_scalar' ORDER BY ORDINAL_POSITION",
+    );
+    for expected in [
+        "dec\tdecimal(12,4)",
+        "flt\tdouble",
+        "flag\ttinyint(1)",
+        "moment\tdatetime(6)",
+        "clock\ttime(6)",
+        "blob\tlongblob",
+        "uid\tuuid",
+        "dur\tbigint(20)",
+        "pos\tint(10) unsigned",
+    ] {
+        assert!(
+            declared.lines().any(|l| l == expected),
+            "{expected}: {declared}"
+        );
+    }
+
+    let meta = t.path().join("meta");
+    db.ours_ok(AWKWARD, &site_files, &meta);
+    let plain = t.path().join("plain");
+    dump_ok(["-v0", "-d", &db.url, &path_str(&plain)]);
+    // Lino's text for each value (decimal places, duration string, hyphenated UUID,
+    // None for an empty choice), as on PostgreSQL.
+    assert_rows(&meta, "things_scalar", SCALAR_COLUMNS, SCALAR_ROWS);
+    // Without metadata: the database's own text (the duration's microseconds,
+    // the choice's stored value); the rest as with metadata.
+    let column = |name: &str| SCALAR_COLUMNS.iter().position(|c| *c == name);
+    let (dur, color) = (column("dur").expect("dur"), column("color").expect("color"));
+    let own = [
+        ("93603000004", "'r'"),
+        ("-1", "'b'"),
+        ("0", "''"),
+        ("None", "''"),
+        ("None", "''"),
+    ];
+    let plain_rows: Vec<Vec<&str>> = SCALAR_ROWS
+        .iter()
+        .zip(own)
+        .map(|(row, (d, c))| {
+            let mut row = row.to_vec();
+            (row[dur], row[color]) = (d, c);
+            row
+        })
+        .collect();
+    assert_rows(&plain, "things_scalar", SCALAR_COLUMNS, &plain_rows);
+    // MariaDB's JSON is longtext with a check: the text as Django wrote it, 2**64 exact.
+    for dump in [&meta, &plain] {
+        let docs = rows_of(dump, "things_jsondoc");
+        let big = docs.iter().find(|r| r[0] == "13").expect("row 13");
+        assert!(
+            big[1].contains("'huge': 18446744073709551616"),
+            "{}",
+            big[1]
+        );
+        assert!(
+            big[1].contains("'big': 1.7976931348623157e+308"),
+            "{}",
+            big[1]
+        );
+        let firsts: Vec<&str> = docs.iter().take(5).map(|r| r[1].as_str()).collect();
+        assert_eq!(firsts, ["1.5", "1e-05", "0.1", "1e+16", "-2.5e-300"]);
+    }
+    // The duration column is restored through duration_or_int without metadata.
+    let restore = std::fs::read_to_string(plain.join("restore.py")).expect("restore.py");
+    assert!(
+        restore.contains("dur = duration_or_int('things_scalar', 'dur', dur)"),
+        "{restore}"
+    );
+}
+
+const ALL_TYPES: &str = "CREATE TABLE types_all (
+  id int NOT NULL PRIMARY KEY,
+  b tinyint(1) NULL, ti tinyint NULL, si smallint NULL, mi mediumint NULL, i int NULL,
+  bi bigint NULL, ui int unsigned NULL, ubi bigint unsigned NULL,
+  dc decimal(65,30) NULL, f float NULL, d double NULL,
+  c char(10) NULL, vc varchar(100) NULL, tx text NULL, lt longtext NULL,
+  bn binary(4) NULL, vb varbinary(10) NULL, bl blob NULL, lb longblob NULL,
+  dt date NULL, tm time(6) NULL, dtm datetime(6) NULL, ts timestamp(6) NULL,
+  j json NULL, u uuid NULL, e enum('a','b') NULL, st set('x','y') NULL, y year NULL)";
+
+const ALL_TYPES_COLUMNS: &[&str] = &[
+    "id", "b", "ti", "si", "mi", "i", "bi", "ui", "ubi", "dc", "f", "d", "c", "vc", "tx", "lt",
+    "bn", "vb", "bl", "lb", "dt", "tm", "dtm", "ts", "j", "u", "e", "st", "y",
+];
+
+/// A hand-made table with every type the source reads, at its edges.
+#[test]
+fn every_type_at_its_edges() {
+    need_server!(MARIA);
+    let db = TestDb::new(MARIA, "types");
+    let all_bytes: String = (0..=255u8).map(|b| format!("{b:02x}")).collect();
+    let max_dec = format!("{}.{}", "9".repeat(35), "9".repeat(30));
+    db.sql(ALL_TYPES);
+    db.sql(&format!(
+        "SET time_zone = '+00:00'; INSERT INTO types_all VALUES
+ (1, 0, -128, -32768, -8388608, -2147483648, -9223372036854775808, 0, 0,
+  '-{max_dec}', 0.1, 0.1,
+  'abc', 'it''s \"q\" \\\\ back', 'line1\\nline2\\r\\ttab', '😀 Zürich 日本',
+  'ab', '', '', x'{all_bytes}',
+  '0001-01-01', '00:00:00.000001', '0001-01-01 00:00:00', '1970-01-01 00:00:01',
+  '{{\"a\": [1, 2.5, {{\"b\": null}}], \"c\": \"é\", \"big\": 18446744073709551616}}',
+  '00000000-0000-0000-0000-000000000000', 'a', '', 1901),
+ (2, 1, 127, 32767, 8388607, 2147483647, 9223372036854775807, 4294967295, 18446744073709551615,
+  '{max_dec}', 1.2345678, 1.7976931348623157e308,
+  '', '', '', '', x'00ff', x'00', x'ff', x'',
+  '9999-12-31', '23:59:59.999999', '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999999',
+  '[]', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'b', 'x,y', 2155),
+ (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ (4, 1, 0, 0, 0, 0, 0, 0, 9223372036854775808, '0.000000000000000000000000000001', 16777217,
+  5e-324, 'x', 'y', 'z', 'w', x'', x'', x'', x'',
+  '2024-02-29', '12:00:00', '2024-02-29 13:14:15.123456', '2024-02-29 13:14:15',
+  '\"s\"', '12345678-1234-5678-1234-567812345678', NULL, 'y', 0)"
+    ));
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = t.path().join("dump");
+    dump_ok(["-v0", "-d", &db.url, &path_str(&out)]);
+    let neg_dec = format!("'-{max_dec}'");
+    let pos_dec = format!("'{max_dec}'");
+    assert_rows(
+        &out,
+        "types_all",
+        ALL_TYPES_COLUMNS,
+        &[
+            &[
+                "1",
+                "False",
+                "-128",
+                "-32768",
+                "-8388608",
+                "-2147483648",
+                "-9223372036854775808",
+                "0",
+                "0",
+                &neg_dec,
+                // FLOAT comes as MariaDB prints it (6 digits), which is what Django reads.
+                "'0.1'",
+                "'0.1'",
+                "'abc'",
+                r#"'it\'s "q" \\ back'"#,
+                r"'line1\nline2\r\ttab'",
+                "'😀 Zürich 日本'",
+                // binary(4) pads with zero bytes.
+                "'YWIAAA=='",
+                "''",
+                "''",
+                ALL_BYTES_B64,
+                "date(1,1,1)",
+                "time(0,0,0,1)",
+                "dt(1,1,1,0,0,0)",
+                "dt(1970,1,1,0,0,1)",
+                "{'a': [1, 2.5, {'b': None}], 'c': 'é', 'big': 18446744073709551616}",
+                "'00000000-0000-0000-0000-000000000000'",
+                "'a'",
+                "''",
+                "1901",
+            ],
+            &[
+                "2",
+                "True",
+                "127",
+                "32767",
+                "8388607",
+                "2147483647",
+                "9223372036854775807",
+                "4294967295",
+                "18446744073709551615",
+                &pos_dec,
+                "'1.23457'",
+                "'1.7976931348623157e+308'",
+                "''",
+                "''",
+                "''",
+                "''",
+                "'AP8AAA=='",
+                "'AA=='",
+                "'/w=='",
+                "''",
+                "date(9999,12,31)",
+                "time(23,59,59,999999)",
+                "dt(9999,12,31,23,59,59,999999)",
+                "dt(2038,1,19,3,14,7,999999)",
+                "[]",
+                "'ffffffff-ffff-ffff-ffff-ffffffffffff'",
+                "'b'",
+                "'x,y'",
+                "2155",
+            ],
+            &[
+                "3", "None", "None", "None", "None", "None", "None", "None", "None", "None",
+                "None", "None", "None", "None", "None", "None", "None", "None", "None", "None",
+                "None", "None", "None", "None", "None", "None", "None", "None", "None",
+            ],
+            &[
+                "4",
+                "True",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "9223372036854775808",
+                "'0.000000000000000000000000000001'",
+                "'16777200.0'",
+                "'5e-324'",
+                "'x'",
+                "'y'",
+                "'z'",
+                "'w'",
+                "'AAAAAA=='",
+                "''",
+                "''",
+                "''",
+                "date(2024,2,29)",
+                "time(12,0,0)",
+                "dt(2024,2,29,13,14,15,123456)",
+                "dt(2024,2,29,13,14,15)",
+                "'s'",
+                "'12345678-1234-5678-1234-567812345678'",
+                "None",
+                "'y'",
+                "0",
+            ],
+        ],
+    );
+}
+
+/// Types without a Python value, and values their column's type can't
+/// hold: one line naming table, column (and primary key); `-t` skips them.
+#[test]
+fn unsupported_types_and_bad_values() {
+    need_server!(MARIA);
+    let db = TestDb::new(MARIA, "badval");
+    db.sql(
+        "CREATE TABLE app_good (id int PRIMARY KEY, name varchar(10));
+         INSERT INTO app_good VALUES (1, 'fine');
+         CREATE TABLE app_geo (id int PRIMARY KEY, place point NULL);
+         CREATE TABLE app_bits (id int PRIMARY KEY, flags bit(8) NULL);
+         CREATE TABLE app_flag (id int PRIMARY KEY, on_ tinyint(1));
+         INSERT INTO app_flag VALUES (1, 1), (7, 2);
+         CREATE TABLE app_span (code varchar(5) PRIMARY KEY, took time);
+         INSERT INTO app_span VALUES ('a', '23:00:00'), ('b''x', '-01:00:00');
+         CREATE TABLE app_long (id int PRIMARY KEY, took time);
+         INSERT INTO app_long VALUES (1, '838:59:59');
+         CREATE TABLE app_zero (id int PRIMARY KEY, at datetime);
+         INSERT INTO app_zero VALUES (3, '0000-00-00 00:00:00');",
+    );
+    let t = tempfile::tempdir().expect("tempdir");
+    let url = &db.url;
+    let cases = [
+        ("app_geo", "table app_geo: unsupported type point in app_geo.place"),
+        ("app_bits", "table app_bits: unsupported type bit(8) in app_bits.flags"),
+        (
+            "app_flag",
+            "table app_flag, column on_, primary key 7: declared tinyint(1) but holds \"2\", not a boolean 0 or 1",
+        ),
+        (
+            "app_span",
+            "table app_span, column took, primary key 'b'x': declared time but holds \"-01:00:00\", not a time of day",
+        ),
+        (
+            "app_long",
+            "table app_long, column took, primary key 1: declared time but holds \"838:59:59\", not a time of day",
+        ),
+        (
+            "app_zero",
+            "table app_zero, column at, primary key 3: declared datetime but holds \"0000-00-00 00:00:00\", not a datetime",
+        ),
+    ];
+    // Without -t the first bad table stops the dump; find each by dropping the others.
+    let out = dump2py(["-v0", "-d", url, &path_str(&t.path().join("x"))]);
+    let err = one_line_error(&out, SECRET);
+    assert!(cases.iter().any(|(_, msg)| err.contains(msg)), "{err}");
+    let dump = t.path().join("tolerated");
+    let err = dump_tolerating(url, &dump, SECRET);
+    for (table, msg) in cases {
+        let line = format!("warning: tolerated: {msg}");
+        assert!(err.lines().any(|l| l.starts_with(&line)), "{table}: {err}");
+        assert!(!dump.join(format!("{table}.py")).exists());
+    }
+    assert!(dump.join("app_good.py").exists());
+    let restore = std::fs::read_to_string(dump.join("restore.py")).expect("restore.py");
+    assert!(restore.contains("'app_geo': 'table app_geo: unsupported type point"));
+}
+
+// ---------------------------------------------------------------------
+// 3. One snapshot.
+
+/// The dump's statement on `table`, from the server's process list.
+fn dump_reading(db: &TestDb, table: &str) -> bool {
+    let sql = format!(
+        "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' \
+         AND INFO LIKE 'SELECT % FROM `{table}` ORDER BY %'",
+        db.name
+    );
+    MARIA.sql(None, &sql).trim() != "0"
+}
+
+/// Rows committed after the dump started (while it is in the middle of
+/// table snap_a, before it reads snap_b) are not in the dump.
+///
+/// Deterministic: snap_a is large (40 MB), so the server is still sending
+/// it while dump2py is stopped with SIGSTOP; the process list then proves
+/// that the dump is inside snap_a's SELECT, and has not sent snap_b's,
+/// when the other connection commits its changes to both tables.
+#[test]
+fn the_dump_reads_one_snapshot() {
+    need_server!(MARIA);
+    let db = TestDb::new(MARIA, "snap");
+    db.sql(
+        "CREATE TABLE snap_a (id int PRIMARY KEY, pad varchar(200) NOT NULL);
+         INSERT INTO snap_a SELECT seq, repeat('x', 200) FROM seq_1_to_200000;
+         CREATE TABLE snap_b (id int PRIMARY KEY, v varchar(20) NOT NULL);
+         INSERT INTO snap_b VALUES (1, 'one'), (2, 'two'), (3, 'three');",
+    );
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = t.path().join("dump");
+    let child = spawn_dump2py(&["-v0", "-m", "1000000", "-d", &db.url, &path_str(&out)]);
+    let pid = child.id().to_string();
+    let signal = |sig: &str| {
+        let ok = Command::new("kill").args([sig, &pid]).status();
+        assert!(ok.is_ok_and(|s| s.success()), "kill {sig}");
+    };
+    wait_for("the dump to read snap_a", Duration::from_millis(2), || {
+        dump_reading(&db, "snap_a")
+    });
+    signal("-STOP");
+    let still_in_a = dump_reading(&db, "snap_a");
+    if still_in_a {
+        db.sql(
+            "INSERT INTO snap_b VALUES (4, 'new');
+             UPDATE snap_b SET v = 'changed' WHERE id = 1;
+             DELETE FROM snap_b WHERE id = 2;
+             UPDATE snap_a SET pad = 'changed' WHERE id = 200000;
+             DELETE FROM snap_a WHERE id = 199999;
+             INSERT INTO snap_a VALUES (200001, 'new');",
+        );
+    }
+    signal("-CONT");
+    let result = child.wait_with_output().expect("dump2py");
+    assert!(
+        still_in_a,
+        "the dump got past snap_a before it could be stopped: make snap_a bigger"
+    );
+    assert!(result.status.success(), "{}", stderr(&result));
+    // The changes are committed, and the dump has none of them.
+    assert_eq!(
+        db.sql("SELECT v FROM snap_b ORDER BY id"),
+        "changed\nthree\nnew\n"
+    );
+    let b = rows_of(&out, "snap_b");
+    assert_eq!(
+        b,
+        [["1", "'one'"], ["2", "'two'"], ["3", "'three'"]]
+            .iter()
+            .map(|r| r.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    );
+    let a = rows_of(&out, "snap_a");
+    assert_eq!(a.len(), 200_000);
+    let pad = format!("'{}'", "x".repeat(200));
+    assert_eq!(a[199_998], ["199999".to_string(), pad.clone()]);
+    assert_eq!(a[199_999], ["200000".to_string(), pad]);
+}
+
+// ---------------------------------------------------------------------
+// 4. Bad input: one line each, never a password.
+
+#[test]
+fn unreachable_server_fails_fast() {
+    // No server needed: nothing listens on port 1.
+    let url = "mysql://u:Pw-unreach@127.0.0.1:1/x";
+    let err = fails_within(Duration::from_secs(10), "Pw-unreach", &["-s", "-d", url]);
+    assert!(
+        err.starts_with("error: can't connect to MariaDB/MySQL at 127.0.0.1:1: "),
+        "{err}"
+    );
+
+    // A server that accepts but never greets: the wait is bounded.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = silent.local_addr().expect("addr").port();
+    let url = format!("mysql://u:Pw-silent@127.0.0.1:{port}/x?connect_timeout=1");
+    let err = fails_within(Duration::from_secs(5), "Pw-silent", &["-s", "-d", &url]);
+    assert_eq!(
+        err,
+        format!("error: can't connect to MariaDB/MySQL at 127.0.0.1:{port}: no answer within 1 s")
+    );
+    drop(silent);
+}
+
+#[test]
+fn login_and_privilege_errors() {
+    need_server!(MARIA);
+    let mut db = TestDb::new(MARIA, "login");
+    let secret = "Pw-5ecret-!x";
+    let user = db.user("d2p", Some(secret));
+    db.sql(&format!(
+        "CREATE TABLE app_open (id int PRIMARY KEY, name varchar(10));
+         INSERT INTO app_open VALUES (1, 'visible');
+         CREATE TABLE app_secret (id int PRIMARY KEY, name varchar(10));
+         INSERT INTO app_secret VALUES (1, 'hidden');
+         GRANT SELECT ON `{0}`.app_open TO '{user}'@'{HOST}';
+         GRANT INSERT ON `{0}`.app_secret TO '{user}'@'{HOST}';",
+        db.name
+    ));
+    let at = |password: &str, database: &str| MARIA.url_as(&user, Some(password), database);
+
+    let out = dump2py(["-s", "-d", &at("Pw-wrong-!y", &db.name)]);
+    let err = one_line_error(&out, "Pw-wrong-!y");
+    assert_eq!(
+        err,
+        format!(
+            "error: MariaDB/MySQL at {HOST}:{PORT} denied access to user '{user}' \
+             (with a password): wrong password or no such user"
+        )
+    );
+
+    let out = dump2py(["-s", "-d", &at(secret, "no_such_db_here")]);
+    let err = one_line_error(&out, secret);
+    assert!(
+        err == format!("error: database 'no_such_db_here' does not exist on MariaDB/MySQL at {HOST}:{PORT}")
+            // MariaDB tells a user without rights on it no more than that.
+            || err == format!("error: user '{user}' may not use database 'no_such_db_here' on MariaDB/MySQL at {HOST}:{PORT}"),
+        "{err}"
+    );
+    let out = dump2py(["-s", "-d", &MARIA.url("no_such_db_here")]);
+    assert_eq!(
+        one_line_error(&out, secret),
+        format!(
+            "error: database 'no_such_db_here' does not exist on MariaDB/MySQL at {HOST}:{PORT}"
+        )
+    );
+
+    // A table the user may not read: it stops the dump, or -t skips it.
+    let t = tempfile::tempdir().expect("tempdir");
+    let url = at(secret, &db.name);
+    let out = dump2py(["-d", &url, &path_str(&t.path().join("a"))]);
+    let err = one_line_error(&out, secret);
+    assert!(
+        err.starts_with("error: table app_secret: SELECT command denied to user"),
+        "{err}"
+    );
+    let dump = t.path().join("b");
+    let err = dump_tolerating(&url, &dump, secret);
+    assert!(
+        err.contains("warning: tolerated: table app_secret: SELECT command denied"),
+        "{err}"
+    );
+    assert!(dump.join("app_open.py").exists() && !dump.join("app_secret.py").exists());
+    let restore = std::fs::read_to_string(dump.join("restore.py")).expect("restore.py");
+    // The reason quotes the user, so Python's repr uses double quotes.
+    assert!(
+        restore.contains("'app_secret': \"table app_secret: SELECT command denied"),
+        "{restore}"
+    );
+
+    // A complete dump with a password in the URL: redacted in its header.
+    db.sql(&format!(
+        "GRANT SELECT ON `{0}`.app_secret TO '{user}'@'{HOST}'",
+        db.name
+    ));
+    let dump = t.path().join("c");
+    let files = dump_hiding(&url, &dump, secret);
+    assert_eq!(
+        header_line(&files["restore.py"]),
+        format!(
+            "# This is a Python dump of mysql://{user}:***@{HOST}:{PORT}/{}, written by dump2py {}.",
+            db.name,
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+/// `localhost` means the server's Unix socket, as with libmysqlclient;
+/// `?socket=` names one.
+#[test]
+fn unix_socket() {
+    need_server!(MARIA);
+    let socket = MARIA.sql(None, "SELECT @@socket");
+    let socket = socket.trim();
+    if !Path::new(socket).exists() {
+        skip(&format!("the server's socket {socket} is not here"));
+        return;
+    }
+    let db = TestDb::new(MARIA, "socket");
+    db.sql("CREATE TABLE app_x (id int PRIMARY KEY); INSERT INTO app_x VALUES (1), (2);");
+    let t = tempfile::tempdir().expect("tempdir");
+    for (i, url) in [
+        format!("mysql://root@localhost/{}", db.name),
+        format!("mariadb://root@/{}?socket={socket}", db.name),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let dump: PathBuf = t.path().join(i.to_string());
+        let out = dump2py(["-v0", "-d", url, &path_str(&dump)]);
+        // root@localhost may be unix_socket-only for another OS user.
+        assert!(out.status.success(), "{url}: {}", stderr(&out));
+        assert_eq!(rows_of(&dump, "app_x").len(), 2);
+    }
+}
