@@ -136,6 +136,10 @@ pub struct FieldMeta {
     /// Django's `get_internal_type()`: `CharField`, `ForeignKey`, …
     pub internal_type: String,
     pub primary_key: bool,
+    /// False: `dumpdata` leaves the field out (a primary key is always
+    /// false, and written as `pk`). Absent in older saved schemas.
+    #[serde(default = "yes")]
+    pub serialize: bool,
     pub null: bool,
     pub decimal_places: Option<u32>,
     pub max_digits: Option<u32>,
@@ -153,6 +157,10 @@ pub struct FieldMeta {
     pub babel_columns: Vec<String>,
     /// A babel variant (`name_de`): not a field of its own in a dump.
     pub babel_variant: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl ModelMeta {

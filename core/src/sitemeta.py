@@ -82,6 +82,7 @@ def field_meta(model, f, languages, babel_types):
         "column": None if many else f.column,
         "internal_type": f.get_internal_type(),
         "primary_key": bool(f.primary_key),
+        "serialize": bool(f.serialize),
         "null": bool(f.null),
         "decimal_places": int_or_none(getattr(f, "decimal_places", None)),
         "max_digits": int_or_none(getattr(f, "max_digits", None)),

@@ -59,7 +59,7 @@ MODEL_KEYS = {"app_label": STR, "object_name": STR, "db_table": STR, "proxy": BO
               "auto_created": BOOL, "managed": BOOL, "parent": (dict, type(None)),
               "fields": (list,)}
 FIELD_KEYS = {"name": STR, "attname": STR, "column": OPT_STR, "internal_type": STR,
-              "primary_key": BOOL, "null": BOOL, "decimal_places": (int, type(None)),
+              "primary_key": BOOL, "serialize": BOOL, "null": BOOL, "decimal_places": (int, type(None)),
               "max_digits": (int, type(None)), "related_model": OPT_STR,
               "through": OPT_STR, "choicelist": OPT_STR, "babel": (bool,), "babel_columns": (list,),
               "babel_variant": BOOL}
@@ -177,6 +177,9 @@ def main():
         tags = model(meta, "things.Thing_tags")
         check("awkward: things.Thing_tags is auto-created, not a proxy",
               tags["auto_created"] and not tags["proxy"] and tags["db_table"] == "things_thing_tags")
+        check("awkward: serialize=False of Text.digest and of primary keys",
+              [field(meta, "things.Text", n)["serialize"] for n in ("id", "body", "digest")]
+              == [False, True, False])
         m2m = field(meta, "things.Thing", "tags")
         check("awkward: things.Thing.tags is m2m without column, through Thing_tags",
               (m2m["column"], m2m["through"], m2m["related_model"], m2m["internal_type"])

@@ -140,12 +140,37 @@ impl Lino {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Output {
+        let _lock = self.migrations_lock(env);
         self.command(settings, db)
             .envs(env.iter().copied())
             .arg(self.venv.join("bin/django-admin"))
             .args(args)
             .output()
             .expect("run django-admin")
+    }
+
+    /// Lino's `initdb` on PostgreSQL writes `migrations/` folders into the
+    /// shared venv's Lino packages and deletes them afterwards; any other
+    /// Django command loading migrations meanwhile fails or picks them up.
+    /// So commands on a PostgreSQL site run alone, all others side by side.
+    fn migrations_lock(&self, env: &[(&str, &str)]) -> fs::File {
+        let path = self.venv.join(".migrations.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+        let postgres = env
+            .iter()
+            .any(|(k, v)| *k == "DUMP2PY_TEST_DB_URL" && v.starts_with("postgres"));
+        let locked = if postgres {
+            file.lock()
+        } else {
+            file.lock_shared()
+        };
+        locked.unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
+        file
     }
 
     /// Our dump2py with `--settings` in the site's environment.

@@ -4,8 +4,8 @@
 //! With site metadata this is Django's: the models of
 //! `app_config.get_models()` in app order (no proxies, no unmanaged
 //! models, no auto-created link models), the fields of `local_fields`
-//! less the primary key, then `local_many_to_many` whose `through` is
-//! auto-created. Without metadata it is inferred from the database (see
+//! less the primary key and those with `serialize=False`, then
+//! `local_many_to_many` whose `through` is auto-created. Without metadata it is inferred from the database (see
 //! [`View::inferred`]).
 
 use std::collections::HashMap;
@@ -138,7 +138,7 @@ impl View {
                 .collect();
             let mut fields = Vec::new();
             let mut m2m = Vec::new();
-            for f in m.fields.iter().filter(|f| !f.primary_key) {
+            for f in m.fields.iter().filter(|f| !f.primary_key && f.serialize) {
                 match &f.column {
                     Some(column) => fields.push(DdField {
                         name: f.name.clone(),

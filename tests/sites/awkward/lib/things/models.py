@@ -62,6 +62,8 @@ class Text(dd.Model):
     """Strings that are hard to quote."""
     short = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
+    # Derived from body: serialize=False keeps it out of dumpdata.
+    digest = models.CharField(max_length=20, blank=True, serialize=False)
 
 
 class JsonDoc(dd.Model):
