@@ -92,16 +92,118 @@ impl Database {
         }
         url.push('/');
         url.push_str(&percent_encode(&self.name));
+        let mut params: Vec<(&str, String)> = Vec::new();
         if socket {
-            url.push_str("?host=");
-            url.push_str(&percent_encode(&self.host));
+            params.push(("host", self.host.clone()));
         } else if let Some(sock) = self.options.get("unix_socket").and_then(|v| v.as_str()) {
             // MySQL's OPTIONS['unix_socket'] overrides the host.
-            url.push_str("?socket=");
-            url.push_str(&percent_encode(sock));
+            params.push(("socket", sock.to_string()));
+        }
+        match scheme {
+            "postgres" => {
+                // psycopg passes these to libpq, whose names the source takes.
+                for key in ["sslmode", "sslrootcert", "connect_timeout"] {
+                    if let Some(v) = self.option(key)? {
+                        params.push((key, v));
+                    }
+                }
+            }
+            _ => self.mysql_params(&mut params)?,
+        }
+        for (i, (key, value)) in params.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(key);
+            url.push('=');
+            url.push_str(&percent_encode(value));
         }
         Ok(url)
     }
+
+    /// mysqlclient's OPTIONS as the MySQL source's parameters: `ssl_mode`,
+    /// the `ssl` dict (`ca`, `cert`, `key`, `check_hostname`; any key
+    /// means TLS) and `connect_timeout`.
+    fn mysql_params(&self, params: &mut Vec<(&str, String)>) -> Result<()> {
+        let mut mode = self.option("ssl_mode")?;
+        let mut files = Vec::new();
+        match self.options.get("ssl") {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::Bool(tls)) => {
+                if *tls && mode.is_none() {
+                    mode = Some("REQUIRED".into());
+                }
+            }
+            Some(serde_json::Value::Object(ssl)) => {
+                let mut check_hostname = false;
+                for (key, value) in ssl {
+                    let what = format!("ssl']['{key}");
+                    let value = scalar(value)
+                        .ok_or_else(|| bad_option(&what, "is not a value dump2py can use"))?;
+                    let param = match key.as_str() {
+                        "check_hostname" => {
+                            check_hostname = value.eq_ignore_ascii_case("true") || value == "1";
+                            continue;
+                        }
+                        "ca" => "ssl-ca",
+                        "cert" => "ssl-cert",
+                        "key" => "ssl-key",
+                        // Refused by the source, by name.
+                        "capath" => "ssl-capath",
+                        "cipher" => "ssl-cipher",
+                        _ => {
+                            return Err(bad_option(
+                                &what,
+                                "is not one of ca, cert, key, check_hostname",
+                            ))
+                        }
+                    };
+                    files.push((param, value));
+                }
+                // A CA without a mode means VERIFY_CA to the source; any
+                // other key means TLS, as with mysqlclient.
+                let has_ca = ssl.contains_key("ca");
+                mode = mode.or(match (check_hostname, has_ca) {
+                    (true, _) => Some("VERIFY_IDENTITY".into()),
+                    (false, false) if !ssl.is_empty() => Some("REQUIRED".into()),
+                    _ => None,
+                });
+            }
+            Some(_) => return Err(bad_option("ssl", "is neither a dict nor a boolean")),
+        }
+        if let Some(mode) = mode {
+            params.push(("ssl-mode", mode));
+        }
+        params.extend(files);
+        if let Some(t) = self.option("connect_timeout")? {
+            params.push(("connect_timeout", t));
+        }
+        Ok(())
+    }
+
+    /// OPTIONS[key] as text; None when absent or null.
+    fn option(&self, key: &str) -> Result<Option<String>> {
+        match self.options.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => scalar(v)
+                .map(Some)
+                .ok_or_else(|| bad_option(key, "is not a value dump2py can use")),
+        }
+    }
+}
+
+/// A string, number or boolean as text.
+fn scalar(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn bad_option(key: &str, why: &str) -> Error {
+    Error::Usage(format!(
+        "the site's DATABASES['default']['OPTIONS']['{key}'] {why}"
+    ))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -288,5 +390,148 @@ mod tests {
         );
         db.engine = "django.db.backends.oracle".into();
         assert!(db.url().is_err());
+    }
+
+    fn with_options(engine: &str, options: serde_json::Value) -> Database {
+        Database {
+            engine: format!("django.db.backends.{engine}"),
+            name: "lino".into(),
+            user: "u".into(),
+            host: "db.example".into(),
+            options: match options {
+                serde_json::Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            },
+            ..Database::default()
+        }
+    }
+
+    fn url_of(engine: &str, options: serde_json::Value) -> String {
+        match with_options(engine, options).url() {
+            Ok(u) => u,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn mysql_ssl_options() {
+        use serde_json::json;
+        let base = "mysql://u@db.example/lino";
+        assert_eq!(url_of("mysql", json!({})), base);
+        assert_eq!(
+            url_of("mysql", json!({"ssl": {"ca": "/etc/my ca.pem"}})),
+            format!("{base}?ssl-ca=%2Fetc%2Fmy%20ca.pem")
+        );
+        assert_eq!(
+            url_of(
+                "mysql",
+                json!({"ssl": {"ca": "/c.pem", "cert": "/cl.pem", "key": "/k.pem", "check_hostname": true}})
+            ),
+            format!(
+                "{base}?ssl-mode=VERIFY_IDENTITY&ssl-ca=%2Fc.pem&ssl-cert=%2Fcl.pem&ssl-key=%2Fk.pem"
+            )
+        );
+        // check_hostname off: a CA alone is VERIFY_CA to the source.
+        assert_eq!(
+            url_of(
+                "mysql",
+                json!({"ssl": {"ca": "/c.pem", "check_hostname": false}})
+            ),
+            format!("{base}?ssl-ca=%2Fc.pem")
+        );
+        // Any ssl dict means TLS; an explicit ssl_mode wins.
+        assert_eq!(
+            url_of(
+                "mysql",
+                json!({"ssl": {"cert": "/cl.pem", "key": "/k.pem"}})
+            ),
+            format!("{base}?ssl-mode=REQUIRED&ssl-cert=%2Fcl.pem&ssl-key=%2Fk.pem")
+        );
+        assert_eq!(
+            url_of(
+                "mysql",
+                json!({"ssl_mode": "VERIFY_CA", "ssl": {"ca": "/c.pem", "check_hostname": true}})
+            ),
+            format!("{base}?ssl-mode=VERIFY_CA&ssl-ca=%2Fc.pem")
+        );
+        assert_eq!(
+            url_of(
+                "mysql",
+                json!({"ssl_mode": "DISABLED", "connect_timeout": 5, "charset": "utf8mb4"})
+            ),
+            format!("{base}?ssl-mode=DISABLED&connect_timeout=5")
+        );
+        assert_eq!(url_of("mysql", json!({"ssl": {}, "ssl_mode": null})), base);
+        assert_eq!(
+            url_of("mysql", json!({"ssl": true})),
+            format!("{base}?ssl-mode=REQUIRED")
+        );
+        // What the source refuses goes to it, to be refused by name.
+        assert_eq!(
+            url_of("mysql", json!({"ssl": {"capath": "/etc/ssl/certs"}})),
+            format!("{base}?ssl-mode=REQUIRED&ssl-capath=%2Fetc%2Fssl%2Fcerts")
+        );
+        // With a socket.
+        let mut db = with_options(
+            "mysql",
+            json!({"ssl_mode": "REQUIRED", "unix_socket": "/s.sock"}),
+        );
+        assert_eq!(
+            db.url().ok().as_deref(),
+            Some("mysql://u@db.example/lino?socket=%2Fs.sock&ssl-mode=REQUIRED")
+        );
+        db.host = "/run/mysqld".into();
+        assert_eq!(
+            db.url().ok().as_deref(),
+            Some("mysql://u@/lino?host=%2Frun%2Fmysqld&ssl-mode=REQUIRED")
+        );
+        for (bad, why) in [
+            (
+                json!({"ssl": "yes"}),
+                "['ssl'] is neither a dict nor a boolean",
+            ),
+            (
+                json!({"ssl": {"crl": "x"}}),
+                "['ssl']['crl'] is not one of ca, cert, key, check_hostname",
+            ),
+            (
+                json!({"ssl_mode": ["x"]}),
+                "['ssl_mode'] is not a value dump2py can use",
+            ),
+        ] {
+            let e = with_options("mysql", bad.clone())
+                .url()
+                .err()
+                .map(|e| e.to_string());
+            let whole = format!("the site's DATABASES['default']['OPTIONS']{why}");
+            assert_eq!(e.as_deref(), Some(whole.as_str()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn postgres_ssl_options() {
+        use serde_json::json;
+        let base = "postgres://u@db.example/lino";
+        assert_eq!(
+            url_of(
+                "postgresql",
+                json!({"sslmode": "verify-full", "sslrootcert": "/etc/ca.pem", "connect_timeout": 3})
+            ),
+            format!("{base}?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=3")
+        );
+        // Others are not libpq's, or not the source's: left out.
+        assert_eq!(
+            url_of(
+                "postgresql",
+                json!({"isolation_level": 2, "pool": true, "sslmode": "require"})
+            ),
+            format!("{base}?sslmode=require")
+        );
+        let mut db = with_options("postgresql", json!({"sslmode": "disable"}));
+        db.host = "/var/run/postgresql".into();
+        assert_eq!(
+            db.url().ok().as_deref(),
+            Some("postgres://u@/lino?host=%2Fvar%2Frun%2Fpostgresql&sslmode=disable")
+        );
     }
 }

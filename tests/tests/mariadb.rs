@@ -668,3 +668,276 @@ fn unix_socket() {
         assert_eq!(rows_of(&dump, "app_x").len(), 2);
     }
 }
+
+// ---------------------------------------------------------------------
+// 5. TLS, against a private server with certificates of the test's own.
+
+/// A private server with TLS: a CA (`ca.crt`) and a certificate for
+/// `names` in its directory, and a database `d` with a table of one row.
+fn tls_server(names: &str) -> Option<PrivateMariaDb> {
+    if !have_openssl() {
+        return None;
+    }
+    let server = PrivateMariaDb::start(|dir| {
+        test_ca(dir, "ca");
+        test_cert(dir, "ca", "server", CertFor::Server(names));
+        ["ca", "cert", "key"]
+            .iter()
+            .zip(["ca.crt", "server.crt", "server.key"])
+            .map(|(opt, file)| format!("--ssl-{opt}={}", dir.join(file).display()))
+            .collect()
+    })?;
+    server.sql(
+        "CREATE DATABASE d;
+         CREATE TABLE d.app_x (id int PRIMARY KEY, name varchar(10));
+         INSERT INTO d.app_x VALUES (1, 'secret row');",
+    );
+    Some(server)
+}
+
+/// A user of the private server who may read `d`, with `require` (`SSL`,
+/// `X509`, `NONE`).
+fn tls_user(server: &PrivateMariaDb, name: &str, require: &str) {
+    server.sql(&format!(
+        "CREATE USER '{name}'@'{HOST}' IDENTIFIED BY '{SECRET}' REQUIRE {require};
+         GRANT SELECT ON d.* TO '{name}'@'{HOST}';"
+    ));
+}
+
+#[test]
+fn tls_modes_as_the_mysql_client() {
+    let Some(server) = tls_server("DNS:localhost,IP:127.0.0.1") else {
+        return;
+    };
+    // Reads only over TLS: a dump proves TLS was used.
+    tls_user(&server, "tls", "SSL");
+    tls_user(&server, "plain", "NONE");
+    let dir = &server.dir;
+    let ca = path_str(&dir.join("ca.crt"));
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = |name: &str| t.path().join(unique(name));
+    let url = |user: &str, query: &str| server.url(user, SECRET, "d", query);
+    let dumps = |user: &str, query: &str| {
+        let dump = out("dump");
+        dump_hiding(&url(user, query), &dump, SECRET);
+        assert_eq!(rows_of(&dump, "app_x").len(), 1, "{query}");
+    };
+    let fails = |user: &str, query: &str| -> String {
+        let o = dump2py(["-s", "-d", &url(user, query)]);
+        one_line_error(&o, SECRET)
+    };
+    let place = format!("{HOST}:{}", server.port);
+
+    // TLS when the server offers it: by default (PREFERRED) too. The
+    // certificate is not checked without a CA.
+    for query in [
+        "",
+        "ssl-mode=PREFERRED",
+        "ssl-mode=REQUIRED",
+        "ssl_mode=required",
+        "ssl=true",
+    ] {
+        dumps("tls", query);
+    }
+    // The chain, and the name 127.0.0.1, checked against the CA.
+    for query in [
+        format!("ssl-mode=VERIFY_CA&ssl-ca={ca}"),
+        format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
+        format!("ssl-ca={ca}"),
+        format!("ssl-mode=REQUIRED&ssl-ca={ca}"),
+        format!("ssl-verify-server-cert=true&ssl-ca={ca}"),
+    ] {
+        dumps("tls", &query);
+    }
+
+    // No TLS: the account is refused, and the message says TLS may be why.
+    let err = fails("tls", "ssl-mode=DISABLED");
+    assert_eq!(
+        err,
+        format!(
+            "error: MariaDB/MySQL at {place} denied access to user 'tls' (with a password): \
+             wrong password or no such user, or the account requires TLS and this connection \
+             has none (ssl-mode=DISABLED)"
+        )
+    );
+    dumps("plain", "ssl-mode=DISABLED");
+
+    // A CA that did not issue the server's certificate, and the system's
+    // roots (which know nothing of the test's CA).
+    test_ca(t.path(), "other");
+    let other = path_str(&t.path().join("other.crt"));
+    for (query, shown) in [
+        (
+            format!("ssl-mode=VERIFY_CA&ssl-ca={other}"),
+            format!(
+                "error: can't connect to MariaDB/MySQL at {place} over TLS: the server's \
+                 certificate is not trusted: no CA of ssl-ca issued it (ssl-mode=VERIFY_CA, \
+                 ssl-ca={other})"
+            ),
+        ),
+        (
+            format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={other}"),
+            format!(
+                "error: can't connect to MariaDB/MySQL at {place} over TLS: the server's \
+                 certificate is not trusted: no CA of ssl-ca issued it \
+                 (ssl-mode=VERIFY_IDENTITY, ssl-ca={other})"
+            ),
+        ),
+        // PREFERRED with a CA checks the chain: no silent fallback.
+        (
+            format!("ssl-mode=PREFERRED&ssl-ca={other}"),
+            format!(
+                "error: can't connect to MariaDB/MySQL at {place} over TLS: the server's \
+                 certificate is not trusted: no CA of ssl-ca issued it (ssl-mode=PREFERRED, \
+                 ssl-ca={other})"
+            ),
+        ),
+    ] {
+        assert_eq!(fails("plain", &query), shown);
+    }
+    let err = fails("plain", "ssl-mode=VERIFY_CA");
+    assert!(
+        err.contains("no CA of the system's root certificates issued it (ssl-mode=VERIFY_CA)")
+            || err.contains("needs trusted root certificates"),
+        "{err}"
+    );
+
+    // Files that can't be used, named.
+    let not_pem = t.path().join("not.pem");
+    std::fs::write(&not_pem, "no certificate here\n").expect("not.pem");
+    let missing = path_str(&t.path().join("missing.pem"));
+    let not_pem = path_str(&not_pem);
+    let server_key = path_str(&dir.join("server.key"));
+    for (query, why) in [
+        (
+            format!("ssl-mode=VERIFY_CA&ssl-ca={missing}"),
+            format!("can't read ssl-ca {missing}: "),
+        ),
+        (
+            format!("ssl-ca={not_pem}"),
+            format!("ssl-ca {not_pem} holds no usable CA certificate"),
+        ),
+        (
+            format!("ssl-cert={not_pem}"),
+            format!("ssl-cert {not_pem} holds no PEM certificate"),
+        ),
+        (
+            format!("ssl-cert={ca}"),
+            format!("ssl-cert {ca} holds no private key: give ssl-key=FILE"),
+        ),
+        (
+            format!("ssl-cert={ca}&ssl-key={not_pem}"),
+            format!("ssl-key {not_pem} holds no PEM private key"),
+        ),
+        (
+            format!("ssl-cert={ca}&ssl-key={server_key}"),
+            format!("ssl-cert {ca} with ssl-key {server_key}: "),
+        ),
+    ] {
+        let err = fails("plain", &query);
+        assert!(
+            err.starts_with(&format!("error: MariaDB/MySQL at {place}: {why}")),
+            "{query}: {err}"
+        );
+    }
+
+    // A TLS-only server: no TLS fails clearly, TLS works.
+    server.sql("SET GLOBAL require_secure_transport = ON");
+    let err = fails("plain", "ssl-mode=DISABLED");
+    assert!(
+        err.contains(
+            "or the account requires TLS and this connection has none (ssl-mode=DISABLED)"
+        ),
+        "{err}"
+    );
+    dumps("plain", "");
+    server.sql("SET GLOBAL require_secure_transport = OFF");
+
+    // A client certificate, for an account that requires one.
+    test_cert(dir, "ca", "client", CertFor::Client);
+    tls_user(&server, "x509", "X509");
+    let (cert, key) = (
+        path_str(&dir.join("client.crt")),
+        path_str(&dir.join("client.key")),
+    );
+    dumps("x509", &format!("ssl-cert={cert}&ssl-key={key}"));
+    dumps(
+        "x509",
+        &format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}&ssl-cert={cert}&ssl-key={key}"),
+    );
+    let err = fails("x509", "ssl-mode=REQUIRED");
+    assert!(
+        err.contains("denied access to user 'x509'") && !err.contains("has none"),
+        "{err}"
+    );
+
+    // A certificate for localhost only (FLUSH SSL reloads it): VERIFY_IDENTITY
+    // refuses 127.0.0.1, VERIFY_CA takes it.
+    test_cert(dir, "ca", "server", CertFor::Server("DNS:localhost"));
+    server.sql("FLUSH SSL");
+    let err = fails("tls", &format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"));
+    assert_eq!(
+        err,
+        format!(
+            "error: can't connect to MariaDB/MySQL at {place} over TLS: the server's \
+             certificate is not valid for the name {HOST} (it names localhost) \
+             (ssl-mode=VERIFY_IDENTITY, ssl-ca={ca}); connect by a name it holds, or use \
+             ssl-mode=VERIFY_CA"
+        )
+    );
+    dumps("tls", &format!("ssl-mode=VERIFY_CA&ssl-ca={ca}"));
+    dumps("tls", "ssl-mode=REQUIRED");
+
+    // A certificate without subjectAltName: rustls can check no name.
+    test_cert(dir, "ca", "server", CertFor::Server(""));
+    server.sql("FLUSH SSL");
+    for mode in ["VERIFY_CA", "VERIFY_IDENTITY"] {
+        let err = fails("tls", &format!("ssl-mode={mode}&ssl-ca={ca}"));
+        assert_eq!(
+            err,
+            format!(
+                "error: can't connect to MariaDB/MySQL at {place} over TLS: the server's \
+                 certificate names no host (no subjectAltName), which rustls needs to check \
+                 it (ssl-mode={mode}, ssl-ca={ca}); use ssl-mode=REQUIRED"
+            )
+        );
+    }
+    dumps("tls", "ssl-mode=REQUIRED");
+}
+
+#[test]
+fn preferred_goes_on_without_tls_only_when_the_server_has_none() {
+    let Some(server) = PrivateMariaDb::start(|_| vec!["--skip-ssl".to_string()]) else {
+        return;
+    };
+    server.sql(&format!(
+        "CREATE DATABASE d;
+         CREATE TABLE d.app_x (id int PRIMARY KEY);
+         INSERT INTO d.app_x VALUES (1);
+         CREATE USER 'u'@'{HOST}' IDENTIFIED BY '{SECRET}';
+         GRANT SELECT ON d.* TO 'u'@'{HOST}';"
+    ));
+    let t = tempfile::tempdir().expect("tempdir");
+    let url = |query: &str| server.url("u", SECRET, "d", query);
+    for query in ["", "ssl-mode=PREFERRED", "ssl-mode=DISABLED"] {
+        let dump = t.path().join(unique("dump"));
+        dump_hiding(&url(query), &dump, SECRET);
+        assert_eq!(rows_of(&dump, "app_x").len(), 1, "{query}");
+    }
+    let place = format!("{HOST}:{}", server.port);
+    for mode in ["REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"] {
+        let o = dump2py(["-s", "-d", &url(&format!("ssl-mode={mode}"))]);
+        let err = one_line_error(&o, SECRET);
+        assert!(
+            err == format!(
+                "error: can't connect to MariaDB/MySQL at {place}: the server offers no TLS, \
+                 which ssl-mode={mode} requires"
+            ) || err.contains("needs trusted root certificates"),
+            "{mode}: {err}"
+        );
+    }
+    // A wrong password: TLS can't be why here.
+    let o = dump2py(["-s", "-d", &server.url("u", "Wrong-pw-1", "d", "")]);
+    let err = one_line_error(&o, "Wrong-pw-1");
+    assert!(err.ends_with("wrong password or no such user"), "{err}");
+}

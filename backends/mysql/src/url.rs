@@ -1,4 +1,5 @@
-//! `mysql://user:password@host:port/database?socket=PATH` → what to connect to.
+//! `mysql://user:password@host:port/database?socket=PATH&ssl-mode=…` → what
+//! to connect to, with the MySQL client's parameter names and meanings.
 
 use std::path::Path;
 use std::time::Duration;
@@ -17,6 +18,54 @@ const DEFAULT_SOCKETS: &[&str] = &[
     "/tmp/mysql.sock",
 ];
 
+/// The MySQL client's `--ssl-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disabled,
+    /// TLS when the server offers it, else plain; the certificate is
+    /// checked only against an `ssl-ca` given.
+    Preferred,
+    /// TLS; the certificate is not checked.
+    Required,
+    /// TLS; the chain checked against `ssl-ca` or the system's roots.
+    VerifyCa,
+    /// `VerifyCa`, and the host name checked against the certificate.
+    VerifyIdentity,
+}
+
+impl SslMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disabled => "DISABLED",
+            SslMode::Preferred => "PREFERRED",
+            SslMode::Required => "REQUIRED",
+            SslMode::VerifyCa => "VERIFY_CA",
+            SslMode::VerifyIdentity => "VERIFY_IDENTITY",
+        }
+    }
+
+    fn parse(value: &str) -> Option<SslMode> {
+        Some(
+            match value.to_ascii_uppercase().replace('-', "_").as_str() {
+                "DISABLED" => SslMode::Disabled,
+                "PREFERRED" => SslMode::Preferred,
+                "REQUIRED" => SslMode::Required,
+                "VERIFY_CA" => SslMode::VerifyCa,
+                "VERIFY_IDENTITY" => SslMode::VerifyIdentity,
+                _ => return None,
+            },
+        )
+    }
+}
+
+/// What the server's certificate is checked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Nothing,
+    Chain,
+    ChainAndName,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnSpec {
     pub host: String,
@@ -27,6 +76,13 @@ pub struct ConnSpec {
     pub password: Option<String>,
     pub database: String,
     pub connect_timeout: Duration,
+    pub ssl_mode: SslMode,
+    /// `ssl-ca`: a PEM file of trusted CA certificates.
+    pub ssl_ca: Option<String>,
+    /// `ssl-cert`, `ssl-key`: the client's certificate and key (PEM); one
+    /// file may hold both.
+    pub ssl_cert: Option<String>,
+    pub ssl_key: Option<String>,
 }
 
 impl ConnSpec {
@@ -41,6 +97,34 @@ impl ConnSpec {
 
     pub fn user_name(&self) -> &str {
         self.user.as_deref().unwrap_or("")
+    }
+
+    /// The mode in effect: a Unix socket never uses TLS, as libmysqlclient.
+    pub fn effective_ssl_mode(&self) -> SslMode {
+        match self.socket {
+            Some(_) => SslMode::Disabled,
+            None => self.ssl_mode,
+        }
+    }
+
+    /// What a TLS connection checks; `ssl-ca` makes even PREFERRED check
+    /// the chain (as libpq's prefer with a root certificate).
+    pub fn check(&self) -> Check {
+        match self.effective_ssl_mode() {
+            SslMode::Disabled | SslMode::Required => Check::Nothing,
+            SslMode::Preferred if self.ssl_ca.is_none() => Check::Nothing,
+            SslMode::Preferred | SslMode::VerifyCa => Check::Chain,
+            SslMode::VerifyIdentity => Check::ChainAndName,
+        }
+    }
+
+    /// `ssl-mode=…, ssl-ca=…` for messages.
+    pub fn ssl_settings(&self) -> String {
+        let mut s = format!("ssl-mode={}", self.ssl_mode.name());
+        if let Some(ca) = &self.ssl_ca {
+            s += &format!(", ssl-ca={ca}");
+        }
+        s
     }
 }
 
@@ -104,6 +188,12 @@ pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<Con
     let (mut host, port) = split_host_port(url, hostport)?;
     let mut socket = None;
     let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+    let mut ssl_mode = None;
+    // MariaDB's older spellings: `ssl=true`, `ssl-verify-server-cert=true`.
+    let mut ssl_flag = None;
+    let mut verify_flag = None;
+    let (mut ssl_ca, mut ssl_cert, mut ssl_key) = (None, None, None);
+    let file = |v: String| Some(v).filter(|v| !v.is_empty());
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let value = decode(url, value)?;
@@ -122,15 +212,29 @@ pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<Con
                     .ok_or_else(|| usage(url, "connect_timeout must be seconds from 1 to 3600"))?;
                 connect_timeout = Duration::from_secs(secs);
             }
-            "ssl_mode" | "sslmode" if value.eq_ignore_ascii_case("disabled") => {}
-            "ssl_mode" | "sslmode" | "ssl" | "require_ssl" | "ssl_ca" | "ssl_cert" | "ssl_key"
-            | "sslca" | "sslcert" | "sslkey" | "tls" => {
+            "ssl_mode" | "sslmode" => {
+                ssl_mode = Some(SslMode::parse(&value).ok_or_else(|| {
+                    usage(
+                        url,
+                        format!(
+                            "{key}={value} is not one of DISABLED, PREFERRED, REQUIRED, \
+                             VERIFY_CA, VERIFY_IDENTITY"
+                        ),
+                    )
+                })?)
+            }
+            "ssl" | "require_ssl" => ssl_flag = Some(flag(url, key, &value)?),
+            "ssl_verify_server_cert" => verify_flag = Some(flag(url, key, &value)?),
+            "ssl_ca" | "sslca" => ssl_ca = file(value),
+            "ssl_cert" | "sslcert" => ssl_cert = file(value),
+            "ssl_key" | "sslkey" => ssl_key = file(value),
+            "ssl_capath" | "ssl_cipher" | "ssl_crl" | "ssl_crlpath" | "tls_version"
+            | "ssl_fips_mode" => {
                 return Err(usage(
                     url,
                     format!(
-                        "TLS ({key}={value}) is not supported by this dump2py; \
-                         connect over a Unix socket (?socket=PATH) or an SSH tunnel, \
-                         or say ssl-mode=DISABLED"
+                        "{key} is not supported by this dump2py \
+                         (TLS takes ssl-mode, ssl-ca, ssl-cert, ssl-key)"
                     ),
                 ))
             }
@@ -139,11 +243,44 @@ pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<Con
                     url,
                     format!(
                         "unknown parameter '{key}' (known: socket, host, user, password, \
-                         connect_timeout, ssl-mode=DISABLED)"
+                         connect_timeout, ssl-mode, ssl-ca, ssl-cert, ssl-key, ssl, \
+                         ssl-verify-server-cert)"
                     ),
                 ))
             }
         }
+    }
+    let explicit = match (ssl_mode, ssl_flag, verify_flag) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(usage(
+                url,
+                "give ssl-mode, or MariaDB's ssl and ssl-verify-server-cert, not both",
+            ))
+        }
+        (Some(mode), None, None) => Some(mode),
+        (None, Some(false), Some(true)) => {
+            return Err(usage(
+                url,
+                "ssl=false contradicts ssl-verify-server-cert=true",
+            ))
+        }
+        (None, Some(false), _) => Some(SslMode::Disabled),
+        (None, _, Some(true)) => Some(SslMode::VerifyIdentity),
+        (None, Some(true), _) => Some(SslMode::Required),
+        (None, None, _) => None,
+    };
+    // A CA means its chain is checked: libmysqlclient's REQUIRED with a CA
+    // is VERIFY_CA, and MariaDB's client takes --ssl-ca alone as TLS.
+    let ssl_mode = match (explicit, ssl_ca.is_some()) {
+        (None | Some(SslMode::Required), true) => SslMode::VerifyCa,
+        (None, false) => SslMode::Preferred,
+        (Some(mode), _) => mode,
+    };
+    // As libmysqlclient: one file may hold both the certificate and its key.
+    match (&ssl_cert, &ssl_key) {
+        (Some(c), None) => ssl_key = Some(c.clone()),
+        (None, Some(_)) => return Err(usage(url, "ssl-key needs ssl-cert")),
+        _ => {}
     }
     let database = decode(url, path)?;
     if database.is_empty() {
@@ -170,7 +307,20 @@ pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<Con
         password,
         database,
         connect_timeout,
+        ssl_mode,
+        ssl_ca,
+        ssl_cert,
+        ssl_key,
     })
+}
+
+/// A MariaDB-style boolean: true, false, 1, 0, on, off, yes, no.
+fn flag(url: &str, key: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "on" | "yes" => Ok(true),
+        "false" | "0" | "off" | "no" => Ok(false),
+        _ => Err(usage(url, format!("{key}={value} is not true or false"))),
+    }
 }
 
 fn split_host_port(url: &str, s: &str) -> Result<(String, Option<u16>)> {
@@ -297,8 +447,13 @@ mod tests {
         assert!(!e.contains("cret") && e.contains("u:***@h/x"), "{e}");
         let e = err("mysql://u:secret@h/");
         assert!(e.contains("no database") && !e.contains("secret"), "{e}");
-        let e = err("mysql://u:secret@h/x?ssl-mode=REQUIRED");
-        assert!(e.contains("TLS") && !e.contains("secret"), "{e}");
+        let e = err("mysql://u:secret@h/x?ssl-mode=STRICT");
+        assert!(
+            e.contains("ssl-mode=STRICT is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY")
+                && e.contains("u:***@h/x")
+                && !e.contains("secret"),
+            "{e}"
+        );
         assert!(p("mysql://h/x?ssl-mode=DISABLED").socket.is_none());
         let e = err("mysql://h/x?charset=latin1");
         assert!(e.contains("unknown parameter 'charset'"), "{e}");
@@ -308,5 +463,93 @@ mod tests {
         assert!(e.contains("//"), "{e}");
         let e = err("mysql://h/%ff");
         assert!(e.contains("UTF-8"), "{e}");
+    }
+
+    fn mode(url: &str) -> (SslMode, Check) {
+        let s = p(url);
+        (s.ssl_mode, s.check())
+    }
+
+    #[test]
+    fn ssl_modes_as_the_mysql_client() {
+        use Check::*;
+        use SslMode::*;
+        assert_eq!(mode("mysql://h/x"), (Preferred, Nothing));
+        for (query, expected) in [
+            ("ssl-mode=DISABLED", (Disabled, Nothing)),
+            ("ssl_mode=disabled", (Disabled, Nothing)),
+            ("SSL-MODE=Preferred", (Preferred, Nothing)),
+            ("ssl-mode=required", (Required, Nothing)),
+            ("ssl-mode=verify_ca", (VerifyCa, Chain)),
+            ("ssl-mode=VERIFY-CA", (VerifyCa, Chain)),
+            ("sslmode=VERIFY_IDENTITY", (VerifyIdentity, ChainAndName)),
+            // A CA: its chain is checked.
+            ("ssl-ca=ca.pem", (VerifyCa, Chain)),
+            ("ssl-mode=REQUIRED&ssl-ca=ca.pem", (VerifyCa, Chain)),
+            ("ssl-ca=ca.pem&ssl-mode=REQUIRED", (VerifyCa, Chain)),
+            ("ssl-mode=PREFERRED&ssl_ca=ca.pem", (Preferred, Chain)),
+            (
+                "ssl-mode=VERIFY_IDENTITY&ssl-ca=ca.pem",
+                (VerifyIdentity, ChainAndName),
+            ),
+            // MariaDB's spellings.
+            ("ssl=true", (Required, Nothing)),
+            ("ssl=1&ssl-ca=ca.pem", (VerifyCa, Chain)),
+            ("ssl=OFF", (Disabled, Nothing)),
+            (
+                "ssl-verify-server-cert=true",
+                (VerifyIdentity, ChainAndName),
+            ),
+            (
+                "ssl=yes&ssl_verify_server_cert=on",
+                (VerifyIdentity, ChainAndName),
+            ),
+            ("ssl-verify-server-cert=false", (Preferred, Nothing)),
+        ] {
+            assert_eq!(mode(&format!("mysql://h/x?{query}")), expected, "{query}");
+            // No TLS on a Unix socket, as libmysqlclient.
+            let s = p(&format!("mysql://u@/x?socket=/s&{query}"));
+            assert_eq!(
+                (s.effective_ssl_mode(), s.check()),
+                (Disabled, Nothing),
+                "{query}"
+            );
+        }
+        let s = p("mysql://h/x?ssl-mode=VERIFY_CA&ssl-ca=%2Fetc%2Fca%20x.pem");
+        assert_eq!(s.ssl_ca.as_deref(), Some("/etc/ca x.pem"));
+        assert_eq!(s.ssl_settings(), "ssl-mode=VERIFY_CA, ssl-ca=/etc/ca x.pem");
+        assert_eq!(p("mysql://h/x?ssl-ca=").ssl_ca, None);
+    }
+
+    #[test]
+    fn client_certificates() {
+        let s = p("mysql://h/x?ssl-cert=c.pem&ssl-key=k.pem");
+        assert_eq!(
+            (s.ssl_cert.as_deref(), s.ssl_key.as_deref()),
+            (Some("c.pem"), Some("k.pem"))
+        );
+        // One file with both, as libmysqlclient allows.
+        let s = p("mysql://h/x?ssl-cert=both.pem");
+        assert_eq!(s.ssl_key.as_deref(), Some("both.pem"));
+        let e = err("mysql://h/x?sslkey=k.pem");
+        assert!(e.contains("ssl-key needs ssl-cert"), "{e}");
+        assert_eq!(p("mysql://h/x").ssl_cert, None);
+    }
+
+    #[test]
+    fn ssl_mistakes_are_named() {
+        let e = err("mysql://u:secret@h/x?ssl-mode=REQUIRED&ssl=true");
+        assert!(e.contains("not both") && !e.contains("secret"), "{e}");
+        let e = err("mysql://h/x?ssl=maybe");
+        assert!(e.contains("ssl=maybe is not true or false"), "{e}");
+        let e = err("mysql://h/x?ssl=0&ssl-verify-server-cert=1");
+        assert!(e.contains("contradicts"), "{e}");
+        let e = err("mysql://h/x?ssl-capath=/etc/ssl/certs");
+        assert!(e.contains("ssl-capath is not supported"), "{e}");
+        let e = err("mysql://h/x?tls=on");
+        assert!(
+            e.contains("unknown parameter 'tls'") && e.contains("ssl-mode"),
+            "{e}"
+        );
     }
 }
