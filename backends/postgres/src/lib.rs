@@ -4,6 +4,7 @@
 //! current-thread runtime and blocks on each step.
 
 mod catalog;
+mod copy;
 mod tls;
 mod types;
 mod url;
@@ -17,12 +18,14 @@ use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{ColumnKind, Schema, Table};
 use dump2py_core::{Batch, Value};
 use tokio::runtime::Runtime;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, NoTls};
 
 pub use types::{column_kind, numeric_text};
 pub use url::{parse as parse_url, ConnectSpec, Host, SslMode};
 
-use types::{Decoder, Raw};
+use copy::{CopyRows, Fields};
+use futures_util::StreamExt;
+use types::Decoder;
 
 dump2py_core::inventory::submit! {
     SourceFactory {
@@ -54,7 +57,6 @@ pub struct PgSource {
     /// The schema read (search_path's first), set by `schema`.
     namespace: Option<String>,
     columns: HashMap<String, Vec<ColInfo>>,
-    cursors: u64,
 }
 
 /// One line from a tokio-postgres error: the server's message (and detail)
@@ -134,7 +136,6 @@ impl PgSource {
             spec,
             namespace: None,
             columns: HashMap::new(),
-            cursors: 0,
         };
         // One connection reads every table in turn, so the transaction's own
         // snapshot covers the whole dump: no exported snapshot is needed. The
@@ -268,22 +269,12 @@ impl PgSource {
     fn read_guarded(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
         let at = self.spec.location();
         let table_err = |e: tokio_postgres::Error| read_error(&at, &table.name, &e);
-        self.cursors += 1;
-        let cursor = format!("dump2py_{}", self.cursors);
-        // A server-side cursor streams the rows: FETCH brings one batch at a
-        // time, so memory holds one batch whatever the table's size.
-        self.batch(&format!(
-            "DECLARE {cursor} NO SCROLL CURSOR FOR {}",
-            self.select_sql(table)
-        ))
-        .map_err(table_err)?;
-        let fetch = self
-            .block(
-                self.client
-                    .prepare(&format!("FETCH FORWARD {batch_rows} FROM {cursor}")),
-            )
+        let select = self.select_sql(table);
+        // COPY gives no column types: the prepared SELECT does.
+        let described = self
+            .block(self.client.prepare(&select))
             .map_err(table_err)?;
-        let decoders = fetch
+        let decoders = described
             .columns()
             .iter()
             .zip(&table.columns)
@@ -301,64 +292,82 @@ impl PgSource {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        if decoders.len() != table.columns.len() {
+        drop(described);
+        let width = table.columns.len();
+        if decoders.len() != width {
             return Err(Error::table(
                 &table.name,
-                format!(
-                    "has {} columns, the catalog said {}",
-                    decoders.len(),
-                    table.columns.len()
-                ),
+                format!("has {} columns, the catalog said {width}", decoders.len()),
             ));
         }
-        let width = table.columns.len();
-        loop {
-            let rows = self
-                .block(self.client.query(&fetch, &[]))
-                .map_err(table_err)?;
-            let n = rows.len();
-            if n > 0 {
-                let mut batch = Batch::new(width, n);
-                for row in &rows {
-                    decode_row(table, &decoders, row, &mut batch.values)?;
+        // COPY streams the rows: the server sends on while we write, and
+        // the connection stops reading when we fall behind, so memory
+        // holds about one batch whatever the table's size.
+        let stream = self
+            .block(
+                self.client
+                    .copy_out(&format!("COPY ({select}) TO STDOUT (FORMAT binary)")),
+            )
+            .map_err(table_err)?;
+        let mut stream = std::pin::pin!(stream);
+        let mut rows = CopyRows::default();
+        let mut fields = Fields::new();
+        let mut batch = Batch::new(width, batch_rows);
+        let malformed = |m: String| Error::table(&table.name, format!("{at}: {m}"));
+        while let Some(chunk) = self.block(stream.next()) {
+            rows.push(&chunk.map_err(table_err)?);
+            while rows.next_row(&mut fields).map_err(malformed)? {
+                if fields.len() != width {
+                    return Err(malformed(format!(
+                        "a row of {} fields, expected {width}",
+                        fields.len()
+                    )));
                 }
-                out(batch)?;
-            }
-            if n < batch_rows {
-                break;
+                decode_row(table, &decoders, rows.bytes(), &fields, &mut batch.values)?;
+                if batch.values.len() >= width * batch_rows {
+                    out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))?;
+                }
             }
         }
-        drop(fetch);
-        self.batch(&format!("CLOSE {cursor}")).map_err(table_err)
+        rows.finish().map_err(malformed)?;
+        if !batch.values.is_empty() {
+            out(batch)?;
+        }
+        Ok(())
     }
 }
 
-fn decode_row(table: &Table, decoders: &[Decoder], row: &Row, out: &mut Vec<Value>) -> Result<()> {
-    for (i, d) in decoders.iter().enumerate() {
-        let raw = row
-            .try_get::<_, Raw>(i)
-            .map_err(|e| Error::table(&table.name, pg_message(&e)))?;
-        let v = match raw.0 {
+fn decode_row(
+    table: &Table,
+    decoders: &[Decoder],
+    bytes: &[u8],
+    fields: &Fields,
+    out: &mut Vec<Value>,
+) -> Result<()> {
+    for (i, (d, field)) in decoders.iter().zip(fields).enumerate() {
+        let v = match field {
             None => Value::Null,
-            Some(b) => d.decode(b).map_err(|message| Error::Value {
-                table: table.name.clone(),
-                column: table.columns[i].name.clone(),
-                pk: pk_text(table, decoders, row),
-                message: format!("declared {} but {message}", table.columns[i].declared_type),
-            })?,
+            Some(r) => d
+                .decode(&bytes[r.clone()])
+                .map_err(|message| Error::Value {
+                    table: table.name.clone(),
+                    column: table.columns[i].name.clone(),
+                    pk: pk_text(table, decoders, bytes, fields),
+                    message: format!("declared {} but {message}", table.columns[i].declared_type),
+                })?,
         };
         out.push(v);
     }
     Ok(())
 }
 
-fn pk_text(table: &Table, decoders: &[Decoder], row: &Row) -> String {
+fn pk_text(table: &Table, decoders: &[Decoder], bytes: &[u8], fields: &Fields) -> String {
     let parts: Vec<String> = table
         .primary_key
         .iter()
         .filter_map(|c| table.column_index(c))
         .map(|i| {
-            let raw = row.try_get::<_, Raw>(i).ok().and_then(|r| r.0);
+            let raw = fields.get(i).cloned().flatten().map(|r| &bytes[r]);
             match raw.map(|b| decoders.get(i).map(|d| d.decode(b))) {
                 None => "NULL".into(),
                 Some(Some(Ok(Value::Int(n)))) => n.to_string(),

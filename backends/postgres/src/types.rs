@@ -6,7 +6,7 @@
 use dump2py_core::schema::ColumnKind;
 use dump2py_core::value::{civil_from_days, Date, DateTime, Time};
 use dump2py_core::Value;
-use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::types::Type;
 
 /// Days from 1970-01-01 to PostgreSQL's epoch 2000-01-01.
 const PG_EPOCH_DAYS: i64 = 10_957;
@@ -113,23 +113,6 @@ impl Decoder {
                 _ => return Err("jsonb in an unknown binary format version".into()),
             },
         })
-    }
-}
-
-/// A column's raw bytes, whatever its type: decoding is [`Decoder`]'s job.
-pub struct Raw<'a>(pub Option<&'a [u8]>);
-
-impl<'a> FromSql<'a> for Raw<'a> {
-    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Raw(Some(raw)))
-    }
-
-    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Raw(None))
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
     }
 }
 
