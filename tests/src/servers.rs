@@ -703,34 +703,34 @@ pub fn openssl_in(dir: &Path, args: &[&str]) {
     assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
 }
 
+/// openssl's options for a new P-256 key without a passphrase.
+const NEW_EC_KEY: &[&str] = &[
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+];
+
 /// A CA of the test's own (NAME.crt, NAME.key) in `dir`.
 pub fn test_ca(dir: &Path, name: &str) -> PathBuf {
     let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
     let subject = format!("/CN=dump2py test {name}");
-    openssl_in(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &crt,
-            "-days",
-            "2",
-            "-subj",
-            &subject,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
+    let rest = [
+        "-keyout",
+        &key,
+        "-out",
+        &crt,
+        "-days",
+        "2",
+        "-subj",
+        &subject,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ];
+    openssl_in(dir, &[&["req", "-x509"], NEW_EC_KEY, &rest[..]].concat());
     dir.join(crt)
 }
 
@@ -764,24 +764,8 @@ pub fn test_cert(dir: &Path, ca: &str, name: &str, purpose: CertFor) {
         format!("{name}.crt"),
     );
     let subject = format!("/CN=dump2py test {name}");
-    openssl_in(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &subject,
-        ],
-    );
+    let rest = ["-keyout", &key, "-out", &csr, "-subj", &subject];
+    openssl_in(dir, &[&["req", "-new"], NEW_EC_KEY, &rest[..]].concat());
     openssl_in(
         dir,
         &[

@@ -596,95 +596,6 @@ struct PrivateServer {
     _dir: tempfile::TempDir,
 }
 
-/// Runs the openssl tool in `dir`; panics when it fails.
-fn openssl(dir: &Path, args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl");
-    assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
-}
-
-/// A CA (NAME.crt, NAME.key) in `dir`.
-fn make_ca(dir: &Path, name: &str) {
-    let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
-    let subject = format!("/CN=dump2py test {name}");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &crt,
-            "-days",
-            "2",
-            "-subj",
-            &subject,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-}
-
-/// The server's certificate (server.crt, server.key) for `localhost`
-/// only, issued by the CA `ca`.
-fn make_server_cert(dir: &Path, ca: &str) {
-    fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
-         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("server.ext");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            &format!("{ca}.crt"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-out",
-            "server.crt",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-        ],
-    );
-}
-
 impl PrivateServer {
     fn run(&self, tool: &str, args: &[&str]) -> Output {
         let exe = self.bin.join(tool);
@@ -734,8 +645,8 @@ impl PrivateServer {
             let _ = Command::new("chown").arg("postgres:").arg(&pwfile).status();
         }
         let ca = tls.then(|| {
-            make_ca(dir.path(), "ca");
-            make_server_cert(dir.path(), "ca");
+            test_ca(dir.path(), "ca");
+            test_cert(dir.path(), "ca", "server", CertFor::Server("DNS:localhost"));
             for f in ["server.crt", "server.key"] {
                 let f = dir.path().join(f);
                 if as_postgres {
@@ -906,7 +817,7 @@ fn tls_modes_as_libpq() {
     );
     // A CA that did not issue the server's certificate, and the system's
     // roots (which know nothing of the test's CA).
-    make_ca(t.path(), "other");
+    test_ca(t.path(), "other");
     let other = path_str(&t.path().join("other.crt"));
     for params in [
         format!("sslmode=verify-ca&sslrootcert={other}"),
