@@ -32,6 +32,14 @@ impl Progress {
 }
 
 impl Observer for Progress {
+    fn warning(&mut self, message: &str) {
+        let line = format!("warning: {message}");
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
     fn table_started(&mut self, model: &Model, expected_rows: u64) {
         if let Some(bar) = &self.bar {
             bar.set_message(model.table.name.clone());

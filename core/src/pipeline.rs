@@ -36,6 +36,8 @@ pub trait Observer {
     fn table_started(&mut self, _model: &Model, _expected_rows: u64) {}
     fn rows_read(&mut self, _rows: u64) {}
     fn table_finished(&mut self, _model: &Model, _outcome: &TableOutcome) {}
+    /// One line from a sink ([`Sink::warnings`]), without a `warning:` prefix.
+    fn warning(&mut self, _message: &str) {}
 }
 
 /// An observer that hears nothing.
@@ -167,6 +169,11 @@ impl Pipeline<'_> {
                 Err(e) => return Err(e),
             };
             observer.table_finished(model, &outcome);
+            for sink in self.sinks.iter_mut() {
+                for w in sink.warnings() {
+                    observer.warning(&w);
+                }
+            }
             report.tables.push((model.table.name.clone(), outcome));
         }
         for sink in self.sinks.iter_mut() {
@@ -409,6 +416,22 @@ mod tests {
         fn wants(&self, _: &Model, skipped: bool) -> bool {
             self.all || !skipped
         }
+        /// One warning per table written.
+        fn warnings(&mut self) -> Vec<String> {
+            let calls = self.calls.borrow();
+            match calls.last().and_then(|c| c.strip_prefix("end ")) {
+                Some(ended) => vec![format!("noticed {ended}")],
+                None => vec![],
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct Warnings(Vec<String>);
+    impl Observer for Warnings {
+        fn warning(&mut self, message: &str) {
+            self.0.push(message.to_string());
+        }
     }
 
     fn source() -> MemSource {
@@ -478,6 +501,29 @@ mod tests {
                 "finish 2"
             ]
         );
+    }
+
+    #[test]
+    fn sink_warnings_reach_the_observer_after_each_table() {
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(Recorder::default())];
+        let mut warnings = Warnings::default();
+        let mut src = source();
+        src.tables.remove(0);
+        Pipeline {
+            source: &mut src,
+            transformers: &mut [],
+            sinks: &mut sinks,
+            options: PipelineOptions::default(),
+        }
+        .run(
+            &DumpInfo {
+                source: "memory".into(),
+                tool_version: "0".into(),
+            },
+            &mut warnings,
+        )
+        .expect("dumped");
+        assert_eq!(warnings.0, ["noticed app_thing 5"]);
     }
 
     #[test]

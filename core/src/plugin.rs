@@ -90,6 +90,11 @@ pub trait Sink {
     fn wants(&self, _model: &Model, skipped: bool) -> bool {
         !skipped
     }
+    /// What the user should know about the output (a value written
+    /// differently than stored, say), once each; taken after every table.
+    fn warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Changes rows on their way to the sinks.

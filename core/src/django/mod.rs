@@ -212,6 +212,13 @@ impl Site {
         from_meta::build(schema, meta, content_types, rows)
     }
 
+    /// A content type that site metadata knows no model for (its app or
+    /// model is gone): Lino can't restore a reference to it.
+    pub fn stale_content_type(&self, id: i64) -> Option<&ContentType> {
+        self.settings.as_ref()?;
+        self.content_types.get(&id).filter(|ct| ct.global.is_none())
+    }
+
     pub fn model(&self, table: &str) -> Option<&Model> {
         self.models.iter().find(|m| m.table.name == table)
     }

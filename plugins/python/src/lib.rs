@@ -6,6 +6,7 @@ pub mod pyrepr;
 mod restore;
 mod values;
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{DumpInfo, Report, Sink};
 use dump2py_core::registry::{SinkFactory, SinkOptions};
 use dump2py_core::staging::Staged;
-use dump2py_core::Batch;
+use dump2py_core::{Batch, Value};
 
 dump2py_core::inventory::submit! {
     SinkFactory {
@@ -35,6 +36,9 @@ pub struct PythonSink {
     missing: Vec<(String, String)>,
     table: Option<TableWriter>,
     line: String,
+    /// References to stale content types in the current table, by id.
+    stale: BTreeMap<i64, u64>,
+    warnings: Vec<String>,
 }
 
 /// The files of the table being written.
@@ -63,6 +67,8 @@ impl PythonSink {
             missing: Vec::new(),
             table: None,
             line: String::with_capacity(4096),
+            stale: BTreeMap::new(),
+            warnings: Vec::new(),
         })
     }
 
@@ -247,7 +253,20 @@ impl Sink for PythonSink {
     }
 
     fn rows(&mut self, model: &Model, batch: &Batch) -> Result<()> {
+        let ct_fields: Vec<usize> = model
+            .fields
+            .iter()
+            .filter(|f| f.is_content_type())
+            .map(|f| f.index)
+            .collect();
         for row in batch.rows() {
+            for &i in &ct_fields {
+                if let Value::Int(id) = row[i] {
+                    if self.site.stale_content_type(id).is_some() {
+                        *self.stale.entry(id).or_default() += 1;
+                    }
+                }
+            }
             self.write_row(model, row)?;
         }
         Ok(())
@@ -264,10 +283,21 @@ impl Sink for PythonSink {
         }
         self.close_part(true)?;
         self.table = None;
+        for (id, n) in std::mem::take(&mut self.stale) {
+            if let Some(ct) = self.site.stale_content_type(id) {
+                let rows = if n == 1 { "row" } else { "rows" };
+                self.warnings.push(format!(
+                    "content type {id} ({}.{}) has no model in the site: dumped as None \
+                     ({n} {rows} of {})",
+                    ct.app_label, ct.model, model.table.name
+                ));
+            }
+        }
         Ok(())
     }
 
     fn table_skipped(&mut self, model: &Model, reason: &str) -> Result<()> {
+        self.stale.clear();
         if let Some(mut tw) = self.table.take() {
             tw.out = None;
             self.files.truncate(self.files.len() - tw.written.len());
@@ -301,6 +331,10 @@ impl Sink for PythonSink {
     fn abort(&mut self) {
         self.table = None;
         self.staged.discard();
+    }
+
+    fn warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 }
 

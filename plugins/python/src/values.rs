@@ -135,19 +135,16 @@ fn write_content_type(out: &mut String, site: &Site, value: &Value) -> Result<()
         Value::Int(id) => *id,
         other => return Err(format!("content type id {other:?} is not an integer")),
     };
+    if site.stale_content_type(id).is_some() {
+        // The sink warns about it (PythonSink::warnings).
+        out.push_str("None");
+        return Ok(());
+    }
     match site.content_types.get(&id) {
         Some(ContentType {
             global: Some(global),
             ..
         }) => out.push_str(global),
-        // With site metadata, a content type whose model is gone.
-        Some(ct) if site.settings.is_some() => {
-            eprintln!(
-                "warning: content type {id} ({}.{}) has no model in the site: dumped as None",
-                ct.app_label, ct.model
-            );
-            out.push_str("None");
-        }
         Some(ct) => {
             out.push_str("ct_model(");
             pyrepr::write_str(out, &ct.app_label);
