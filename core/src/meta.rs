@@ -102,7 +102,15 @@ impl Database {
         match scheme {
             "postgres" => {
                 // psycopg passes these to libpq, whose names the source takes.
-                for key in ["sslmode", "sslrootcert", "connect_timeout"] {
+                // Not sslpassword: the source refuses encrypted keys, and a
+                // passphrase has no place in a URL.
+                for key in [
+                    "sslmode",
+                    "sslrootcert",
+                    "sslcert",
+                    "sslkey",
+                    "connect_timeout",
+                ] {
                     if let Some(v) = self.option(key)? {
                         params.push((key, v));
                     }
@@ -519,11 +527,22 @@ mod tests {
             ),
             format!("{base}?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=3")
         );
-        // Others are not libpq's, or not the source's: left out.
+        // A client certificate, in the source's order whatever the site's.
         assert_eq!(
             url_of(
                 "postgresql",
-                json!({"isolation_level": 2, "pool": true, "sslmode": "require"})
+                json!({"sslkey": "/k ey.pem", "connect_timeout": 5, "sslcert": "/c.pem", "sslmode": "verify-ca"})
+            ),
+            format!(
+                "{base}?sslmode=verify-ca&sslcert=%2Fc.pem&sslkey=%2Fk%20ey.pem&connect_timeout=5"
+            )
+        );
+        // Others are not libpq's, or not the source's: left out (a
+        // passphrase too; the source then names the key as encrypted).
+        assert_eq!(
+            url_of(
+                "postgresql",
+                json!({"isolation_level": 2, "pool": true, "sslmode": "require", "sslpassword": "pw"})
             ),
             format!("{base}?sslmode=require")
         );

@@ -581,6 +581,23 @@ fn unreadable_table_is_reported_and_skipped_with_t() {
     assert!(!restore.contains(SECRET));
 }
 
+/// How a [`PrivateServer`] lets clients in over TCP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Auth {
+    /// A password, with or without TLS.
+    Password,
+    /// A password, over TLS only.
+    Tls,
+    /// A client certificate from the server's CA whose CN is the user
+    /// (pg_hba's `cert`), over TLS only. The server has the role
+    /// [`CLIENT_USER`], and its directory holds that role's certificate
+    /// (`client.crt`, `client.key`).
+    ClientCert,
+}
+
+/// The role of [`Auth::ClientCert`]: the CN `test_cert` gives `client`.
+const CLIENT_USER: &str = "dump2py test client";
+
 /// A private server with password authentication (this machine's server
 /// trusts everyone, so a wrong password can't fail there): initdb in a
 /// temporary directory, stopped on drop. With TLS, it accepts TLS
@@ -610,12 +627,18 @@ impl PrivateServer {
     }
 
     fn start(password: &str) -> Option<PrivateServer> {
-        PrivateServer::start_with(password, false)
+        PrivateServer::start_with(password, Auth::Password)
+    }
+
+    /// The server's directory: its data directory, socket and certificates.
+    fn dir(&self) -> &Path {
+        self._dir.path()
     }
 
     /// None (with a skip message, or a failure on CI) when initdb (or, for
-    /// `tls`, openssl) is missing.
-    fn start_with(password: &str, tls: bool) -> Option<PrivateServer> {
+    /// TLS, openssl) is missing.
+    fn start_with(password: &str, auth: Auth) -> Option<PrivateServer> {
+        let tls = auth != Auth::Password;
         if tls && Command::new("openssl").arg("version").output().is_err() {
             skip_unless_ci("no openssl tool to make certificates: TLS not tested");
             return None;
@@ -647,6 +670,9 @@ impl PrivateServer {
         let ca = tls.then(|| {
             test_ca(dir.path(), "ca");
             test_cert(dir.path(), "ca", "server", CertFor::Server("DNS:localhost"));
+            if auth == Auth::ClientCert {
+                test_cert(dir.path(), "ca", "client", CertFor::Client);
+            }
             for f in ["server.crt", "server.key"] {
                 let f = dir.path().join(f);
                 if as_postgres {
@@ -688,12 +714,20 @@ impl PrivateServer {
             path_str(&dir)
         );
         if tls {
-            // TLS connections only: plain TCP has no pg_hba.conf line.
+            // TLS connections only: plain TCP has no pg_hba.conf line. With
+            // client certificates, the socket trusts (the test makes its
+            // role over it).
+            let (local, tcp) = match auth {
+                Auth::ClientCert => ("trust", "cert"),
+                _ => ("scram-sha-256", "scram-sha-256"),
+            };
             fs::write(
                 server.data.join("pg_hba.conf"),
-                "local all all scram-sha-256\n\
-                 hostssl all all 127.0.0.1/32 scram-sha-256\n\
-                 hostssl all all ::1/128 scram-sha-256\n",
+                format!(
+                    "local all all {local}\n\
+                     hostssl all all 127.0.0.1/32 {tcp}\n\
+                     hostssl all all ::1/128 {tcp}\n"
+                ),
             )
             .expect("pg_hba.conf");
             opts += &format!(
@@ -701,6 +735,10 @@ impl PrivateServer {
                 path_str(&dir.join("server.crt")),
                 path_str(&dir.join("server.key"))
             );
+            if auth == Auth::ClientCert {
+                // The CA the clients' certificates are checked against.
+                opts += &format!(" -c ssl_ca_file={}", path_str(&dir.join("ca.crt")));
+            }
         }
         let log = path_str(&server.data.join("log"));
         let o = server.run(
@@ -713,6 +751,30 @@ impl PrivateServer {
             stdout(&o),
             stderr(&o)
         );
+        if auth == Auth::ClientCert {
+            let (dir, port) = (path_str(&dir), port.to_string());
+            let sql = format!("CREATE ROLE \"{CLIENT_USER}\" LOGIN");
+            let o = server.run(
+                "psql",
+                &[
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-h",
+                    &dir,
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-c",
+                    &sql,
+                ],
+            );
+            assert!(o.status.success(), "psql: {}", stderr(&o));
+        }
         Some(server)
     }
 }
@@ -770,7 +832,7 @@ fn wrong_password_is_refused_clearly() {
 
 #[test]
 fn tls_modes_as_libpq() {
-    let Some(server) = PrivateServer::start_with(SECRET, true) else {
+    let Some(server) = PrivateServer::start_with(SECRET, Auth::Tls) else {
         return;
     };
     let ca = path_str(server.ca.as_deref().expect("a CA"));
@@ -855,4 +917,184 @@ fn tls_modes_as_libpq() {
         );
     }
     assert!(!Path::new(&out("untrusted")).exists());
+}
+
+#[test]
+fn client_certificates_as_libpq() {
+    let Some(server) = PrivateServer::start_with(SECRET, Auth::ClientCert) else {
+        return;
+    };
+    let file = |name: &str| path_str(&server.dir().join(name));
+    let (ca, cert, key) = (file("ca.crt"), file("client.crt"), file("client.key"));
+    let port = server.port;
+    let t = tempfile::tempdir().expect("tempdir");
+    let mine = |name: &str| path_str(&t.path().join(name));
+    let out = |name: &str| mine(&unique(name));
+    // The certificate is the proof: the password is not asked for, but
+    // must not be shown either.
+    let user = CLIENT_USER.replace(' ', "%20");
+    let url =
+        |params: &str| format!("postgres://{user}:{SECRET}@localhost:{port}/postgres?{params}");
+    let with = |cert: &str, key: &str| format!("sslcert={cert}&sslkey={key}");
+    let fails =
+        |params: &str| one_line_error(&dump2py(["-d", &url(params), &mine("refused")]), SECRET);
+
+    // The certificate with its key as PKCS#8 (openssl's), SEC1 and, for an
+    // RSA certificate, PKCS#1; the server checked or not. The RSA one is
+    // made by PostgreSQL's recipe (x509 -req without extensions): X.509 v1
+    // with openssl 3.0, which webpki can't read, but the server takes.
+    openssl_in(t.path(), &["ec", "-in", &key, "-out", "sec1.key"]);
+    let csr = [
+        "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa8.key", "-out", "rsa.csr",
+        "-subj",
+    ];
+    openssl_in(
+        t.path(),
+        &[&csr[..], &[&format!("/CN={CLIENT_USER}")]].concat(),
+    );
+    let ca_key = file("ca.key");
+    openssl_in(
+        t.path(),
+        &[
+            "x509", "-req", "-in", "rsa.csr", "-CA", &ca, "-CAkey", &ca_key, "-out", "rsa.crt",
+            "-days", "2",
+        ],
+    );
+    let rsa1 = ["rsa", "-in", "rsa8.key", "-traditional", "-out", "rsa1.key"];
+    openssl_in(t.path(), &rsa1);
+    for (label, key) in [
+        ("-----BEGIN PRIVATE KEY-----", key.clone()),
+        ("-----BEGIN EC PRIVATE KEY-----", mine("sec1.key")),
+    ] {
+        let text = fs::read_to_string(&key).expect("key");
+        assert!(text.starts_with(label), "{key}: {text:.40}");
+        for mode in [
+            format!("sslmode=verify-full&sslrootcert={ca}"),
+            String::new(),
+        ] {
+            let params = format!("{mode}&{}", with(&cert, &key));
+            dump_hiding(&url(&params), Path::new(&out("ok")), SECRET);
+        }
+    }
+    let text = fs::read_to_string(mine("rsa1.key")).expect("key");
+    assert!(
+        text.starts_with("-----BEGIN RSA PRIVATE KEY-----"),
+        "{text:.40}"
+    );
+    let params = with(&mine("rsa.crt"), &mine("rsa1.key"));
+    dump_hiding(&url(&params), Path::new(&out("rsa")), SECRET);
+
+    // No certificate: the server says what it wants.
+    for params in ["sslmode=require", ""] {
+        let err = fails(params);
+        assert!(
+            err.contains(&format!(
+                "PostgreSQL at localhost:{port} refused user \"{CLIENT_USER}\""
+            )) && err.contains("requires a valid client certificate"),
+            "{err}"
+        );
+    }
+    // A certificate for another user, from the server's CA.
+    test_cert(server.dir(), "ca", "intruder", CertFor::Client);
+    let err = fails(&with(&file("intruder.crt"), &file("intruder.key")));
+    assert!(
+        err.contains(&format!("refused user \"{CLIENT_USER}\""))
+            && err.contains("certificate authentication failed"),
+        "{err}"
+    );
+    // A certificate for the user from a CA the server doesn't know.
+    test_ca(t.path(), "other");
+    test_cert(t.path(), "other", "client", CertFor::Client);
+    let (stranger, stranger_key) = (mine("client.crt"), mine("client.key"));
+    let err = fails(&with(&stranger, &stranger_key));
+    assert!(
+        err.contains(&format!("can't connect to PostgreSQL at localhost:{port}"))
+            && err.contains("UnknownCA")
+            && err.contains("the server refused the client certificate of sslcert"),
+        "{err}"
+    );
+    // The key of another certificate.
+    let err = fails(&with(&cert, &stranger_key));
+    assert!(
+        err.contains(&format!(
+            "PostgreSQL at localhost:{port}: sslkey {stranger_key} is not the private key \
+             of the certificate in sslcert {cert}"
+        )),
+        "{err}"
+    );
+    // A v1 certificate's key can't be matched before: the server finds out.
+    let text = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in", &mine("rsa.crt")])
+        .output()
+        .expect("openssl");
+    let v1 = stdout(&text).contains("Version: 1 ");
+    let err = fails(&with(&mine("rsa.crt"), &key));
+    let why = if v1 {
+        "the server refused the client certificate of sslcert, or its sslkey"
+    } else {
+        "is not the private key of the certificate in sslcert"
+    };
+    assert!(
+        err.contains(&format!("PostgreSQL at localhost:{port}")) && err.contains(why),
+        "{err}"
+    );
+    // One without the other (libpq's ~/.postgresql is not looked at).
+    let err = fails(&format!("sslcert={cert}"));
+    assert!(err.contains("sslcert needs sslkey=FILE"), "{err}");
+    let err = fails(&format!("sslkey={key}"));
+    assert!(err.contains("sslkey needs sslcert=FILE"), "{err}");
+    // Files that are missing, or not what they should be.
+    for (params, why) in [
+        (
+            with(&mine("none.crt"), &key),
+            format!("can't read sslcert {}", mine("none.crt")),
+        ),
+        (
+            with(&cert, &mine("none.key")),
+            format!("can't read sslkey {}", mine("none.key")),
+        ),
+        (
+            with(&key, &key),
+            format!("sslcert {key} holds no PEM certificate"),
+        ),
+        (
+            with(&cert, &cert),
+            format!("sslkey {cert} holds no PEM private key"),
+        ),
+    ] {
+        let err = fails(&params);
+        assert!(
+            err.contains(&format!("PostgreSQL at localhost:{port}: {why}")),
+            "{err}"
+        );
+    }
+    // Encrypted keys, new style and old, and a passphrase.
+    let pass = format!("pass:{SECRET}");
+    openssl_in(
+        t.path(),
+        &[
+            "pkey", "-in", &key, "-aes256", "-passout", &pass, "-out", "enc8.key",
+        ],
+    );
+    openssl_in(
+        t.path(),
+        &[
+            "ec", "-in", &key, "-aes256", "-passout", &pass, "-out", "enc1.key",
+        ],
+    );
+    for enc in [mine("enc8.key"), mine("enc1.key")] {
+        let err = fails(&with(&cert, &enc));
+        assert!(
+            err.contains(&format!(
+                "sslkey {enc} is encrypted: encrypted keys are not supported"
+            )),
+            "{err}"
+        );
+    }
+    let err = fails(&format!(
+        "{}&sslpassword={SECRET}",
+        with(&cert, &mine("enc8.key"))
+    ));
+    assert!(err.contains("encrypted keys are not supported"), "{err}");
+    assert!(!Path::new(&mine("refused")).exists());
 }

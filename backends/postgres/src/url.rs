@@ -46,6 +46,11 @@ pub struct ConnectSpec {
     pub ssl_mode: SslMode,
     /// `sslrootcert`: a PEM file of trusted CA certificates, or `system`.
     pub ssl_root_cert: Option<String>,
+    /// `sslcert` and `sslkey`: the client's certificate (chain) and its
+    /// unencrypted private key, PEM files; both or neither. Unlike libpq,
+    /// `~/.postgresql/postgresql.crt` is never read unasked.
+    pub ssl_cert: Option<String>,
+    pub ssl_key: Option<String>,
 }
 
 const PARAMS: &[&str] = &[
@@ -56,6 +61,8 @@ const PARAMS: &[&str] = &[
     "dbname",
     "sslmode",
     "sslrootcert",
+    "sslcert",
+    "sslkey",
     "connect_timeout",
     "application_name",
     "options",
@@ -128,10 +135,24 @@ impl ConnectSpec {
 }
 
 fn usage(url: &str, what: impl std::fmt::Display) -> Error {
-    Error::Usage(format!(
-        "database URL {}: {what}",
-        dump2py_core::redact::redact_url(url)
-    ))
+    Error::Usage(format!("database URL {}: {what}", redact(url)))
+}
+
+/// The URL without its passwords: `redact_url` hides the user's and
+/// `password=`; `sslpassword=` (refused, but maybe given) is hidden here.
+fn redact(url: &str) -> String {
+    let url = dump2py_core::redact::redact_url(url);
+    let Some((head, query)) = url.split_once('?') else {
+        return url;
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("sslpassword") => format!("{k}=***"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{head}?{}", query.join("&"))
 }
 
 /// Parses the URL; `env` gives the defaults libpq takes from the
@@ -186,6 +207,7 @@ pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectS
     let mut options = None;
     let mut ssl_mode = None;
     let mut ssl_root_cert = None;
+    let (mut ssl_cert, mut ssl_key) = (None, None);
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let v = decode(url, v, k)?;
@@ -214,6 +236,15 @@ pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectS
                 })
             }
             "sslrootcert" => ssl_root_cert = (!v.is_empty()).then_some(v),
+            "sslcert" => ssl_cert = (!v.is_empty()).then_some(v),
+            "sslkey" => ssl_key = (!v.is_empty()).then_some(v),
+            "sslpassword" => {
+                return Err(usage(
+                    url,
+                    "sslpassword: encrypted keys are not supported; give sslkey an \
+                     unencrypted key (openssl pkey -in KEY -out PLAIN)",
+                ))
+            }
             "connect_timeout" => {
                 let secs: u64 = v.parse().map_err(|_| {
                     usage(
@@ -246,6 +277,23 @@ pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectS
         }
         (mode, _) => mode.unwrap_or(SslMode::Prefer),
     };
+    // libpq would look for the other in ~/.postgresql; only what is given
+    // is used here, so one without the other is a mistake.
+    match (&ssl_cert, &ssl_key) {
+        (Some(_), None) => {
+            return Err(usage(
+                url,
+                "sslcert needs sslkey=FILE (the client certificate's private key)",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(usage(
+                url,
+                "sslkey needs sslcert=FILE (the client certificate)",
+            ))
+        }
+        _ => {}
+    }
     let host = match host.filter(|h| !h.is_empty()) {
         Some(h) if h.starts_with('/') => Host::Socket(h),
         Some(h) => Host::Tcp(h),
@@ -272,6 +320,8 @@ pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectS
         options,
         ssl_mode,
         ssl_root_cert,
+        ssl_cert,
+        ssl_key,
     })
 }
 
@@ -424,6 +474,41 @@ mod tests {
             "{e}"
         );
         assert!(err("postgres://h/d?sslmode=verify_full").contains("verify-ca, verify-full"));
-        assert!(err("postgres://h/d?sslcert=x").contains("known: host, port"));
+        assert!(err("postgres://h/d?sslcrl=x").contains("known: host, port"));
+    }
+
+    #[test]
+    fn client_certificates() {
+        let s = p("postgres://h/d");
+        assert_eq!((s.ssl_cert, s.ssl_key), (None, None));
+        let s = p(
+            "postgres://h/d?sslcert=%2Fhome%2Fme%2Fcl.crt&sslkey=cl%20x.key&sslmode=verify-full",
+        );
+        assert_eq!(
+            (s.ssl_cert.as_deref(), s.ssl_key.as_deref()),
+            (Some("/home/me/cl.crt"), Some("cl x.key"))
+        );
+        assert_eq!(s.ssl_mode, SslMode::VerifyFull);
+        // The same file may hold both.
+        let s = p("postgres://h/d?sslkey=both.pem&sslcert=both.pem");
+        assert_eq!(s.ssl_cert, s.ssl_key);
+        // Empty is not given, as for sslrootcert.
+        let s = p("postgres://h/d?sslcert=&sslkey=");
+        assert_eq!((s.ssl_cert, s.ssl_key), (None, None));
+        // Never libpq's ~/.postgresql defaults: one without the other is
+        // an error, by name.
+        let e = err("postgres://u:hunter2@h/d?sslcert=cl.crt");
+        assert!(e.contains("sslcert needs sslkey=FILE"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        let e = err("postgres://h/d?sslkey=cl.key&sslcert=");
+        assert!(e.contains("sslkey needs sslcert=FILE"), "{e}");
+        // No passphrases, and the passphrase is never shown.
+        let e = err("postgres://u:hunter2@h/d?sslcert=c&sslkey=k&sslpassword=hunter3");
+        assert!(e.contains("encrypted keys are not supported"), "{e}");
+        assert!(e.contains("sslpassword=***"), "{e}");
+        assert!(!e.contains("hunter2") && !e.contains("hunter3"), "{e}");
+        let e = err("postgres://h/d?SSLPASSWORD=hunter3&colour=red");
+        assert!(e.contains("unknown parameter SSLPASSWORD"), "{e}");
+        assert!(!e.contains("hunter3"), "{e}");
     }
 }
