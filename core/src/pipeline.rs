@@ -179,6 +179,9 @@ impl Pipeline<'_> {
         for sink in self.sinks.iter_mut() {
             sink.finish(&report)?;
         }
+        for sink in self.sinks.iter_mut() {
+            sink.publish()?;
+        }
         Ok(report)
     }
 
@@ -374,6 +377,7 @@ mod tests {
         calls: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
         /// Wants the models Lino's dump skips too.
         all: bool,
+        fail_finish: bool,
     }
     impl Recorder {
         fn log(&self, call: String) {
@@ -408,6 +412,13 @@ mod tests {
         }
         fn finish(&mut self, r: &Report) -> Result<()> {
             self.log(format!("finish {}", r.rows()));
+            if self.fail_finish {
+                return Err(Error::Usage("full disk".into()));
+            }
+            Ok(())
+        }
+        fn publish(&mut self) -> Result<()> {
+            self.log("publish".into());
             Ok(())
         }
         fn abort(&mut self) {
@@ -498,7 +509,8 @@ mod tests {
                 "rows app_thing 1",
                 "rows app_thing 0",
                 "end app_thing 2",
-                "finish 2"
+                "finish 2",
+                "publish"
             ]
         );
     }
@@ -524,6 +536,22 @@ mod tests {
         )
         .expect("dumped");
         assert_eq!(warnings.0, ["noticed app_thing 5"]);
+    }
+
+    #[test]
+    fn no_output_is_published_when_another_fails_to_finish() {
+        let mut src = source();
+        let first = Recorder::default();
+        let failing = Recorder {
+            fail_finish: true,
+            ..Recorder::default()
+        };
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(first.clone()), Box::new(failing)];
+        let err = run(&mut src, true, &mut sinks).expect_err("finish failed");
+        assert!(err.to_string().contains("full disk"), "{err}");
+        let calls = first.calls.borrow();
+        assert_eq!(calls[calls.len() - 2..], ["finish 2", "abort"]);
+        assert!(!calls.iter().any(|c| c == "publish"));
     }
 
     #[test]

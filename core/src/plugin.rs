@@ -72,8 +72,9 @@ impl Report {
 
 /// Writes one output. Calls come in this order: `begin`, then per model
 /// either `table_start`, `rows`…, `table_end`, or `table_skipped`; then
-/// `finish`. After an error anywhere, `abort` is called instead of `finish`,
-/// and the sink must leave no output behind that looks complete.
+/// `finish` and, once every sink has finished, `publish`. After an error
+/// anywhere before `publish`, `abort` is called instead, and the sink must
+/// leave no output behind that looks complete.
 pub trait Sink {
     fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()>;
     /// `expected_rows` is the source's count; transformers may change it.
@@ -81,7 +82,13 @@ pub trait Sink {
     fn rows(&mut self, model: &Model, batch: &Batch) -> Result<()>;
     fn table_end(&mut self, model: &Model, rows: u64) -> Result<()>;
     fn table_skipped(&mut self, model: &Model, reason: &str) -> Result<()>;
+    /// Completes the output where it is staged.
     fn finish(&mut self, report: &Report) -> Result<()>;
+    /// Moves the finished output into place (a rename): split from
+    /// `finish` so that one failing output leaves none of the others.
+    fn publish(&mut self) -> Result<()> {
+        Ok(())
+    }
     fn abort(&mut self);
     /// Whether this sink wants `model`'s rows; asked after `begin`. A
     /// `skipped` model is one of `Site::skipped`, which Lino's dump leaves

@@ -411,7 +411,10 @@ unsafe extern "C" fn sink_finish(
 ) -> i32 {
     guard(o, || {
         let report = abi::report(tables, n_tables).map_err(host_data)?;
-        instance::<SinkInstance>(p)?.sink.finish(&report)
+        // The ABI has one step for both: a plugin sink publishes at finish.
+        let sink = &mut instance::<SinkInstance>(p)?.sink;
+        sink.finish(&report)?;
+        sink.publish()
     })
 }
 

@@ -154,6 +154,17 @@ impl<F: Format> DumpdataSink<F> {
         Ok(())
     }
 
+    /// Assembles the output from the spool, then removes the spool; on
+    /// failure the staged output too.
+    fn assemble_and_drop_spool(&mut self) -> Result<()> {
+        let done = self.assemble();
+        self.spool = None;
+        if done.is_err() {
+            self.target.discard();
+        }
+        done
+    }
+
     fn assemble(&mut self) -> Result<()> {
         let path = self.target.path();
         let io = |e: std::io::Error| Error::io(&path, e);
@@ -337,12 +348,19 @@ impl<F: Format> Sink for DumpdataSink<F> {
 
     fn finish(&mut self, _report: &Report) -> Result<()> {
         self.writing = None;
-        let done = self.assemble().and_then(|_| self.target.publish());
-        self.spool = None;
-        if done.is_err() {
-            self.target.discard();
+        // Standard output can't be staged: written at `publish`, once
+        // every other output is complete.
+        if matches!(self.target, Target::Stdout) {
+            return Ok(());
         }
-        done
+        self.assemble_and_drop_spool()
+    }
+
+    fn publish(&mut self) -> Result<()> {
+        if matches!(self.target, Target::Stdout) {
+            self.assemble_and_drop_spool()?;
+        }
+        self.target.publish()
     }
 
     fn abort(&mut self) {

@@ -324,7 +324,10 @@ impl Sink for PythonSink {
         }
         restore::main(&mut text, &self.files, &self.missing);
         let path = self.dir().join("restore.py");
-        fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        fs::write(&path, text).map_err(|e| Error::io(&path, e))
+    }
+
+    fn publish(&mut self) -> Result<()> {
         self.staged.publish()
     }
 
