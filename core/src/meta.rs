@@ -225,6 +225,10 @@ pub struct ModelMeta {
     pub managed: bool,
     /// Immediate MTI parent as `app_label.ObjectName`, with the link.
     pub parent: Option<ParentMeta>,
+    /// `Meta.ordering` (`-name` descending; `<expression>` for one that
+    /// isn't a field name). Absent in older saved schemas.
+    #[serde(default)]
+    pub ordering: Vec<String>,
     /// The model's own concrete fields in model order (`_meta.get_fields()`),
     /// many-to-many fields included (they have no column here).
     pub fields: Vec<FieldMeta>,

@@ -115,6 +115,9 @@ def model_meta(model, languages, babel_types):
         "auto_created": bool(opts.auto_created),
         "managed": bool(opts.managed),
         "parent": parent,
+        # Expressions (F(), OrderBy) are not followed: marked, not named.
+        "ordering": [o if isinstance(o, str) else "<expression>"
+                     for o in opts.ordering or ()],
         "fields": [field_meta(model, f, languages, babel_types) for f in fields],
     }
 

@@ -23,6 +23,8 @@ Kinds (OURS compared with THEIRS, Django's):
   carriage-return  a text whose carriage returns became newlines (any XML parser)
   stripped         a text without its leading and trailing whitespace (Django's
                    XML deserializer strips it)
+  m2m-order        a many-to-many list in another order (Django follows the
+                   target's Meta.ordering, which the database doesn't show)
   unserialized     a field that only ours has (Django leaves out fields with
                    serialize=False, which the database doesn't show)
 """
@@ -70,6 +72,10 @@ def value_kind(a, b):
     """The kind of difference between Django's value a and ours b."""
     if a is None and b == "":
         return "choice-empty"
+    if isinstance(a, list) and isinstance(b, list) and a != b:
+        dump = lambda items: sorted(json.dumps(x, sort_keys=True) for x in items)
+        if dump(a) == dump(b):
+            return "m2m-order"
     if isinstance(a, str) and isinstance(b, str):
         if a.endswith("Z") and a[:-1] == b:
             return "naive-datetime"

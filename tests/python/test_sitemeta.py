@@ -57,7 +57,7 @@ DB_KEYS = {"engine": STR, "name": STR, "user": STR, "password": STR, "host": STR
            "port": STR, "options": (dict,)}
 MODEL_KEYS = {"app_label": STR, "object_name": STR, "db_table": STR, "proxy": BOOL,
               "auto_created": BOOL, "managed": BOOL, "parent": (dict, type(None)),
-              "fields": (list,)}
+              "fields": (list,), "ordering": (list,)}
 FIELD_KEYS = {"name": STR, "attname": STR, "column": OPT_STR, "internal_type": STR,
               "primary_key": BOOL, "serialize": BOOL, "null": BOOL, "decimal_places": (int, type(None)),
               "max_digits": (int, type(None)), "related_model": OPT_STR,
@@ -180,6 +180,8 @@ def main():
         check("awkward: serialize=False of Text.digest and of primary keys",
               [field(meta, "things.Text", n)["serialize"] for n in ("id", "body", "digest")]
               == [False, True, False])
+        check("awkward: Meta.ordering", model(meta, "things.Tag")["ordering"] == ["name"]
+              and model(meta, "things.Thing")["ordering"] == [])
         m2m = field(meta, "things.Thing", "tags")
         check("awkward: things.Thing.tags is m2m without column, through Thing_tags",
               (m2m["column"], m2m["through"], m2m["related_model"], m2m["internal_type"])

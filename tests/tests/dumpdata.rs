@@ -22,6 +22,7 @@ const WITHOUT_METADATA: &[&str] = &[
     "uuid-hex",
     "duration-int",
     "choice-empty",
+    "m2m-order",
     "unserialized",
 ];
 
@@ -261,6 +262,8 @@ fn without_metadata_only_the_listed_differences() {
             assert_eq!(kinds["uuid-hex"], 3, "{kinds:?}");
             assert_eq!(kinds["duration-int"], 3, "{kinds:?}");
             assert_eq!(kinds["label"], 1, "{kinds:?}");
+            // The tags of things 1 and 4 by name (Tag's Meta.ordering).
+            assert_eq!(kinds["m2m-order"], 2, "{kinds:?}");
             // things.Text.digest (serialize=False), once per text.
             let texts = fs::read_to_string(&theirs)
                 .expect("read")

@@ -8,8 +8,10 @@
 //! (owner key → target keys) in memory, a few dozen bytes per link. At
 //! `finish` the spool files are copied into the output in dumpdata's
 //! order, each object completed with its many-to-many lists. Memory stays
-//! bounded by one object, plus the links.
+//! bounded by one object, plus the links (and, for a many-to-many target
+//! with `Meta.ordering`, the values each of its objects is ordered by).
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -27,6 +29,27 @@ use crate::view::{Col, DdM2m, DdModel, Role, View};
 
 /// A link table's rows: owner key → the targets' primary keys.
 type Links = HashMap<String, Vec<Value>>;
+/// Object key → the values of the model's `order_by` columns.
+type SortKeys = HashMap<String, Vec<Value>>;
+
+/// Compares two objects' `order_by` values (a missing object first).
+fn cmp_sort_keys(
+    order: &[(Col, bool)],
+    a: Option<&Vec<Value>>,
+    b: Option<&Vec<Value>>,
+) -> Ordering {
+    let (Some(a), Some(b)) = (a, b) else {
+        return a.is_some().cmp(&b.is_some());
+    };
+    for ((_, desc), (x, y)) in order.iter().zip(a.iter().zip(b)) {
+        let o = cmp_keys(x, y);
+        let o = if *desc { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
 
 /// What is wrong with one value: its column and why.
 pub type FieldError = (String, String);
@@ -82,6 +105,9 @@ pub struct DumpdataSink<F> {
     /// Per model and many-to-many field: owner key → target keys; `None`
     /// when the link table was skipped (`--tolerate`).
     links: Vec<Vec<Option<Links>>>,
+    /// Per model that is a many-to-many target with `Meta.ordering`: its
+    /// key → the values it is ordered by.
+    sort_keys: Vec<Option<SortKeys>>,
     /// The spool file being written.
     writing: Option<(usize, BufWriter<File>)>,
     buf: String,
@@ -98,6 +124,7 @@ impl<F: Format> DumpdataSink<F> {
             ctx: Ctx::default(),
             files: Vec::new(),
             links: Vec::new(),
+            sort_keys: Vec::new(),
             writing: None,
             buf: String::with_capacity(4096),
         })
@@ -149,6 +176,12 @@ impl<F: Format> DumpdataSink<F> {
             write_record(out, key.as_bytes())
                 .and_then(|_| write_record(out, buf.as_bytes()))
                 .map_err(|e| Error::io(self.target.path(), e))?;
+            if let (Some(Some(keys)), Some(p)) = (self.sort_keys.get_mut(i), pk_index) {
+                let values = (model.order_by.iter())
+                    .map(|(c, _)| c.index.map_or(Value::Null, |k| row[k].clone()))
+                    .collect();
+                keys.insert(key_of(&row[p]), values);
+            }
         }
         self.buf = buf;
         Ok(())
@@ -172,9 +205,25 @@ impl<F: Format> DumpdataSink<F> {
         let mut s = String::new();
         self.format.start(&mut s);
         let mut first = true;
-        for lists in self.links.iter_mut().flatten().flatten() {
-            for targets in lists.values_mut() {
-                targets.sort_by(cmp_keys);
+        for (model, fields) in self.view.models.iter().zip(&mut self.links) {
+            for (field, lists) in model.m2m.iter().zip(fields) {
+                let Some(lists) = lists else { continue };
+                // As Django lists them: by the target's Meta.ordering, then
+                // by key (where the database would be free to choose).
+                let t = field.target_model;
+                let order = t.map_or(&[][..], |t| &self.view.models[t].order_by[..]);
+                let keys = t
+                    .and_then(|t| self.sort_keys.get(t))
+                    .and_then(Option::as_ref);
+                for targets in lists.values_mut() {
+                    targets.sort_by(|a, b| {
+                        let ordered = keys.map_or(Ordering::Equal, |keys| {
+                            let (ka, kb) = (keys.get(&key_of(a)), keys.get(&key_of(b)));
+                            cmp_sort_keys(order, ka, kb)
+                        });
+                        ordered.then_with(|| cmp_keys(a, b))
+                    });
+                }
             }
         }
         let mut key = Vec::new();
@@ -269,6 +318,12 @@ impl<F: Format> Sink for DumpdataSink<F> {
             .models
             .iter()
             .map(|m| vec![Some(HashMap::new()); m.m2m.len()])
+            .collect();
+        let targets: Vec<usize> = (self.view.models.iter())
+            .flat_map(|m| m.m2m.iter().filter_map(|l| l.target_model))
+            .collect();
+        self.sort_keys = (self.view.models.iter().enumerate())
+            .map(|(i, m)| (!m.order_by.is_empty() && targets.contains(&i)).then(HashMap::new))
             .collect();
         Ok(())
     }

@@ -328,6 +328,10 @@ pub fn cmp_keys(a: &Value, b: &Value) -> Ordering {
         (Value::Text(x), Value::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
         (Value::Bytes(x), Value::Bytes(y)) => x.cmp(y),
         (Value::Uuid(x), Value::Uuid(y)) => x.cmp(y),
+        (Value::Date(x), Value::Date(y)) => x.cmp(y),
+        (Value::Time(x), Value::Time(y)) => x.cmp(y),
+        (Value::DateTime(x), Value::DateTime(y)) => x.cmp(y),
+        (Value::Duration(x), Value::Duration(y)) => x.cmp(y),
         _ => rank(a).cmp(&rank(b)).then_with(|| match (num(a), num(b)) {
             (Some(x), Some(y)) => x.total_cmp(&y),
             _ => format!("{a:?}").cmp(&format!("{b:?}")),

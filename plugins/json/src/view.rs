@@ -57,6 +57,8 @@ pub struct DdM2m {
     pub to: String,
     /// How the target's primary key reads.
     pub target_kind: Kind,
+    /// The target among `View::models`.
+    pub target_model: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +72,11 @@ pub struct DdModel {
     pub pk_kind: Kind,
     pub fields: Vec<DdField>,
     pub m2m: Vec<DdM2m>,
+    /// `Meta.ordering` as columns of the table, descending or not: how a
+    /// many-to-many list of this model is ordered (then by primary key).
+    /// Empty: by primary key (also when the ordering can't be followed
+    /// here: related lookups, parents' fields, expressions, `?`).
+    pub order_by: Vec<(Col, bool)>,
 }
 
 /// What a table read by the pipeline is to the sink.
@@ -168,13 +175,30 @@ impl View {
                 pk_kind,
                 fields,
                 m2m,
+                order_by: order_by(m, table, &by_label),
             });
         }
         View {
             models,
             roles: HashMap::new(),
         }
+        .add_targets()
         .add_roles()
+    }
+
+    fn add_targets(mut self) -> View {
+        let index: HashMap<String, usize> = self
+            .models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.label.clone(), i))
+            .collect();
+        for m in &mut self.models {
+            for l in &mut m.m2m {
+                l.target_model = index.get(&l.to).copied();
+            }
+        }
+        self
     }
 
     /// Without metadata: every model of the site but auto-created link
@@ -251,6 +275,7 @@ impl View {
                     pk_kind: pk_column_kind(t),
                     fields,
                     m2m: Vec::new(),
+                    order_by: Vec::new(),
                 }
             })
             .collect();
@@ -287,12 +312,14 @@ impl View {
                 target: Col::of(t, &target.column),
                 to: label_of(&target.target_table),
                 target_kind,
+                target_model: None,
             });
         }
         View {
             models,
             roles: HashMap::new(),
         }
+        .add_targets()
         .add_roles()
     }
 }
@@ -351,6 +378,48 @@ fn field_kind(f: &FieldMeta, use_tz: bool, by_label: &HashMap<String, &ModelMeta
     }
 }
 
+/// `Meta.ordering` of `m` as its table's columns; empty when some part
+/// can't be followed without the database (see [`DdModel::order_by`]).
+fn order_by(
+    m: &ModelMeta,
+    table: &Table,
+    by_label: &HashMap<String, &ModelMeta>,
+) -> Vec<(Col, bool)> {
+    let mut cols = Vec::new();
+    for o in &m.ordering {
+        let (desc, name) = match o.strip_prefix('-') {
+            Some(n) => (true, n),
+            None => (false, o.trim_start_matches('+')),
+        };
+        let field = if name == "pk" {
+            m.fields.iter().find(|f| f.primary_key)
+        } else {
+            m.fields
+                .iter()
+                .find(|f| f.name == name || f.attname == name)
+        };
+        let Some(f) = field else {
+            return Vec::new();
+        };
+        // A foreign key by name orders by the target's own ordering.
+        if f.name == name && f.attname != name {
+            let target_ordered = f
+                .related_model
+                .as_deref()
+                .and_then(|t| by_label.get(t))
+                .is_none_or(|t| !t.ordering.is_empty());
+            if target_ordered {
+                return Vec::new();
+            }
+        }
+        match &f.column {
+            Some(c) if table.column_index(c).is_some() => cols.push((Col::of(table, c), desc)),
+            _ => return Vec::new(),
+        }
+    }
+    cols
+}
+
 fn m2m_field(
     owner: &ModelMeta,
     f: &FieldMeta,
@@ -389,6 +458,7 @@ fn m2m_field(
         target: Col::of(table, t.column.as_deref()?),
         to: lower_label(target),
         target_kind: kind(t),
+        target_model: None,
     })
 }
 
@@ -449,4 +519,80 @@ fn column_type(c: &Column, fk: bool) -> String {
         _ => "TextField",
     };
     t.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dump2py_core::schema::Column;
+
+    fn model(label: &str, ordering: &[&str], fields: serde_json::Value) -> ModelMeta {
+        let (app, name) = label.split_once('.').unwrap_or_default();
+        serde_json::from_value(serde_json::json!({
+            "app_label": app, "object_name": name, "db_table": label.replace('.', "_"),
+            "proxy": false, "auto_created": false, "managed": true, "parent": null,
+            "ordering": ordering, "fields": fields,
+        }))
+        .expect("model meta")
+    }
+
+    fn field(name: &str, column: &str, pk: bool, to: Option<&str>) -> serde_json::Value {
+        serde_json::json!({
+            "name": name, "attname": column, "column": column, "internal_type": "X",
+            "primary_key": pk, "null": false, "decimal_places": null, "max_digits": null,
+            "related_model": to, "through": null, "choicelist": null,
+            "babel_columns": [], "babel_variant": false,
+        })
+    }
+
+    #[test]
+    fn meta_ordering_as_columns_or_nothing() {
+        let fields = serde_json::json!([
+            field("id", "id", true, None),
+            field("name", "name", false, None),
+            field("country", "country_id", false, Some("c.Country")),
+            field("city", "city_id", false, Some("c.City")),
+        ]);
+        let table = Table {
+            name: "c_place".into(),
+            columns: ["id", "name", "country_id", "city_id"]
+                .iter()
+                .map(|n| Column {
+                    name: n.to_string(),
+                    declared_type: String::new(),
+                    kind: ColumnKind::Int,
+                    nullable: false,
+                })
+                .collect(),
+            primary_key: vec!["id".into()],
+            foreign_keys: vec![],
+            unique: vec![],
+        };
+        let country = model("c.Country", &["name"], serde_json::json!([]));
+        let city = model("c.City", &[], serde_json::json!([]));
+        let by_label: HashMap<String, &ModelMeta> = [
+            ("c.Country".to_string(), &country),
+            ("c.City".to_string(), &city),
+        ]
+        .into();
+        let cols = |ordering: &[&str]| -> Vec<(String, bool)> {
+            let m = model("c.Place", ordering, fields.clone());
+            order_by(&m, &table, &by_label)
+                .into_iter()
+                .map(|(c, d)| (c.name, d))
+                .collect()
+        };
+        let col = |n: &str, d| (n.to_string(), d);
+        assert_eq!(
+            cols(&["-name", "pk"]),
+            [col("name", true), col("id", false)]
+        );
+        // By the key itself, or by a target without an ordering of its own.
+        assert_eq!(cols(&["country_id"]), [col("country_id", false)]);
+        assert_eq!(cols(&["-city"]), [col("city_id", true)]);
+        // Through the target's own ordering, lookups, random, unknown names.
+        for unfollowed in [&["name", "country"][..], &["city__name"], &["?"], &["size"]] {
+            assert_eq!(cols(unfollowed), [], "{unfollowed:?}");
+        }
+    }
 }

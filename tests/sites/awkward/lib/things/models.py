@@ -23,6 +23,10 @@ Colors.add_item("b", "Blue", "blue")
 
 class Tag(dd.Model):
     """A babel field (one column per site language)."""
+    class Meta:
+        # Django lists a thing's tags in this order (dumpdata too).
+        ordering = ["name"]
+
     name = dd.BabelCharField("Name", max_length=100)
 
 
