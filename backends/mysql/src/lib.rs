@@ -405,9 +405,13 @@ impl Source for MysqlSource {
         let streamed: std::result::Result<Result<()>, mysql_async::Error> = rt.block_on(async {
             let mut result = conn.query_iter(sql).await?;
             let mut batch = Batch::new(width, batch_rows);
+            // Key columns stay in the row, for the message of a bad value.
+            let is_key: Vec<bool> = (table.columns.iter())
+                .map(|c| table.primary_key.contains(&c.name))
+                .collect();
             // One row at a time from the socket: nothing holds the table.
             while let Some(row) = result.next().await? {
-                let raw = row.unwrap_raw();
+                let mut raw = row.unwrap_raw();
                 if raw.len() != width {
                     return Ok(Err(Error::table(
                         &table.name,
@@ -415,11 +419,20 @@ impl Source for MysqlSource {
                     )));
                 }
                 for (i, conv) in convs.iter().enumerate() {
-                    let bytes = match &raw[i] {
-                        Some(mysql_async::Value::Bytes(b)) => Some(b.as_slice()),
-                        _ => None,
+                    let converted = if is_key[i] {
+                        let bytes = match &raw[i] {
+                            Some(mysql_async::Value::Bytes(b)) => Some(b.as_slice()),
+                            _ => None,
+                        };
+                        types::convert(*conv, bytes)
+                    } else {
+                        let bytes = match raw[i].take() {
+                            Some(mysql_async::Value::Bytes(b)) => Some(b),
+                            _ => None,
+                        };
+                        types::convert_owned(*conv, bytes)
                     };
-                    match types::convert(*conv, bytes) {
+                    match converted {
                         Ok(v) => batch.values.push(v),
                         Err(message) => {
                             let c = &table.columns[i];

@@ -180,6 +180,31 @@ pub fn convert(conv: Conv, raw: Option<&[u8]>) -> Result<Value, String> {
     })
 }
 
+/// As [`convert`], but text and bytes keep the buffer the value came in
+/// (no copy: the text protocol is mostly text).
+pub fn convert_owned(conv: Conv, raw: Option<Vec<u8>>) -> Result<Value, String> {
+    let Some(raw) = raw else {
+        return Ok(Value::Null);
+    };
+    let text = |raw: Vec<u8>| {
+        String::from_utf8(raw).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            format!("holds text that is not UTF-8 (bad byte at offset {at})")
+        })
+    };
+    match conv {
+        Conv::Text => text(raw).map(Value::Text),
+        Conv::Json => text(raw).map(Value::Json),
+        Conv::Bytes => Ok(Value::Bytes(raw)),
+        Conv::Decimal => match text(raw) {
+            Ok(s) if is_decimal(&s) => Ok(Value::Decimal(s)),
+            Ok(s) => convert(conv, Some(s.as_bytes())),
+            Err(e) => Err(e),
+        },
+        _ => convert(conv, Some(&raw)),
+    }
+}
+
 fn is_decimal(s: &str) -> bool {
     let s = s.strip_prefix('-').unwrap_or(s);
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
@@ -279,6 +304,24 @@ mod tests {
             v => panic!("{v:?}"),
         }
         assert_eq!(convert(Conv::Text, None), Ok(Value::Null));
+        for conv in [
+            Conv::Text,
+            Conv::Json,
+            Conv::Bytes,
+            Conv::Decimal,
+            Conv::Int,
+            Conv::DateTime,
+        ] {
+            for raw in ["12", "2024-01-02 03:04:05.000006", "é\n'"] {
+                let owned = convert_owned(conv, Some(raw.as_bytes().to_vec()));
+                assert_eq!(owned, convert(conv, Some(raw.as_bytes())), "{conv:?} {raw}");
+            }
+            assert_eq!(convert_owned(conv, None), Ok(Value::Null));
+        }
+        assert_eq!(
+            convert_owned(Conv::Text, Some(vec![b'a', 0xff])),
+            convert(Conv::Text, Some(&[b'a', 0xff]))
+        );
     }
 
     #[test]

@@ -430,6 +430,7 @@ mod tests {
         sink.rows(model, &batch).expect("rows");
         sink.table_end(model, rows as u64).expect("end");
         sink.finish(&Report::default()).expect("finish");
+        sink.publish().expect("publish");
         let mut files: Vec<(String, String)> = fs::read_dir(&target)
             .expect("dump")
             .map(|e| {

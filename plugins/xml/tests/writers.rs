@@ -355,7 +355,8 @@ fn write(mut sink: Box<dyn Sink>, rows: &[Vec<Value>]) -> dump2py_core::Result<(
         sink.table_start(model, rows.len() as u64)?;
         sink.rows(model, &batch)?;
         sink.table_end(model, rows.len() as u64)?;
-        sink.finish(&Report::default())
+        sink.finish(&Report::default())?;
+        sink.publish()
     })();
     if done.is_err() {
         sink.abort();
