@@ -216,13 +216,18 @@ impl<F: Format> DumpdataSink<F> {
                     .and_then(|t| self.sort_keys.get(t))
                     .and_then(Option::as_ref);
                 for targets in lists.values_mut() {
-                    targets.sort_by(|a, b| {
-                        let ordered = keys.map_or(Ordering::Equal, |keys| {
-                            let (ka, kb) = (keys.get(&key_of(a)), keys.get(&key_of(b)));
-                            cmp_sort_keys(order, ka, kb)
-                        });
-                        ordered.then_with(|| cmp_keys(a, b))
+                    let Some(keys) = keys else {
+                        targets.sort_by(cmp_keys);
+                        continue;
+                    };
+                    // Each target's values looked up once, not per comparison.
+                    let mut keyed: Vec<_> = (targets.drain(..))
+                        .map(|v| (keys.get(&key_of(&v)), v))
+                        .collect();
+                    keyed.sort_by(|(ka, a), (kb, b)| {
+                        cmp_sort_keys(order, *ka, *kb).then_with(|| cmp_keys(a, b))
                     });
+                    targets.extend(keyed.into_iter().map(|(_, v)| v));
                 }
             }
         }
