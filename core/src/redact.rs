@@ -1,6 +1,6 @@
 /// Replaces the password in a URL's user info with `***`:
 /// `postgres://u:secret@h/db` → `postgres://u:***@h/db`. Also hides
-/// `password=` query parameters.
+/// query parameters named `password` or ending in it (`sslpassword=`).
 pub fn redact_url(url: &str) -> String {
     let mut out = url.to_string();
     if let Some(start) = out.find("://").map(|i| i + 3) {
@@ -18,7 +18,9 @@ pub fn redact_url(url: &str) -> String {
         let query: Vec<String> = query
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                Some((k, _)) if k.to_ascii_lowercase().ends_with("password") => {
+                    format!("{k}=***")
+                }
                 _ => kv.to_string(),
             })
             .collect();
@@ -42,6 +44,10 @@ mod tests {
         assert_eq!(
             redact_url("postgres://h/db?user=u&password=x&sslmode=require"),
             "postgres://h/db?user=u&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://h/db?sslkey=k&SSLPassword=x"),
+            "postgres://h/db?sslkey=k&SSLPassword=***"
         );
     }
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use dump2py_core::error::{Error, Result};
+use dump2py_core::redact::redact_url;
 use dump2py_core::url::{percent_decode, percent_encode};
 
 /// Where libpq (as built by Debian) looks for the server's socket when no
@@ -135,24 +136,7 @@ impl ConnectSpec {
 }
 
 fn usage(url: &str, what: impl std::fmt::Display) -> Error {
-    Error::Usage(format!("database URL {}: {what}", redact(url)))
-}
-
-/// The URL without its passwords: `redact_url` hides the user's and
-/// `password=`; `sslpassword=` (refused, but maybe given) is hidden here.
-fn redact(url: &str) -> String {
-    let url = dump2py_core::redact::redact_url(url);
-    let Some((head, query)) = url.split_once('?') else {
-        return url;
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|kv| match kv.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("sslpassword") => format!("{k}=***"),
-            _ => kv.to_string(),
-        })
-        .collect();
-    format!("{head}?{}", query.join("&"))
+    Error::Usage(format!("database URL {}: {what}", redact_url(url)))
 }
 
 /// Parses the URL; `env` gives the defaults libpq takes from the
