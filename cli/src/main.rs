@@ -1,14 +1,33 @@
 //! `dump2py`: Lino's `dump2py` command, reading the database natively.
 
+/// A bad command line (exit status 2): `usage!("...")` returns it.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        return Err($crate::UsageError(format!($($arg)*)).into())
+    };
+}
+
 mod outputs;
 mod plugins;
 mod progress;
+mod verify;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use dump2py_core::django::ViewOptions;
 use dump2py_core::meta::SiteMeta;
@@ -16,6 +35,7 @@ use dump2py_core::pipeline::{Pipeline, PipelineOptions};
 use dump2py_core::plugin::{DumpInfo, Sink, TableOutcome};
 use dump2py_core::redact::redact_url;
 use dump2py_core::registry::{self, SinkOptions};
+use dump2py_core::staging;
 
 // Built-in plugins register themselves when linked.
 use dump2py_json as _;
@@ -27,6 +47,8 @@ use dump2py_xml as _;
 
 /// Exit status of a dump that skipped tables with --tolerate.
 const EXIT_INCOMPLETE: u8 = 3;
+/// Exit status of a bad command line.
+const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -77,6 +99,14 @@ struct Cli {
     )]
     max_row_count: u64,
 
+    /// Don't wait for the outputs to be written safely to disk (no fsync; pg_dump's --no-sync).
+    #[arg(long)]
+    no_sync: bool,
+
+    /// Dump an empty SQLite file (or /dev/null) as a database without tables instead of refusing it.
+    #[arg(long)]
+    allow_empty: bool,
+
     /// The site's languages, e.g. en,de,fr: fold babel columns (name, name_de, name_fr) into one field.
     #[arg(long, value_name = "LANGS", value_delimiter = ',')]
     languages: Vec<String>,
@@ -91,8 +121,10 @@ struct Cli {
     pythonpath: Vec<PathBuf>,
 
     /// The site's Python interpreter, used with --settings.
-    #[arg(long, value_name = "PATH", default_value = "python3")]
-    python: String,
+    /// The default: the `python` installed beside this binary (a virtualenv's bin/), else
+    /// `python3` from the PATH.
+    #[arg(long, value_name = "PATH")]
+    python: Option<String>,
 
     /// Read the site's metadata from FILE (saved with --export-site-schema) instead of running the site's Python.
     #[arg(long, value_name = "FILE", conflicts_with = "settings")]
@@ -101,6 +133,15 @@ struct Cli {
     /// Save the site's metadata (from --settings) to FILE, for --site-schema on another machine.
     #[arg(long, value_name = "FILE", requires = "settings")]
     export_site_schema: Option<PathBuf>,
+
+    /// Check DUMP (a dump's directory, or a JSON or XML file) against its manifest; with
+    /// --database or --settings also its rows per table against the database.
+    #[arg(long, value_name = "DUMP")]
+    verify: Option<PathBuf>,
+
+    /// Leave out an app's models, or one model (dumpdata's -e), from every output; repeatable.
+    #[arg(short = 'e', long = "exclude", value_name = "APP_LABEL[.ModelName]")]
+    exclude: Vec<String>,
 
     /// Verbosity level; 0=minimal output, 1=normal output, 2=verbose output, 3=very verbose output.
     #[arg(short = 'v', long, value_name = "{0,1,2,3}", default_value_t = 1,
@@ -129,13 +170,80 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = watch_signals() {
+        eprintln!("error: can't watch for signals: {e}");
+        return ExitCode::FAILURE;
+    }
     match run(&cli) {
         Ok(code) => code,
         Err(e) => {
+            // A signal is stopping the run: its handler reports and exits.
+            if staging::aborting() {
+                loop {
+                    std::thread::park();
+                }
+            }
             eprintln!("error: {}", one_line(&e));
+            if e.chain().any(|c| c.is::<UsageError>()) {
+                return ExitCode::from(EXIT_USAGE);
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// SIGINT, SIGTERM and SIGHUP abort the dump like an error, even while the
+/// main thread waits for the database: the stagings and spools are removed,
+/// nothing more is published, and the exit status is 128 + the signal.
+fn watch_signals() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                let published = staging::abort_all();
+                let name = match signal {
+                    SIGINT => "SIGINT",
+                    SIGTERM => "SIGTERM",
+                    _ => "SIGHUP",
+                };
+                let what = match published {
+                    0 => "no output was written".to_string(),
+                    n => format!("{n} output(s) already published, complete; no other was written"),
+                };
+                eprintln!("\nerror: interrupted by {name}: {what}");
+                std::process::exit(128 + signal);
+            }
+        })?;
+    Ok(())
+}
+
+/// Each language code once, letters, digits, `-` and `_` only (`en`,
+/// `pt-br`, `zh_hant`): they become column-name suffixes.
+fn check_languages(languages: &[String]) -> Result<(), UsageError> {
+    for (i, code) in languages.iter().enumerate() {
+        let mut parts = code.split(['-', '_']);
+        let first_ok = parts.next().is_some_and(|p| {
+            (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic())
+        });
+        let rest_ok = parts
+            .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if code.is_empty() {
+            usage!(
+                "--languages '{}': item {} is empty",
+                languages.join(","),
+                i + 1
+            );
+        }
+        if !first_ok || !rest_ok {
+            usage!("--languages: '{code}' is not a language code (such as en, de or pt-br)");
+        }
+        if languages[..i].contains(code) {
+            usage!("--languages: '{code}' is given twice");
+        }
+    }
+    Ok(())
 }
 
 fn one_line(e: &anyhow::Error) -> String {
@@ -149,6 +257,19 @@ fn one_line(e: &anyhow::Error) -> String {
     parts.join(": ").replace('\n', " ")
 }
 
+/// `--allow-empty` is the SQLite source's `allow_empty=1` URL parameter.
+fn with_allow_empty(url: &str, allow: bool) -> Result<String> {
+    if !allow {
+        return Ok(url.to_string());
+    }
+    let scheme = registry::scheme(url).map(str::to_ascii_lowercase);
+    if !matches!(scheme.as_deref(), Some("sqlite" | "sqlite3")) {
+        usage!("--allow-empty is for SQLite databases (sqlite:PATH)");
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{sep}allow_empty=1"))
+}
+
 fn run(cli: &Cli) -> Result<ExitCode> {
     // Plugins join the registry before anything is looked up in it.
     cli.plugins.load()?;
@@ -156,11 +277,19 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         print!("{}", plugins::listing());
         return Ok(ExitCode::SUCCESS);
     }
+    staging::set_sync(!cli.no_sync);
     if cli.max_row_count == 0 {
-        bail!("--max-row-count must be at least 1");
+        usage!("--max-row-count must be at least 1");
+    }
+    check_languages(&cli.languages)?;
+    if let Some(dump) = &cli.verify {
+        return verify_dump(cli, dump);
     }
     let meta = match (&cli.settings, &cli.site_schema) {
-        (Some(settings), _) => Some(SiteMeta::from_site(&cli.python, settings, &cli.pythonpath)?),
+        (Some(settings), _) => {
+            let python = site_python(cli.python.as_deref(), cli.verbosity);
+            Some(SiteMeta::from_site(&python, settings, &cli.pythonpath)?)
+        }
         (None, Some(file)) => Some(SiteMeta::read(file)?),
         (None, None) => None,
     };
@@ -181,25 +310,23 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         (Some(meta), None) => Some(meta.database.url()?),
         _ => None,
     };
-    let url = cli
+    let Some(url) = cli
         .database
         .as_deref()
         .or(site_url.as_deref())
         .filter(|u| !u.is_empty())
-        .context(
-            "no database given: use -d/--database URL, --settings MODULE or set DATABASE_URL",
-        )?;
+    else {
+        usage!("no database given: use -d/--database URL, --settings MODULE or set DATABASE_URL");
+    };
+    let url = with_allow_empty(url, cli.allow_empty)?;
     let output = match (&cli.output_dir, cli.simulate) {
         (Some(dir), false) => Some(dir.clone()),
-        (None, false) if cli.outputs.is_empty() => bail!(
+        (None, false) if cli.outputs.is_empty() => usage!(
             "no OUTPUT_DIR given: name the directory to write the dump to, or other outputs (--json, --xml, -f)"
         ),
         (None, false) => None,
         (_, true) => None,
     };
-    if let Some(dir) = &output {
-        dump2py_core::staging::check_target(dir, cli.overwrite)?;
-    }
     // --simulate writes nothing: no other outputs either.
     let extra = match cli.simulate {
         true => Vec::new(),
@@ -207,7 +334,19 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     };
     // Bad transformer arguments fail before the database is opened.
     let mut transformers = cli.plugins.transformers()?;
-    let mut source = outputs::log_reads(registry::open_source(url)?, cli.verbosity >= 3);
+    let mut source = outputs::log_reads(registry::open_source(&url)?, cli.verbosity >= 3);
+    // Before anything is read: no output may replace what dump2py reads,
+    // nor anything that dump2py didn't write.
+    let mut protected = source.local_files();
+    protected.extend(cli.plugins.libraries()?);
+    outputs::check_protected(output.as_deref(), &extra, &protected)?;
+    let targets = output
+        .iter()
+        .chain(extra.iter().map(|o| &o.target))
+        .filter(|t| t.as_os_str() != "-");
+    for target in targets {
+        staging::check_target(target, cli.overwrite)?;
+    }
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &output {
         sinks.push(registry::create_sink(
@@ -239,6 +378,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 languages: cli.languages.clone(),
             },
             meta,
+            exclude: cli.exclude.clone(),
             ..PipelineOptions::default()
         },
     }
@@ -264,11 +404,14 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         [one] => one.clone(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     };
+    if report.tables.is_empty() {
+        eprintln!("warning: the database has no tables: the dump holds no objects");
+    }
     if cli.verbosity > 0 && !cli.simulate {
         eprintln!(
-            "Wrote {} objects from {} tables to {}.",
-            report.rows(),
-            report.tables.len() - skipped.len(),
+            "Wrote {} from {} to {}.",
+            counted(report.rows(), "object"),
+            counted((report.tables.len() - skipped.len()) as u64, "table"),
             target
         );
     }
@@ -281,4 +424,88 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_INCOMPLETE));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `1 row`, `2 rows`: a count with its noun (nouns with a plain plural).
+pub fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// `--verify DUMP`: exit 0 when intact (and, with a database, when every
+/// table still has the rows it had), else 1 naming what is not.
+fn verify_dump(cli: &Cli, dump: &std::path::Path) -> Result<ExitCode> {
+    if cli.output_dir.is_some() || !cli.outputs.is_empty() || cli.simulate {
+        usage!("--verify checks a dump: it writes nothing (no OUTPUT_DIR, --json, --xml, -f, -s)");
+    }
+    let manifest = verify::files(dump)?;
+    let url = match (&cli.database, &cli.settings) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(settings)) => {
+            let python = site_python(cli.python.as_deref(), cli.verbosity);
+            let meta = SiteMeta::from_site(&python, settings, &cli.pythonpath)?;
+            Some(meta.database.url()?)
+        }
+        (None, None) => None,
+    };
+    let what = format!(
+        "{}, {} in {}, written by dump2py {}",
+        counted(manifest.files.len() as u64, "file"),
+        counted(manifest.tables.values().sum(), "row"),
+        counted(manifest.tables.len() as u64, "table"),
+        manifest.version
+    );
+    if let Some(url) = url {
+        let url = with_allow_empty(&url, cli.allow_empty)?;
+        let mut source = registry::open_source(&url)?;
+        let changes = verify::changes(&manifest, source.as_mut())?;
+        if !changes.is_empty() {
+            for c in &changes {
+                eprintln!("changed: {c}");
+            }
+            anyhow::bail!(
+                "{}: intact ({what}), but the database changed since: {} of {} tables",
+                dump.display(),
+                changes.len(),
+                manifest.tables.len()
+            );
+        }
+        if cli.verbosity > 0 {
+            println!(
+                "{}: intact ({what}); the database has the same rows per table",
+                dump.display()
+            );
+        }
+    } else if cli.verbosity > 0 {
+        println!("{}: intact ({what})", dump.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The site's interpreter: `--python`, else the `python` beside this binary
+/// (pip installs dump2py into the site's virtualenv), else `python3`.
+fn site_python(given: Option<&str>, verbosity: u8) -> String {
+    let (python, why) = match given {
+        Some(p) => (p.to_string(), "--python"),
+        None => match beside_binary() {
+            Some(p) => (p.display().to_string(), "installed beside dump2py"),
+            None => ("python3".to_string(), "from the PATH"),
+        },
+    };
+    if verbosity >= 2 {
+        eprintln!("Python interpreter of the site: {python} ({why})");
+    }
+    python
+}
+
+fn beside_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    ["python", "python3"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
 }

@@ -9,7 +9,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+
+use anyhow::Result;
+
+use crate::UsageError;
 use dump2py_core::plugin::{BatchFn, Sink, Source};
 use dump2py_core::registry::{self, SinkOptions};
 use dump2py_core::schema::{Schema, Table};
@@ -31,9 +36,19 @@ pub struct OutputArgs {
     #[arg(short = 'f', long = "format", value_name = "NAME=TARGET")]
     pub formats: Vec<String>,
 
-    /// Indent JSON and XML outputs by N spaces per level (dumpdata's --indent).
-    #[arg(long, value_name = "N")]
-    pub indent: Option<usize>,
+    /// Indent JSON and XML outputs by N spaces per level, 0 to 64 (dumpdata's --indent).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=64))]
+    pub indent: Option<u8>,
+
+    /// In JSON and XML, write foreign keys and many-to-many values as the targets' natural keys,
+    /// where the target model has natural_key() (dumpdata's; needs --settings or --site-schema).
+    #[arg(long)]
+    pub natural_foreign: bool,
+
+    /// In JSON and XML, leave out the primary key of objects whose model has natural_key()
+    /// (dumpdata's; needs --settings or --site-schema).
+    #[arg(long)]
+    pub natural_primary: bool,
 }
 
 /// One output named on the command line.
@@ -64,8 +79,10 @@ impl OutputArgs {
     }
 
     /// The outputs, checked: each target once, standard output at most
-    /// once, `output_dir` (the Python dump) not among them.
-    pub fn outputs(&self, output_dir: Option<&Path>) -> Result<Vec<Output>> {
+    /// once, `output_dir` (the Python dump) neither among them nor
+    /// containing them. Paths are compared where they lead (`x`, `./x`, a
+    /// symlink, a hard link are one file).
+    pub fn outputs(&self, output_dir: Option<&Path>) -> Result<Vec<Output>, UsageError> {
         let mut out: Vec<Output> = Vec::new();
         let named = |format: &str, target: &PathBuf| Output {
             format: format.to_string(),
@@ -78,31 +95,47 @@ impl OutputArgs {
                 Some((name, target)) if !name.is_empty() && !target.is_empty() => {
                     out.push(named(name, &PathBuf::from(target)));
                 }
-                _ => bail!("-f/--format {spec}: expected NAME=TARGET, e.g. json=data.json"),
+                _ => usage!("-f/--format {spec}: expected NAME=TARGET, e.g. json=data.json"),
             }
         }
-        let mut seen: Vec<&Path> = output_dir.into_iter().collect();
+        if (self.natural_foreign || self.natural_primary)
+            && !out.iter().any(|o| o.format == "json" || o.format == "xml")
+        {
+            usage!("--natural-foreign and --natural-primary are for JSON and XML outputs (--json, --xml)");
+        }
+        let mut seen: Vec<(&Path, Place)> =
+            output_dir.map(|d| (d, Place::of(d))).into_iter().collect();
         for o in &out {
             if is_stdout(&o.target) {
                 if o.format == "python" {
-                    bail!("a Python dump is a directory: it can't go to standard output");
+                    usage!("a Python dump is a directory: it can't go to standard output");
                 }
                 if out.iter().filter(|p| is_stdout(&p.target)).count() > 1 {
-                    bail!("only one output can go to standard output (-)");
+                    usage!("only one output can go to standard output (-)");
                 }
                 continue;
             }
-            if seen.contains(&o.target.as_path()) {
-                bail!(
-                    "{} is named as the target of two outputs",
+            let place = Place::of(&o.target);
+            if let Some((other, _)) = seen.iter().find(|(_, p)| p.same(&place)) {
+                if other == &o.target.as_path() {
+                    usage!(
+                        "{} is named as the target of two outputs",
+                        o.target.display()
+                    );
+                }
+                usage!(
+                    "{} and {} are one file: named as the target of two outputs",
+                    other.display(),
                     o.target.display()
                 );
             }
             // OUTPUT_DIR is replaced whole when the Python dump is published.
-            if output_dir.is_some_and(|d| o.target.starts_with(d)) {
-                bail!("{} is inside OUTPUT_DIR", o.target.display());
+            if let Some(d) = output_dir {
+                if place.inside(&Place::of(d)) {
+                    usage!("{} is inside OUTPUT_DIR", o.target.display());
+                }
             }
-            seen.push(&o.target);
+            seen.push((&o.target, place));
         }
         Ok(out)
     }
@@ -119,6 +152,14 @@ impl OutputArgs {
         if let Some(n) = self.indent {
             extra.insert("indent".to_string(), n.to_string());
         }
+        for (on, key) in [
+            (self.natural_foreign, "natural_foreign"),
+            (self.natural_primary, "natural_primary"),
+        ] {
+            if on {
+                extra.insert(key.to_string(), "1".to_string());
+            }
+        }
         let mut sinks = Vec::new();
         for o in outputs {
             let options = SinkOptions {
@@ -131,6 +172,94 @@ impl OutputArgs {
         }
         Ok(sinks)
     }
+}
+
+/// Where a path leads: its parent resolved (through the nearest existing
+/// ancestor when it isn't made yet) and its name; and the file it is, when
+/// it exists.
+#[derive(Debug, Clone)]
+pub struct Place {
+    path: PathBuf,
+    file: Option<(u64, u64)>,
+}
+
+impl Place {
+    pub fn of(p: &Path) -> Place {
+        let file = fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        Place {
+            path: resolve(p),
+            file,
+        }
+    }
+
+    fn same(&self, other: &Place) -> bool {
+        self.path == other.path || (self.file.is_some() && self.file == other.file)
+    }
+
+    /// Whether `self` is `dir` or inside it.
+    fn inside(&self, dir: &Place) -> bool {
+        self.same(dir) || self.path.starts_with(&dir.path)
+    }
+}
+
+fn resolve(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let parts: Vec<Component> = abs.components().collect();
+    let mut cur = PathBuf::new();
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            Component::CurDir => {}
+            // `cur` has no symlinks left where it exists: `..` is its parent.
+            Component::ParentDir => {
+                cur.pop();
+            }
+            other => {
+                cur.push(other.as_os_str());
+                // The name itself stays: a rename replaces a symlink, not where it points.
+                if i + 1 < parts.len() {
+                    if let Ok(real) = fs::canonicalize(&cur) {
+                        cur = real;
+                    }
+                }
+            }
+        }
+    }
+    cur
+}
+
+/// Refuses any output that is, or contains, one of the `protected` files
+/// (the database being dumped and its journals, the plugin libraries).
+pub fn check_protected(
+    output_dir: Option<&Path>,
+    outputs: &[Output],
+    protected: &[PathBuf],
+) -> Result<(), UsageError> {
+    let targets = output_dir
+        .into_iter()
+        .chain(outputs.iter().map(|o| o.target.as_path()))
+        .filter(|t| !is_stdout(t));
+    let protected: Vec<(&PathBuf, Place)> = protected.iter().map(|p| (p, Place::of(p))).collect();
+    for t in targets {
+        let place = Place::of(t);
+        for (p, pp) in &protected {
+            if pp.same(&place) {
+                usage!(
+                    "{}: dump2py reads this file ({}); choose another output",
+                    t.display(),
+                    p.display()
+                );
+            }
+            if pp.inside(&place) {
+                usage!(
+                    "{} contains {}, which dump2py reads: choose another output",
+                    t.display(),
+                    p.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The source, reporting each table it reads on stderr when `on`
@@ -174,6 +303,10 @@ impl Source for ReadLog {
         eprintln!("read table {}: {rows} rows", table.name);
         read
     }
+
+    fn local_files(&self) -> Vec<PathBuf> {
+        self.inner.local_files()
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +319,8 @@ mod tests {
             xml: xml.iter().map(PathBuf::from).collect(),
             formats: formats.iter().map(|s| s.to_string()).collect(),
             indent: None,
+            natural_foreign: false,
+            natural_primary: false,
         }
     }
 
@@ -217,5 +352,30 @@ mod tests {
         assert!(err(args(&[], &[], &["json"])).is_some_and(|e| e.contains("NAME=TARGET")));
         assert!(err(args(&[], &[], &["python=-"])).is_some_and(|e| e.contains("directory")));
         assert!(err(args(&["dump/x.json"], &[], &[])).is_some_and(|e| e.contains("inside")));
+    }
+
+    #[test]
+    fn what_dump2py_reads_is_protected() {
+        let t = std::env::temp_dir().join(format!("dump2py-protect-{}", std::process::id()));
+        let lib = t.join("plugins/libx.so");
+        fs::create_dir_all(lib.parent().expect("parent")).expect("mkdir");
+        fs::write(&lib, "x").expect("write");
+        let protected = [lib.clone(), t.join("db.sqlite3-wal")];
+        let json = |p: PathBuf| Output {
+            format: "json".into(),
+            target: p,
+        };
+        let err = |dir: Option<&Path>, outs: &[Output]| {
+            check_protected(dir, outs, &protected)
+                .err()
+                .map(|e| e.to_string())
+        };
+        let plugins = t.join("plugins/../plugins");
+        assert!(err(Some(&plugins), &[]).is_some_and(|e| e.contains("contains")));
+        assert!(err(None, &[json(lib.clone())]).is_some_and(|e| e.contains("reads this file")));
+        let wal = t.join("./db.sqlite3-wal");
+        assert!(err(None, &[json(wal)]).is_some_and(|e| e.contains("reads this file")));
+        assert!(err(Some(&t.join("dump")), &[json(t.join("a.json"))]).is_none());
+        let _ = fs::remove_dir_all(&t);
     }
 }

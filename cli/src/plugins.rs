@@ -31,9 +31,9 @@ pub struct PluginArgs {
 }
 
 impl PluginArgs {
-    /// Loads the libraries of DUMP2PY_PLUGIN_PATH (directory by directory,
-    /// each in name order), then those of `--plugin`, each file once.
-    pub fn load(&self) -> Result<()> {
+    /// The libraries of DUMP2PY_PLUGIN_PATH (directory by directory, each
+    /// in name order), then those of `--plugin`.
+    pub fn libraries(&self) -> Result<Vec<PathBuf>> {
         let mut paths = Vec::new();
         if let Some(dirs) = std::env::var_os(PATH_ENV) {
             for dir in std::env::split_paths(&dirs) {
@@ -44,8 +44,13 @@ impl PluginArgs {
             }
         }
         paths.extend(self.plugins.iter().cloned());
+        Ok(paths)
+    }
+
+    /// Loads the libraries, each file once.
+    pub fn load(&self) -> Result<()> {
         let mut seen = HashSet::new();
-        for path in paths {
+        for path in self.libraries()? {
             // The same library twice (in a directory and by --plugin) is no conflict.
             let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             if seen.insert(key) {

@@ -29,8 +29,12 @@ use crate::schema::{
 };
 use crate::value::{Date, DateTime, Time, Value as CoreValue};
 
-/// Bump on any change to the types below.
-pub const ABI_VERSION: u32 = 1;
+/// Bump on any change to the types below. Version 2 added
+/// [`TransformerDecl::finish`]; the host still loads version 1 plugins
+/// (their transformers as [`TransformerDeclV1`]).
+pub const ABI_VERSION: u32 = 2;
+/// The oldest version the host loads.
+pub const ABI_VERSION_MIN: u32 = 1;
 /// The exported static's name, NUL-terminated for the dynamic loader.
 pub const SYMBOL: &[u8] = b"DUMP2PY_PLUGIN\0";
 pub const OK: i32 = 0;
@@ -934,7 +938,7 @@ pub struct Out {
     /// `table` is null, or names the table whose data caused it (a source
     /// that can't read one table): with `--tolerate` that table is skipped.
     pub error: unsafe extern "C" fn(ctx: *mut c_void, message: Str, table: Str),
-    /// A source's `describe`.
+    /// A source's `describe`; a transformer's `finish`, once per line.
     pub text: unsafe extern "C" fn(ctx: *mut c_void, text: Str),
     /// A source's `schema` (once per table, in database order) and a
     /// transformer's `table` (at most once: not called means unchanged).
@@ -1053,6 +1057,35 @@ pub struct TransformerDecl {
     pub table: Option<TableFn>,
     pub batch: Option<TransformBatchFn>,
     pub destroy: Option<DestroyFn>,
+    /// Optional (since version 2): called once after the last table. `ERR`
+    /// aborts the dump; each `out.text` is a line for the user (`-v 2`).
+    pub finish: Option<InstanceFn>,
+}
+
+/// A transformer of an ABI version 1 plugin: without `finish`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TransformerDeclV1 {
+    pub name: Str,
+    pub ctx: *const c_void,
+    pub create: Option<CreateTransformerFn>,
+    pub table: Option<TableFn>,
+    pub batch: Option<TransformBatchFn>,
+    pub destroy: Option<DestroyFn>,
+}
+
+impl From<&TransformerDeclV1> for TransformerDecl {
+    fn from(d: &TransformerDeclV1) -> TransformerDecl {
+        TransformerDecl {
+            name: d.name,
+            ctx: d.ctx,
+            create: d.create,
+            table: d.table,
+            batch: d.batch,
+            destroy: d.destroy,
+            finish: None,
+        }
+    }
 }
 
 /// The one exported declaration. The host reads `abi_version` first and
@@ -1067,6 +1100,7 @@ pub struct PluginDecl {
     pub n_sources: usize,
     pub sinks: *const SinkDecl,
     pub n_sinks: usize,
+    /// [`TransformerDeclV1`]s in a version 1 plugin.
     pub transformers: *const TransformerDecl,
     pub n_transformers: usize,
 }
@@ -1078,6 +1112,8 @@ unsafe impl Sync for SinkDecl {}
 unsafe impl Send for SinkDecl {}
 unsafe impl Sync for TransformerDecl {}
 unsafe impl Send for TransformerDecl {}
+unsafe impl Sync for TransformerDeclV1 {}
+unsafe impl Send for TransformerDeclV1 {}
 unsafe impl Sync for PluginDecl {}
 unsafe impl Send for PluginDecl {}
 

@@ -82,10 +82,10 @@ pub unsafe fn register_decl(decl_ptr: *const abi::PluginDecl, path: &Path) -> Re
         return Err(fail("DUMP2PY_PLUGIN is a null pointer".into()));
     }
     // The first field is the version, whatever the rest looks like.
-    let version = std::ptr::read_unaligned(decl_ptr as *const u32);
-    if version != abi::ABI_VERSION {
+    let abi_version = std::ptr::read_unaligned(decl_ptr as *const u32);
+    if !(abi::ABI_VERSION_MIN..=abi::ABI_VERSION).contains(&abi_version) {
         return Err(fail(format!(
-            "plugin ABI version {version}, but this dump2py needs version {}: \
+            "plugin ABI version {abi_version}, but this dump2py needs version {}: \
              rebuild the plugin against dump2py-sdk {}",
             abi::ABI_VERSION,
             env!("CARGO_PKG_VERSION")
@@ -103,7 +103,13 @@ pub unsafe fn register_decl(decl_ptr: *const abi::PluginDecl, path: &Path) -> Re
     let mut provides = Vec::new();
     let sources = unsafe { abi::slice(decl.sources, decl.n_sources) };
     let sinks = unsafe { abi::slice(decl.sinks, decl.n_sinks) };
-    let transformers = unsafe { abi::slice(decl.transformers, decl.n_transformers) };
+    // Version 1 declares its transformers without `finish`.
+    let transformers: Result<Vec<abi::TransformerDecl>, String> = if abi_version == 1 {
+        let v1 = decl.transformers as *const abi::TransformerDeclV1;
+        unsafe { abi::slice(v1, decl.n_transformers) }.map(|s| s.iter().map(Into::into).collect())
+    } else {
+        unsafe { abi::slice(decl.transformers, decl.n_transformers) }.map(<[_]>::to_vec)
+    };
     for d in sources.map_err(|e| fail(format!("its sources: {e}")))? {
         let n = usable(text(d.name, "a source's name")?, "source", "").map_err(fail)?;
         let schemes: Vec<String> = unsafe { d.schemes.to_vec() }
@@ -146,7 +152,7 @@ pub unsafe fn register_decl(decl_ptr: *const abi::PluginDecl, path: &Path) -> Re
             create: Create::Sink(Box::new(move |o| create_sink(f, &label, o))),
         });
     }
-    for d in transformers.map_err(|e| fail(format!("its transformers: {e}")))? {
+    for d in &transformers.map_err(|e| fail(format!("its transformers: {e}")))? {
         // `-T NAME:ARGS` splits at the first ':'.
         let n = usable(text(d.name, "a transformer's name")?, "transformer", ":").map_err(fail)?;
         let f = TransformerFns::new(d).map_err(|m| fail(format!("transformer {n}: {m}")))?;
@@ -273,6 +279,7 @@ struct TransformerFns {
     table: abi::TableFn,
     batch: abi::TransformBatchFn,
     destroy: abi::DestroyFn,
+    finish: Option<abi::InstanceFn>,
 }
 
 impl TransformerFns {
@@ -283,6 +290,7 @@ impl TransformerFns {
             table: d.table.ok_or_else(|| missing("table"))?,
             batch: d.batch.ok_or_else(|| missing("batch"))?,
             destroy: d.destroy.ok_or_else(|| missing("destroy"))?,
+            finish: d.finish,
         })
     }
 }
@@ -302,7 +310,9 @@ struct Collector<'a> {
     error: Option<String>,
     /// The table the error belongs to, if the plugin says so.
     error_table: Option<String>,
-    text: Option<String>,
+    /// Every `out.text`, in order: a source's description, a
+    /// transformer's lines for the user.
+    texts: Vec<String>,
     tables: Vec<Table>,
     batch: Option<Batch>,
     /// Where a source's batches go, as they come.
@@ -354,7 +364,7 @@ unsafe extern "C" fn cb_error(ctx: *mut c_void, message: Str, table: Str) {
 
 unsafe extern "C" fn cb_text(ctx: *mut c_void, text: Str) {
     callback(ctx, (), |c| match text.to_string() {
-        Ok(t) => c.text = Some(t),
+        Ok(t) => c.texts.push(t),
         Err(e) => c.failed = Some(bad_data(&e)),
     })
 }
@@ -522,7 +532,7 @@ impl Source for DynSource {
         let got = self.plugin().call(Collector::default(), |out| unsafe {
             (self.f.describe)(i, out)
         });
-        match got.map(|mut c| c.text.take()) {
+        match got.map(|mut c| c.texts.pop()) {
             Ok(Some(t)) => t,
             // Only used in headers and messages: say who, rather than fail.
             _ => self.label.clone(),
@@ -699,6 +709,16 @@ impl Transformer for DynTransformer {
             *batch = new;
         }
         Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Vec<String>> {
+        let Some(finish) = self.f.finish else {
+            return Ok(Vec::new());
+        };
+        let i = self.instance;
+        let c = Plugin { label: &self.label }
+            .call(Collector::default(), |out| unsafe { finish(i, out) })?;
+        Ok(c.texts.iter().map(|t| one_line(t)).collect())
     }
 }
 

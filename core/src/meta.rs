@@ -26,6 +26,10 @@ pub struct SiteMeta {
     pub use_tz: bool,
     /// Site languages in order, the default first (empty for plain Django).
     pub languages: Vec<String>,
+    /// Whether the models' natural keys were reported (false in older
+    /// saved schemas).
+    #[serde(default)]
+    pub natural_keys: bool,
     /// App labels in INSTALLED_APPS order.
     pub apps: Vec<String>,
     pub database: Database,
@@ -232,6 +236,24 @@ pub struct ModelMeta {
     /// The model's own concrete fields in model order (`_meta.get_fields()`),
     /// many-to-many fields included (they have no column here).
     pub fields: Vec<FieldMeta>,
+    /// What `natural_key()` returns, for a model that has one.
+    #[serde(default)]
+    pub natural_key: Option<NaturalKeyMeta>,
+    /// The models that dumpdata's order with natural keys puts before this
+    /// one (Django's `sort_dependencies`), as `app_label.ObjectName`.
+    #[serde(default)]
+    pub natural_deps: Vec<String>,
+}
+
+/// A model's `natural_key()`: the paths of the fields it returns, through
+/// foreign keys (`["content_type", "app_label"]`), as `sitemeta.py` found
+/// them; or why they can't be followed without the site's Python.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NaturalKeyMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

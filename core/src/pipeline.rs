@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::batch::Batch;
-use crate::django::{ContentType, Model, Site, ViewOptions, CONTENT_TYPE_TABLE};
+use crate::django::{ContentType, Model, Site, ViewOptions, CONTENT_TYPE_TABLE, DJANGO_TABLES};
 use crate::error::{Error, Result};
 use crate::plugin::{DumpInfo, Report, Sink, Source, TableOutcome, Transformer};
 use crate::schema::{Schema, Table};
@@ -18,6 +18,9 @@ pub struct PipelineOptions {
     pub view: ViewOptions,
     /// The site's own metadata; without it the view is inferred.
     pub meta: Option<crate::meta::SiteMeta>,
+    /// `-e/--exclude`: app labels and `app_label.ModelName`s to leave out
+    /// of every output (dumpdata's meaning).
+    pub exclude: Vec<String>,
 }
 
 impl Default for PipelineOptions {
@@ -27,17 +30,23 @@ impl Default for PipelineOptions {
             tolerate: false,
             view: ViewOptions::default(),
             meta: None,
+            exclude: Vec::new(),
         }
     }
 }
 
 /// Hears about progress; the CLI draws bars and prints summaries with it.
 pub trait Observer {
+    /// Before the first table: how many tables will be read, and their
+    /// rows as counted.
+    fn dump_started(&mut self, _tables: u64, _expected_rows: u64) {}
     fn table_started(&mut self, _model: &Model, _expected_rows: u64) {}
     fn rows_read(&mut self, _rows: u64) {}
     fn table_finished(&mut self, _model: &Model, _outcome: &TableOutcome) {}
     /// One line from a sink ([`Sink::warnings`]), without a `warning:` prefix.
     fn warning(&mut self, _message: &str) {}
+    /// One line of information from a transformer ([`Transformer::finish`]).
+    fn note(&mut self, _message: &str) {}
 }
 
 /// An observer that hears nothing.
@@ -107,7 +116,7 @@ impl Pipeline<'_> {
                 .copied()
                 .unwrap_or(0)
         };
-        let site = if site.cycles.is_empty() {
+        let mut site = if site.cycles.is_empty() {
             site
         } else {
             match &self.options.meta {
@@ -125,13 +134,18 @@ impl Pipeline<'_> {
                 ),
             }
         };
+        exclude(&mut site, &self.options.exclude)?;
         for sink in self.sinks.iter_mut() {
             sink.begin(info, &site)?;
         }
         let mut report = Report::default();
-        let all =
-            (site.models.iter().map(|m| (m, false))).chain(site.skipped.iter().map(|m| (m, true)));
-        for (model, skipped) in all {
+        let all = (site.models.iter().map(|m| (m, false, false)))
+            .chain(site.skipped.iter().map(|m| (m, true, false)))
+            .chain(site.excluded.iter().map(|m| (m, true, true)));
+        // What is read, with its row count, known before the first table:
+        // the observer shows the whole dump's progress.
+        let mut plan = Vec::new();
+        for (model, skipped, excluded) in all {
             let wanted: Vec<bool> = self.sinks.iter().map(|s| s.wants(model, skipped)).collect();
             // Without sinks (--simulate) the Python dump's models are read.
             let read = if self.sinks.is_empty() {
@@ -150,6 +164,14 @@ impl Pipeline<'_> {
                 Some(c) => c,
                 None => self.count(model, chain),
             };
+            plan.push((model, excluded, wanted, chain, counted));
+        }
+        let expected = plan
+            .iter()
+            .filter_map(|(.., c)| c.as_ref().ok())
+            .sum::<u64>();
+        observer.dump_started(plan.len() as u64, expected);
+        for (model, excluded, wanted, chain, counted) in plan {
             let replay = if model.table.name == CONTENT_TYPE_TABLE {
                 ct_batches.take()
             } else {
@@ -174,14 +196,25 @@ impl Pipeline<'_> {
                     observer.warning(&w);
                 }
             }
-            report.tables.push((model.table.name.clone(), outcome));
+            // An excluded table read for a sink's own use is not in the dump.
+            if !excluded {
+                report.tables.push((model.table.name.clone(), outcome));
+            }
+        }
+        for t in self.transformers.iter_mut() {
+            for note in t.finish()? {
+                observer.note(&note);
+            }
         }
         for sink in self.sinks.iter_mut() {
             sink.finish(&report)?;
         }
+        // All outputs move into place at once, or none does.
+        let tx = crate::staging::Transaction::begin();
         for sink in self.sinks.iter_mut() {
             sink.publish()?;
         }
+        tx.commit()?;
         Ok(report)
     }
 
@@ -266,6 +299,19 @@ impl Pipeline<'_> {
     /// models; returns its batches too.
     fn content_types(&mut self, schema: &Schema) -> Result<(Vec<ContentType>, Option<Vec<Batch>>)> {
         let Some(table) = schema.table(CONTENT_TYPE_TABLE) else {
+            // The site has content types: without them no content-type
+            // column can be written.
+            let named = self.options.meta.as_ref().and_then(|m| {
+                m.models
+                    .iter()
+                    .find(|m| !m.proxy && m.db_table == CONTENT_TYPE_TABLE)
+            });
+            if let Some(m) = named {
+                return Err(Error::table(
+                    CONTENT_TYPE_TABLE,
+                    format!("no such table (model {})", m.label()),
+                ));
+            }
             return Ok((Vec::new(), None));
         };
         let (Some(id), Some(app), Some(model)) = (
@@ -273,6 +319,8 @@ impl Pipeline<'_> {
             table.column_index("app_label"),
             table.column_index("model"),
         ) else {
+            // A table the source can't read says why when counted.
+            self.source.count_rows(table)?;
             return Err(Error::table(
                 CONTENT_TYPE_TABLE,
                 "expected columns id, app_label, model",
@@ -299,6 +347,115 @@ impl Pipeline<'_> {
             })?;
         Ok((out, Some(batches)))
     }
+}
+
+/// Removes the models that `excludes` name from `site` (dumpdata's `-e`:
+/// an app label leaves out the app's models, `app_label.ModelName` one
+/// model, its name in any case), with the link tables of their
+/// many-to-many fields; a name the site doesn't know is an error.
+pub fn exclude(site: &mut Site, excludes: &[String]) -> Result<()> {
+    if excludes.is_empty() {
+        return Ok(());
+    }
+    let meta = site.meta.clone();
+    let all: Vec<&Model> = site.models.iter().chain(&site.skipped).collect();
+    // Without metadata Django's own tables have their label by name.
+    fn id_of_model(m: &Model, inferred: bool) -> (&str, String) {
+        let known = match inferred {
+            true => DJANGO_TABLES.iter().find(|(t, _)| *t == m.table.name),
+            false => None,
+        };
+        match known.and_then(|(_, l)| l.split_once('.')) {
+            Some((app, model)) => (app, model.to_string()),
+            None => (m.app_label.as_str(), m.model_name.to_lowercase()),
+        }
+    }
+    let inferred = meta.is_none();
+    let id_of = |m: &Model| -> (String, String) {
+        let (a, n) = id_of_model(m, inferred);
+        (a.to_string(), n)
+    };
+    let mut apps: Vec<String> = Vec::new();
+    let mut models: Vec<(String, String)> = Vec::new();
+    for label in excludes {
+        match label.split_once('.') {
+            Some((app, name)) => {
+                let lower = name.to_lowercase();
+                let known = match &meta {
+                    Some(m) => (m.models.iter())
+                        .any(|m| m.app_label == app && m.object_name.to_lowercase() == lower),
+                    None => all
+                        .iter()
+                        .any(|m| id_of(m) == (app.to_string(), lower.clone())),
+                };
+                if !known {
+                    return Err(Error::Usage(format!(
+                        "-e/--exclude {label}: the site has no model {label}"
+                    )));
+                }
+                models.push((app.to_string(), lower));
+            }
+            None => {
+                let known = match &meta {
+                    Some(m) => m.apps.iter().any(|a| a == label),
+                    None => all.iter().any(|m| id_of(m).0 == *label),
+                };
+                if !known {
+                    return Err(Error::Usage(format!(
+                        "-e/--exclude {label}: the site has no app {label}"
+                    )));
+                }
+                apps.push(label.clone());
+            }
+        }
+    }
+    let named = |m: &Model| {
+        let (app, name) = id_of(m);
+        apps.contains(&app) || models.contains(&(app, name))
+    };
+    let mut out: Vec<String> = all
+        .iter()
+        .filter(|m| !m.auto_created && named(m))
+        .map(|m| m.table.name.clone())
+        .collect();
+    // A link table goes with its owner, or with its app.
+    let links: Vec<String> = all
+        .iter()
+        .filter(|m| m.auto_created)
+        .filter(|m| {
+            apps.contains(&id_of(m).0)
+                || link_owner(m, meta.as_deref()).is_some_and(|o| out.contains(&o))
+        })
+        .map(|m| m.table.name.clone())
+        .collect();
+    out.extend(links);
+    let mut excluded = Vec::new();
+    for list in [&mut site.models, &mut site.skipped] {
+        let (gone, kept) = std::mem::take(list)
+            .into_iter()
+            .partition(|m| out.contains(&m.table.name));
+        *list = kept;
+        excluded.extend::<Vec<Model>>(gone);
+    }
+    site.excluded = excluded;
+    site.excluded_apps = apps;
+    Ok(())
+}
+
+/// The owner's table of a many-to-many link table: the model whose field
+/// has it as `through` in the metadata, else its first foreign key's
+/// target (Django's link tables are `id`, owner, target).
+fn link_owner(link: &Model, meta: Option<&crate::meta::SiteMeta>) -> Option<String> {
+    if let Some(meta) = meta {
+        let label = link.label();
+        return (meta.models.iter())
+            .find(|m| (m.fields.iter()).any(|f| f.through.as_deref() == Some(label.as_str())))
+            .map(|m| m.db_table.clone());
+    }
+    let t = &link.table;
+    (t.columns.iter())
+        .find_map(|c| t.foreign_key(&c.name))
+        .map(|fk| fk.target_table.clone())
 }
 
 #[cfg(test)]
@@ -635,5 +792,112 @@ mod tests {
         let report = run(&mut src2, false, &mut only_python).expect("dumped");
         assert_eq!(report.tables.len(), 1);
         assert_eq!(src2.read_log, [CONTENT_TYPE_TABLE, "app_thing"]);
+    }
+
+    /// Site metadata whose models are `(app_label, ObjectName, table)`,
+    /// each with the columns `id` and `name`.
+    fn meta(models: &[(&str, &str, &str)]) -> crate::meta::SiteMeta {
+        let field = |name: &str| {
+            serde_json::json!({
+                "name": name, "attname": name, "column": name, "internal_type": "CharField",
+                "primary_key": name == "id", "null": false, "decimal_places": null,
+                "max_digits": null, "related_model": null, "through": null,
+                "choicelist": null, "babel_columns": [], "babel_variant": false,
+            })
+        };
+        let models: Vec<_> = models
+            .iter()
+            .map(|(app, object, table)| {
+                serde_json::json!({
+                    "app_label": app, "object_name": object, "db_table": table,
+                    "proxy": false, "auto_created": false, "managed": true, "parent": null,
+                    "fields": [field("id"), field("name")],
+                })
+            })
+            .collect();
+        let text = serde_json::json!({
+            "format": 1, "settings_module": "s", "version": null, "time_zone": null,
+            "use_tz": false, "languages": [], "apps": ["app"],
+            "database": {"engine": "django.db.backends.sqlite3", "name": "x"},
+            "models": models,
+        });
+        match crate::meta::SiteMeta::parse(&text.to_string()) {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn a_site_model_without_its_table_is_an_error_or_skipped() {
+        let models = [("app", "Thing", "app_thing"), ("app", "Gone", "app_gone")];
+        for tolerate in [false, true] {
+            let mut src = source();
+            src.tables.retain(|(t, _)| t.name == "app_thing");
+            let rec = Recorder::default();
+            let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
+            let got = Pipeline {
+                source: &mut src,
+                transformers: &mut [],
+                sinks: &mut sinks,
+                options: PipelineOptions {
+                    tolerate,
+                    meta: Some(meta(&models)),
+                    ..PipelineOptions::default()
+                },
+            }
+            .run(
+                &DumpInfo {
+                    source: "memory".into(),
+                    tool_version: "0".into(),
+                },
+                &mut Quiet,
+            );
+            let why = "table app_gone: no such table (model app.Gone)";
+            match got {
+                Ok(report) => {
+                    assert!(tolerate);
+                    assert_eq!(report.skipped().collect::<Vec<_>>(), [("app_gone", why)]);
+                    assert!(rec.calls.borrow().contains(&"skipped app_gone".to_string()));
+                }
+                Err(e) => {
+                    assert!(!tolerate, "{e}");
+                    assert_eq!(e.to_string(), why);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn site_content_types_without_their_table_are_an_error() {
+        let mut src = source();
+        src.tables.retain(|(t, _)| t.name == "app_thing");
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(Recorder::default())];
+        let models = [
+            ("app", "Thing", "app_thing"),
+            ("contenttypes", "ContentType", CONTENT_TYPE_TABLE),
+        ];
+        let err = Pipeline {
+            source: &mut src,
+            transformers: &mut [],
+            sinks: &mut sinks,
+            options: PipelineOptions {
+                // Not even with -t: content-type columns need the table.
+                tolerate: true,
+                meta: Some(meta(&models)),
+                ..PipelineOptions::default()
+            },
+        }
+        .run(
+            &DumpInfo {
+                source: "memory".into(),
+                tool_version: "0".into(),
+            },
+            &mut Quiet,
+        )
+        .expect_err("no content types");
+        assert_eq!(
+            err.to_string(),
+            "table django_content_type: no such table (model contenttypes.ContentType)"
+        );
     }
 }

@@ -4,6 +4,8 @@
 //!
 //! [`Value`]: crate::value::Value
 
+use std::path::PathBuf;
+
 use crate::batch::Batch;
 use crate::django::{Model, Site};
 use crate::error::Result;
@@ -22,6 +24,11 @@ pub trait Source {
     /// Streams the table's rows in primary-key order, at most `batch_rows`
     /// rows per batch, each row in the table's column order.
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()>;
+    /// The local files this source reads (an SQLite database and its
+    /// journals), existing or not: no output may replace them.
+    fn local_files(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
 }
 
 /// What every sink is told before the first table.
@@ -114,4 +121,11 @@ pub trait Transformer {
     /// Rewrites a batch laid out as `input` into the layout of `output` (the
     /// table that `table` returned); may drop rows.
     fn batch(&mut self, input: &Table, output: &Table, batch: &mut Batch) -> Result<()>;
+    /// Called once after the last table, before any sink finishes: an
+    /// error (an argument that matched nothing, say) aborts the dump, so
+    /// nothing is published. Returns what the user may want to know, a
+    /// line each (shown with `-v 2`).
+    fn finish(&mut self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 }

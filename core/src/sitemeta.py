@@ -97,6 +97,69 @@ def field_meta(model, f, languages, babel_types):
     }
 
 
+class Unfollowable(Exception):
+    """natural_key() returns something else than field values."""
+
+
+def probe(model, path, tokens, depth):
+    """An unsaved instance of `model` whose every field holds a token
+    standing for its path; related objects are probes too (`depth` deep),
+    cached so that nothing reads the database."""
+    from django.db.models.base import ModelState
+    obj = model.__new__(model)  # no __init__: no defaults, no signals
+    obj.__dict__["_state"] = ModelState()
+    for f in model._meta.concrete_fields:
+        token = f"\x00dump2py-{len(tokens)}\x00"
+        tokens[token] = path + [f.name]
+        obj.__dict__[f.attname] = token
+        if f.is_relation and (f.many_to_one or f.one_to_one) and depth > 0:
+            rel = probe(f.related_model, path + [f.name], tokens, depth - 1)
+            f.set_cached_value(obj, rel)
+    return obj
+
+
+def natural_key_meta(model):
+    """What `model.natural_key()` returns, as the paths of the fields it
+    returns (`["content_type", "app_label"]`), found by calling it on a
+    probe: None when the model has no natural key."""
+    if not hasattr(model, "natural_key"):
+        return None
+    tokens = {}
+    try:
+        key = probe(model, [], tokens, 3).natural_key()
+        if not isinstance(key, (tuple, list)):
+            raise Unfollowable(f"it returns a {type(key).__name__}, not a tuple")
+        paths = []
+        for part in key:
+            if not isinstance(part, str) or part not in tokens:
+                raise Unfollowable(f"it returns {part!r}, not the value of a field")
+            paths.append(tokens[part])
+        return {"fields": paths}
+    except Exception as e:
+        return {"error": f"natural_key() can't be followed: {describe(e)}"}
+
+
+def natural_deps(model):
+    """The models `model` depends on for dumpdata's order with natural
+    keys (django.core.serializers.sort_dependencies)."""
+    from django.apps import apps
+    deps = []
+    if hasattr(model, "natural_key"):
+        deps = [label(apps.get_model(d))
+                for d in getattr(model.natural_key, "dependencies", None) or ()]
+    for f in model._meta.fields:
+        if f.remote_field:
+            rel = f.remote_field.model
+            if hasattr(rel, "natural_key") and rel != model:
+                deps.append(label(rel))
+    for f in model._meta.many_to_many:
+        if f.remote_field.through._meta.auto_created:
+            rel = f.remote_field.model
+            if hasattr(rel, "natural_key") and rel != model:
+                deps.append(label(rel))
+    return deps
+
+
 def model_meta(model, languages, babel_types):
     opts = model._meta
     parent = None
@@ -119,6 +182,8 @@ def model_meta(model, languages, babel_types):
         "ordering": [o if isinstance(o, str) else "<expression>"
                      for o in opts.ordering or ()],
         "fields": [field_meta(model, f, languages, babel_types) for f in fields],
+        "natural_key": natural_key_meta(model),
+        "natural_deps": natural_deps(model),
     }
 
 
@@ -141,6 +206,7 @@ def site_meta(settings_module, settings):
         "time_zone": settings.TIME_ZONE,
         "use_tz": bool(settings.USE_TZ),
         "languages": languages,
+        "natural_keys": True,
         "apps": [a.label for a in apps.get_app_configs()],
         "database": {
             "engine": str(db.get("ENGINE") or ""),

@@ -1,5 +1,5 @@
 /*
- * dump2py_plugin.h: the C ABI of dump2py plugins, version 1.
+ * dump2py_plugin.h: the C ABI of dump2py plugins, version 2.
  *
  * A plugin is a shared library that exports one symbol:
  *
@@ -7,7 +7,8 @@
  *
  * dump2py loads it with `dump2py --plugin PATH` (or from a directory named
  * in DUMP2PY_PLUGIN_PATH), reads `abi_version` first and touches nothing
- * else unless it equals DUMP2PY_ABI_VERSION. The declaration lists the
+ * else unless it equals DUMP2PY_ABI_VERSION (or 1: a version 1 plugin's
+ * transformers have no `finish`). The declaration lists the
  * plugin's sources (by URL scheme), sinks (by output format) and
  * transformers (by name, used as `-T NAME:ARGS`). A library is never
  * unloaded.
@@ -49,7 +50,7 @@
 extern "C" {
 #endif
 
-#define DUMP2PY_ABI_VERSION 1u
+#define DUMP2PY_ABI_VERSION 2u
 #define DUMP2PY_OK 0
 #define DUMP2PY_ERR 1
 
@@ -193,7 +194,7 @@ typedef struct dump2py_out {
     void *ctx;
     /* The error of a call about to return DUMP2PY_ERR (one line). */
     void (*error)(void *ctx, dump2py_str message, dump2py_str table);
-    /* A source's describe. */
+    /* A source's describe; a transformer's finish, once per line. */
     void (*text)(void *ctx, dump2py_str text);
     /* A source's schema: once per table. A transformer's table: at most
      * once (not called: the table is unchanged). */
@@ -258,6 +259,10 @@ typedef struct dump2py_transformer_decl {
     int32_t (*batch)(void *instance, const dump2py_table *input, const dump2py_table *output,
                      const dump2py_batch *batch, const dump2py_out *out);
     void (*destroy)(void *instance);
+    /* Optional (NULL: nothing to do; since ABI version 2): once after the
+     * last table, before any output is finished. DUMP2PY_ERR aborts the
+     * dump; each out->text is a line for the user (shown with -v 2). */
+    int32_t (*finish)(void *instance, const dump2py_out *out);
 } dump2py_transformer_decl;
 
 /* The one exported declaration. `abi_version` must stay the first field. */

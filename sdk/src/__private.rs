@@ -83,6 +83,7 @@ pub const fn transformer_decl(
         table: Some(transformer_table as abi::TableFn),
         batch: Some(transformer_batch as abi::TransformBatchFn),
         destroy: Some(transformer_destroy as abi::DestroyFn),
+        finish: Some(transformer_finish as abi::InstanceFn),
     }
 }
 
@@ -471,6 +472,17 @@ unsafe extern "C" fn transformer_batch(
         let o = out(o)?;
         if (o.batch)(o.ctx, abi::BatchRef::new(&rows).get()) != abi::OK {
             return Err(Error::Usage("dump2py refused the batch".into()));
+        }
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn transformer_finish(p: *mut c_void, o: *const Out) -> i32 {
+    guard(o, || {
+        let notes = instance::<TransformerBox>(p)?.finish()?;
+        let o = out(o)?;
+        for note in &notes {
+            (o.text)(o.ctx, Str::new(note));
         }
         Ok(())
     })

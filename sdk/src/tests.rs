@@ -7,7 +7,7 @@ use std::sync::{Mutex, Once};
 
 use dump2py_core::abi;
 use dump2py_core::dynamic::register_decl;
-use dump2py_core::pipeline::{Pipeline, PipelineOptions, Quiet};
+use dump2py_core::pipeline::{Observer, Pipeline, PipelineOptions, Quiet};
 use dump2py_core::registry;
 
 use crate::prelude::*;
@@ -103,6 +103,9 @@ fn open_numbers(url: &str) -> Result<Box<dyn Source>> {
 /// the first batch, `fail` fails to be created.
 struct Twice {
     panic: bool,
+    /// Refuses to finish (`twice:picky`).
+    picky: bool,
+    rows: usize,
 }
 
 impl Transformer for Twice {
@@ -127,15 +130,25 @@ impl Transformer for Twice {
             out.push_row(row.iter().cloned().chain([twice]));
         }
         assert_eq!(input.columns.len() + 1, out.width);
+        self.rows += out.len();
         *batch = out;
         Ok(())
+    }
+    fn finish(&mut self) -> Result<Vec<String>> {
+        if self.picky {
+            return Err(Error::Usage("picky: nothing to be picky about".into()));
+        }
+        Ok(vec![format!("doubled {} ids", self.rows), "done".into()])
     }
 }
 
 fn twice(args: &str) -> Result<Box<dyn Transformer>> {
     match args {
-        "" => Ok(Box::new(Twice { panic: false })),
-        "panic" => Ok(Box::new(Twice { panic: true })),
+        "" | "panic" | "picky" => Ok(Box::new(Twice {
+            panic: args == "panic",
+            picky: args == "picky",
+            rows: 0,
+        })),
         other => Err(Error::Usage(format!(
             "unknown argument {other}\nsecond line"
         ))),
@@ -232,6 +245,16 @@ fn run(rows: i64, transformers: &[&str], target: &str) -> Result<Report> {
 }
 
 fn run_tolerant(rows: i64, transformers: &[&str], target: &str, tolerate: bool) -> Result<Report> {
+    run_observed(rows, transformers, target, tolerate, &mut Quiet)
+}
+
+fn run_observed(
+    rows: i64,
+    transformers: &[&str],
+    target: &str,
+    tolerate: bool,
+    observer: &mut dyn Observer,
+) -> Result<Report> {
     registered();
     let mut source = registry::open_source(&format!("SDKTEST:{rows}"))?;
     let mut ts = transformers
@@ -253,7 +276,69 @@ fn run_tolerant(rows: i64, transformers: &[&str], target: &str, tolerate: bool) 
             ..PipelineOptions::default()
         },
     }
-    .run(&info, &mut Quiet)
+    .run(&info, observer)
+}
+
+/// Keeps the notes of transformers.
+#[derive(Default)]
+struct Notes(Vec<String>);
+impl Observer for Notes {
+    fn note(&mut self, message: &str) {
+        self.0.push(message.to_string());
+    }
+}
+
+#[test]
+fn a_transformers_finish_crosses_the_abi() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    take_log();
+    let mut notes = Notes::default();
+    run_observed(4, &["sdktwice"], "x", false, &mut notes).expect("dump");
+    assert_eq!(notes.0, ["doubled 3 ids", "done"]);
+    take_log();
+    let err = run(4, &["sdktwice:picky"], "x")
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some(
+            "transformer sdktwice (plugin sdk-test 9.9.9, /fake/libsdktest.so): \
+             picky: nothing to be picky about"
+        )
+    );
+    // The transformers finish before the sinks: nothing was finished.
+    let log = take_log();
+    assert_eq!(log.last().map(String::as_str), Some("abort"));
+    assert!(!log.iter().any(|l| l.starts_with("finish")), "{log:?}");
+}
+
+#[test]
+fn a_version_1_plugin_still_loads_without_finish() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    registered();
+    static CREATE: crate::CreateTransformer = twice;
+    let v2 = crate::__private::transformer_decl("sdkoldtwice", &CREATE);
+    let v1: &'static [abi::TransformerDeclV1] = Box::leak(Box::new([abi::TransformerDeclV1 {
+        name: v2.name,
+        ctx: v2.ctx,
+        create: v2.create,
+        table: v2.table,
+        batch: v2.batch,
+        destroy: v2.destroy,
+    }]));
+    let mut decl = crate::__private::plugin_decl("old", "1", &[], &[], &[]);
+    decl.abi_version = 1;
+    decl.transformers = v1.as_ptr() as *const abi::TransformerDecl;
+    decl.n_transformers = 1;
+    let leaked: &'static abi::PluginDecl = Box::leak(Box::new(decl));
+    let loaded = unsafe { register_decl(leaked, Path::new("/x/libv1.so")) }.expect("v1 loads");
+    assert_eq!(loaded.provides, ["transformer sdkoldtwice"]);
+    take_log();
+    let mut notes = Notes::default();
+    let report = run_observed(4, &["sdkoldtwice:picky"], "x", false, &mut notes).expect("dump");
+    // Its `finish` is not there: the picky one can't refuse.
+    assert_eq!(report.rows(), 3);
+    assert!(notes.0.is_empty());
 }
 
 // The tests share the log: run them one at a time.
@@ -341,7 +426,7 @@ fn wrong_versions_and_taken_names_are_refused() {
         .unwrap_or_default();
     assert!(
         err.starts_with(
-            "plugin /x/libold.so: plugin ABI version 999, but this dump2py needs version 1"
+            "plugin /x/libold.so: plugin ABI version 999, but this dump2py needs version 2"
         ),
         "{err}"
     );
@@ -363,7 +448,8 @@ fn wrong_versions_and_taken_names_are_refused() {
     );
     let listed: Vec<_> = registry::listing()
         .into_iter()
-        .filter(|l| l.origin != registry::Origin::BuiltIn)
+        // (Not the version 1 plugin another test may have loaded.)
+        .filter(|l| l.origin != registry::Origin::BuiltIn && l.name != "sdkoldtwice")
         .map(|l| format!("{} {} {} {:?}", l.kind, l.name, l.version, l.schemes))
         .collect();
     assert_eq!(
@@ -424,7 +510,7 @@ int main(void) {
     S(dump2py_sink_decl) F(dump2py_sink_decl, create) F(dump2py_sink_decl, finish)
     F(dump2py_sink_decl, abort) F(dump2py_sink_decl, destroy)
     S(dump2py_transformer_decl) F(dump2py_transformer_decl, batch)
-    F(dump2py_transformer_decl, destroy)
+    F(dump2py_transformer_decl, destroy) F(dump2py_transformer_decl, finish)
     S(dump2py_plugin) F(dump2py_plugin, name) F(dump2py_plugin, sources)
     F(dump2py_plugin, sinks) F(dump2py_plugin, n_transformers)
     printf("DUMP2PY_ABI_VERSION %u\n", DUMP2PY_ABI_VERSION);
@@ -560,6 +646,10 @@ fn the_c_header_matches_the_rust_abi() {
         s(
             "dump2py_transformer_decl.destroy",
             offset_of!(abi::TransformerDecl, destroy),
+        ),
+        s(
+            "dump2py_transformer_decl.finish",
+            offset_of!(abi::TransformerDecl, finish),
         ),
         s("dump2py_plugin", size_of::<abi::PluginDecl>()),
         s("dump2py_plugin.name", offset_of!(abi::PluginDecl, name)),

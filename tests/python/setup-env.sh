@@ -2,6 +2,9 @@
 # Creates, once, the Python virtualenv with Lino that the tests use as the
 # reference (see README.md), and prints its path as the last line of stdout.
 #
+#   setup-env.sh [REQUIREMENTS]   another requirements file of this directory
+#                                 (requirements-django.txt: Django alone)
+#
 #   DUMP2PY_PYENV   where the venv goes
 #                   (default: ~/.cache/dump2py/pyenv-<12 hex of sha256 of requirements.txt>)
 #   DUMP2PY_PYTHON  the Python that makes it (default: python3)
@@ -12,7 +15,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-req="$here/requirements.txt"
+req="$here/${1:-requirements.txt}"
 hash="$(sha256sum "$req" | cut -c1-12)"
 venv="${DUMP2PY_PYENV:-$HOME/.cache/dump2py/pyenv-$hash}"
 venv="$(realpath -m "$venv")"

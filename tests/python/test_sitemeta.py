@@ -52,12 +52,13 @@ def run(settings, python=sys.executable, pythonpath=(SITES,), db=None, flags=(),
 STR, OPT_STR, INT, BOOL = (str,), (str, type(None)), (int,), (bool,)
 SITE_KEYS = {"format": INT, "settings_module": STR, "version": OPT_STR, "time_zone": OPT_STR,
              "use_tz": BOOL, "languages": (list,), "apps": (list,), "database": (dict,),
-             "models": (list,)}
+             "models": (list,), "natural_keys": BOOL}
 DB_KEYS = {"engine": STR, "name": STR, "user": STR, "password": STR, "host": STR,
            "port": STR, "options": (dict,)}
 MODEL_KEYS = {"app_label": STR, "object_name": STR, "db_table": STR, "proxy": BOOL,
               "auto_created": BOOL, "managed": BOOL, "parent": (dict, type(None)),
-              "fields": (list,), "ordering": (list,)}
+              "fields": (list,), "ordering": (list,), "natural_key": (dict, type(None)),
+              "natural_deps": (list,)}
 FIELD_KEYS = {"name": STR, "attname": STR, "column": OPT_STR, "internal_type": STR,
               "primary_key": BOOL, "serialize": BOOL, "null": BOOL, "decimal_places": (int, type(None)),
               "max_digits": (int, type(None)), "related_model": OPT_STR,

@@ -73,10 +73,24 @@ fn django(
     indent: Option<&str>,
     out: &Path,
 ) -> std::process::Output {
+    django_with(lino, settings, db, format, indent, &[], out)
+}
+
+/// `dumpdata` with more options (`-e`, `--natural-foreign`…).
+fn django_with(
+    lino: &Lino,
+    settings: &str,
+    db: &Path,
+    format: &str,
+    indent: Option<&str>,
+    options: &[&str],
+    out: &Path,
+) -> std::process::Output {
     let mut args = vec!["dumpdata", "--format", format];
     if let Some(n) = indent {
         args.extend(["--indent", n]);
     }
+    args.extend(options);
     let o = s(out);
     args.extend(["-o", &o]);
     lino.admin(settings, db, &args)
@@ -115,6 +129,19 @@ fn same_as_dumpdata(
     formats: &[&str],
     indents: &[Option<&str>],
 ) {
+    same_as_dumpdata_with(lino, settings, db, dir, formats, indents, &[]);
+}
+
+/// As [`same_as_dumpdata`], with `options` given to both.
+fn same_as_dumpdata_with(
+    lino: &Lino,
+    settings: &str,
+    db: &Path,
+    dir: &Path,
+    formats: &[&str],
+    indents: &[Option<&str>],
+    options: &[&str],
+) {
     for indent in indents {
         let tag = indent.unwrap_or("none");
         let mut args: Vec<String> = Vec::new();
@@ -124,12 +151,13 @@ fn same_as_dumpdata(
         if let Some(n) = indent {
             args.extend(["--indent".into(), n.to_string()]);
         }
-        args.extend(["-v".into(), "0".into()]);
+        args.extend(["-v".into(), "0".into(), "-o".into()]);
+        args.extend(options.iter().map(|o| o.to_string()));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         lino.ours_ok(settings, db, &[], &refs);
         for f in formats {
             let theirs = dir.join(format!("django-{tag}.{f}"));
-            let out = django(lino, settings, db, f, *indent, &theirs);
+            let out = django_with(lino, settings, db, f, *indent, options, &theirs);
             assert!(out.status.success(), "dumpdata failed: {}", stderr(&out));
             assert_same_file(&theirs, &dir.join(format!("ours-{tag}.{f}")));
         }
@@ -257,8 +285,9 @@ fn without_metadata_only_the_listed_differences() {
                 ["choice-empty", "model-order"]
             );
         } else {
-            // Scalar rows 1-4 hold the decimals, datetimes, UUIDs and durations.
-            assert_eq!(kinds["naive-datetime"], 4, "{kinds:?}");
+            // Scalar rows 1-4 hold the decimals, datetimes, UUIDs and durations;
+            // Stamp rows 1-2 two datetimes each.
+            assert_eq!(kinds["naive-datetime"], 8, "{kinds:?}");
             assert_eq!(kinds["uuid-hex"], 3, "{kinds:?}");
             assert_eq!(kinds["duration-int"], 3, "{kinds:?}");
             assert_eq!(kinds["label"], 1, "{kinds:?}");
@@ -510,6 +539,145 @@ fn outputs_without_output_dir_compressed_and_checked() {
     let out = dump2py(["-d", &url]);
     assert!(
         stderr(&out).contains("no OUTPUT_DIR given"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `-e` with apps and models, several at once: what dumpdata writes with
+/// the same excludes, with and without --indent.
+#[test]
+fn excludes_equal_dumpdata() {
+    let lino = lino();
+    let (t, db) = min1();
+    for excludes in [
+        &["-e", "countries", "-e", "contacts.Person"][..],
+        &[
+            "-e",
+            "contacts.partner",
+            "-e",
+            "users",
+            "-e",
+            "system.SiteConfig",
+        ][..],
+    ] {
+        same_as_dumpdata_with(
+            lino,
+            MIN1,
+            &db,
+            t.path(),
+            &["json", "xml"],
+            &[None, Some("2")],
+            excludes,
+        );
+    }
+    let (t, db) = awkward(lino);
+    let db = without_control_chars(&db, t.path());
+    // Content types (Lino's dump skips them, dumpdata doesn't), the
+    // owner and the target of many-to-many fields.
+    for excludes in [
+        &[
+            "-e",
+            "contenttypes",
+            "-e",
+            "things.Tag",
+            "-e",
+            "things.leaf",
+        ][..],
+        &["-e", "things.Thing", "-e", "things.Code", "-e", "system"][..],
+    ] {
+        same_as_dumpdata_with(
+            lino,
+            AWKWARD,
+            &db,
+            t.path(),
+            &["json", "xml"],
+            &[None, Some("0")],
+            excludes,
+        );
+    }
+}
+
+/// `--natural-foreign` and `--natural-primary`, alone and together, with
+/// and without --indent and with `-e`: what dumpdata writes with them.
+#[test]
+fn natural_keys_equal_dumpdata() {
+    let lino = lino();
+    let options: [&[&str]; 4] = [
+        &["--natural-foreign"],
+        &["--natural-primary"],
+        &["--natural-foreign", "--natural-primary"],
+        &["--natural-foreign", "--natural-primary", "-e", "users.User"],
+    ];
+    let (t, db) = min1();
+    for o in options {
+        same_as_dumpdata_with(
+            lino,
+            MIN1,
+            &db,
+            t.path(),
+            &["json", "xml"],
+            &[None, Some("2")],
+            o,
+        );
+    }
+    // Content types have natural keys: things.Note's owner is one, and
+    // with -e contenttypes they are read for the keys, not written.
+    let (t, db) = awkward(lino);
+    let db = without_control_chars(&db, t.path());
+    let options: [&[&str]; 4] = [
+        &["--natural-foreign"],
+        &["--natural-primary"],
+        &["--natural-foreign", "--natural-primary"],
+        &[
+            "--natural-foreign",
+            "-e",
+            "contenttypes",
+            "-e",
+            "things.Tag",
+        ],
+    ];
+    for o in options {
+        same_as_dumpdata_with(
+            lino,
+            AWKWARD,
+            &db,
+            t.path(),
+            &["json", "xml"],
+            &[None, Some("0")],
+            o,
+        );
+    }
+}
+
+/// Natural keys come from the site: without its metadata they are refused.
+#[test]
+fn natural_keys_need_site_metadata() {
+    let (t, db) = min1();
+    let json = t.path().join("a.json");
+    let out = dump2py([
+        "-d",
+        &sqlite_url(&db),
+        "--json",
+        &s(&json),
+        "--natural-foreign",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("they need its metadata (--settings or --site-schema)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!json.exists());
+    let out = dump2py([
+        "-d",
+        &sqlite_url(&db),
+        &s(&t.path().join("dump")),
+        "--natural-primary",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("are for JSON and XML outputs"),
         "{}",
         stderr(&out)
     );

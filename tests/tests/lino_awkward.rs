@@ -64,17 +64,34 @@ fn linos_own_dump_does_not_restore_the_awkward_site() {
     lino.admin_ok(AWKWARD, &db, &["dump2py", &theirs.to_string_lossy()]);
     let ours = t.path().join("ours");
     dump(&db, &ours, true);
-    // Lino passes many-to-many fields to the model constructor.
+    // Lino's `kw = dict()` replaces the parameter kw of things.Car: the
+    // first car fails (see fields_named_like_the_templates_names_restore).
     let restore = theirs.join("restore.py");
-    let out = lino.admin(
-        AWKWARD,
-        &db,
-        &["run", &restore.to_string_lossy(), "--noinput"],
-    );
+    let run = || {
+        lino.admin(
+            AWKWARD,
+            &db,
+            &["run", &restore.to_string_lossy(), "--noinput"],
+        )
+    };
+    let out = run();
     assert!(
         !out.status.success(),
         "Lino's restore of the awkward site now works"
     );
+    assert!(
+        stderr(&out).contains("Failed to save independent Car #1"),
+        "{}",
+        stderr(&out)
+    );
+    // Without that line, Lino passes many-to-many fields to the model
+    // constructor.
+    let text = std::fs::read_to_string(&restore).expect("Lino's restore.py");
+    let fixed = text.replace("    kw.update(kw=kw)\n", "");
+    assert_ne!(fixed, text);
+    std::fs::write(&restore, fixed).expect("write restore.py");
+    let out = run();
+    assert!(!out.status.success(), "Lino's restore now works");
     assert!(stderr(&out).contains("many-to-many"), "{}", stderr(&out));
     // And its rows lose microseconds and JSON floats where ours keep them.
     let cmp = lino.script(
@@ -107,4 +124,59 @@ fn linos_own_dump_does_not_restore_the_awkward_site() {
         report.contains("DIFFERENCE: table things_scalar: 4 rows only in Lino's, 4 only in ours"),
         "{report}"
     );
+}
+
+/// The cars of a database (things.Car: fields `model` and `kw`).
+fn cars(lino: &Lino, db: &Path) -> String {
+    let out = lino
+        .command(AWKWARD, db)
+        .args(["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT id, model, kw FROM things_car ORDER BY id').fetchall())"])
+        .arg(db)
+        .output()
+        .expect("run python");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+const CARS: &str = "[(1, 'Model T', 15), (2, '', None), (3, 'kw', 0)]";
+
+/// Fields named `kw` and `model`, the names of Lino's template: ours
+/// restores every car, with and without site metadata; Lino's own dump
+/// doesn't (its `kw = dict()` replaces the parameter kw).
+#[test]
+fn fields_named_like_the_templates_names_restore() {
+    let lino = lino();
+    let (t, db) = prepared(lino);
+    assert_eq!(cars(lino, &db), CARS);
+    let with_meta = t.path().join("with-meta");
+    lino.ours_ok(AWKWARD, &db, &[], &[&with_meta.to_string_lossy()]);
+    let without = t.path().join("without-meta");
+    dump(&db, &without, true);
+    for ours in [&with_meta, &without] {
+        let restore = std::fs::read_to_string(ours.join("restore.py")).expect("restore.py");
+        assert!(restore.contains("def create_things_car(id, model, kw):\n    kw_ = dict()\n"));
+        lino.restore(AWKWARD, &db, ours);
+        assert_eq!(cars(lino, &db), CARS, "{}", ours.display());
+    }
+    // Lino's own: with its m2m lines taken out (see the test above), it
+    // still fails, on the first car. A listed difference: ours is better.
+    let theirs = t.path().join("lino");
+    lino.admin_ok(AWKWARD, &db, &["dump2py", &theirs.to_string_lossy()]);
+    let path = theirs.join("restore.py");
+    let text = std::fs::read_to_string(&path).expect("Lino's restore.py");
+    assert!(text.contains("def create_things_car(id, model, kw):\n    kw = dict()\n"));
+    let m2m = ["    kw.update(tags=tags)\n", "    kw.update(codes=codes)\n"];
+    let patched: String = text
+        .split_inclusive('\n')
+        .filter(|l| !m2m.contains(l))
+        .collect();
+    std::fs::write(&path, patched).expect("write restore.py");
+    let out = lino.admin(AWKWARD, &db, &["run", &path.to_string_lossy(), "--noinput"]);
+    assert!(
+        !out.status.success(),
+        "Lino's restore of the cars now works"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("Failed to save independent Car #1"), "{err}");
+    assert_eq!(cars(lino, &db), "[]");
 }

@@ -941,3 +941,99 @@ fn preferred_goes_on_without_tls_only_when_the_server_has_none() {
     let err = one_line_error(&o, "Wrong-pw-1");
     assert!(err.ends_with("wrong password or no such user"), "{err}");
 }
+
+/// A table the user has no privilege on is not in information_schema at
+/// all, and one it may read only some columns of shows just those: neither
+/// may vanish from the dump. A foreign key to an invisible table tells it;
+/// the site's metadata names every model's table.
+#[test]
+fn invisible_and_partly_readable_tables() {
+    need_server!(MARIA);
+    let mut db = TestDb::new(MARIA, "invisible");
+    let user = db.user("d2p_inv", Some(SECRET));
+    db.sql(&format!(
+        "CREATE TABLE app_open (id int PRIMARY KEY, name varchar(10));
+         INSERT INTO app_open VALUES (1, 'visible');
+         CREATE TABLE app_hidden (id int PRIMARY KEY, name varchar(10));
+         INSERT INTO app_hidden VALUES (1, 'hidden');
+         CREATE TABLE app_ref (id int PRIMARY KEY, hidden_id int,
+             FOREIGN KEY (hidden_id) REFERENCES app_hidden (id));
+         INSERT INTO app_ref VALUES (1, 1);
+         CREATE TABLE app_cols (id int PRIMARY KEY, name varchar(10), secret varchar(10));
+         INSERT INTO app_cols VALUES (1, 'shown', 'withheld');
+         CREATE TABLE app_unknown (id int PRIMARY KEY, name varchar(10));
+         INSERT INTO app_unknown VALUES (1, 'unseen');
+         GRANT SELECT ON `{0}`.app_open TO '{user}'@'{HOST}';
+         GRANT SELECT ON `{0}`.app_ref TO '{user}'@'{HOST}';
+         GRANT SELECT (id, name) ON `{0}`.app_cols TO '{user}'@'{HOST}';",
+        db.name
+    ));
+    let url = MARIA.url_as(&user, Some(SECRET), &db.name);
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = t.path().join("a");
+    let err = one_line_error(&dump2py(["-d", &url, &path_str(&out)]), SECRET);
+    assert!(
+        err.starts_with("error: table app_cols: the user may read only some of its columns"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    let out = t.path().join("b");
+    let err = dump_tolerating(&url, &out, SECRET);
+    assert!(
+        err.trim_end().ends_with("2 of 4 tables could not be read."),
+        "{err}"
+    );
+    let restore = std::fs::read_to_string(out.join("restore.py")).expect("restore.py");
+    assert!(
+        restore.contains("'app_cols': \"table app_cols: the user may read only some"),
+        "{restore}"
+    );
+    // (Also: a user with only SELECT sees the foreign keys.)
+    assert!(
+        restore.contains(
+            "'app_hidden': 'table app_hidden: not visible to this user, who has no privilege \
+             on it (or it is gone); table app_ref has a foreign key to it'"
+        ),
+        "{restore}"
+    );
+    assert_eq!(rows_of(&out, "app_open").len(), 1);
+    assert_eq!(rows_of(&out, "app_ref").len(), 1);
+    assert!(!out.join("app_cols.py").exists() && !out.join("app_hidden.py").exists());
+    // Nothing tells of app_unknown without the site's metadata (README).
+    assert!(!restore.contains("app_unknown"));
+
+    // With the site's metadata, every model's table is known.
+    let schema = t.path().join("schema.json");
+    let models = [
+        ("Cols", "app_cols"),
+        ("Open", "app_open"),
+        ("Unknown", "app_unknown"),
+    ];
+    std::fs::write(
+        &schema,
+        site_schema::site_schema("mysql", &db.name, &models),
+    )
+    .expect("write schema");
+    let with_meta = |out: &Path, tolerate: bool| {
+        let (out, schema) = (path_str(out), path_str(&schema));
+        let mut args = vec!["--site-schema", &schema, "-d", &url, &out];
+        if tolerate {
+            args.insert(0, "-t");
+        }
+        dump2py(args)
+    };
+    let out = t.path().join("c");
+    let err = one_line_error(&with_meta(&out, false), SECRET);
+    assert!(err.starts_with("error: table app_cols: "), "{err}");
+    assert!(!out.exists());
+    let o = with_meta(&out, true);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let restore = std::fs::read_to_string(out.join("restore.py")).expect("restore.py");
+    assert!(
+        restore.contains("'app_unknown': 'table app_unknown: no such table"),
+        "{restore}"
+    );
+    assert!(restore.contains("'app_cols': "), "{restore}");
+    assert_eq!(rows_of(&out, "app_open").len(), 1);
+}

@@ -500,6 +500,72 @@ fn anonymize_explains_bad_arguments_in_one_line() {
     }
 }
 
+/// A name in `columns=` that matches no column of any table would leave
+/// the data it meant in clear: the dump stops, naming it, and writes none
+/// of its outputs. With `-v 2` the replaced columns are listed.
+#[test]
+fn anonymize_refuses_a_column_that_matches_nothing() {
+    let lib = plugin(ANONYMIZE);
+    let t = tmp();
+    let (out, json) = (t.path().join("out"), t.path().join("out.json"));
+    let mut a = args(&[
+        "-d",
+        &min1(),
+        &s(&out),
+        "--json",
+        &s(&json),
+        "--plugin",
+        &s(&lib),
+    ]);
+    a.extend(args(&[
+        "-T",
+        "anonymize:secret=x,columns=emial|phone|users_usr.email",
+    ]));
+    let r = run(&a, &[]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    let err = stderr(&r);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: transformer anonymize (plugin anonymize "),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "columns=: emial, users_usr.email match no column of any table (the columns \
+             that would be replaced: contacts_partner.phone)"
+        ),
+        "{err}"
+    );
+    assert!(!out.exists() && !json.exists());
+    assert_eq!(
+        fs::read_dir(t.path()).expect("ls").count(),
+        0,
+        "left behind"
+    );
+
+    let r = run_ok(
+        &args(&[
+            "-d",
+            &min1(),
+            &s(&out),
+            "-v",
+            "2",
+            "--plugin",
+            &s(&lib),
+            "-T",
+            "anonymize:secret=x,columns=email|phone|users_user.username",
+        ]),
+        &[],
+    );
+    let err = stderr(&r);
+    for line in [
+        "anonymised table contacts_partner: email, phone",
+        "anonymised table users_user: email, username",
+    ] {
+        assert!(err.lines().any(|l| l == line), "{line}: {err}");
+    }
+}
+
 #[test]
 fn a_transformer_written_in_c_works_and_transformers_apply_in_order() {
     let t = tmp();
@@ -659,7 +725,7 @@ fn broken_plugins_fail_with_one_line_naming_them_and_leave_no_dump() {
         (
             args(&["--plugin", &s(&wrong_abi)]),
             format!(
-                "plugin {}: plugin ABI version 999, but this dump2py needs version 1",
+                "plugin {}: plugin ABI version 999, but this dump2py needs version 2",
                 s(&wrong_abi)
             ),
         ),

@@ -581,6 +581,61 @@ fn unreadable_table_is_reported_and_skipped_with_t() {
     assert!(!restore.contains(SECRET));
 }
 
+/// With the site's metadata, a model whose table is gone, or that the
+/// user may not read, stops the dump, or `-t` skips it and lists it.
+#[test]
+fn site_models_without_a_readable_table_are_errors_or_skipped() {
+    need_server!(PG);
+    let mut db = TestDb::new(PG, "site_tables");
+    let reader = db.user("dump2py_reader", None);
+    db.sql(&format!(
+        "CREATE TABLE app_open (id int PRIMARY KEY, name text);
+         INSERT INTO app_open VALUES (1, 'visible');
+         CREATE TABLE app_secret (id int PRIMARY KEY, name text);
+         INSERT INTO app_secret VALUES (1, 'hidden');
+         GRANT SELECT ON app_open TO \"{reader}\";"
+    ));
+    let t = tempfile::tempdir().expect("tempdir");
+    let schema = t.path().join("schema.json");
+    let models = [
+        ("Gone", "app_gone"),
+        ("Open", "app_open"),
+        ("Secret", "app_secret"),
+    ];
+    let text = dump2py_tests::site_schema::site_schema("postgresql", &db.name, &models);
+    fs::write(&schema, text).expect("write schema");
+    let url = PG.url_as(&reader, Some(SECRET), &db.name);
+    let (schema, out) = (path_str(&schema), t.path().join("dump"));
+    let run = |tolerate: &[&str]| {
+        let mut args = tolerate.to_vec();
+        args.extend(["--site-schema", &schema, "-d", &url]);
+        let out = path_str(&out);
+        args.push(&out);
+        dump2py(args)
+    };
+    let err = one_line_error(&run(&[]), SECRET);
+    assert_eq!(
+        err, "error: table app_gone: no such table (model app.Gone)",
+        "{err}"
+    );
+    assert!(!out.exists());
+    let o = run(&["-t"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let restore = fs::read_to_string(out.join("restore.py")).expect("restore.py");
+    assert!(
+        restore.contains("'app_gone': 'table app_gone: no such table (model app.Gone)'"),
+        "{restore}"
+    );
+    assert!(
+        restore.contains("'app_secret': 'table app_secret: permission denied"),
+        "{restore}"
+    );
+    assert_eq!(
+        rows_of(&out, "app_open"),
+        vec![vec!["1".to_string(), "'visible'".to_string()]]
+    );
+}
+
 /// How a [`PrivateServer`] lets clients in over TCP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Auth {

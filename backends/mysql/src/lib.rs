@@ -55,6 +55,9 @@ pub struct MysqlSource {
     /// A table's rows are still on their way: the server must not be
     /// waited for (a goodbye would first read them all).
     unread: bool,
+    /// Tables the user can't see (no privilege on them), with the reason;
+    /// in the schema with no columns, so that they are skipped by name.
+    invisible: std::collections::HashMap<String, String>,
 }
 
 impl MysqlSource {
@@ -74,6 +77,7 @@ impl MysqlSource {
             url: url.to_string(),
             place: spec.place(),
             unread: false,
+            invisible: std::collections::HashMap::new(),
         };
         for sql in SESSION_SETUP {
             source.rows(sql).map_err(|e| {
@@ -352,14 +356,30 @@ impl Source for MysqlSource {
             Err(e) if !e.is_fatal() => Vec::new(),
             Err(e) => return Err(failed(&self.place, e)),
         };
-        Ok(schema::build(&tables, &columns, &keys, &checks))
+        let mut schema = schema::build(&tables, &columns, &keys, &checks);
+        self.invisible = schema::add_invisible(&mut schema);
+        Ok(schema)
     }
 
     fn count_rows(&mut self, table: &Table) -> Result<u64> {
+        if let Some(why) = self.invisible.get(&table.name) {
+            return Err(Error::table(&table.name, why.clone()));
+        }
         let sql = format!("SELECT count(*) FROM {}", quote(&table.name));
         let rows = self
             .rows(&sql)
             .map_err(|e| self.table_error(&table.name, e))?;
+        // information_schema shows only the columns the user has a
+        // privilege on; `SELECT *` needs them all.
+        let all = format!("SELECT * FROM {} LIMIT 0", quote(&table.name));
+        self.rows(&all)
+            .map_err(|e| match self.table_error(&table.name, e) {
+                Error::Table { table, message } => Error::Table {
+                    table,
+                    message: format!("the user may read only some of its columns: {message}"),
+                },
+                other => other,
+            })?;
         let n = rows
             .first()
             .and_then(|r| r.first())
@@ -369,6 +389,9 @@ impl Source for MysqlSource {
     }
 
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+        if let Some(why) = self.invisible.get(&table.name) {
+            return Err(Error::table(&table.name, why.clone()));
+        }
         let batch_rows = batch_rows.max(1);
         let mut convs = Vec::with_capacity(table.columns.len());
         for c in &table.columns {

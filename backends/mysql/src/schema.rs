@@ -1,6 +1,6 @@
 //! The schema of the connection's database, from information_schema.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dump2py_core::schema::{Column, ForeignKey, Schema, Table};
 
@@ -16,13 +16,15 @@ pub const COLUMNS_SQL: &str =
      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
      ORDER BY TABLE_NAME, ORDINAL_POSITION";
 
-pub const KEYS_SQL: &str =
-    "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, c.CONSTRAINT_TYPE, k.COLUMN_NAME, \
+/// KEY_COLUMN_USAGE holds primary keys (always named `PRIMARY`), unique
+/// keys and foreign keys. Not joined with TABLE_CONSTRAINTS for the type:
+/// MariaDB shows a user with only SELECT none of its rows.
+pub const KEYS_SQL: &str = "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, \
+     CASE WHEN k.REFERENCED_TABLE_NAME IS NOT NULL THEN 'FOREIGN KEY' \
+     WHEN k.CONSTRAINT_NAME = 'PRIMARY' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, \
+     k.COLUMN_NAME, \
      k.REFERENCED_TABLE_SCHEMA = DATABASE(), k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME \
      FROM information_schema.KEY_COLUMN_USAGE k \
-     JOIN information_schema.TABLE_CONSTRAINTS c \
-     ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME \
-     AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
      WHERE k.TABLE_SCHEMA = DATABASE() \
      ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION";
 
@@ -156,6 +158,40 @@ pub fn build(tables: &Rows, columns: &Rows, keys: &Rows, checks: &Rows) -> Schem
     }
 }
 
+/// Adds the tables that foreign keys point to but the user can't see (a
+/// user without any privilege on a table doesn't find it in
+/// information_schema): each with no columns, and the reason it can't be
+/// read, by table.
+pub fn add_invisible(schema: &mut Schema) -> HashMap<String, String> {
+    let known: HashSet<&str> = schema.tables.iter().map(|t| t.name.as_str()).collect();
+    let mut invisible: BTreeMap<String, String> = BTreeMap::new();
+    for t in &schema.tables {
+        for fk in &t.foreign_keys {
+            if !known.contains(fk.target_table.as_str()) {
+                invisible.entry(fk.target_table.clone()).or_insert_with(|| {
+                    format!(
+                        "not visible to this user, who has no privilege on it (or it \
+                             is gone); table {} has a foreign key to it",
+                        t.name
+                    )
+                });
+            }
+        }
+    }
+    for name in invisible.keys() {
+        schema.tables.push(Table {
+            name: name.clone(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            foreign_keys: Vec::new(),
+            unique: Vec::new(),
+        });
+    }
+    // Sorted by name (bytes) as `build` gives them.
+    schema.tables.sort_by(|a, b| a.name.cmp(&b.name));
+    invisible.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +212,37 @@ mod tests {
         );
         assert!(json_checked_columns("json_valid(concat(`x`, '1'))").is_empty());
         assert!(json_checked_columns("`pos` >= 0").is_empty());
+    }
+
+    #[test]
+    fn tables_that_foreign_keys_name_but_the_user_cant_see() {
+        let fk = |col: &str, target: &str| ForeignKey {
+            column: col.into(),
+            target_table: target.into(),
+            target_column: "id".into(),
+        };
+        let table = |name: &str, fks: Vec<ForeignKey>| Table {
+            name: name.into(),
+            columns: Vec::new(),
+            primary_key: vec!["id".into()],
+            foreign_keys: fks,
+            unique: Vec::new(),
+        };
+        let mut s = Schema {
+            tables: vec![
+                table("a_ref", vec![fk("h", "b_hidden"), fk("o", "c_open")]),
+                table("c_open", vec![fk("h", "b_hidden")]),
+            ],
+        };
+        let invisible = add_invisible(&mut s);
+        let names: Vec<_> = s.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a_ref", "b_hidden", "c_open"]);
+        assert!(s.tables[1].columns.is_empty());
+        assert_eq!(invisible.len(), 1);
+        assert!(
+            invisible["b_hidden"].ends_with("table a_ref has a foreign key to it"),
+            "{invisible:?}"
+        );
     }
 
     #[test]

@@ -23,22 +23,50 @@ dump2py_core::inventory::submit! {
 }
 
 fn open_boxed(url: &str) -> Result<Box<dyn Source>> {
-    Ok(Box::new(SqliteSource::open(&path_of(url)?)?))
+    let (path, options) = parse_url(url)?;
+    Ok(Box::new(SqliteSource::open_with(&path, &options)?))
+}
+
+/// How to open a database file, from the URL's parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// `allow_empty=1`: an empty file, or something that is not a regular
+    /// file (`/dev/null`), is a database without tables instead of an error.
+    pub allow_empty: bool,
 }
 
 /// `sqlite:PATH`, `sqlite://PATH` and `sqlite:///ABS/PATH` → the file path.
 pub fn path_of(url: &str) -> Result<PathBuf> {
+    parse_url(url).map(|(path, _)| path)
+}
+
+/// The file path and the parameters after `?` (`sqlite:PATH?allow_empty=1`);
+/// a `?` always starts the parameters.
+pub fn parse_url(url: &str) -> Result<(PathBuf, OpenOptions)> {
     let rest = url
         .split_once(':')
         .map(|(_, r)| r)
         .ok_or_else(|| Error::Usage(format!("not an SQLite URL: {url}")))?;
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
     let path = rest.strip_prefix("//").unwrap_or(rest);
     if path.is_empty() {
         return Err(Error::Usage(format!(
             "database URL '{url}' names no file; write sqlite:PATH"
         )));
     }
-    Ok(PathBuf::from(path))
+    let mut options = OpenOptions::default();
+    for param in query.split('&').filter(|p| !p.is_empty()) {
+        match param.split_once('=').unwrap_or((param, "")) {
+            ("allow_empty", "1" | "true") => options.allow_empty = true,
+            ("allow_empty", "0" | "false") => options.allow_empty = false,
+            _ => {
+                return Err(Error::Usage(format!(
+                    "database URL '{url}': unknown parameter '{param}'; the SQLite source knows allow_empty=1"
+                )))
+            }
+        }
+    }
+    Ok((PathBuf::from(path), options))
 }
 
 pub struct SqliteSource {
@@ -49,6 +77,12 @@ pub struct SqliteSource {
 impl SqliteSource {
     /// Opens `path` read-only and starts the read transaction.
     pub fn open(path: &Path) -> Result<SqliteSource> {
+        SqliteSource::open_with(path, &OpenOptions::default())
+    }
+
+    /// As `open`; an empty file or one that isn't a regular file is an
+    /// error unless `options.allow_empty` (then it has no tables).
+    pub fn open_with(path: &Path, options: &OpenOptions) -> Result<SqliteSource> {
         let shown = path.display();
         match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -65,6 +99,26 @@ impl SqliteSource {
                 return Err(Error::Connect(format!(
                     "database path {shown} is a directory, not a file"
                 )))
+            }
+            // SQLite takes an empty file, or /dev/null, for an empty database:
+            // most likely a wrong path, so it must be asked for.
+            Ok(m) if !m.is_file() || m.len() == 0 => {
+                if !options.allow_empty {
+                    let what = if m.is_file() {
+                        "an empty file"
+                    } else {
+                        "not a regular file"
+                    };
+                    return Err(Error::Connect(format!(
+                        "{shown} is not an SQLite database ({what}; add ?allow_empty=1 to the URL, or --allow-empty, to dump it as empty)"
+                    )));
+                }
+                let conn = Connection::open_in_memory()
+                    .map_err(|e| Error::Connect(format!("can't open {shown}: {e}")))?;
+                return Ok(SqliteSource {
+                    conn,
+                    path: path.to_path_buf(),
+                });
             }
             Ok(_) => {}
         }
@@ -200,5 +254,50 @@ impl Source for SqliteSource {
 
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
         types::read_table(&self.conn, table, batch_rows.max(1), out)
+    }
+
+    fn local_files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.path.clone()];
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = self.path.as_os_str().to_os_string();
+            name.push(suffix);
+            files.push(PathBuf::from(name));
+        }
+        files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_their_parameters() {
+        let parse = |u: &str| parse_url(u).map_err(|e| e.to_string());
+        let plain = (PathBuf::from("db.sqlite3"), OpenOptions::default());
+        assert_eq!(parse("sqlite:db.sqlite3"), Ok(plain));
+        let allow = OpenOptions { allow_empty: true };
+        assert_eq!(
+            parse("sqlite:///abs/db?allow_empty=1"),
+            Ok((PathBuf::from("/abs/db"), allow))
+        );
+        assert!(parse("sqlite:db?cache=shared")
+            .is_err_and(|e| e.contains("unknown parameter 'cache=shared'")));
+        assert!(parse("sqlite:?allow_empty=1").is_err_and(|e| e.contains("names no file")));
+    }
+
+    #[test]
+    fn an_empty_file_is_refused_unless_allowed() {
+        let dir = std::env::temp_dir().join(format!("dump2py-sqlite-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let empty = dir.join("empty.db");
+        std::fs::write(&empty, "").expect("touch");
+        let err = SqliteSource::open(&empty).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("is not an SQLite database (an empty file")));
+        let allow = OpenOptions { allow_empty: true };
+        let mut s = SqliteSource::open_with(&empty, &allow).expect("allowed");
+        assert!(s.schema().expect("schema").tables.is_empty());
+        assert_eq!(s.local_files()[1], dir.join("empty.db-wal"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

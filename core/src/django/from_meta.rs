@@ -55,6 +55,8 @@ pub(super) fn build(
         content_types: content_types.into_iter().map(|ct| (ct.id, ct)).collect(),
         skipped,
         meta: Some(Arc::new(meta.clone())),
+        excluded: Vec::new(),
+        excluded_apps: Vec::new(),
     }
 }
 

@@ -23,6 +23,17 @@ const SKIPPED_LABELS: &[&str] = &[
 ];
 pub const CONTENT_TYPE_TABLE: &str = "django_content_type";
 
+/// Django's own models whose table is not `<app_label>_<model>`: without
+/// metadata their label can't be read off the table name.
+pub const DJANGO_TABLES: &[(&str, &str)] = &[
+    ("django_content_type", "contenttypes.contenttype"),
+    ("django_session", "sessions.session"),
+    ("django_admin_log", "admin.logentry"),
+    ("django_site", "sites.site"),
+    ("django_redirect", "redirects.redirect"),
+    ("django_flatpage", "flatpages.flatpage"),
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentType {
     pub id: i64,
@@ -158,6 +169,13 @@ pub struct Site {
     /// The site's own metadata, when given: what formats other than the
     /// Python dump need (all fields, many-to-many fields, app order).
     pub meta: Option<Arc<SiteMeta>>,
+    /// The models left out with `-e/--exclude`, in neither `models` nor
+    /// `skipped`: for the outputs to say so, and read only for a sink that
+    /// wants them all the same (`Sink::wants` with `skipped`), as the
+    /// JSON sink does to order many-to-many lists by an excluded target.
+    pub excluded: Vec<Model>,
+    /// The app labels `-e/--exclude` named.
+    pub excluded_apps: Vec<String>,
 }
 
 impl Site {
@@ -199,6 +217,8 @@ impl Site {
             content_types: content_types.into_iter().map(|ct| (ct.id, ct)).collect(),
             skipped,
             meta: None,
+            excluded: Vec::new(),
+            excluded_apps: Vec::new(),
         }
     }
 

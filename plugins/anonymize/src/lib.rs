@@ -59,6 +59,7 @@ enum Style {
 #[derive(Debug, Clone)]
 struct Plan {
     index: usize,
+    column: String,
     style: Style,
     max_len: Option<usize>,
     unique: bool,
@@ -69,6 +70,8 @@ pub struct Anonymize {
     domain: String,
     /// `(None, column)` for a bare name, `(Some(table), column)` else.
     columns: Vec<(Option<String>, String)>,
+    /// Which of `columns` matched a column of some table.
+    matched: Vec<bool>,
     plans: HashMap<String, Vec<Plan>>,
 }
 
@@ -130,12 +133,13 @@ impl Anonymize {
         Ok(Anonymize {
             key,
             domain,
+            matched: vec![false; columns.len()],
             columns,
             plans: HashMap::new(),
         })
     }
 
-    fn plan(&self, table: &Table) -> Result<Vec<Plan>> {
+    fn plan(&mut self, table: &Table) -> Result<Vec<Plan>> {
         let mut plans = Vec::new();
         for (t, c) in &self.columns {
             if t.as_deref() == Some(table.name.as_str()) && table.column(c).is_none() {
@@ -146,13 +150,13 @@ impl Anonymize {
             }
         }
         for (index, col) in table.columns.iter().enumerate() {
-            let named = self.columns.iter().any(|(t, c)| {
-                *c == col.name
-                    && match t {
-                        Some(t) => *t == table.name,
-                        None => true,
-                    }
-            });
+            let mut named = false;
+            for (i, (t, c)) in self.columns.iter().enumerate() {
+                if *c == col.name && t.as_ref().is_none_or(|t| *t == table.name) {
+                    self.matched[i] = true;
+                    named = true;
+                }
+            }
             if !named {
                 continue;
             }
@@ -166,6 +170,7 @@ impl Anonymize {
                 || table.unique.iter().any(|u| u == &[col.name.as_str()]);
             plans.push(Plan {
                 index,
+                column: col.name.clone(),
                 style: style(&col.name),
                 max_len: max_len(&col.declared_type),
                 unique,
@@ -281,6 +286,23 @@ fn max_len(declared: &str) -> Option<usize> {
     n.parse().ok().filter(|&n: &usize| n > 0)
 }
 
+impl Anonymize {
+    /// The replaced columns by table, tables by name, columns in table order.
+    fn replaced(&self) -> Vec<(&str, Vec<&str>)> {
+        let mut tables: Vec<(&str, Vec<&str>)> = (self.plans.iter())
+            .filter(|(_, plans)| !plans.is_empty())
+            .map(|(t, plans)| {
+                (
+                    t.as_str(),
+                    plans.iter().map(|p| p.column.as_str()).collect(),
+                )
+            })
+            .collect();
+        tables.sort();
+        tables
+    }
+}
+
 impl Transformer for Anonymize {
     fn table(&mut self, input: &Table) -> Result<Table> {
         let plans = self.plan(input)?;
@@ -306,6 +328,42 @@ impl Transformer for Anonymize {
             }
         }
         Ok(())
+    }
+
+    /// Every name in `columns=` must have matched a column: a typo must
+    /// never leave the data it meant in clear.
+    fn finish(&mut self) -> Result<Vec<String>> {
+        let unmatched: Vec<String> = (self.columns.iter().zip(&self.matched))
+            .filter(|(_, m)| !**m)
+            .map(|((t, c), _)| match t {
+                Some(t) => format!("{t}.{c}"),
+                None => c.clone(),
+            })
+            .collect();
+        let replaced = self.replaced();
+        if !unmatched.is_empty() {
+            let would: Vec<String> = (replaced.iter())
+                .flat_map(|(t, cols)| cols.iter().map(move |c| format!("{t}.{c}")))
+                .collect();
+            let would = if would.is_empty() {
+                "no column at all".to_string()
+            } else {
+                would.join(", ")
+            };
+            return Err(Error::Usage(format!(
+                "columns=: {} {} no column of any table (the columns that would be \
+                 replaced: {would})",
+                unmatched.join(", "),
+                if unmatched.len() == 1 {
+                    "matches"
+                } else {
+                    "match"
+                },
+            )));
+        }
+        Ok((replaced.iter())
+            .map(|(t, cols)| format!("anonymised table {t}: {}", cols.join(", ")))
+            .collect())
     }
 }
 
@@ -499,6 +557,48 @@ mod tests {
         };
         assert!(table_err("id").contains("app_person.id is integer"));
         assert!(table_err("app_person.emial").contains("has no column emial"));
+    }
+
+    #[test]
+    fn a_name_that_matches_nothing_is_an_error_at_the_end() {
+        let finish = |cols: &str| {
+            let mut a = Anonymize::new(&format!("secret=s,columns={cols}"), None)?;
+            a.table(&people())?;
+            a.finish()
+        };
+        assert_eq!(
+            finish("email|emial|other_table.name")
+                .err()
+                .map(|e| e.to_string()),
+            Some(
+                "columns=: emial, other_table.name match no column of any table (the \
+                 columns that would be replaced: app_person.email)"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            finish("emial").err().map(|e| e.to_string()),
+            Some(
+                "columns=: emial matches no column of any table (the columns that would be \
+                 replaced: no column at all)"
+                    .to_string()
+            )
+        );
+        // A bare name matched by one table of many is enough.
+        let mut a =
+            Anonymize::new("secret=s,columns=phone|email|app_person.name", None).expect("args");
+        let mut other = people();
+        other.name = "app_other".into();
+        other.columns.retain(|c| c.name != "phone");
+        a.table(&people()).expect("table");
+        a.table(&other).expect("table");
+        assert_eq!(
+            a.finish().expect("all matched"),
+            [
+                "anonymised table app_other: email",
+                "anonymised table app_person: email, phone, name"
+            ]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use dump2py_core::Value;
 
 use crate::jsontext::write_str;
+use crate::natural;
 use crate::sink::{FieldError, Format};
 use crate::value::{py, write_json, Ctx, Py};
 use crate::view::{DdM2m, DdModel};
@@ -85,33 +86,46 @@ impl Format for JsonFormat {
         self.sep(out, 0, 1);
         out.push_str("\"model\": ");
         write_str(out, &model.label, false);
-        self.sep(out, 1, 1);
-        out.push_str("\"pk\": ");
-        let pk: Vec<Py> = model
-            .pk
-            .iter()
-            .filter_map(|c| c.index.and_then(|i| row.get(i)).map(|v| (c, v)))
-            .map(|(c, v)| py(model.pk_kind, v, ctx).map_err(|e| (c.name.clone(), e)))
-            .collect::<Result<_, _>>()?;
-        let pk_col = || model.pk.first().map(|c| c.name.clone()).unwrap_or_default();
-        match pk.as_slice() {
-            [] => out.push_str("null"),
-            [one] => write_json(out, one, self.indent, 1).map_err(|e| (pk_col(), e))?,
-            // A composite key is a list (Django 5.2's CompositePrimaryKey).
-            many => self.list(out, many, 1).map_err(|e| (pk_col(), e))?,
+        let mut entry = 1;
+        if !model.omit_pk {
+            self.sep(out, entry, 1);
+            entry += 1;
+            out.push_str("\"pk\": ");
+            let pk: Vec<Py> = model
+                .pk
+                .iter()
+                .filter_map(|c| c.index.and_then(|i| row.get(i)).map(|v| (c, v)))
+                .map(|(c, v)| py(model.pk_kind, v, ctx).map_err(|e| (c.name.clone(), e)))
+                .collect::<Result<_, _>>()?;
+            let pk_col = || model.pk.first().map(|c| c.name.clone()).unwrap_or_default();
+            match pk.as_slice() {
+                [] => out.push_str("null"),
+                [one] => write_json(out, one, self.indent, 1).map_err(|e| (pk_col(), e))?,
+                // A composite key is a list (Django 5.2's CompositePrimaryKey).
+                many => self.list(out, many, 1).map_err(|e| (pk_col(), e))?,
+            }
         }
-        self.sep(out, 2, 1);
+        self.sep(out, entry, 1);
         out.push_str("\"fields\": {");
         for (i, f) in model.fields.iter().enumerate() {
             self.sep(out, i, 2);
             write_str(out, &f.name, false);
             out.push_str(": ");
             let v = f.col.index.and_then(|i| row.get(i)).unwrap_or(&Value::Null);
+            // Resolved at `finish`, when every row it may name is read.
+            if f.natural.is_some() && !matches!(v, Value::Null) {
+                natural::placeholder(out, i, v);
+                continue;
+            }
             py(f.kind, v, ctx)
                 .and_then(|p| write_json(out, &p, self.indent, 2))
                 .map_err(|e| (f.col.name.clone(), e))?;
         }
         Ok(())
+    }
+
+    fn natural_fk(&self, out: &mut String, key: &[Py]) -> Result<(), String> {
+        self.list(out, key, 2)
     }
 
     fn m2m(
@@ -120,11 +134,27 @@ impl Format for JsonFormat {
         field: &DdM2m,
         first: bool,
         targets: &[Value],
+        natural: Option<&[Vec<Py>]>,
         ctx: Ctx,
     ) -> Result<(), String> {
         self.sep(out, usize::from(!first), 2);
         write_str(out, &field.name, false);
         out.push_str(": ");
+        if let Some(keys) = natural {
+            // A list of natural keys, each a list.
+            if keys.is_empty() {
+                out.push_str("[]");
+                return Ok(());
+            }
+            out.push('[');
+            for (i, key) in keys.iter().enumerate() {
+                self.sep(out, i, 3);
+                self.list(out, key, 3)?;
+            }
+            self.newline(out, 2);
+            out.push(']');
+            return Ok(());
+        }
         let items: Vec<Py> = targets
             .iter()
             .map(|v| py(field.target_kind, v, ctx))

@@ -7,6 +7,7 @@
 pub mod decimal;
 pub mod json;
 pub mod jsontext;
+pub mod natural;
 pub mod output;
 pub mod sink;
 pub mod value;

@@ -7,7 +7,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use dump2py_core::error::{Error, Result};
-use dump2py_core::staging::Staged;
+use dump2py_core::staging::{Spool, Staged};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -59,14 +59,13 @@ impl Target {
         }
     }
 
-    /// The directory for temporary files: beside the target.
-    pub fn spool_parent(&self) -> PathBuf {
+    /// A spool directory for temporary files: beside the target (the
+    /// system's temporary directory for standard output), removed with
+    /// the run's other staging, also by a signal.
+    pub fn spool(&self) -> Result<Spool> {
         match self {
-            Target::File { staged, .. } => staged
-                .path()
-                .parent()
-                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
-            Target::Stdout => std::env::temp_dir(),
+            Target::File { staged, .. } => staged.spool(),
+            Target::Stdout => Spool::in_temp_dir(),
         }
     }
 
@@ -100,6 +99,13 @@ impl Target {
         match self {
             Target::File { staged, .. } => staged.publish(),
             Target::Stdout => Ok(()),
+        }
+    }
+
+    /// Notes one table's rows for the manifest.
+    pub fn count_rows(&mut self, table: &str, rows: u64) {
+        if let Target::File { staged, .. } = self {
+            staged.count_rows(table, rows);
         }
     }
 
@@ -141,7 +147,8 @@ impl Write for Writer {
 }
 
 impl Writer {
-    /// Ends the compressed stream and flushes everything to the file.
+    /// Ends the compressed stream and flushes everything to the file
+    /// (`publish` syncs it).
     pub fn finish(self) -> io::Result<()> {
         let file = match self {
             Writer::Plain(w) => w,
@@ -150,7 +157,7 @@ impl Writer {
             Writer::Xz(w) => w.finish()?,
             Writer::Stdout(mut w) => return w.flush(),
         };
-        let file = file.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()
+        file.into_inner().map_err(|e| e.into_error())?;
+        Ok(())
     }
 }

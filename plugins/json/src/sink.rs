@@ -21,10 +21,12 @@ use dump2py_core::django::{Model, Site};
 use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{DumpInfo, Report, Sink};
 use dump2py_core::registry::SinkOptions;
+use dump2py_core::staging::Spool;
 use dump2py_core::{Batch, Value};
 
+use crate::natural::{self, Natural, Rows};
 use crate::output::Target;
-use crate::value::{cmp_keys, key_of, Ctx};
+use crate::value::{cmp_keys, key_of, Ctx, Py};
 use crate::view::{Col, DdM2m, DdModel, Role, View};
 
 /// A link table's rows: owner key → the targets' primary keys.
@@ -68,19 +70,34 @@ pub trait Format {
         row: &[Value],
         ctx: Ctx,
     ) -> Result<(), FieldError>;
-    /// One many-to-many field; `first` when no field came before it.
+    /// One many-to-many field; `first` when no field came before it. With
+    /// `natural`, the targets' natural keys are written instead.
     fn m2m(
         &self,
         out: &mut String,
         field: &DdM2m,
         first: bool,
         targets: &[Value],
+        natural: Option<&[Vec<Py>]>,
         ctx: Ctx,
     ) -> Result<(), String>;
+    /// A foreign key's value as the target's natural key (in a field that
+    /// `head` began).
+    fn natural_fk(&self, out: &mut String, key: &[Py]) -> Result<(), String>;
     /// The end of an object; `entries` when it had any field.
     fn tail(&self, out: &mut String, entries: bool);
     /// After the last object.
     fn end(&self, out: &mut String);
+}
+
+/// `--natural-foreign` and `--natural-primary` from the sink options
+/// (`extra["natural_foreign"]`, `extra["natural_primary"]`, `1` for on).
+pub fn natural_option(options: &SinkOptions) -> Natural {
+    let on = |k: &str| options.extra.get(k).is_some_and(|v| v == "1");
+    Natural {
+        foreign: on("natural_foreign"),
+        primary: on("natural_primary"),
+    }
 }
 
 /// `--indent N` from the sink options (`extra["indent"]`).
@@ -97,7 +114,7 @@ pub fn indent_option(options: &SinkOptions) -> Result<Option<usize>> {
 pub struct DumpdataSink<F> {
     format: F,
     target: Target,
-    spool: Option<tempfile::TempDir>,
+    spool: Option<Spool>,
     view: View,
     ctx: Ctx,
     /// Per model: its spool file, once its table was read.
@@ -111,6 +128,9 @@ pub struct DumpdataSink<F> {
     /// The spool file being written.
     writing: Option<(usize, BufWriter<File>)>,
     buf: String,
+    natural: Natural,
+    /// Per model: what its natural keys read of its rows.
+    key_rows: Rows,
 }
 
 impl<F: Format> DumpdataSink<F> {
@@ -127,6 +147,8 @@ impl<F: Format> DumpdataSink<F> {
             sort_keys: Vec::new(),
             writing: None,
             buf: String::with_capacity(4096),
+            natural: natural_option(options),
+            key_rows: Vec::new(),
         })
     }
 
@@ -134,11 +156,7 @@ impl<F: Format> DumpdataSink<F> {
         if let Some(d) = &self.spool {
             return Ok(d.path().to_path_buf());
         }
-        let parent = self.target.spool_parent();
-        let dir = tempfile::Builder::new()
-            .prefix(".dump2py-spool-")
-            .tempdir_in(&parent)
-            .map_err(|e| Error::io(&parent, e))?;
+        let dir = self.target.spool()?;
         let path = dir.path().to_path_buf();
         self.spool = Some(dir);
         Ok(path)
@@ -153,11 +171,31 @@ impl<F: Format> DumpdataSink<F> {
 
     fn write_objects(&mut self, i: usize, table: &str, batch: &Batch) -> Result<()> {
         let model = &self.view.models[i];
+        let pk_index = model.pk.first().and_then(|c| c.index);
+        if let (Some(kept), Some(p)) = (self.view.keys.kept.get(i), pk_index) {
+            if !kept.is_empty() {
+                let rows = &mut self.key_rows[i];
+                for row in batch.rows() {
+                    let values = (kept.iter())
+                        .map(|c| c.index.map_or(Value::Null, |k| row[k].clone()))
+                        .collect();
+                    rows.insert(key_of(&row[p]), values);
+                }
+            }
+        }
+        if model.excluded {
+            // Read only for the order of many-to-many lists.
+            if let (Some(Some(keys)), Some(p)) = (self.sort_keys.get_mut(i), pk_index) {
+                for row in batch.rows() {
+                    keys.insert(key_of(&row[p]), sort_values(model, row));
+                }
+            }
+            return Ok(());
+        }
         let Some((_, out)) = self.writing.as_mut() else {
             return Ok(());
         };
         let mut buf = std::mem::take(&mut self.buf);
-        let pk_index = model.pk.first().and_then(|c| c.index);
         for row in batch.rows() {
             buf.clear();
             self.format
@@ -168,19 +206,18 @@ impl<F: Format> DumpdataSink<F> {
                     pk: pk_text(model, row),
                     message,
                 })?;
-            // The owner's key finds its many-to-many lists at `finish`.
-            let key = match (pk_index, model.m2m.is_empty()) {
-                (Some(p), false) => key_of(&row[p]),
+            // The owner's key finds its many-to-many lists at `finish`,
+            // and names the object if a natural key can't be resolved.
+            let keyed = !model.m2m.is_empty() || model.fields.iter().any(|f| f.natural.is_some());
+            let key = match (pk_index, keyed) {
+                (Some(p), true) => key_of(&row[p]),
                 _ => String::new(),
             };
             write_record(out, key.as_bytes())
                 .and_then(|_| write_record(out, buf.as_bytes()))
                 .map_err(|e| Error::io(self.target.path(), e))?;
             if let (Some(Some(keys)), Some(p)) = (self.sort_keys.get_mut(i), pk_index) {
-                let values = (model.order_by.iter())
-                    .map(|(c, _)| c.index.map_or(Value::Null, |k| row[k].clone()))
-                    .collect();
-                keys.insert(key_of(&row[p]), values);
+                keys.insert(key_of(&row[p]), sort_values(model, row));
             }
         }
         self.buf = buf;
@@ -233,17 +270,27 @@ impl<F: Format> DumpdataSink<F> {
         }
         let mut key = Vec::new();
         let mut body = Vec::new();
-        for (i, model) in self.view.models.iter().enumerate() {
+        let mut resolved = Vec::new();
+        for &i in &self.view.order {
+            let model = &self.view.models[i];
             let Some(file) = &self.files[i] else {
                 continue;
             };
+            let natural_fks = model.fields.iter().any(|f| f.natural.is_some());
             let mut r = BufReader::new(File::open(file).map_err(io)?);
             while read_record(&mut r, &mut key).map_err(io)? {
                 read_record(&mut r, &mut body).map_err(io)?;
                 self.format.before_object(&mut s, first);
                 first = false;
+                let body = match natural_fks {
+                    true => {
+                        self.resolve_placeholders(i, &key, &body, &mut resolved)?;
+                        &resolved
+                    }
+                    false => &body,
+                };
                 out.write_all(s.as_bytes())
-                    .and_then(|_| out.write_all(&body))
+                    .and_then(|_| out.write_all(body))
                     .map_err(io)?;
                 s.clear();
                 let mut entries = !model.fields.is_empty();
@@ -254,8 +301,30 @@ impl<F: Format> DumpdataSink<F> {
                         continue;
                     };
                     let targets = lists.get(owner.as_ref()).map_or(&[][..], Vec::as_slice);
+                    let keys = match (field.natural, field.target_model) {
+                        (true, Some(t)) => Some(
+                            (targets.iter())
+                                .map(|v| {
+                                    self.view
+                                        .keys
+                                        .resolve(&self.key_rows, t, &key_of(v), self.ctx)
+                                })
+                                .collect::<Result<Vec<_>, String>>()
+                                .map_err(|message| Error::Value {
+                                    table: field.link_table.clone(),
+                                    column: field.target.name.clone(),
+                                    pk: format!(
+                                        "{} of {}",
+                                        owner.get(1..).unwrap_or(""),
+                                        model.label
+                                    ),
+                                    message,
+                                })?,
+                        ),
+                        _ => None,
+                    };
                     self.format
-                        .m2m(&mut s, field, !entries, targets, self.ctx)
+                        .m2m(&mut s, field, !entries, targets, keys.as_deref(), self.ctx)
                         .map_err(|message| Error::Value {
                             table: field.link_table.clone(),
                             column: field.target.name.clone(),
@@ -272,6 +341,62 @@ impl<F: Format> DumpdataSink<F> {
         self.format.end(&mut s);
         out.write_all(s.as_bytes()).map_err(io)?;
         out.finish().map_err(io)
+    }
+}
+
+/// A row's values of its model's `order_by` columns.
+fn sort_values(model: &DdModel, row: &[Value]) -> Vec<Value> {
+    (model.order_by.iter())
+        .map(|(c, _)| c.index.map_or(Value::Null, |k| row[k].clone()))
+        .collect()
+}
+
+impl<F: Format> DumpdataSink<F> {
+    /// `body` of an object of model `i` (whose key is `owner`) with each
+    /// natural-key placeholder replaced by the key, into `out`.
+    fn resolve_placeholders(
+        &self,
+        i: usize,
+        owner: &[u8],
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        out.clear();
+        let mut rest = body;
+        let mut s = String::new();
+        while let Some(start) = rest.iter().position(|&b| b == 0) {
+            out.extend_from_slice(&rest[..start]);
+            let after = &rest[start + 1..];
+            let end = after.iter().position(|&b| b == 0).unwrap_or(after.len());
+            let model = &self.view.models[i];
+            let failed = |column: String, message: String| Error::Value {
+                table: model.table.clone(),
+                column,
+                pk: String::from_utf8_lossy(owner.get(1..).unwrap_or(b"")).into_owned(),
+                message,
+            };
+            let field = natural::parse_placeholder(&after[..end])
+                .and_then(|(f, key)| model.fields.get(f).map(|f| (f, key)));
+            let Some((column, Some(target), key)) =
+                field.map(|(f, key)| (f.col.name.clone(), f.natural, key))
+            else {
+                return Err(failed(
+                    String::new(),
+                    "a natural key placeholder is damaged".into(),
+                ));
+            };
+            let parts = (self.view.keys)
+                .resolve(&self.key_rows, target, &key, self.ctx)
+                .map_err(|e| failed(column.clone(), e))?;
+            s.clear();
+            self.format
+                .natural_fk(&mut s, &parts)
+                .map_err(|e| failed(column, e))?;
+            out.extend_from_slice(s.as_bytes());
+            rest = after.get(end + 1..).unwrap_or(&[]);
+        }
+        out.extend_from_slice(rest);
+        Ok(())
     }
 }
 
@@ -313,7 +438,8 @@ fn pk_text(model: &DdModel, row: &[Value]) -> String {
 
 impl<F: Format> Sink for DumpdataSink<F> {
     fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()> {
-        self.view = View::new(site);
+        self.view = View::with_natural(site, self.natural).map_err(Error::Usage)?;
+        self.key_rows = vec![HashMap::new(); self.view.models.len()];
         self.ctx = Ctx {
             sqlite: info.source.starts_with("sqlite:"),
         };
@@ -340,6 +466,7 @@ impl<F: Format> Sink for DumpdataSink<F> {
     fn table_start(&mut self, model: &Model, _expected_rows: u64) -> Result<()> {
         let table = model.table.name.as_str();
         match self.view.roles.get(table).copied() {
+            Some(Role::Objects(i)) if self.view.models[i].excluded => {}
             Some(Role::Objects(i)) => {
                 let m = &self.view.models[i];
                 let cols: Vec<&Col> = m.pk.iter().chain(m.fields.iter().map(|f| &f.col)).collect();
@@ -381,9 +508,17 @@ impl<F: Format> Sink for DumpdataSink<F> {
         }
     }
 
-    fn table_end(&mut self, _model: &Model, _rows: u64) -> Result<()> {
+    fn table_end(&mut self, model: &Model, rows: u64) -> Result<()> {
         if let Some((_, mut w)) = self.writing.take() {
             w.flush().map_err(|e| Error::io(self.target.path(), e))?;
+        }
+        let written = match self.view.roles.get(&model.table.name) {
+            Some(Role::Objects(i)) => !self.view.models[*i].excluded,
+            Some(Role::Links { .. }) => true,
+            None => false,
+        };
+        if written {
+            self.target.count_rows(&model.table.name, rows);
         }
         Ok(())
     }

@@ -10,10 +10,11 @@
 
 use std::collections::HashMap;
 
-use dump2py_core::django::{Model, Site};
+use dump2py_core::django::{Model, Site, DJANGO_TABLES};
 use dump2py_core::meta::{FieldMeta, ModelMeta, SiteMeta};
 use dump2py_core::schema::{Column, ColumnKind, Table};
 
+use crate::natural::{self, Keys, Natural};
 use crate::value::Kind;
 
 /// A column of the table as the sink receives it; `index` is `None` when
@@ -43,6 +44,9 @@ pub struct DdField {
     pub internal_type: String,
     /// A foreign key: XML's `rel` (`ManyToOneRel`, `OneToOneRel`) and `to`.
     pub rel: Option<(&'static str, String)>,
+    /// With `--natural-foreign`: the target among `View::models`, when
+    /// this key is written as the target's natural key.
+    pub natural: Option<usize>,
 }
 
 /// A many-to-many field whose link table Django created.
@@ -59,6 +63,8 @@ pub struct DdM2m {
     pub target_kind: Kind,
     /// The target among `View::models`.
     pub target_model: Option<usize>,
+    /// Written as the targets' natural keys (`--natural-foreign`).
+    pub natural: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +83,11 @@ pub struct DdModel {
     /// Empty: by primary key (also when the ordering can't be followed
     /// here: related lookups, parents' fields, expressions, `?`).
     pub order_by: Vec<(Col, bool)>,
+    /// Left out with `-e/--exclude`: not written, read only when a
+    /// many-to-many list is ordered by its `order_by` values.
+    pub excluded: bool,
+    /// No `pk` written (`--natural-primary`, a model with a natural key).
+    pub omit_pk: bool,
 }
 
 /// What a table read by the pipeline is to the sink.
@@ -94,18 +105,80 @@ pub struct View {
     pub models: Vec<DdModel>,
     /// By table name.
     pub roles: HashMap<String, Role>,
+    /// The order of `models` in the output: theirs, but with
+    /// `--natural-foreign` (dumpdata's `sort_dependencies`).
+    pub order: Vec<usize>,
+    pub natural: Natural,
+    /// What the natural keys read (with `natural`).
+    pub keys: Keys,
 }
 
 impl View {
     pub fn new(site: &Site) -> View {
-        match &site.meta {
-            Some(meta) => View::from_meta(site, meta),
+        let mut view = match &site.meta {
+            Some(meta) => View::from_meta(site, meta, false),
             None => View::inferred(site),
+        };
+        view.order = (0..view.models.len()).collect();
+        view
+    }
+
+    /// The view with natural keys, which come from the site's metadata.
+    pub fn with_natural(site: &Site, natural: Natural) -> Result<View, String> {
+        if !natural.any() {
+            return Ok(View::new(site));
         }
+        let Some(meta) = &site.meta else {
+            return Err(
+                "natural keys (--natural-foreign, --natural-primary) come from the \
+                        site's natural_key() methods: they need its metadata (--settings or \
+                        --site-schema)"
+                    .into(),
+            );
+        };
+        let mut view = View::from_meta(site, meta, natural.primary);
+        view.natural = natural;
+        view.keys = Keys::new(&view, site, meta)?;
+        let has_key: Vec<bool> = view.keys.parts.iter().map(Option::is_some).collect();
+        let index: HashMap<String, usize> = (view.models.iter().enumerate())
+            .map(|(i, m)| (m.label.clone(), i))
+            .collect();
+        for (i, m) in view.models.iter_mut().enumerate() {
+            m.omit_pk = natural.primary && has_key[i];
+            if !natural.foreign {
+                continue;
+            }
+            for f in &mut m.fields {
+                f.natural = (f.rel.as_ref())
+                    .and_then(|(_, to)| index.get(to).copied())
+                    .filter(|&t| has_key[t]);
+            }
+            for l in &mut m.m2m {
+                l.natural = l.target_model.is_some_and(|t| has_key[t]);
+            }
+        }
+        view.order = match natural.foreign {
+            true => natural::sort_dependencies(meta, &site.excluded_apps)
+                .iter()
+                .filter_map(|label| index.get(&lower_label(label)).copied())
+                .filter(|&i| !view.models[i].excluded)
+                .collect(),
+            false => (0..view.models.len()).collect(),
+        };
+        view.roles.clear();
+        Ok(view.add_roles())
     }
 
     fn add_roles(mut self) -> View {
+        let ordered_targets: Vec<usize> = (self.models.iter())
+            .flat_map(|m| m.m2m.iter().filter_map(|l| l.target_model))
+            .filter(|&t| !self.models[t].order_by.is_empty())
+            .collect();
         for (i, m) in self.models.iter().enumerate() {
+            let read_for_keys = self.keys.kept.get(i).is_some_and(|k| !k.is_empty());
+            if m.excluded && !ordered_targets.contains(&i) && !read_for_keys {
+                continue;
+            }
             self.roles.insert(m.table.clone(), Role::Objects(i));
             for (j, l) in m.m2m.iter().enumerate() {
                 self.roles
@@ -116,11 +189,14 @@ impl View {
     }
 
     /// Django's view, from the site's metadata.
-    pub fn from_meta(site: &Site, meta: &SiteMeta) -> View {
+    /// With `parent_link`, an MTI child's link to its parent is written
+    /// as a field, as dumpdata does with `--natural-primary`.
+    pub fn from_meta(site: &Site, meta: &SiteMeta, parent_link: bool) -> View {
         let tables: HashMap<&str, &Model> = site
             .models
             .iter()
             .chain(&site.skipped)
+            .chain(&site.excluded)
             .map(|m| (m.table.name.as_str(), m))
             .collect();
         let by_label: HashMap<String, &ModelMeta> =
@@ -136,6 +212,7 @@ impl View {
                 continue;
             };
             let table = &model.table;
+            let excluded = site.excluded.iter().any(|e| e.table.name == table.name);
             let pk: Vec<&FieldMeta> = m.fields.iter().filter(|f| f.primary_key).collect();
             let pk_kind = pk.first().map_or(Kind::Plain, |f| kind(f));
             let pk = pk
@@ -145,7 +222,15 @@ impl View {
                 .collect();
             let mut fields = Vec::new();
             let mut m2m = Vec::new();
-            for f in m.fields.iter().filter(|f| !f.primary_key && f.serialize) {
+            let is_parent_link = |f: &FieldMeta| {
+                f.primary_key
+                    && f.related_model.is_some()
+                    && m.parent.as_ref().map(|p| Some(&p.link_column)) == Some(f.column.as_ref())
+            };
+            let serialized = |f: &&FieldMeta| {
+                (!f.primary_key && f.serialize) || (parent_link && is_parent_link(f))
+            };
+            for f in m.fields.iter().filter(serialized) {
                 match &f.column {
                     Some(column) => fields.push(DdField {
                         name: f.name.clone(),
@@ -160,7 +245,9 @@ impl View {
                             };
                             (rel, lower_label(to))
                         }),
+                        natural: None,
                     }),
+                    None if excluded => {}
                     None => {
                         if let Some(l) = m2m_field(m, f, &by_label, &tables, &kind) {
                             m2m.push(l);
@@ -176,11 +263,13 @@ impl View {
                 fields,
                 m2m,
                 order_by: order_by(m, table, &by_label),
+                excluded,
+                omit_pk: false,
             });
         }
         View {
             models,
-            roles: HashMap::new(),
+            ..View::default()
         }
         .add_targets()
         .add_roles()
@@ -265,6 +354,7 @@ impl View {
                             kind: column_kind(&c.kind),
                             internal_type: column_type(c, rel.is_some()),
                             rel,
+                            natural: None,
                         }
                     })
                     .collect();
@@ -276,6 +366,8 @@ impl View {
                     fields,
                     m2m: Vec::new(),
                     order_by: Vec::new(),
+                    excluded: false,
+                    omit_pk: false,
                 }
             })
             .collect();
@@ -313,27 +405,17 @@ impl View {
                 to: label_of(&target.target_table),
                 target_kind,
                 target_model: None,
+                natural: false,
             });
         }
         View {
             models,
-            roles: HashMap::new(),
+            ..View::default()
         }
         .add_targets()
         .add_roles()
     }
 }
-
-/// Django's own models whose table is not `<app_label>_<model>`: without
-/// metadata their label can't be read off the table name.
-const DJANGO_TABLES: &[(&str, &str)] = &[
-    ("django_content_type", "contenttypes.contenttype"),
-    ("django_session", "sessions.session"),
-    ("django_admin_log", "admin.logentry"),
-    ("django_site", "sites.site"),
-    ("django_redirect", "redirects.redirect"),
-    ("django_flatpage", "flatpages.flatpage"),
-];
 
 /// `things.Tag` → `things.tag`.
 fn lower_label(label: &str) -> String {
@@ -344,7 +426,11 @@ fn lower_label(label: &str) -> String {
 }
 
 /// How a field's values read; a relation reads as its target's primary key.
-fn field_kind(f: &FieldMeta, use_tz: bool, by_label: &HashMap<String, &ModelMeta>) -> Kind {
+pub(crate) fn field_kind(
+    f: &FieldMeta,
+    use_tz: bool,
+    by_label: &HashMap<String, &ModelMeta>,
+) -> Kind {
     let mut f = f;
     // Follow foreign keys to the primary key they hold (MTI links chain).
     for _ in 0..16 {
@@ -459,6 +545,7 @@ fn m2m_field(
         to: lower_label(target),
         target_kind: kind(t),
         target_model: None,
+        natural: false,
     })
 }
 

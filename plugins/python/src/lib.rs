@@ -1,12 +1,13 @@
 //! The Python-dump sink: `restore.py` and one data file per model, as
 //! Lino's `dump2py` writes them (see docs/python-dump.md), streaming.
 
+pub mod names;
 mod printable;
 pub mod pyrepr;
 mod restore;
 mod values;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -31,6 +32,10 @@ pub struct PythonSink {
     max_rows: u64,
     info: Option<DumpInfo>,
     site: Site,
+    /// File stems by table ([`names::file_stems`]).
+    stems: HashMap<String, String>,
+    /// restore.py's identifiers.
+    py: names::PyNames,
     /// Data files in restore order.
     files: Vec<String>,
     missing: Vec<(String, String)>,
@@ -63,6 +68,8 @@ impl PythonSink {
             max_rows: options.max_row_count,
             info: None,
             site: Site::default(),
+            stems: HashMap::new(),
+            py: names::PyNames::default(),
             files: Vec::new(),
             missing: Vec::new(),
             table: None,
@@ -76,37 +83,45 @@ impl PythonSink {
         self.staged.path()
     }
 
-    fn file_name(model: &Model, parts: u64, part: u64) -> String {
-        if parts > 1 {
-            format!("{}_{}.py", model.table.name, part)
-        } else {
-            format!("{}.py", model.table.name)
-        }
+    fn file_name(&self, model: &Model, parts: u64, part: u64) -> String {
+        let stem = match self.stems.get(&model.table.name) {
+            Some(s) => s.clone(),
+            // Every model of the site has a stem; this one came later.
+            None => names::file_stems([model.table.name.as_str()])
+                .remove(&model.table.name)
+                .unwrap_or_default(),
+        };
+        names::file_name(&stem, parts, part)
     }
 
     /// Opens part `part` (1-based) and writes its header lines.
     fn open_part(&mut self, model: &Model, part: u64) -> Result<()> {
         let dir = self.dir().to_path_buf();
+        let parts = self.table.as_ref().map_or(1, |t| t.parts);
+        let name = self.file_name(model, parts, part);
         let Some(tw) = self.table.as_mut() else {
             return Ok(());
         };
-        let name = Self::file_name(model, tw.parts, part);
         let path = dir.join(&name);
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
         let mut out = BufWriter::with_capacity(1 << 16, file);
-        let mut head = format!(
-            "# -*- coding: UTF-8 -*-\nlogger.info(\"Loading {} objects",
-            tw.expected
-        );
+        // Lino's lines; the table's name inside a string literal, the
+        // field names in a comment that no name can end.
+        let mut message = format!("Loading {} objects", tw.expected);
         if tw.parts > 1 {
-            head.push_str(&format!(" (part {} of {})", part, tw.parts));
+            message.push_str(&format!(" (part {} of {})", part, tw.parts));
         }
-        let names: Vec<&str> = model.fields.iter().map(|f| f.name.as_str()).collect();
-        head.push_str(&format!(
-            " to table {}...\")\n# fields: {}\n",
-            model.table.name,
-            names.join(", ")
-        ));
+        message.push_str(&format!(" to table {}...", model.table.name));
+        let mut head = String::from("# -*- coding: UTF-8 -*-\nlogger.info(");
+        pyrepr::write_str_quoted(&mut head, &message, b'"');
+        head.push_str(")\n# fields: ");
+        for (i, f) in model.fields.iter().enumerate() {
+            if i > 0 {
+                head.push_str(", ");
+            }
+            names::write_comment_name(&mut head, &f.name);
+        }
+        head.push('\n');
         out.write_all(head.as_bytes())
             .map_err(|e| Error::io(&path, e))?;
         tw.out = Some(out);
@@ -139,8 +154,16 @@ impl PythonSink {
     fn write_row(&mut self, model: &Model, row: &[dump2py_core::Value]) -> Result<()> {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        line.push_str("loader.save(create_");
-        line.push_str(&model.table.name);
+        line.push_str("loader.save(");
+        match self.py.function(&model.table.name) {
+            Some(f) => line.push_str(&f.name),
+            None => {
+                return Err(Error::table(
+                    &model.table.name,
+                    "the table is not a model of the site",
+                ))
+            }
+        }
         line.push('(');
         for (i, f) in model.fields.iter().enumerate() {
             if i > 0 {
@@ -243,8 +266,27 @@ fn pk_text(model: &Model, row: &[dump2py_core::Value]) -> String {
 
 impl Sink for PythonSink {
     fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()> {
+        // Model globals come from the site's metadata (or a saved file):
+        // restore.py binds them, so each must be a Python identifier.
+        for m in &site.models {
+            if let Some(g) = m.global_name() {
+                if !names::is_identifier(&g) {
+                    return Err(Error::table(
+                        &m.table.name,
+                        format!(
+                            "the site metadata names the model {}, whose global {} \
+                             is not a Python identifier",
+                            pyrepr::str_repr(&m.label()),
+                            pyrepr::str_repr(&g)
+                        ),
+                    ));
+                }
+            }
+        }
         self.info = Some(info.clone());
         self.site = site.clone();
+        self.stems = names::file_stems(site.models.iter().map(|m| m.table.name.as_str()));
+        self.py = names::PyNames::new(site);
         Ok(())
     }
 
@@ -283,6 +325,7 @@ impl Sink for PythonSink {
         }
         self.close_part(true)?;
         self.table = None;
+        self.staged.count_rows(&model.table.name, rows);
         for (id, n) in std::mem::take(&mut self.stale) {
             if let Some(ct) = self.site.stale_content_type(id) {
                 let rows = if n == 1 { "row" } else { "rows" };
@@ -316,11 +359,25 @@ impl Sink for PythonSink {
             tool_version: String::new(),
         });
         let mut text = String::new();
-        restore::header(&mut text, &info, &self.site);
+        restore::header(&mut text, &info, &self.site, &self.py);
         for model in &self.site.models {
             if !self.missing.iter().any(|(t, _)| *t == model.table.name) {
-                restore::create_function(&mut text, &self.site, model);
+                if let Some(f) = self.py.function(&model.table.name) {
+                    restore::create_function(&mut text, &self.site, model, f);
+                }
             }
+        }
+        if !self.site.excluded.is_empty() {
+            // Not used by the restore: it tells whoever restores what isn't there.
+            let mut labels: Vec<String> = (self.site.excluded.iter())
+                .filter(|m| !m.auto_created)
+                .map(|m| pyrepr::str_repr(&m.label()))
+                .collect();
+            labels.sort();
+            text.push_str(&format!(
+                "\n\n# The models left out with -e/--exclude:\nEXCLUDED_MODELS = [{}]\n",
+                labels.join(", ")
+            ));
         }
         restore::main(&mut text, &self.files, &self.missing);
         let path = self.dir().join("restore.py");
@@ -431,8 +488,13 @@ mod tests {
         sink.table_end(model, rows as u64).expect("end");
         sink.finish(&Report::default()).expect("finish");
         sink.publish().expect("publish");
+        // The dump's Python files (not what staging may add beside them).
         let mut files: Vec<(String, String)> = fs::read_dir(&target)
             .expect("dump")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".py"))
+            })
             .map(|e| {
                 let e = e.expect("entry");
                 let text = fs::read_to_string(e.path()).expect("read");
@@ -469,6 +531,30 @@ mod tests {
             restore.contains("return settings.SITE.babelkw(fieldname, en=values[0], de=values[1])")
         );
         assert!(restore.contains("    execfile('app_thing.py', *args)\n"));
+    }
+
+    #[test]
+    fn a_model_global_that_is_no_identifier_is_refused() {
+        let t = tempfile::tempdir().expect("tmp");
+        let mut site = site();
+        site.models[0].object_name = Some("Thing = 1\nimport os\n".into());
+        let mut sink = PythonSink::new(&SinkOptions {
+            target: t.path().join("dump"),
+            overwrite: false,
+            max_row_count: 10,
+            extra: Default::default(),
+        })
+        .expect("sink");
+        let info = DumpInfo {
+            source: "test".into(),
+            tool_version: "0".into(),
+        };
+        let e = sink.begin(&info, &site).expect_err("refused");
+        assert_eq!(
+            e.to_string(),
+            "table app_thing: the site metadata names the model 'app.Thing = 1\\nimport os\\n', \
+             whose global 'app_Thing = 1\\nimport os\\n' is not a Python identifier"
+        );
     }
 
     #[test]

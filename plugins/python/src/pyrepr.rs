@@ -29,6 +29,15 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push(q as char);
 }
 
+/// `s` as a Python string literal in the quote `quote` (`b'"'` or
+/// `b'\''`), escaped as `repr` escapes: Lino's `"..."` literals.
+pub fn write_str_quoted(out: &mut String, s: &str, quote: u8) {
+    let q = if quote == b'"' { b'"' } else { b'\'' };
+    out.push(q as char);
+    write_str_body(out, s, q);
+    out.push(q as char);
+}
+
 /// `repr(s)` as a new `String`; prefer [`write_str`] in loops.
 pub fn str_repr(s: &str) -> String {
     let mut out = String::new();

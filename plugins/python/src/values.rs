@@ -141,10 +141,12 @@ fn write_content_type(out: &mut String, site: &Site, value: &Value) -> Result<()
         return Ok(());
     }
     match site.content_types.get(&id) {
+        // The global restore.py binds (PythonSink::begin checks that each
+        // is an identifier); any other name is looked up by label.
         Some(ContentType {
             global: Some(global),
             ..
-        }) => out.push_str(global),
+        }) if crate::names::is_identifier(global) => out.push_str(global),
         Some(ct) => {
             out.push_str("ct_model(");
             pyrepr::write_str(out, &ct.app_label);

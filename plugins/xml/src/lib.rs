@@ -5,8 +5,9 @@
 
 use dump2py_core::registry::SinkFactory;
 use dump2py_core::Value;
+use dump2py_json::natural;
 use dump2py_json::sink::{indent_option, FieldError, Format};
-use dump2py_json::value::{py, xml_text, Ctx, Kind};
+use dump2py_json::value::{py, xml_text, Ctx, Kind, Py};
 use dump2py_json::view::{DdM2m, DdModel};
 use dump2py_json::DumpdataSink;
 
@@ -107,6 +108,14 @@ pub fn write_attr(out: &mut String, name: &str, value: &str) -> Result<(), Strin
     Ok(())
 }
 
+/// ` name=value` for a name from the database (a model label, a field
+/// name): a name XML can't hold is refused as such, with the name.
+fn write_name_attr(out: &mut String, name: &str, value: &str, what: &str) -> Result<(), String> {
+    write_attr(out, name, value).map_err(|_| {
+        format!("the {what} {value:?} contains control characters, which XML 1.0 can't hold")
+    })
+}
+
 /// The text `value_to_string` gives for a stored value, handed to `then`
 /// (`None` for Python's None).
 fn with_text(
@@ -149,8 +158,9 @@ impl Format for XmlFormat {
     ) -> Result<(), FieldError> {
         let pk_col = || model.pk.first().map(|c| c.name.clone()).unwrap_or_default();
         out.push_str("<object");
-        write_attr(out, "model", &model.label).map_err(|e| (pk_col(), e))?;
+        write_name_attr(out, "model", &model.label, "model label").map_err(|e| (pk_col(), e))?;
         match model.pk.as_slice() {
+            _ if model.omit_pk => {}
             [] => {}
             [c] => {
                 let v = c.index.and_then(|i| row.get(i)).unwrap_or(&Value::Null);
@@ -168,20 +178,26 @@ impl Format for XmlFormat {
             }
         }
         out.push('>');
-        for f in &model.fields {
+        for (i, f) in model.fields.iter().enumerate() {
             let err = |e: String| (f.col.name.clone(), e);
             self.indent(out, 2);
             out.push_str("<field");
-            write_attr(out, "name", &f.name).map_err(err)?;
+            write_name_attr(out, "name", &f.name, "field name").map_err(err)?;
             match &f.rel {
                 Some((rel, to)) => {
                     write_attr(out, "rel", rel).map_err(err)?;
-                    write_attr(out, "to", to).map_err(err)?;
+                    write_name_attr(out, "to", to, "model label").map_err(err)?;
                 }
                 None => write_attr(out, "type", &f.internal_type).map_err(err)?,
             }
             out.push('>');
             let v = f.col.index.and_then(|i| row.get(i)).unwrap_or(&Value::Null);
+            // Resolved at `finish`, when every row it may name is read.
+            if f.natural.is_some() && !matches!(v, Value::Null) {
+                natural::placeholder(out, i, v);
+                out.push_str("</field>");
+                continue;
+            }
             with_text(f.kind, v, ctx, |text| match text {
                 Some(text) => write_text(out, text),
                 None => {
@@ -201,14 +217,24 @@ impl Format for XmlFormat {
         field: &DdM2m,
         _first: bool,
         targets: &[Value],
+        natural: Option<&[Vec<Py>]>,
         ctx: Ctx,
     ) -> Result<(), String> {
         self.indent(out, 2);
         out.push_str("<field");
-        write_attr(out, "name", &field.name)?;
+        write_name_attr(out, "name", &field.name, "field name")?;
         write_attr(out, "rel", "ManyToManyRel")?;
-        write_attr(out, "to", &field.to)?;
+        write_name_attr(out, "to", &field.to, "model label")?;
         out.push('>');
+        if let Some(keys) = natural {
+            for key in keys {
+                out.push_str("<object>");
+                self.natural_fk(out, key)?;
+                out.push_str("</object>");
+            }
+            out.push_str("</field>");
+            return Ok(());
+        }
         for t in targets {
             out.push_str("<object");
             with_text(field.target_kind, t, ctx, |text| {
@@ -217,6 +243,29 @@ impl Format for XmlFormat {
             out.push_str("></object>");
         }
         out.push_str("</field>");
+        Ok(())
+    }
+
+    /// Each value as `<natural>str(value)</natural>`.
+    fn natural_fk(&self, out: &mut String, key: &[Py]) -> Result<(), String> {
+        for v in key {
+            out.push_str("<natural>");
+            match v {
+                Py::None => out.push_str("None"),
+                // Where str() is not the XML text of the value.
+                Py::DateTime(_) | Py::Duration(_) | Py::Json(_) => {
+                    return Err("a natural key holds a value that XML can't write as \
+                                Django does (a datetime, duration or JSON)"
+                        .into())
+                }
+                v => {
+                    if let Some(text) = xml_text(v)? {
+                        write_text(out, &text)?;
+                    }
+                }
+            }
+            out.push_str("</natural>");
+        }
         Ok(())
     }
 
@@ -250,6 +299,18 @@ mod tests {
         assert_eq!(attr("\"\n"), " pk='\"&#10;'");
         let mut s = String::new();
         assert!(write_attr(&mut s, "pk", "a\u{1}").is_err());
+    }
+
+    #[test]
+    fn names_xml_cant_hold_are_refused_by_name() {
+        let mut s = String::new();
+        let e = write_name_attr(&mut s, "name", "a\u{1}b", "field name").expect_err("refused");
+        assert_eq!(
+            e,
+            "the field name \"a\\u{1}b\" contains control characters, which XML 1.0 can't hold"
+        );
+        write_name_attr(&mut s, "name", "<\"'&\n>", "field name").expect("escaped");
+        assert_eq!(s, " name=\"&lt;&quot;'&amp;&#10;&gt;\"");
     }
 
     #[test]

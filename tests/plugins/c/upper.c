@@ -113,6 +113,7 @@ static const dump2py_transformer_decl transformers[] = {{
     upper_table,
     upper_batch,
     upper_destroy,
+    NULL, /* finish: nothing to check at the end */
 }};
 
 const dump2py_plugin DUMP2PY_PLUGIN = {

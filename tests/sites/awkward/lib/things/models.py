@@ -126,6 +126,22 @@ class Note(dd.Model):
         text = models.CharField(max_length=100, blank=True)
 
 
+class Car(dd.Model):
+    """Fields named like the locals of Lino's restore.py template: Lino's
+    create_things_car(id, model, kw) starts with `kw = dict()`, which
+    replaces the parameter kw, so its own dump2py loses every car."""
+    model = models.CharField(max_length=50, blank=True)
+    kw = models.IntegerField(null=True, blank=True)
+
+
+class Stamp(dd.Model):
+    """auto_now and auto_now_add fields holding old values: a restore
+    gives them back unchanged (Lino's loader would set them to now)."""
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+    day = models.DateField(auto_now=True)
+
+
 if WITH_PROXY:
     class SpecialNode(Node):
         """A proxy model (AWKWARD_PROXY=1 only: Lino's dump2py fails on

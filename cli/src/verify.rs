@@ -1,0 +1,136 @@
+//! `--verify DUMP`: checks an output against its manifest (each file's
+//! size and SHA-256), and with a database the rows per table against it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+use crate::counted;
+use dump2py_core::plugin::Source;
+use dump2py_core::staging::{self, Manifest, FORMAT_DIR, FORMAT_FILE, MANIFEST};
+
+/// The manifest of `dump` (a Python dump's directory, or a JSON/XML file
+/// with its sidecar) once every file it lists is there, whole and
+/// unchanged, and nothing else is; else an error naming the first file
+/// that isn't.
+pub fn files(dump: &Path) -> Result<Manifest> {
+    let meta = match fs::metadata(dump) {
+        Ok(m) => m,
+        Err(e) => bail!("--verify {}: {e}", dump.display()),
+    };
+    let (dir, manifest_path, format) = if meta.is_dir() {
+        (dump.to_path_buf(), dump.join(MANIFEST), FORMAT_DIR)
+    } else {
+        let dir = match dump.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        (dir, staging::sidecar_of(dump), FORMAT_FILE)
+    };
+    let Some(manifest) = staging::read_manifest(&manifest_path) else {
+        bail!(
+            "{}: no manifest: {} is missing or unreadable (not an output of dump2py, or its manifest was lost)",
+            dump.display(),
+            manifest_path.display()
+        );
+    };
+    if manifest.format != format {
+        bail!(
+            "{}: its manifest is of a {}, this is a {}",
+            manifest_path.display(),
+            manifest.format,
+            format
+        );
+    }
+    if !meta.is_dir() {
+        let name = dump.file_name().map(|n| n.to_string_lossy().into_owned());
+        if manifest.files.len() != 1 || name.as_deref() != Some(&manifest.files[0].name) {
+            bail!(
+                "{}: its manifest {} lists other files",
+                dump.display(),
+                manifest_path.display()
+            );
+        }
+    }
+    for f in &manifest.files {
+        // A name is data: it must stay inside the dump.
+        if f.name.is_empty() || f.name.contains('/') || f.name == "." || f.name == ".." {
+            bail!(
+                "{}: the manifest lists a file named {:?}, which no dump holds",
+                manifest_path.display(),
+                f.name
+            );
+        }
+        let path = dir.join(&f.name);
+        let size = match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => m.len(),
+            Ok(_) => bail!("{}: not a file (the manifest lists a file)", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                bail!("{}: missing (the manifest lists it)", path.display())
+            }
+            Err(e) => bail!("{}: {e}", path.display()),
+        };
+        if size < f.size {
+            bail!(
+                "{}: truncated: {size} bytes, the manifest says {}",
+                path.display(),
+                f.size
+            );
+        }
+        if size > f.size {
+            bail!(
+                "{}: damaged: {size} bytes, the manifest says {}",
+                path.display(),
+                f.size
+            );
+        }
+        let now = staging::describe(&path, &f.name)?;
+        if now.sha256 != f.sha256 {
+            bail!(
+                "{}: damaged: its SHA-256 is not the manifest's",
+                path.display()
+            );
+        }
+    }
+    if meta.is_dir() {
+        let mut names: Vec<String> = fs::read_dir(dump)?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<std::io::Result<_>>()?;
+        names.sort();
+        if let Some(extra) = names
+            .iter()
+            .find(|n| *n != MANIFEST && !manifest.files.iter().any(|f| &f.name == *n))
+        {
+            bail!(
+                "{}: extra file, not in the manifest",
+                dump.join(extra).display()
+            );
+        }
+    }
+    Ok(manifest)
+}
+
+/// Compares the manifest's rows per table with the database's now; the
+/// tables that changed, one line each.
+pub fn changes(manifest: &Manifest, source: &mut dyn Source) -> Result<Vec<String>> {
+    let schema = source.schema()?;
+    let mut out = Vec::new();
+    for (table, &then) in &manifest.tables {
+        let Some(t) = schema.table(table) else {
+            out.push(format!(
+                "table {table}: {} in the dump, gone from the database",
+                counted(then, "row")
+            ));
+            continue;
+        };
+        let now = source.count_rows(t)?;
+        if now != then {
+            out.push(format!(
+                "table {table}: {} in the dump, {now} in the database",
+                counted(then, "row")
+            ));
+        }
+    }
+    Ok(out)
+}

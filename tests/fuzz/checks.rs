@@ -1,0 +1,85 @@
+//! What every fuzz input must satisfy, in process: shared by the
+//! cargo-fuzz targets (`tests/fuzz/fuzz_targets/`) and the bounded fuzzer
+//! that runs as a normal test (`tests/tests/fuzz.rs`, which also compares
+//! with CPython). Each check panics on a violation; a panic inside the
+//! code under test is one too.
+
+use dump2py_core::meta::SiteMeta;
+use dump2py_json::jsontext::{Doc, Style};
+use dump2py_python::pyrepr;
+
+/// The styles `json.dumps` is called with: compact and indented, with and
+/// without `ensure_ascii`.
+pub const STYLES: [Style; 3] = [
+    Style {
+        indent: None,
+        ascii: false,
+    },
+    Style {
+        indent: None,
+        ascii: true,
+    },
+    Style {
+        indent: Some(2),
+        ascii: true,
+    },
+];
+
+/// The Python literal writer: a string's `repr` is one quoted line; a float's
+/// reads back to the same bits; a JSON document either is refused, with
+/// nothing written, or becomes one line.
+pub fn pyrepr(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let r = pyrepr::str_repr(&text);
+    let quote = r.chars().next();
+    assert!(
+        matches!(quote, Some('\'' | '"')) && r.len() >= 2 && r.ends_with(quote.unwrap_or('?')),
+        "{text:?} -> {r}"
+    );
+    assert!(!r.chars().any(char::is_control), "{text:?} -> {r}");
+    if let Some(bits) = data.get(..8) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(bits);
+        let f = f64::from_be_bytes(b);
+        let r = pyrepr::float_repr(f);
+        let back: f64 = r.parse().unwrap_or_else(|e| panic!("{f:?} -> {r}: {e}"));
+        assert!(
+            back.to_bits() == f.to_bits() || (f.is_nan() && back.is_nan()),
+            "{f:?} -> {r}"
+        );
+    }
+    let mut out = String::from("x");
+    match pyrepr::write_json_as_python(&mut out, &text) {
+        Ok(()) => assert!(out.len() > 1 && !out.contains('\n'), "{text:?} -> {out}"),
+        Err(e) => {
+            assert_eq!(out, "x", "{text:?}: refused ({e}) but written");
+            assert!(e.offset() <= text.len(), "{text:?}: {e}");
+        }
+    }
+}
+
+/// The JSON text parser: what it accepts, written in every style, parses
+/// again and is written the same.
+pub fn jsontext(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(doc) = Doc::parse(&text) else { return };
+    for style in STYLES {
+        let mut once = String::new();
+        doc.write(&mut once, style, 0);
+        let again = Doc::parse(&once).unwrap_or_else(|e| panic!("{text:?} -> {once}: {e}"));
+        let mut twice = String::new();
+        again.write(&mut twice, style, 0);
+        assert_eq!(once, twice, "{text:?} in {style:?}");
+    }
+}
+
+/// The site-schema reader: what it accepts, saved, reads back equal.
+pub fn sitemeta(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(meta) = SiteMeta::parse(&text) else {
+        return;
+    };
+    let saved = serde_json::to_string(&meta).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+    let back = SiteMeta::parse(&saved).unwrap_or_else(|e| panic!("{saved}: {e}"));
+    assert_eq!(back, meta, "{text:?}");
+}

@@ -1,0 +1,116 @@
+//! `-e/--exclude` (issue 13) in the Python dump: the models it names have
+//! no data file and no create function, restore.py lists them, and the
+//! dump restores the rest. (JSON and XML against dumpdata's `-e`:
+//! tests/tests/dumpdata.rs.)
+
+use std::fs;
+use std::path::Path;
+
+use dump2py_tests::*;
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// `dumpdata` of `db` with `options` into `out` (YAML keeps microseconds).
+fn dumpdata_with(lino: &Lino, db: &Path, options: &[&str], out: &Path) {
+    let o = s(out);
+    let mut args = vec!["dumpdata", "--format", "yaml", "-o", &o];
+    args.extend(options);
+    lino.admin_ok(MIN1, db, &args);
+}
+
+#[test]
+fn excluded_models_leave_the_python_dump_and_its_restore() {
+    let lino = lino();
+    let (t, db) = copy_db(&fixture("min1.sqlite3"));
+    let excludes = ["-e", "contacts.Role", "-e", "contacts.roletype"];
+    let dump = t.path().join("dump");
+    let mut args = vec![s(&dump), "-v".into(), "0".into()];
+    args.extend(excludes.iter().map(|e| e.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    lino.ours_ok(MIN1, &db, &[], &refs);
+    let files = read_dump(&dump);
+    assert!(
+        files.contains_key("contacts_person.py"),
+        "{:?}",
+        files.keys()
+    );
+    for gone in ["contacts_role.py", "contacts_roletype.py"] {
+        assert!(!files.contains_key(gone), "{gone} in {:?}", files.keys());
+    }
+    let restore = String::from_utf8_lossy(&files["restore.py"]).into_owned();
+    assert!(
+        restore.contains("EXCLUDED_MODELS = ['contacts.Role', 'contacts.RoleType']"),
+        "{restore}"
+    );
+    assert!(!restore.contains("def create_contacts_role("), "{restore}");
+    assert!(restore.contains("def create_contacts_person("));
+    // The rest restores: what dumpdata shows of it is what it showed before.
+    let before = t.path().join("before.yaml");
+    dumpdata_with(lino, &db, &excludes, &before);
+    lino.restore(MIN1, &db, &dump);
+    let after = t.path().join("after.yaml");
+    dumpdata_with(lino, &db, &excludes, &after);
+    lino.assert_same_data(&before, &after);
+}
+
+#[test]
+fn without_metadata_apps_and_models_by_table_and_django_labels() {
+    let (t, db) = copy_db(&fixture("min1.sqlite3"));
+    let url = sqlite_url(&db);
+    let dump = t.path().join("dump");
+    let json = t.path().join("a.json");
+    dump_ok([
+        "-d",
+        &url,
+        &s(&dump),
+        "--json",
+        &s(&json),
+        "-e",
+        "countries",
+        "-e",
+        "contacts.PERSON",
+        "-e",
+        "sessions",
+        "-v",
+        "0",
+    ]);
+    let files = read_dump(&dump);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert!(names.contains(&"contacts_partner.py"), "{names:?}");
+    for gone in [
+        "countries_country.py",
+        "countries_place.py",
+        "contacts_person.py",
+    ] {
+        assert!(!names.contains(&gone), "{gone} in {names:?}");
+    }
+    let text = fs::read_to_string(&json).expect("json");
+    for gone in ["countries.", "contacts.person\"", "sessions."] {
+        assert!(!text.contains(gone), "{gone} in the JSON");
+    }
+    assert!(text.contains("\"contacts.partner\""));
+}
+
+#[test]
+fn unknown_apps_and_models_are_refused_before_anything_is_written() {
+    let (t, db) = copy_db(&fixture("min1.sqlite3"));
+    let url = sqlite_url(&db);
+    let dump = t.path().join("dump");
+    for (label, message) in [
+        (
+            "contact",
+            "-e/--exclude contact: the site has no app contact",
+        ),
+        (
+            "contacts.Persons",
+            "-e/--exclude contacts.Persons: the site has no model contacts.Persons",
+        ),
+    ] {
+        let out = dump2py(["-d", &url, &s(&dump), "-e", label]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_eq!(stderr(&out).trim(), format!("error: {message}"));
+        assert!(!dump.exists());
+    }
+}

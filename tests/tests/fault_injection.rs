@@ -1,0 +1,251 @@
+//! A full or failing disk at every step of a dump: an LD_PRELOAD library
+//! (tests/fault/fault.c) makes the Nth write-like call under the output's
+//! directory fail, for every N of a small dump (min1 into OUTPUT_DIR, JSON
+//! and XML). Each run must either fail with one line (exit 1, no panic)
+//! and leave the directory exactly as it was, or succeed with exactly the
+//! outputs of a run without faults.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dump2py_tests::*;
+
+/// A directory's contents: relative path → file bytes (None: a directory).
+type Snapshot = BTreeMap<PathBuf, Option<Vec<u8>>>;
+
+fn snapshot(dir: &Path) -> Snapshot {
+    fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
+        let mut entries: Vec<_> = fs::read_dir(dir)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let rel = p.strip_prefix(root).expect("under root").to_path_buf();
+            if p.is_dir() {
+                out.insert(rel, None);
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, Some(fs::read(&p).expect("read")));
+            }
+        }
+    }
+    let mut out = Snapshot::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Makes `dir` hold exactly `snap`.
+fn restore(dir: &Path, snap: &Snapshot) {
+    fs::remove_dir_all(dir).expect("clear");
+    fs::create_dir(dir).expect("mkdir");
+    for (rel, content) in snap {
+        match content {
+            None => fs::create_dir(dir.join(rel)).expect("mkdir"),
+            Some(bytes) => fs::write(dir.join(rel), bytes).expect("write"),
+        }
+    }
+}
+
+/// What differs between two snapshots, for a message.
+fn changes(before: &Snapshot, after: &Snapshot) -> String {
+    let mut out = Vec::new();
+    for (p, c) in after {
+        match before.get(p) {
+            None => out.push(format!("+{}", p.display())),
+            Some(old) if old != c => out.push(format!("~{}", p.display())),
+            _ => {}
+        }
+    }
+    out.extend(
+        (before.keys())
+            .filter(|p| !after.contains_key(*p))
+            .map(|p| format!("-{}", p.display())),
+    );
+    let n = out.len();
+    out.truncate(6);
+    if n > out.len() {
+        out.push(format!("and {} more", n - out.len()));
+    }
+    out.join(" ")
+}
+
+/// Compiles the fault library into `dir`.
+fn fault_library(dir: &Path) -> PathBuf {
+    let lib = dir.join("libdump2py_fault.so");
+    let cc = Command::new("cc")
+        .args([
+            "-shared",
+            "-fPIC",
+            "-std=gnu99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-o",
+        ])
+        .arg(&lib)
+        .arg(root().join("tests/fault/fault.c"))
+        .arg("-ldl")
+        .output()
+        .expect("run cc");
+    assert!(cc.status.success(), "cc: {}", stderr(&cc));
+    lib
+}
+
+struct Faults {
+    lib: PathBuf,
+    work: PathBuf,
+}
+
+impl Faults {
+    /// dump2py ARGS with the Nth counted call failing (None: none), the
+    /// calls logged to `log` if given.
+    fn run(&self, args: &[String], at: Option<usize>, log: Option<&Path>) -> Output {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .env_remove("DATABASE_URL")
+            .env("LD_PRELOAD", &self.lib)
+            .env("DUMP2PY_FAULT_DIR", &self.work)
+            .env(
+                "DUMP2PY_FAULT_AT",
+                at.map_or("0".to_string(), |n| n.to_string()),
+            );
+        if let Some(log) = log {
+            c.env("DUMP2PY_FAULT_LOG", log);
+        }
+        c.output().expect("run dump2py")
+    }
+}
+
+/// The counted calls: (number, call, path).
+fn calls(log: &Path) -> Vec<(usize, String, String)> {
+    fs::read_to_string(log)
+        .expect("read the fault log")
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ' ');
+            let n = parts.next()?.parse().ok()?;
+            Some((n, parts.next()?.to_string(), parts.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// Which calls to fail: all of them, or for a long run the first and last
+/// 20, every rename, and an even spread, about 200 in all.
+fn chosen(calls: &[(usize, String, String)]) -> Vec<usize> {
+    let total = calls.len();
+    if total <= 250 {
+        return (1..=total).collect();
+    }
+    let mut n: Vec<usize> = (1..=20).chain(total - 19..=total).collect();
+    n.extend(calls.iter().filter(|c| c.1 == "rename").map(|c| c.0));
+    n.extend((1..=160).map(|i| i * total / 161));
+    n.sort_unstable();
+    n.dedup();
+    n
+}
+
+/// Every counted call of `dump2py ARGS` over `old` (the work directory's
+/// contents before), failed in turn.
+fn every_fault(tag: &str, old: impl Fn(&Path), args: impl Fn(&Path) -> Vec<String>) {
+    let t = tempfile::tempdir().expect("tempdir");
+    let work = t.path().join("work");
+    fs::create_dir(&work).expect("mkdir");
+    let f = Faults {
+        lib: fault_library(t.path()),
+        work: work.clone(),
+    };
+    old(&work);
+    let before = snapshot(&work);
+    let args = args(&work);
+    let log = t.path().join("calls.log");
+    let o = f.run(&args, None, Some(&log));
+    assert!(o.status.success(), "{tag}: {}", stderr(&o));
+    let complete = snapshot(&work);
+    assert_ne!(complete, before, "{tag}: the dump changed nothing");
+    let calls = calls(&log);
+    assert!(
+        calls.iter().any(|c| c.1 == "rename") && calls.iter().any(|c| c.1 == "write"),
+        "{tag}: the library counted no renames or writes: {calls:?}"
+    );
+    let mut bad = Vec::new();
+    for n in chosen(&calls) {
+        restore(&work, &before);
+        let o = f.run(&args, Some(n), None);
+        let after = snapshot(&work);
+        let (call, path) = calls
+            .get(n - 1)
+            .map_or(("?", "?"), |c| (c.1.as_str(), c.2.as_str()));
+        let err = stderr(&o);
+        let what = format!("{tag}: call {n} ({call} {path})");
+        if o.status.success() {
+            // A fault that changed nothing (mkdir of a directory that is
+            // there) may pass unnoticed, if the outputs are whole.
+            if after != complete {
+                bad.push(format!(
+                    "{what}: succeeded, but: {}",
+                    changes(&complete, &after)
+                ));
+            }
+            continue;
+        }
+        let one_line = err.trim_end().lines().count() == 1 && err.starts_with("error: ");
+        if o.status.code() != Some(1) || !one_line || err.contains("panicked") {
+            bad.push(format!(
+                "{what}: exit {:?}, stderr {err:?}",
+                o.status.code()
+            ));
+        }
+        if after != before {
+            bad.push(format!(
+                "{what}: failed with {:?} and changed: {}",
+                err.trim_end(),
+                changes(&before, &after)
+            ));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} faults mishandled:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+fn outputs(work: &Path) -> Vec<String> {
+    let p = |name: &str| work.join(name).to_string_lossy().into_owned();
+    vec![
+        "-v".into(),
+        "0".into(),
+        "-d".into(),
+        sqlite_url(&fixture("min1.sqlite3")),
+        p("dump"),
+        "--json".into(),
+        p("min1.json"),
+        "--xml".into(),
+        p("min1.xml"),
+    ]
+}
+
+#[test]
+fn a_fault_anywhere_leaves_no_output() {
+    every_fault("new outputs", |_| {}, outputs);
+}
+
+#[test]
+fn a_fault_anywhere_with_overwrite_leaves_the_old_outputs() {
+    // The old outputs differ from the new: split files, indented.
+    let old = |work: &Path| {
+        let mut a = outputs(work);
+        a.extend(["-m", "3", "--indent", "2"].map(String::from));
+        dump_ok(&a);
+    };
+    let args = |work: &Path| {
+        let mut a = outputs(work);
+        a.push("-o".into());
+        a
+    };
+    every_fault("--overwrite", old, args);
+}

@@ -1,0 +1,192 @@
+//! restore.py's loader on Lino sites: each data file in one transaction
+//! with savepoints, streamed; auto_now fields kept; `--quick` and
+//! `--bulk`; data migrations still run, and `--bulk` refuses a dump that
+//! needs one. After each restore, dumpdata equals the original.
+
+use std::path::{Path, PathBuf};
+
+use dump2py_tests::servers::*;
+use dump2py_tests::*;
+
+fn run_restore(
+    lino: &Lino,
+    settings: &str,
+    db: &Path,
+    env: &[(&str, &str)],
+    dump: &Path,
+    args: &[&str],
+) -> std::process::Output {
+    let restore = dump.join("restore.py");
+    let mut all = vec!["run", restore.to_str().unwrap_or_default(), "--noinput"];
+    all.extend(args);
+    lino.admin_env(settings, db, env, &all)
+}
+
+/// The log of a successful restore (Lino logs to stdout).
+fn restore_ok(lino: &Lino, settings: &str, db: &Path, dump: &Path, args: &[&str]) -> String {
+    let out = run_restore(lino, settings, db, &[], dump, args);
+    assert!(
+        out.status.success(),
+        "restore.py {args:?} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out) + &stderr(&out)
+}
+
+/// The awkward site with its demo data.
+fn awkward(lino: &Lino, env: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().expect("tempdir");
+    let db = t.path().join("db.sqlite3");
+    lino.admin_env_ok(AWKWARD, &db, env, &["prep", "--noinput", "-v0"]);
+    (t, db)
+}
+
+fn sqlite_rows(lino: &Lino, db: &Path, sql: &str) -> String {
+    let out = lino
+        .command(AWKWARD, db)
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); \
+             print(c.execute(sys.argv[2]).fetchall()); c.commit()",
+        ])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("run python");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+#[test]
+fn min1_restores_the_same_in_every_mode() {
+    let lino = lino();
+    let (t, db) = copy_db(&fixture("min1.sqlite3"));
+    let before = t.path().join("before.yaml");
+    lino.dumpdata(MIN1, &db, &before);
+    let dump = t.path().join("dump");
+    lino.ours_ok(MIN1, &db, &[], &[&dump.to_string_lossy()]);
+    for (n, args) in [&[][..], &["--quick"][..], &["--bulk"][..]]
+        .into_iter()
+        .enumerate()
+    {
+        let err = restore_ok(lino, MIN1, &db, &dump, args);
+        assert!(
+            err.contains("contacts_person.py: 69 rows in "),
+            "no progress line: {err}"
+        );
+        assert!(err.contains("Loaded 280 objects in "), "{err}");
+        let after = t.path().join(format!("after-{n}.yaml"));
+        lino.dumpdata(MIN1, &db, &after);
+        lino.assert_same_data(&before, &after);
+    }
+}
+
+/// things.Stamp's auto_now and auto_now_add fields hold values of 2001
+/// to 2003: a restore gives them back, in each mode; an FK cycle
+/// (things.Alpha and Beta) and a self-FK restore through deferral.
+#[test]
+fn the_awkward_site_keeps_its_timestamps() {
+    let lino = lino();
+    let (t, db) = awkward(lino, &[]);
+    let stamps = "SELECT id, created, modified, day FROM things_stamp ORDER BY id";
+    let expected = "[(1, '2001-02-03 04:05:06', '2002-03-04 05:06:07', '2003-04-05'), \
+                    (2, '2001-02-03 04:05:06', '2002-03-04 05:06:07', '2003-04-05')]";
+    assert_eq!(sqlite_rows(lino, &db, stamps), expected);
+    let before = t.path().join("before.yaml");
+    lino.dumpdata(AWKWARD, &db, &before);
+    let meta = t.path().join("meta");
+    lino.ours_ok(AWKWARD, &db, &[], &[&meta.to_string_lossy()]);
+    let raw = t.path().join("raw");
+    let url = sqlite_url(&db);
+    dump_ok([
+        "-d",
+        &url,
+        "--languages",
+        "en,de,fr",
+        "-v",
+        "0",
+        &raw.to_string_lossy(),
+    ]);
+    for (n, (dump, args)) in [
+        (&meta, &[][..]),
+        (&raw, &["--quick"][..]),
+        (&meta, &["--bulk"][..]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let err = restore_ok(lino, AWKWARD, &db, dump, args);
+        assert_eq!(sqlite_rows(lino, &db, stamps), expected, "{args:?}");
+        if !args.contains(&"--bulk") {
+            assert!(err.contains("were deferred and saved later"), "{err}");
+            assert!(!err.contains("; 0 were deferred"), "no deferral: {err}");
+        }
+        let after = t.path().join(format!("after-{n}.yaml"));
+        lino.dumpdata(AWKWARD, &db, &after);
+        lino.assert_same_data(&before, &after);
+    }
+}
+
+/// A dump of version 1.0 into the site at 2.0 (things.Note.text renamed
+/// body): `--bulk` refuses it before touching the database; without
+/// `--bulk`, migrate_from_1_0 runs through the faster loader.
+#[test]
+fn bulk_refuses_a_dump_that_needs_a_data_migration() {
+    let lino = lino();
+    let v1 = [("AWKWARD_VERSION", "1.0")];
+    let (t, db) = awkward(lino, &v1);
+    let dump = t.path().join("dump");
+    lino.ours_ok(AWKWARD, &db, &v1, &[&dump.to_string_lossy()]);
+    let v2 = [("AWKWARD_VERSION", "2.0"), ("AWKWARD_RENAMED", "1")];
+    let db2 = t.path().join("db2.sqlite3");
+    lino.admin_env_ok(AWKWARD, &db2, &v2, &["prep", "--noinput", "-v0"]);
+    let bodies = "SELECT id, body FROM things_note ORDER BY id";
+    let expected = "[(1, 'about the root node'), (2, 'about leaf two'), (3, 'about nothing')]";
+    // Something only the refused restore could remove.
+    sqlite_rows(
+        lino,
+        &db2,
+        "INSERT INTO things_car (id, model, kw) VALUES (99, 'kept', 1) RETURNING id",
+    );
+    let out = run_restore(lino, AWKWARD, &db2, &v2, &dump, &["--bulk"]);
+    assert!(
+        !out.status.success(),
+        "--bulk restored a dump needing a migration"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("--bulk refused: this dump is of version 1.0 and the site is at version 2.0"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "not one line: {err}");
+    assert!(sqlite_rows(lino, &db2, "SELECT model FROM things_car WHERE id = 99").contains("kept"));
+    let out = run_restore(lino, AWKWARD, &db2, &v2, &dump, &[]);
+    let log = stdout(&out) + &stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Migrating from version 1.0 to 2.0"), "{log}");
+    assert_eq!(sqlite_rows(lino, &db2, bodies), expected);
+}
+
+/// `--bulk` into PostgreSQL and MariaDB (one transaction, constraints
+/// checked at the end) gives the database that the default restore gives.
+#[test]
+fn bulk_restores_into_postgres_and_mariadb() {
+    for backend in [Backend::Postgres, Backend::MariaDb] {
+        let Some(c) = Cross::new(backend, AWKWARD, "bulk") else {
+            skip_unless_ci(&format!("{} is not running", backend.name()));
+            continue;
+        };
+        let site = c.dir.path().join("server.sqlite3");
+        let restore = path_str(&c.sqlite_meta.join("restore.py"));
+        let out =
+            c.db.admin_ok(AWKWARD, &site, &["run", &restore, "--noinput", "--bulk"]);
+        let log = stdout(&out) + &stderr(&out);
+        assert!(log.contains("Loaded "), "{log}");
+        let bulk = c.dir.path().join("bulk");
+        c.db.ours_ok(AWKWARD, &site, &bulk);
+        let a = without_source(read_dump(&c.server_meta), &c.db.url);
+        let b = without_source(read_dump(&bulk), &c.db.url);
+        assert_same(&a, &b, backend.name());
+    }
+}

@@ -1,0 +1,385 @@
+//! What dump2py may replace, and what a bad command line gets: --overwrite
+//! replaces only what dump2py wrote (recognised by its manifest), never the
+//! database it reads; two names for one output are refused before anything
+//! is read; outputs re-checked before the first publish; concurrent runs;
+//! bounds of the command line (exit status 2).
+
+#[path = "common/bigdb.rs"]
+mod bigdb;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use bigdb::{big_db, dot_files, wait_for_data_files};
+use dump2py_tests::*;
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+fn min1() -> String {
+    sqlite_url(&fixture("min1.sqlite3"))
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// The one line of stderr of a failed run with exit status `code`.
+fn fails(out: &Output, code: i32) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// Every file under `dir`, recursively: relative path → content.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in fs::read_dir(dir).expect("ls").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                let rel = p.strip_prefix(base).map(s).unwrap_or_default();
+                out.push((rel, fs::read(&p).expect("read")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn overwrite_never_replaces_the_database_being_dumped() {
+    let t = tmp();
+    let site = t.path().join("site");
+    fs::create_dir(&site).expect("mkdir");
+    let db = site.join("default.db");
+    fs::copy(fixture("min1.sqlite3"), &db).expect("copy db");
+    fs::write(site.join("settings.py"), "SITE = 1\n").expect("settings");
+    let before = tree(t.path());
+    let url = sqlite_url(&db);
+    // The site's directory, and the database itself as a JSON output.
+    let r = dump2py(["-o", "-d", &url, &s(&site)]);
+    let err = fails(&r, 2);
+    assert!(
+        err.contains("contains") && err.contains("default.db"),
+        "{err}"
+    );
+    let r = dump2py(["-o", "-d", &url, "--json", &s(&db)]);
+    let err = fails(&r, 2);
+    assert!(err.contains("dump2py reads this file"), "{err}");
+    // Its journals, which don't exist yet, by another name of the directory.
+    let wal = t.path().join("site/../site/default.db-wal");
+    let r = dump2py(["-o", "-d", &url, "--json", &s(&wal)]);
+    let err = fails(&r, 2);
+    assert!(err.contains("default.db-wal"), "{err}");
+    assert_eq!(tree(t.path()), before);
+}
+
+#[test]
+fn overwrite_refuses_a_directory_dump2py_did_not_write() {
+    let t = tmp();
+    for (name, files) in [
+        ("notes", vec!["notes.txt"]),
+        ("repo", vec![".git/HEAD", "README"]),
+    ] {
+        let dir = t.path().join(name);
+        for f in &files {
+            let p = dir.join(f);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            fs::write(&p, "mine").expect("write");
+        }
+        let before = tree(&dir);
+        let r = dump2py(["-o", "-d", &min1(), &s(&dir)]);
+        let err = fails(&r, 1);
+        assert!(
+            err.contains("was not written by dump2py")
+                && err.contains("remove it yourself or choose another name"),
+            "{err}"
+        );
+        assert_eq!(tree(&dir), before);
+    }
+    // A dump with a file added to it is not all dump2py's any more.
+    let dump = t.path().join("dump");
+    dump_ok(["-d", &min1(), &s(&dump)]);
+    fs::write(dump.join("my-notes.txt"), "mine").expect("write");
+    let r = dump2py(["-o", "-d", &min1(), &s(&dump)]);
+    assert!(fails(&r, 1).contains("not written by dump2py"));
+    assert!(dump.join("my-notes.txt").exists());
+    // A file without its manifest, or changed since.
+    let json = t.path().join("data.json");
+    fs::write(&json, "[]").expect("write");
+    let r = dump2py(["-o", "-d", &min1(), "--json", &s(&json)]);
+    assert!(fails(&r, 1).contains("not written by dump2py"));
+    assert_eq!(fs::read(&json).ok(), Some(b"[]".to_vec()));
+    let other = t.path().join("other.json");
+    dump_ok(["-d", &min1(), "--json", &s(&other)]);
+    fs::write(&other, "[]").expect("write");
+    let r = dump2py(["-o", "-d", &min1(), "--json", &s(&other)]);
+    assert!(fails(&r, 1).contains("not written by dump2py"));
+    assert_eq!(dot_files(t.path()), Vec::<String>::new());
+}
+
+#[test]
+fn overwrite_replaces_what_dump2py_wrote() {
+    let t = tmp();
+    let dump = t.path().join("dump");
+    let json = t.path().join("data.json.gz");
+    dump_ok(["-d", &min1(), &s(&dump), "--json", &s(&json), "-m", "3"]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(dump.join("dump2py.json")).expect("manifest"))
+            .expect("manifest is JSON");
+    assert_eq!(manifest["format"], "dump2py-python");
+    assert_eq!(manifest["version"], env!("CARGO_PKG_VERSION"));
+    let files = manifest["files"].as_array().cloned().unwrap_or_default();
+    let names: Vec<&str> = files.iter().filter_map(|f| f["name"].as_str()).collect();
+    let on_disk: Vec<String> = read_dump(&dump).into_keys().collect();
+    assert_eq!(names, on_disk);
+    for f in &files {
+        let name = f["name"].as_str().unwrap_or_default();
+        let size = fs::metadata(dump.join(name)).map(|m| m.len()).ok();
+        assert_eq!(f["size"].as_u64(), size, "{name}");
+        let sha = f["sha256"].as_str().unwrap_or_default();
+        assert!(
+            sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{sha}"
+        );
+    }
+    let sidecar: serde_json::Value = serde_json::from_slice(
+        &fs::read(t.path().join("data.json.gz.dump2py.json")).expect("sidecar"),
+    )
+    .expect("sidecar is JSON");
+    assert_eq!(sidecar["files"][0]["name"], "data.json.gz");
+    assert_eq!(
+        sidecar["files"][0]["size"].as_u64(),
+        fs::metadata(&json).map(|m| m.len()).ok()
+    );
+    // Replaced, without the old split files.
+    dump_ok(["-o", "-d", &min1(), &s(&dump), "--json", &s(&json)]);
+    assert!(!read_dump(&dump).keys().any(|n| n.ends_with("_2.py")));
+    // An empty directory is replaced too.
+    let empty = t.path().join("empty");
+    fs::create_dir(&empty).expect("mkdir");
+    dump_ok(["-o", "-d", &min1(), &s(&empty)]);
+    assert!(empty.join("restore.py").exists());
+    assert_eq!(dot_files(t.path()), Vec::<String>::new());
+}
+
+#[test]
+fn two_names_for_one_file_are_refused_and_leave_nothing() {
+    let t = tmp();
+    let dir = t.path();
+    let same = dir.join("same.out");
+    let dotted = format!("{}/./same.out", s(dir));
+    let r = dump2py(["-d", &min1(), "--json", &s(&same), "--xml", &dotted]);
+    assert!(fails(&r, 2).contains("two outputs"));
+    let r = Command::new(bin())
+        .args(["-d", &min1(), "--json", "same.out", "--xml", "./same.out"])
+        .current_dir(dir)
+        .output()
+        .expect("run");
+    assert!(fails(&r, 2).contains("two outputs"));
+    assert!(fs::read_dir(dir).expect("ls").next().is_none());
+    // A symlink and a hard link to an output written before.
+    dump_ok(["-d", &min1(), "--json", &s(&same)]);
+    let hard = dir.join("hard.out");
+    fs::hard_link(&same, &hard).expect("hard link");
+    let sym = dir.join("sym.out");
+    std::os::unix::fs::symlink(&same, &sym).expect("symlink");
+    let before = tree(dir);
+    for other in [&hard, &sym] {
+        let r = dump2py(["-o", "-d", &min1(), "--json", &s(&same), "--xml", &s(other)]);
+        let err = fails(&r, 2);
+        assert!(err.contains("are one file"), "{err}");
+    }
+    // An output inside OUTPUT_DIR, by another name of it.
+    let r = dump2py([
+        "-d",
+        &min1(),
+        &s(&dir.join("d")),
+        "--json",
+        &format!("{}/x/../d/a.json", s(dir)),
+    ]);
+    assert!(fails(&r, 2).contains("inside OUTPUT_DIR"));
+    assert_eq!(tree(dir), before);
+}
+
+#[test]
+fn a_target_that_appears_while_dumping_stops_every_publish() {
+    let t = tmp();
+    let db = big_db(300_000);
+    let dump = t.path().join("dump");
+    let json = t.path().join("data.json");
+    let mut child = Command::new(bin())
+        .args([
+            "-d",
+            &sqlite_url(&db),
+            &s(&dump),
+            "--json",
+            &s(&json),
+            "-v",
+            "0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_for_data_files(&mut child, &dump);
+    fs::write(&json, "someone else's").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let err = fails(&out, 1);
+    assert!(err.contains("appeared while dumping"), "{err}");
+    // Neither output is published; the newcomer is untouched.
+    assert!(!dump.exists());
+    assert_eq!(fs::read(&json).ok(), Some(b"someone else's".to_vec()));
+    assert_eq!(dot_files(t.path()), Vec::<String>::new());
+}
+
+#[test]
+fn two_runs_into_one_directory_one_wins() {
+    let t = tmp();
+    let db = big_db(300_000);
+    let dump = t.path().join("dump");
+    dump_ok(["-d", &min1(), &s(&dump)]);
+    let run = || {
+        Command::new(bin())
+            .args(["-o", "-d", &sqlite_url(&db), &s(&dump), "-v", "0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut first = run();
+    wait_for_data_files(&mut first, &dump);
+    let second = run().wait_with_output().expect("wait");
+    let err = fails(&second, 1);
+    assert!(
+        err.contains(&format!("another dump2py (PID {}) is writing", first.id())),
+        "{err}"
+    );
+    let first = first.wait_with_output().expect("wait");
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(dump.join("big_item_1.py").exists());
+    assert_eq!(dot_files(t.path()), Vec::<String>::new());
+}
+
+#[test]
+fn bad_command_lines_exit_2() {
+    let t = tmp();
+    let out = s(&t.path().join("d"));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["-d", "sqlite:x.db"], "no OUTPUT_DIR"),
+        (vec![&out], "no database given"),
+        (vec!["-d", "sqlite:x.db", &out, "-f", "json"], "NAME=TARGET"),
+        (
+            vec!["-d", "sqlite:x.db", &out, "-m", "0"],
+            "--max-row-count",
+        ),
+        (
+            vec!["-d", "sqlite:x.db", &out, "--json", "-", "--xml", "-"],
+            "only one",
+        ),
+        (
+            vec!["-d", "sqlite:x.db", &out, "--indent", "65"],
+            "--indent",
+        ),
+        (
+            vec!["-d", "sqlite:x.db", &out, "--indent", "4294967295"],
+            "--indent",
+        ),
+        (vec!["-d", "sqlite:x.db", &out, "--indent=-1"], "--indent"),
+        (
+            vec!["-d", "postgres://h/db", &out, "--allow-empty"],
+            "--allow-empty",
+        ),
+    ];
+    for (args, want) in cases {
+        let r = dump2py(&args);
+        let err = fails(&r, 2);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    assert!(fs::read_dir(t.path()).expect("ls").next().is_none());
+    // The largest indent is taken.
+    let json = t.path().join("a.json");
+    dump_ok(["-d", &min1(), "--json", &s(&json), "--indent", "64"]);
+    let text = fs::read_to_string(&json).expect("json");
+    assert!(
+        text.contains(&format!("\n{}\"model\"", " ".repeat(64))),
+        "{}",
+        text.get(..200).unwrap_or_default()
+    );
+}
+
+#[test]
+fn malformed_languages_are_refused_by_item() {
+    let t = tmp();
+    let out = s(&t.path().join("d"));
+    for (langs, want) in [
+        ("en,,de", "item 2 is empty"),
+        ("", "item 1 is empty"),
+        ("en,de,en", "'en' is given twice"),
+        ("e n", "'e n' is not a language code"),
+        ("en,../x", "'../x' is not a language code"),
+    ] {
+        let r = dump2py(["-d", &min1(), &out, "--languages", langs]);
+        let err = fails(&r, 2);
+        assert!(err.contains(want), "{langs}: {err}");
+    }
+    assert!(fs::read_dir(t.path()).expect("ls").next().is_none());
+    dump_ok(["-d", &min1(), &out, "--languages", "en,de,pt-br"]);
+}
+
+#[test]
+fn an_empty_file_or_dev_null_is_no_database_unless_allowed() {
+    let t = tmp();
+    let empty = t.path().join("empty.db");
+    fs::write(&empty, "").expect("touch");
+    let out = t.path().join("d");
+    for db in [empty.as_path(), Path::new("/dev/null")] {
+        let r = dump2py(["-d", &sqlite_url(db), &s(&out)]);
+        let err = fails(&r, 1);
+        assert!(
+            err.contains(&format!("{} is not an SQLite database", db.display())),
+            "{err}"
+        );
+        assert!(!out.exists());
+        let r = dump_ok(["-d", &sqlite_url(db), &s(&out), "--allow-empty"]);
+        let err = stderr(&r);
+        assert!(
+            err.contains("no tables") && err.contains("Wrote 0 objects"),
+            "{err}"
+        );
+        assert!(out.join("restore.py").exists());
+        fs::remove_dir_all(&out).expect("rm");
+    }
+    // The URL parameter says the same.
+    dump_ok([
+        "-d",
+        &format!("{}?allow_empty=1", sqlite_url(&empty)),
+        &s(&out),
+    ]);
+}
+
+#[test]
+fn a_long_output_name_works() {
+    let t = tmp();
+    let name = "d".repeat(240);
+    let dump = t.path().join(&name);
+    let json = t.path().join(format!("{}.json", "j".repeat(230)));
+    dump_ok(["-d", &min1(), &s(&dump), "--json", &s(&json)]);
+    assert!(dump.join("restore.py").exists() && json.exists());
+    dump_ok(["-o", "-d", &min1(), &s(&dump), "--json", &s(&json)]);
+    assert_eq!(dot_files(t.path()), Vec::<String>::new());
+}
+
+#[test]
+fn no_sync_is_accepted() {
+    let t = tmp();
+    let dump = t.path().join("dump");
+    dump_ok(["--no-sync", "-d", &min1(), &s(&dump)]);
+    assert!(dump.join("dump2py.json").exists());
+}
