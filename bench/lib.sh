@@ -7,12 +7,12 @@
 # and calls `compare`; `bench` then runs the whole benchmark.
 #
 # Sets, in the repository's root: rows (the first argument, default
-# 1,000,000), runs (RUNS, default 3), work (a temporary directory, removed
+# 1,000,000), runs (RUNS, default 5), work (a temporary directory, removed
 # on exit) and bin (dump2py, built for release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
-runs="${RUNS:-3}"
+runs="${RUNS:-5}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -47,7 +47,7 @@ compare() { # rows url label other
 # The versions, then a tenth of the rows, to show that memory does not grow
 # with the table (streaming), and all of them.
 bench() { # the other tool's version
-    echo "dump2py $("$bin" --version | cut -d' ' -f2), $1, median of $runs runs"
+    echo "dump2py $("$bin" --version | cut -d' ' -f2), $1, median of $runs runs, $(nproc) cores"
     report $(( rows / 10 ))
     report "$rows"
 }

@@ -50,6 +50,10 @@ report() { # rows
     # dump2py reads the first schema of search_path: this size's.
     compare "$n" "$url?options=-c%20search_path%3Dbench_$n" "pg_dump --data-only" \
         "pg_dump --data-only -h '$host' -p '$port' -U '$user' -t '$t' '$db' > '$work/out.sql'"
+    # For reference: pg_dump's parallel directory format (it compresses).
+    local j
+    j=($(measure sh -c "rm -rf '$work/outd'; pg_dump --data-only -j 2 -Fd -f '$work/outd' -h '$host' -p '$port' -U '$user' -t '$t' '$db'"))
+    echo "               (pg_dump --data-only -j 2 -Fd: ${j[0]} s, $(( j[1] / 1024 )) MB)"
 }
 
 bench "$(pg_dump --version)"

@@ -73,7 +73,7 @@ restore() { # dump-dir [restore.py options]; prints "seconds peak_kb"
 }
 line() { # label "seconds peak_kb" [base seconds]
     awk -v label="$1" -v t="${2% *}" -v m="${2#* }" -v base="${3:-0}" 'BEGIN {
-        printf "%-34s %7.2f s %7.1f MB", label, t, m / 1024
+        printf "%-40s %7.2f s %7.1f MB", label, t, m / 1024
         if (base > 0) printf "   %.2f of Lino'\''s time", t / base
         printf "\n" }'
 }

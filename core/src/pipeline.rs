@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::batch::Batch;
 use crate::django::{ContentType, Model, Site, ViewOptions, CONTENT_TYPE_TABLE, DJANGO_TABLES};
 use crate::error::{Error, Result};
-use crate::plugin::{DumpInfo, Report, Sink, Source, TableOutcome, Transformer};
+use crate::plugin::{BatchFn, DumpInfo, Report, Sink, Source, TableOutcome, Transformer};
 use crate::schema::{Schema, Table};
 use crate::value::Value;
 
@@ -138,7 +138,6 @@ impl Pipeline<'_> {
         for sink in self.sinks.iter_mut() {
             sink.begin(info, &site)?;
         }
-        let mut report = Report::default();
         let all = (site.models.iter().map(|m| (m, false, false)))
             .chain(site.skipped.iter().map(|m| (m, true, false)))
             .chain(site.excluded.iter().map(|m| (m, true, true)));
@@ -171,36 +170,31 @@ impl Pipeline<'_> {
             .filter_map(|(.., c)| c.as_ref().ok())
             .sum::<u64>();
         observer.dump_started(plan.len() as u64, expected);
-        for (model, excluded, wanted, chain, counted) in plan {
-            let replay = if model.table.name == CONTENT_TYPE_TABLE {
-                ct_batches.take()
-            } else {
-                None
-            };
-            let dumped =
-                counted.and_then(|n| self.dump_table(model, chain, n, &wanted, replay, observer));
-            let outcome = match dumped {
-                Ok(rows) => TableOutcome::Dumped { rows },
-                Err(e) if self.options.tolerate && e.failed_table().is_some() => {
-                    let reason = e.to_string();
-                    for (sink, _) in self.sinks.iter_mut().zip(&wanted).filter(|(_, w)| **w) {
-                        sink.table_skipped(model, &reason)?;
-                    }
-                    TableOutcome::Skipped { reason }
-                }
-                Err(e) => return Err(e),
-            };
-            observer.table_finished(model, &outcome);
-            for sink in self.sinks.iter_mut() {
-                for w in sink.warnings() {
-                    observer.warning(&w);
-                }
+        let tables: Vec<Table> = plan
+            .iter()
+            .filter(|(model, _, _, _, counted)| {
+                counted.is_ok() && !(model.table.name == CONTENT_TYPE_TABLE && ct_batches.is_some())
+            })
+            .map(|(model, _, _, chain, _)| chain.first().unwrap_or(&model.table).clone())
+            .collect();
+        let batch_rows = self.options.batch_rows;
+        let mut dumper = Dumper {
+            transformers: &mut *self.transformers,
+            sinks: &mut *self.sinks,
+            tolerate: self.options.tolerate,
+            observer,
+        };
+        let report = match self.source.as_send() {
+            Some(source) => read_ahead(source, &tables, batch_rows, |read| {
+                dumper.dump_all(plan, &mut ct_batches, read)
+            })?,
+            None => {
+                let source = &mut *self.source;
+                dumper.dump_all(plan, &mut ct_batches, &mut |table, each| {
+                    source.read_table(table, batch_rows, each)
+                })?
             }
-            // An excluded table read for a sink's own use is not in the dump.
-            if !excluded {
-                report.tables.push((model.table.name.clone(), outcome));
-            }
-        }
+        };
         for t in self.transformers.iter_mut() {
             for note in t.finish()? {
                 observer.note(&note);
@@ -225,74 +219,6 @@ impl Pipeline<'_> {
                 .source
                 .count_rows(chain.first().unwrap_or(&model.table)),
         }
-    }
-
-    /// Reads one table into the sinks that want it (`wanted`, by index);
-    /// `replay` holds its batches when they were read before.
-    fn dump_table(
-        &mut self,
-        model: &Model,
-        chain: &[Table],
-        expected: u64,
-        wanted: &[bool],
-        replay: Option<Vec<Batch>>,
-        observer: &mut dyn Observer,
-    ) -> Result<u64> {
-        let source_table = chain.first().unwrap_or(&model.table);
-        observer.table_started(model, expected);
-        for (sink, _) in self.sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
-            sink.table_start(model, expected)?;
-        }
-        let mut rows = 0u64;
-        // Errors of transformers and sinks are not the table's fault: keep
-        // them apart so that `--tolerate` never hides them.
-        let mut downstream: Option<Error> = None;
-        let transformers = &mut *self.transformers;
-        let sinks = &mut *self.sinks;
-        let mut each = |mut batch: Batch| {
-            let step = (|| {
-                for (i, t) in transformers.iter_mut().enumerate() {
-                    if let (Some(input), Some(output)) = (chain.get(i), chain.get(i + 1)) {
-                        t.batch(input, output, &mut batch)?;
-                        if batch.width != output.columns.len() {
-                            return Err(Error::Plugin {
-                                plugin: format!("transformer {}", i + 1),
-                                message: format!(
-                                    "table {}: batch has {} columns, its table {}",
-                                    output.name,
-                                    batch.width,
-                                    output.columns.len()
-                                ),
-                            });
-                        }
-                    }
-                }
-                rows += batch.len() as u64;
-                observer.rows_read(batch.len() as u64);
-                for (sink, _) in sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
-                    sink.rows(model, &batch)?;
-                }
-                Ok(())
-            })();
-            step.map_err(|e| {
-                downstream = Some(e);
-                Error::Usage("stopped by a sink or transformer".into())
-            })
-        };
-        let read = match replay {
-            Some(batches) => batches.into_iter().try_for_each(&mut each),
-            None => self
-                .source
-                .read_table(source_table, self.options.batch_rows, &mut each),
-        };
-        if let Some(e) = downstream {
-            return Err(e);
-        }
-        read?;
-        for (sink, _) in self.sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
-            sink.table_end(model, rows)?;
-        }
-        Ok(rows)
     }
 
     /// Reads `django_content_type` so that content-type columns can name
@@ -349,6 +275,216 @@ impl Pipeline<'_> {
     }
 }
 
+/// Batches a reader thread may hold ready: memory stays bounded (at most
+/// this many batches besides the one each side works on), and a reader
+/// ahead of the sinks waits for them (back-pressure).
+const QUEUE_BATCHES: usize = 4;
+
+/// What a reader thread sends: a table's batches, then how its read ended.
+enum Read {
+    Batch(Batch),
+    End(Result<()>),
+}
+
+/// Reads `tables` in order on a thread of its own, while `consume` (on this
+/// thread: sinks, the observer and staging stay here) takes each table's
+/// batches through `read`, which must ask for `tables` in the same order.
+/// When `consume` returns, by success or error, the reader stops at its
+/// next batch; an error of either side stops both.
+fn read_ahead<T>(
+    source: &mut (dyn Source + Send),
+    tables: &[Table],
+    batch_rows: usize,
+    consume: impl FnOnce(&mut ReadFn) -> Result<T>,
+) -> Result<T> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Read>(QUEUE_BATCHES);
+        let reader = scope.spawn(move || {
+            for table in tables {
+                let read = source.read_table(table, batch_rows, &mut |batch| {
+                    tx.send(Read::Batch(batch))
+                        .map_err(|_| Error::Usage("the dump stopped".into()))
+                });
+                if tx.send(Read::End(read)).is_err() {
+                    // The consumer is gone: nothing more is read.
+                    break;
+                }
+            }
+        });
+        let (mut next, mut unfinished) = (0usize, false);
+        let result = consume(&mut |table, each| {
+            // The consumer asks for tables in the reader's order, but may
+            // leave one out (a sink that failed to start it): its batches
+            // are passed over.
+            let Some(skip) = tables[next.min(tables.len())..]
+                .iter()
+                .position(|t| t.name == table.name)
+            else {
+                return Err(Error::Usage(format!(
+                    "table {}: not among the tables read ahead",
+                    table.name
+                )));
+            };
+            // A table whose sink failed (tolerated) is passed over too.
+            for _ in 0..skip + usize::from(unfinished) {
+                while let Ok(Read::Batch(_)) = rx.recv() {}
+            }
+            unfinished = false;
+            next += skip + 1;
+            loop {
+                match rx.recv() {
+                    Ok(Read::Batch(batch)) => {
+                        if let Err(e) = each(batch) {
+                            // Returned at once: a dump that stops drops the
+                            // reader without reading the rest.
+                            unfinished = true;
+                            return Err(e);
+                        }
+                    }
+                    Ok(Read::End(read)) => return read,
+                    Err(_) => {
+                        return Err(Error::Usage(format!(
+                            "table {}: the reader stopped",
+                            table.name
+                        )))
+                    }
+                }
+            }
+        });
+        // Dropping the receiver stops a reader still reading.
+        drop(rx);
+        match reader.join() {
+            Ok(()) => result,
+            Err(_) => Err(Error::Usage("the reader thread panicked".into())),
+        }
+    })
+}
+
+/// Reads one table into a callback: the source's `read_table`, here or
+/// from a reader thread.
+type ReadFn<'r> = dyn FnMut(&Table, &mut BatchFn) -> Result<()> + 'r;
+
+/// One planned model: the model, whether it is excluded, which sinks want
+/// it, its layouts through the transformers, its counted rows.
+type Planned<'m> = (&'m Model, bool, Vec<bool>, &'m [Table], Result<u64>);
+
+/// The sinks' side of a dump: every planned model into the sinks.
+struct Dumper<'d> {
+    transformers: &'d mut [Box<dyn Transformer>],
+    sinks: &'d mut [Box<dyn Sink>],
+    tolerate: bool,
+    observer: &'d mut dyn Observer,
+}
+
+impl Dumper<'_> {
+    fn dump_all(
+        &mut self,
+        plan: Vec<Planned<'_>>,
+        ct_batches: &mut Option<Vec<Batch>>,
+        read: &mut ReadFn,
+    ) -> Result<Report> {
+        let mut report = Report::default();
+        for (model, excluded, wanted, chain, counted) in plan {
+            let replay = if model.table.name == CONTENT_TYPE_TABLE {
+                ct_batches.take()
+            } else {
+                None
+            };
+            let dumped =
+                counted.and_then(|n| self.dump_table(model, chain, n, &wanted, replay, read));
+            let outcome = match dumped {
+                Ok(rows) => TableOutcome::Dumped { rows },
+                Err(e) if self.tolerate && e.failed_table().is_some() => {
+                    let reason = e.to_string();
+                    for (sink, _) in self.sinks.iter_mut().zip(&wanted).filter(|(_, w)| **w) {
+                        sink.table_skipped(model, &reason)?;
+                    }
+                    TableOutcome::Skipped { reason }
+                }
+                Err(e) => return Err(e),
+            };
+            self.observer.table_finished(model, &outcome);
+            for sink in self.sinks.iter_mut() {
+                for w in sink.warnings() {
+                    self.observer.warning(&w);
+                }
+            }
+            // An excluded table read for a sink's own use is not in the dump.
+            if !excluded {
+                report.tables.push((model.table.name.clone(), outcome));
+            }
+        }
+        Ok(report)
+    }
+
+    /// Reads one table into the sinks that want it (`wanted`, by index);
+    /// `replay` holds its batches when they were read before.
+    fn dump_table(
+        &mut self,
+        model: &Model,
+        chain: &[Table],
+        expected: u64,
+        wanted: &[bool],
+        replay: Option<Vec<Batch>>,
+        read: &mut ReadFn,
+    ) -> Result<u64> {
+        let source_table = chain.first().unwrap_or(&model.table);
+        self.observer.table_started(model, expected);
+        for (sink, _) in self.sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
+            sink.table_start(model, expected)?;
+        }
+        let mut rows = 0u64;
+        // Errors of transformers and sinks are not the table's fault: keep
+        // them apart so that `--tolerate` never hides them.
+        let mut downstream: Option<Error> = None;
+        let transformers = &mut *self.transformers;
+        let sinks = &mut *self.sinks;
+        let observer = &mut *self.observer;
+        let mut each = |mut batch: Batch| {
+            let step = (|| {
+                for (i, t) in transformers.iter_mut().enumerate() {
+                    if let (Some(input), Some(output)) = (chain.get(i), chain.get(i + 1)) {
+                        t.batch(input, output, &mut batch)?;
+                        if batch.width != output.columns.len() {
+                            return Err(Error::Plugin {
+                                plugin: format!("transformer {}", i + 1),
+                                message: format!(
+                                    "table {}: batch has {} columns, its table {}",
+                                    output.name,
+                                    batch.width,
+                                    output.columns.len()
+                                ),
+                            });
+                        }
+                    }
+                }
+                rows += batch.len() as u64;
+                observer.rows_read(batch.len() as u64);
+                for (sink, _) in sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
+                    sink.rows(model, &batch)?;
+                }
+                Ok(())
+            })();
+            step.map_err(|e| {
+                downstream = Some(e);
+                Error::Usage("stopped by a sink or transformer".into())
+            })
+        };
+        let read = match replay {
+            Some(batches) => batches.into_iter().try_for_each(&mut each),
+            None => read(source_table, &mut each),
+        };
+        if let Some(e) = downstream {
+            return Err(e);
+        }
+        read?;
+        for (sink, _) in self.sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
+            sink.table_end(model, rows)?;
+        }
+        Ok(rows)
+    }
+}
+
 /// Removes the models that `excludes` name from `site` (dumpdata's `-e`:
 /// an app label leaves out the app's models, `app_label.ModelName` one
 /// model, its name in any case), with the link tables of their
@@ -360,20 +496,15 @@ pub fn exclude(site: &mut Site, excludes: &[String]) -> Result<()> {
     let meta = site.meta.clone();
     let all: Vec<&Model> = site.models.iter().chain(&site.skipped).collect();
     // Without metadata Django's own tables have their label by name.
-    fn id_of_model(m: &Model, inferred: bool) -> (&str, String) {
-        let known = match inferred {
-            true => DJANGO_TABLES.iter().find(|(t, _)| *t == m.table.name),
-            false => None,
-        };
-        match known.and_then(|(_, l)| l.split_once('.')) {
-            Some((app, model)) => (app, model.to_string()),
-            None => (m.app_label.as_str(), m.model_name.to_lowercase()),
-        }
-    }
     let inferred = meta.is_none();
     let id_of = |m: &Model| -> (String, String) {
-        let (a, n) = id_of_model(m, inferred);
-        (a.to_string(), n)
+        let known = inferred
+            .then(|| DJANGO_TABLES.iter().find(|(t, _)| *t == m.table.name))
+            .flatten();
+        match known.and_then(|(_, l)| l.split_once('.')) {
+            Some((app, model)) => (app.to_string(), model.to_string()),
+            None => (m.app_label.clone(), m.model_name.to_lowercase()),
+        }
     };
     let mut apps: Vec<String> = Vec::new();
     let mut models: Vec<(String, String)> = Vec::new();
@@ -470,9 +601,16 @@ mod tests {
         reads: usize,
         /// The tables read, in order.
         read_log: Vec<String>,
+        /// Reads on a thread of its own (`as_send`).
+        threaded: bool,
+        /// Batches handed out, all tables.
+        sent: usize,
     }
 
     impl Source for MemSource {
+        fn as_send(&mut self) -> Option<&mut (dyn Source + Send)> {
+            self.threaded.then_some(self)
+        }
         fn describe(&self) -> String {
             "memory".into()
         }
@@ -499,11 +637,15 @@ mod tests {
             if t.name == "app_broken" {
                 return Err(Error::table(&t.name, "unreadable"));
             }
-            for chunk in rows.chunks(batch_rows) {
+            for (i, chunk) in rows.chunks(batch_rows).enumerate() {
+                if t.name == "app_torn" && i == 1 {
+                    return Err(Error::table(&t.name, "torn page"));
+                }
                 let mut b = Batch::new(t.columns.len(), chunk.len());
                 for r in chunk {
                     b.push_row(r.iter().cloned());
                 }
+                self.sent += 1;
                 out(b)?;
             }
             Ok(())
@@ -535,6 +677,8 @@ mod tests {
         /// Wants the models Lino's dump skips too.
         all: bool,
         fail_finish: bool,
+        /// Fails the nth `rows` call (from 1) of this table.
+        fail_rows: Option<(&'static str, usize)>,
     }
     impl Recorder {
         fn log(&self, call: String) {
@@ -557,6 +701,15 @@ mod tests {
         }
         fn rows(&mut self, m: &Model, b: &Batch) -> Result<()> {
             self.log(format!("rows {} {}", m.table.name, b.len()));
+            if let Some((table, n)) = self.fail_rows {
+                let prefix = format!("rows {table} ");
+                let calls = self.calls.borrow();
+                if m.table.name == table
+                    && calls.iter().filter(|c| c.starts_with(&prefix)).count() == n
+                {
+                    return Err(Error::table(table, "disk full"));
+                }
+            }
             Ok(())
         }
         fn table_end(&mut self, m: &Model, rows: u64) -> Result<()> {
@@ -623,6 +776,8 @@ mod tests {
             tables: vec![(table("app_broken"), vec![]), (table("app_thing"), rows)],
             reads: 0,
             read_log: Vec::new(),
+            threaded: true,
+            sent: 0,
         }
     }
 
@@ -899,5 +1054,72 @@ mod tests {
             err.to_string(),
             "table django_content_type: no such table (model contenttypes.ContentType)"
         );
+    }
+
+    /// `app_broken` (unreadable), `app_torn` (fails after its first batch)
+    /// and `app_thing` with `rows` rows.
+    fn three_tables(rows: i64) -> MemSource {
+        let mut src = source();
+        let mut torn = src.tables[0].0.clone();
+        torn.name = "app_torn".into();
+        let data = |n: i64| -> Vec<Vec<Value>> {
+            (1..=n)
+                .map(|i| vec![Value::Int(i), Value::Text(format!("n{i}"))])
+                .collect()
+        };
+        src.tables.push((torn, data(6)));
+        src.tables[1].1 = data(rows);
+        src
+    }
+
+    #[test]
+    fn reading_ahead_gives_what_one_thread_gives() {
+        let mut logs = Vec::new();
+        for threaded in [false, true] {
+            let mut src = three_tables(41);
+            src.threaded = threaded;
+            let rec = Recorder::default();
+            let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
+            let report = run(&mut src, true, &mut sinks).expect("tolerated");
+            assert_eq!(report.skipped().count(), 2);
+            assert_eq!(report.rows(), 20);
+            logs.push(rec.calls.borrow().clone());
+        }
+        assert!(logs[1].contains(&"skipped app_torn".to_string()));
+        assert!(logs[1].contains(&"end app_thing 20".to_string()));
+        assert_eq!(logs[0], logs[1]);
+    }
+
+    #[test]
+    fn a_sink_error_stops_the_reader() {
+        for tolerate in [false, true] {
+            let mut src = three_tables(10_000);
+            src.tables.retain(|(t, _)| t.name == "app_thing");
+            let rec = Recorder {
+                fail_rows: Some(("app_thing", 2)),
+                ..Recorder::default()
+            };
+            let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
+            let got = run(&mut src, tolerate, &mut sinks);
+            let calls = rec.calls.borrow();
+            match got {
+                // A sink's table error is tolerated as a source's is.
+                Ok(report) => {
+                    assert!(tolerate);
+                    assert_eq!(report.skipped().count(), 1);
+                    assert!(calls.contains(&"skipped app_thing".to_string()));
+                }
+                Err(err) => {
+                    assert!(!tolerate);
+                    assert_eq!(err.to_string(), "table app_thing: disk full");
+                    assert_eq!(calls.last().map(String::as_str), Some("abort"));
+                    assert!(!calls
+                        .iter()
+                        .any(|c| c == "publish" || c.starts_with("finish")));
+                }
+            }
+            // Two batches taken, the queue full, one waiting: not 5000.
+            assert!(src.sent <= 2 + QUEUE_BATCHES + 2, "{}", src.sent);
+        }
     }
 }

@@ -29,6 +29,12 @@ pub trait Source {
     fn local_files(&self) -> Vec<PathBuf> {
         Vec::new()
     }
+    /// This source, if it may read on another thread than the sinks write
+    /// (`Some(self)` where `Self: Send`): the pipeline then reads ahead
+    /// while the sinks format. `None`, the default, reads on one thread.
+    fn as_send(&mut self) -> Option<&mut (dyn Source + Send)> {
+        None
+    }
 }
 
 /// What every sink is told before the first table.

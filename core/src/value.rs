@@ -236,53 +236,201 @@ fn digits(b: &[u8]) -> Option<u32> {
     })
 }
 
+/// "00" to "99": two digits per step, as hand-written integer formatters do.
+const DIGITS2: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes `n` right-aligned into the end of `buf`, zero-padded to at least
+/// `width` digits; returns where the digits start.
+fn digits_into(buf: &mut [u8; 20], mut n: u64, width: usize) -> usize {
+    let mut i = buf.len();
+    while n >= 100 {
+        let r = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGITS2[r..r + 2]);
+    }
+    if n >= 10 {
+        let r = n as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGITS2[r..r + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + n as u8;
+    }
+    while buf.len() - i < width.min(buf.len()) {
+        i -= 1;
+        buf[i] = b'0';
+    }
+    i
+}
+
+/// Appends `n` in decimal, zero-padded to `width` digits. The formatting
+/// hot path: no `core::fmt`, no allocation (one value per field of a dump).
+pub fn push_uint(out: &mut String, n: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let start = digits_into(&mut buf, n, width);
+    push_ascii(out, &buf[start..]);
+}
+
+/// Appends ASCII digits and signs byte by byte: cheaper than validating a
+/// few bytes as UTF-8.
+fn push_ascii(out: &mut String, ascii: &[u8]) {
+    out.reserve(ascii.len());
+    for &b in ascii {
+        out.push(char::from(b));
+    }
+}
+
+/// Appends `n` in decimal, as `{n}` would.
+pub fn push_int(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_uint(out, n.unsigned_abs(), 0);
+}
+
+/// `f` as `m * 10^-places` when it is a decimal of at most 6 places and
+/// 15 significant digits (prices, rates, amounts): then `m` is exactly the
+/// shortest round-trip digits that `{f:e}` and Python's `repr` give, found
+/// without `core::fmt`. `None` for anything else (zero, large, tiny, long),
+/// which takes the general path.
+pub fn short_decimal(f: f64) -> Option<(i64, u32)> {
+    // m < 10^15 < 2^53 and 10^places are exact, so `m / scale` is the
+    // correctly rounded value of the decimal m·10^-places: if it is `f`, the
+    // decimal reads back as `f`. With at most 15 digits no other decimal of
+    // that length lies within `f`'s rounding interval, and any shorter one
+    // would have been found at a smaller scale.
+    // NaN and the infinities fail `is_finite`.
+    if f == 0.0 || !f.is_finite() || f.abs() >= 1e9 {
+        return None;
+    }
+    let mut scale = 1.0f64;
+    for places in 0..=6u32 {
+        let m = (f * scale).round();
+        if m / scale == f && m.abs() < 1e15 {
+            return Some((m as i64, places));
+        }
+        scale *= 10.0;
+    }
+    None
+}
+
+/// Appends `m * 10^-places` in plain notation (`places` digits after the
+/// point, none and no point for 0).
+pub fn push_scaled(out: &mut String, m: i64, places: u32) {
+    if m < 0 {
+        out.push('-');
+    }
+    let mut buf = [0u8; 20];
+    let start = digits_into(&mut buf, m.unsigned_abs(), places as usize + 1);
+    let (int, frac) = buf[start..].split_at(buf.len() - start - places as usize);
+    push_ascii(out, int);
+    if !frac.is_empty() {
+        out.push('.');
+        push_ascii(out, frac);
+    }
+}
+
+impl Date {
+    /// Appends `YYYY-MM-DD`.
+    pub fn write_iso(&self, out: &mut String) {
+        if self.year < 0 {
+            out.push('-');
+        }
+        push_uint(out, u64::from(self.year.unsigned_abs()), 4);
+        out.push('-');
+        push_uint(out, u64::from(self.month), 2);
+        out.push('-');
+        push_uint(out, u64::from(self.day), 2);
+    }
+}
+
+impl Time {
+    /// Appends `HH:MM:SS[.ffffff]` (the fraction only when not zero).
+    pub fn write_iso(&self, out: &mut String) {
+        push_uint(out, u64::from(self.hour), 2);
+        out.push(':');
+        push_uint(out, u64::from(self.minute), 2);
+        out.push(':');
+        push_uint(out, u64::from(self.second), 2);
+        if self.micro != 0 {
+            out.push('.');
+            push_uint(out, u64::from(self.micro), 6);
+        }
+    }
+}
+
+impl DateTime {
+    /// Appends `YYYY-MM-DD HH:MM:SS[.ffffff][±HH:MM]`.
+    pub fn write_iso(&self, out: &mut String) {
+        self.date.write_iso(out);
+        out.push(' ');
+        self.time.write_iso(out);
+        if let Some(o) = self.offset_minutes {
+            out.push(if o < 0 { '-' } else { '+' });
+            let o = u64::from(o.unsigned_abs());
+            push_uint(out, o / 60, 2);
+            out.push(':');
+            push_uint(out, o % 60, 2);
+        }
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        let mut s = String::with_capacity(10);
+        self.write_iso(&mut s);
+        f.write_str(&s)
     }
 }
 
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02}:{:02}:{:02}", self.hour, self.minute, self.second)?;
-        if self.micro != 0 {
-            write!(f, ".{:06}", self.micro)?;
-        }
-        Ok(())
+        let mut s = String::with_capacity(15);
+        self.write_iso(&mut s);
+        f.write_str(&s)
     }
 }
 
 impl fmt::Display for DateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.date, self.time)?;
-        if let Some(o) = self.offset_minutes {
-            let sign = if o < 0 { '-' } else { '+' };
-            write!(f, "{}{:02}:{:02}", sign, o.abs() / 60, o.abs() % 60)?;
-        }
-        Ok(())
+        let mut s = String::with_capacity(32);
+        self.write_iso(&mut s);
+        f.write_str(&s)
     }
 }
 
 /// Django's `duration_string`: `[D ]HH:MM:SS[.ffffff]`.
 pub fn duration_string(micros: i64) -> String {
+    let mut s = String::with_capacity(24);
+    write_duration(&mut s, micros);
+    s
+}
+
+/// Appends Django's `duration_string` of `micros`.
+pub fn write_duration(out: &mut String, micros: i64) {
     // timedelta keeps days signed and the rest positive: -1s is "-1 23:59:59".
     let days = micros.div_euclid(86_400_000_000);
-    let rem = micros.rem_euclid(86_400_000_000);
+    let rem = micros.rem_euclid(86_400_000_000) as u64;
     let (secs, us) = (rem / 1_000_000, rem % 1_000_000);
-    let mut s = String::new();
     if days != 0 {
-        s.push_str(&format!("{days} "));
+        push_int(out, days);
+        out.push(' ');
     }
-    s.push_str(&format!(
-        "{:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    ));
+    push_uint(out, secs / 3600, 2);
+    out.push(':');
+    push_uint(out, secs / 60 % 60, 2);
+    out.push(':');
+    push_uint(out, secs % 60, 2);
     if us != 0 {
-        s.push_str(&format!(".{us:06}"));
+        out.push('.');
+        push_uint(out, us, 6);
     }
-    s
 }
 
 #[cfg(test)]
@@ -312,6 +460,61 @@ mod tests {
             Date::from_days(0).map(|d| d.to_string()).as_deref(),
             Some("1970-01-01")
         );
+    }
+
+    #[test]
+    fn digits_like_core_fmt() {
+        for n in [0i64, 1, 9, 10, 99, 100, 12345, -7, i64::MIN, i64::MAX] {
+            let mut s = String::new();
+            push_int(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        let mut s = String::new();
+        push_uint(&mut s, u64::MAX, 0);
+        push_uint(&mut s, 7, 4);
+        push_uint(&mut s, 123, 2);
+        assert_eq!(s, format!("{}0007123", u64::MAX));
+        let t = Time::new(8, 5, 3, 250).expect("valid");
+        assert_eq!(t.to_string(), "08:05:03.000250");
+        let d = DateTime {
+            date: Date::new(33, 1, 2).expect("valid"),
+            time: Time::new(0, 0, 0, 0).expect("valid"),
+            offset_minutes: Some(-90),
+        };
+        assert_eq!(d.to_string(), "0033-01-02 00:00:00-01:30");
+    }
+
+    #[test]
+    fn short_decimals_are_the_shortest_digits() {
+        let mut floats = vec![
+            0.5,
+            12.5,
+            -0.01,
+            99.99,
+            1e-6,
+            123456789.0,
+            0.1 + 0.2,
+            1.0 / 3.0,
+        ];
+        floats.extend((1..20000).map(|i| f64::from(i) / 100.0));
+        floats.extend((1..2000).map(|i| f64::from(i) * 0.001 - 1.0));
+        let mut found = 0;
+        for f in floats {
+            let Some((m, places)) = short_decimal(f) else {
+                continue;
+            };
+            found += 1;
+            let mut s = String::new();
+            push_scaled(&mut s, m, places);
+            let want = format!("{f}");
+            assert_eq!(s, want, "{f:e}");
+        }
+        assert!(found > 20000, "{found}");
+        assert_eq!(short_decimal(0.1 + 0.2), None);
+        assert_eq!(short_decimal(0.0), None);
+        assert_eq!(short_decimal(f64::NAN), None);
+        assert_eq!(short_decimal(f64::INFINITY), None);
+        assert_eq!(short_decimal(1e9), None);
     }
 
     #[test]

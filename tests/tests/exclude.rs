@@ -114,3 +114,42 @@ fn unknown_apps_and_models_are_refused_before_anything_is_written() {
         assert!(!dump.exists());
     }
 }
+
+/// A model's many-to-many link tables go with it; a link table to an
+/// excluded target stays with its owner.
+#[test]
+fn link_tables_go_with_their_owner() {
+    let lino = lino();
+    let t = tempfile::tempdir().expect("tempdir");
+    let db = t.path().join("db.sqlite3");
+    lino.admin_ok(AWKWARD, &db, &["prep", "--noinput", "-v0"]);
+    let dump = t.path().join("dump");
+    lino.ours_ok(
+        AWKWARD,
+        &db,
+        &[],
+        &[
+            &s(&dump),
+            "-e",
+            "things.Thing",
+            "-e",
+            "things.Code",
+            "-v",
+            "0",
+        ],
+    );
+    let files = read_dump(&dump);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    for gone in ["things_thing.py", "things_thing_tags.py", "things_code.py"] {
+        assert!(!names.contains(&gone), "{gone} in {names:?}");
+    }
+    // things.Leaf.codes points to the excluded Code: Leaf keeps its links.
+    for kept in ["things_tag.py", "things_leaf.py", "things_leaf_codes.py"] {
+        assert!(names.contains(&kept), "{kept} not in {names:?}");
+    }
+    let restore = String::from_utf8_lossy(&files["restore.py"]).into_owned();
+    assert!(
+        restore.contains("EXCLUDED_MODELS = ['things.Code', 'things.Thing']"),
+        "{restore}"
+    );
+}

@@ -216,16 +216,14 @@ fn data_files_run_in_chunks_of_whole_statements() {
         text.push_str(&format!("seen.append({i})\n"));
     }
     fs::write(&data, text).expect("write data.py");
-    let script = format!(
-        "import runpy, sys\n\
+    let script = "import runpy, sys\n\
          g = runpy.run_path(sys.argv[1], run_name='restore')\n\
          chunks = list(g['_dump2py_statements'](sys.argv[2]))\n\
-         ns = {{}}\n\
+         ns = {}\n\
          for c in chunks:\n    exec(c, ns)\n\
-         print(len(chunks), len(ns['seen']), ns['seen'][97:99])\n"
-    );
+         print(len(chunks), len(ns['seen']), ns['seen'][97:99])\n";
     let out = python(&db)
-        .args(["-c", &script])
+        .args(["-c", script])
         .arg(dump.join("restore.py"))
         .arg(&data)
         .output()

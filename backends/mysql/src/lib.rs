@@ -331,6 +331,11 @@ fn pk_text(table: &Table, convs: &[Conv], row: &[Option<mysql_async::Value>]) ->
 }
 
 impl Source for MysqlSource {
+    // Reads on a thread of its own while the sinks format.
+    fn as_send(&mut self) -> Option<&mut (dyn Source + Send)> {
+        Some(self)
+    }
+
     fn describe(&self) -> String {
         url::shown(&self.url)
     }

@@ -206,6 +206,7 @@ fn interval(b: &[u8]) -> Result<i64, String> {
 /// The exact text of a binary `numeric`, as PostgreSQL prints it: base-10000
 /// digits with a weight, and `dscale` digits after the point.
 pub fn numeric_text(b: &[u8]) -> Result<String, String> {
+    use dump2py_core::value::push_uint;
     let word = |i: usize| -> Result<u16, String> {
         b.get(i..i + 2)
             .map(|w| u16::from_be_bytes([w[0], w[1]]))
@@ -222,20 +223,20 @@ pub fn numeric_text(b: &[u8]) -> Result<String, String> {
         0xF000 => return Err("numeric -Infinity is not a number Django can restore".into()),
         _ => return Err(format!("numeric with unknown sign {sign:#x}")),
     }
-    let mut digits = Vec::with_capacity(ndigits);
-    for i in 0..ndigits {
-        let d = word(8 + 2 * i)?;
-        if d > 9999 {
-            return Err(format!("numeric digit {d} out of range"));
-        }
-        digits.push(d);
+    // The digits are read in place: no vector per value.
+    let digits = b
+        .get(8..8 + 2 * ndigits)
+        .ok_or_else(|| "truncated numeric".to_string())?;
+    let digit = |i: usize| u16::from_be_bytes([digits[2 * i], digits[2 * i + 1]]);
+    if let Some(d) = (0..ndigits).map(digit).find(|&d| d > 9999) {
+        return Err(format!("numeric digit {d} out of range"));
     }
     // Digit i is worth 10000^(weight - i).
     let at = |i: i64| -> u16 {
         usize::try_from(i)
             .ok()
-            .and_then(|i| digits.get(i))
-            .copied()
+            .filter(|&i| i < ndigits)
+            .map(digit)
             .unwrap_or(0)
     };
     let mut s = String::with_capacity(8 + 4 * ndigits + dscale);
@@ -245,9 +246,9 @@ pub fn numeric_text(b: &[u8]) -> Result<String, String> {
     if weight < 0 {
         s.push('0');
     } else {
-        s.push_str(&at(0).to_string());
+        push_uint(&mut s, u64::from(at(0)), 0);
         for i in 1..=weight {
-            s.push_str(&format!("{:04}", at(i)));
+            push_uint(&mut s, u64::from(at(i)), 4);
         }
     }
     if dscale > 0 {
@@ -255,7 +256,7 @@ pub fn numeric_text(b: &[u8]) -> Result<String, String> {
         let start = s.len();
         let mut i = weight + 1;
         while s.len() - start < dscale {
-            s.push_str(&format!("{:04}", at(i)));
+            push_uint(&mut s, u64::from(at(i)), 4);
             i += 1;
         }
         s.truncate(start + dscale);

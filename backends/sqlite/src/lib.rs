@@ -212,6 +212,11 @@ pub(crate) fn quote(ident: &str) -> String {
 }
 
 impl Source for SqliteSource {
+    // Reads on a thread of its own while the sinks format.
+    fn as_send(&mut self) -> Option<&mut (dyn Source + Send)> {
+        Some(self)
+    }
+
     fn describe(&self) -> String {
         format!("sqlite:{}", self.path.display())
     }

@@ -194,6 +194,11 @@ fn is_decimal(s: &str) -> bool {
 /// The shortest text that reads back as `f`, in plain (not exponent)
 /// notation, as Django's `Decimal(repr(f))` would give before quantizing.
 fn decimal_text(f: f64) -> String {
+    if let Some((m, places)) = dump2py_core::value::short_decimal(f) {
+        let mut s = String::with_capacity(24);
+        dump2py_core::value::push_scaled(&mut s, m, places);
+        return s;
+    }
     let e = format!("{f:e}");
     let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
@@ -245,6 +250,10 @@ mod tests {
         assert_eq!(decimal_text(-0.001), "-0.001");
         assert_eq!(decimal_text(1e20), "100000000000000000000");
         assert_eq!(decimal_text(0.1), "0.1");
+        assert_eq!(decimal_text(-0.0), "-0");
+        assert_eq!(decimal_text(99.99), "99.99");
+        assert_eq!(decimal_text(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(decimal_text(3.0), "3");
         assert!(is_decimal("-12.50") && !is_decimal("1e5") && !is_decimal("."));
     }
 

@@ -150,6 +150,17 @@ pub fn write_float(out: &mut String, f: f64) {
         out.push_str(if f > 0.0 { "inf" } else { "-inf" });
         return;
     }
+    // Short decimals (amounts, rates) without `core::fmt`; repr writes
+    // them in plain notation from 1e-4 on.
+    if f.abs() >= 1e-4 {
+        if let Some((m, places)) = dump2py_core::value::short_decimal(f) {
+            dump2py_core::value::push_scaled(out, m, places);
+            if places == 0 {
+                out.push_str(".0");
+            }
+            return;
+        }
+    }
     // Rust's `{:e}` yields the shortest round-trip digits, as Python does
     // (e.g. "-1.2345e-7", "5e-324", "0e0"); only the layout differs, plus
     // exact ties between two shortest candidates: Rust rounds them up,
@@ -1141,7 +1152,20 @@ sys.stdout.write(''.join(o + '\n' for o in out))
             v.push(f64::from_bits(rng.next()));
             let digits = rng.below(1_000_000) as f64;
             v.push(digits / 10f64.powi(rng.below(12) as i32));
+            // Amounts: short decimals, negative too, around the fast
+            // path's limits (1e-4, 1e9, 6 places, 15 digits).
+            let scaled = rng.below(2_000_000_000_000_000) as f64 / 10f64.powi(rng.below(8) as i32);
+            v.push(-scaled / 1e6);
+            v.push(scaled / 1e6);
         }
+        v.extend([
+            1e-4 - 1e-20,
+            999999999.999999,
+            1e9,
+            -1e9 + 0.5,
+            0.000123,
+            -7.0,
+        ]);
         v
     }
 

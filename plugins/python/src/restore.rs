@@ -47,6 +47,7 @@ pub fn header(out: &mut String, info: &DumpInfo, site: &Site, py: &PyNames) {
         None => {
             out.push_str(
                 "# Restore it inside the site: django-admin run restore.py --noinput\n\
+                 # (or, on any Django site: DJANGO_SETTINGS_MODULE=... python restore.py --noinput)\n\
                  # It was made without site metadata: models are found by their table.\n\n",
             );
             out.push_str("SOURCE_VERSION = 'None'\n");
@@ -465,10 +466,14 @@ class Dump2pyLoader(DpyLoader):
 
     @staticmethod
     def needs_migration(source_version):
-        """The site's version, when a dump of `source_version` needs its data migration."""
+        """The site's version, when a dump of `source_version` needs its
+        data migration. 'None' is a dump without site metadata: its version
+        is unknown, and Lino migrates it from nowhere either."""
         site = getattr(settings, "SITE", None) if _DUMP2PY_LINO else None
         version = getattr(site, "version", None)
-        return version if version is not None and source_version != version else None
+        if version is None or source_version in (version, "None"):
+            return None
+        return version
 
     def empty_database(self, interactive):
         """Lino's initdb; on plain Django, migrate (if tables are missing)
@@ -666,12 +671,16 @@ class Dump2pyLoader(DpyLoader):
         self.count_objects += 1
 
     def register_failure(self, pending, e):
-        msg = str(e)
-        same = self.save_later.setdefault(pending.object.__class__, {}).setdefault(msg, [])
+        msg, model = str(e), pending.object.__class__
+        same = self.save_later.setdefault(model, {}).setdefault(msg, [])
         if not same:
             logger.info("Deferred %s : %s", _dump2py_obj_str(pending.object), msg)
         elif len(same) > self.max_deferred_objects:
-            raise Exception("More than %d deferred objects" % self.max_deferred_objects)
+            # Lino's: try them now, and give up if that doesn't help.
+            self.flush_deferred_objects()
+            same = self.save_later.setdefault(model, {}).setdefault(msg, [])
+            if len(same) > self.max_deferred_objects:
+                raise Exception("More than %d deferred objects" % self.max_deferred_objects)
         same.append(pending)
 
     def flush_deferred_objects(self):

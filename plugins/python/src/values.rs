@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use base64::Engine;
 use dump2py_core::django::{ContentType, Field, Site};
-use dump2py_core::value::{duration_string, Value};
+use dump2py_core::value::{push_int, push_uint, write_duration, Value};
 
 use crate::pyrepr;
 
@@ -51,7 +51,7 @@ fn write_plain(
             return Ok(());
         }
         (Some("DurationField"), Value::Int(us)) => {
-            quoted(out, &duration_string(*us));
+            duration(out, *us);
             return Ok(());
         }
         (Some("UUIDField"), Value::Text(t))
@@ -70,6 +70,10 @@ fn write_plain(
         }
         (Some("DecimalField"), Value::Decimal(d)) => {
             if let Some(places) = field.decimal_places {
+                if is_quantized(d, places) {
+                    quoted(out, d);
+                    return Ok(());
+                }
                 let q =
                     quantize(d, places).ok_or_else(|| format!("{d:?} is not a decimal number"))?;
                 quoted(out, &q);
@@ -82,12 +86,8 @@ fn write_plain(
         Value::Null => out.push_str("None"),
         Value::Bool(true) => out.push_str("True"),
         Value::Bool(false) => out.push_str("False"),
-        Value::Int(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::UInt(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Value::Int(n) => push_int(out, *n),
+        Value::UInt(n) => push_uint(out, *n, 0),
         Value::Float(f) => {
             // Lino writes repr(str(value)): the float's text in quotes.
             out.push('\'');
@@ -98,28 +98,27 @@ fn write_plain(
         Value::Text(s) => pyrepr::write_str(out, s),
         Value::Bytes(b) => quoted(out, &base64::engine::general_purpose::STANDARD.encode(b)),
         Value::Date(d) => {
-            let _ = write!(out, "date({},{},{})", d.year, d.month, d.day);
+            out.push_str("date(");
+            ymd(out, d);
+            out.push(')');
         }
         Value::Time(t) => {
-            let _ = write!(out, "time({},{},{}", t.hour, t.minute, t.second);
-            micro(out, t.micro);
+            out.push_str("time(");
+            hms(out, t);
         }
         Value::DateTime(dt) => {
-            let (d, t) = (dt.date, dt.time);
-            let _ = write!(
-                out,
-                "dt({},{},{},{},{},{}",
-                d.year, d.month, d.day, t.hour, t.minute, t.second
-            );
-            micro(out, t.micro);
+            out.push_str("dt(");
+            ymd(out, &dt.date);
+            out.push(',');
+            hms(out, &dt.time);
         }
         Value::Json(text) => {
             // A data line nests the literal two levels deep; Python parses 200.
             pyrepr::write_json_as_python_limited(out, text, JSON_DEPTH)
                 .map_err(|e| format!("{e}"))?
         }
-        Value::Uuid(u) => quoted(out, &uuid_text(u)),
-        Value::Duration(us) => quoted(out, &duration_string(*us)),
+        Value::Uuid(u) => uuid(out, u),
+        Value::Duration(us) => duration(out, *us),
     }
     Ok(())
 }
@@ -162,26 +161,78 @@ fn write_content_type(out: &mut String, site: &Site, value: &Value) -> Result<()
     Ok(())
 }
 
-fn micro(out: &mut String, us: u32) {
-    if us != 0 {
-        let _ = write!(out, ",{us}");
+/// `Y,M,D` as the arguments of `date(...)`: numbers without padding.
+fn ymd(out: &mut String, d: &dump2py_core::value::Date) {
+    push_int(out, i64::from(d.year));
+    out.push(',');
+    push_uint(out, u64::from(d.month), 0);
+    out.push(',');
+    push_uint(out, u64::from(d.day), 0);
+}
+
+/// `H,M,S[,US])`: the microseconds only when not zero, and the closing
+/// parenthesis.
+fn hms(out: &mut String, t: &dump2py_core::value::Time) {
+    for n in [t.hour, t.minute] {
+        push_uint(out, u64::from(n), 0);
+        out.push(',');
+    }
+    push_uint(out, u64::from(t.second), 0);
+    if t.micro != 0 {
+        out.push(',');
+        push_uint(out, u64::from(t.micro), 0);
     }
     out.push(')');
+}
+
+/// A duration as Lino writes it: its `duration_string` quoted (the text
+/// has neither quotes nor backslashes).
+fn duration(out: &mut String, us: i64) {
+    out.push('\'');
+    write_duration(out, us);
+    out.push('\'');
 }
 
 fn quoted(out: &mut String, s: &str) {
     pyrepr::write_str(out, s);
 }
 
-fn uuid_text(u: &[u8; 16]) -> String {
-    let mut s = String::with_capacity(36);
+/// A UUID quoted, hyphenated and lowercase, as `repr(str(uuid))`.
+fn uuid(out: &mut String, u: &[u8; 16]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('\'');
     for (i, b) in u.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
+            out.push('-');
         }
-        let _ = write!(s, "{b:02x}");
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
     }
-    s
+    out.push('\'');
+}
+
+/// Whether `quantize(text, places)` would give `text` itself: the usual
+/// case (a database's decimals have the column's scale), checked without
+/// allocating.
+fn is_quantized(text: &str, places: u32) -> bool {
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let frac_ok = match frac {
+        None => places == 0,
+        Some(f) => places > 0 && f.len() == places as usize,
+    };
+    let frac = frac.unwrap_or("");
+    let all_digits = int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit());
+    let no_leading_zero = int.len() == 1 || !int.starts_with('0');
+    // quantize writes -0.00 as 0.00.
+    let not_negative_zero = !neg || int.bytes().chain(frac.bytes()).any(|b| b != b'0');
+    frac_ok && !int.is_empty() && all_digits && no_leading_zero && not_negative_zero
 }
 
 /// Django's quantize of a stored decimal to the field's places, rounding
@@ -256,5 +307,29 @@ mod tests {
         assert_eq!(quantize("2.5", 0).as_deref(), Some("2"));
         assert_eq!(quantize("-0.001", 2).as_deref(), Some("0.00"));
         assert_eq!(quantize("abc", 2), None);
+    }
+
+    #[test]
+    fn quantized_text_is_kept_only_where_quantize_keeps_it() {
+        let cases = [
+            ("12.50", 2),
+            ("0.00", 2),
+            ("-0.00", 2),
+            ("-1.25", 2),
+            ("007.50", 2),
+            ("12.5", 2),
+            ("12.500", 2),
+            ("+1.00", 2),
+            ("5", 0),
+            ("5.", 0),
+            ("-0", 0),
+            (".50", 2),
+            ("1.2a", 2),
+            ("", 0),
+        ];
+        for (text, places) in cases {
+            let kept = quantize(text, places).as_deref() == Some(text);
+            assert_eq!(super::is_quantized(text, places), kept, "{text} {places}");
+        }
     }
 }
