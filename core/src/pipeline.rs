@@ -951,6 +951,30 @@ mod tests {
 
     /// Site metadata whose models are `(app_label, ObjectName, table)`,
     /// each with the columns `id` and `name`.
+    /// The pipeline with the site metadata of `models`, no transformer.
+    fn run_with_meta(
+        src: &mut MemSource,
+        tolerate: bool,
+        models: &[(&str, &str, &str)],
+        sinks: &mut Vec<Box<dyn Sink>>,
+    ) -> Result<Report> {
+        let info = DumpInfo {
+            source: "memory".into(),
+            tool_version: "0".into(),
+        };
+        Pipeline {
+            source: src,
+            transformers: &mut [],
+            sinks,
+            options: PipelineOptions {
+                tolerate,
+                meta: Some(meta(models)),
+                ..PipelineOptions::default()
+            },
+        }
+        .run(&info, &mut Quiet)
+    }
+
     fn meta(models: &[(&str, &str, &str)]) -> crate::meta::SiteMeta {
         let field = |name: &str| {
             serde_json::json!({
@@ -990,23 +1014,7 @@ mod tests {
             src.tables.retain(|(t, _)| t.name == "app_thing");
             let rec = Recorder::default();
             let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
-            let got = Pipeline {
-                source: &mut src,
-                transformers: &mut [],
-                sinks: &mut sinks,
-                options: PipelineOptions {
-                    tolerate,
-                    meta: Some(meta(&models)),
-                    ..PipelineOptions::default()
-                },
-            }
-            .run(
-                &DumpInfo {
-                    source: "memory".into(),
-                    tool_version: "0".into(),
-                },
-                &mut Quiet,
-            );
+            let got = run_with_meta(&mut src, tolerate, &models, &mut sinks);
             let why = "table app_gone: no such table (model app.Gone)";
             match got {
                 Ok(report) => {
@@ -1031,25 +1039,8 @@ mod tests {
             ("app", "Thing", "app_thing"),
             ("contenttypes", "ContentType", CONTENT_TYPE_TABLE),
         ];
-        let err = Pipeline {
-            source: &mut src,
-            transformers: &mut [],
-            sinks: &mut sinks,
-            options: PipelineOptions {
-                // Not even with -t: content-type columns need the table.
-                tolerate: true,
-                meta: Some(meta(&models)),
-                ..PipelineOptions::default()
-            },
-        }
-        .run(
-            &DumpInfo {
-                source: "memory".into(),
-                tool_version: "0".into(),
-            },
-            &mut Quiet,
-        )
-        .expect_err("no content types");
+        // Not even with -t: content-type columns need the table.
+        let err = run_with_meta(&mut src, true, &models, &mut sinks).expect_err("no content types");
         assert_eq!(
             err.to_string(),
             "table django_content_type: no such table (model contenttypes.ContentType)"
