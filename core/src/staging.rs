@@ -666,15 +666,14 @@ impl Staged {
     /// Makes the staged output durable (its manifest written, synced) and
     /// moves it to the target, replacing an old one whole. Inside a
     /// [`Transaction`] of this thread the move waits for its `commit`, which
-    /// moves every output at once; otherwise it happens now. Every pending
-    /// output's target is checked again first, so that nothing is published
-    /// when one that appeared while dumping would make a later move fail.
+    /// moves every output at once; otherwise it happens now. `commit` checks every pending output's target again
+    /// first, so that nothing is published when one that appeared while
+    /// dumping would make a later move fail.
     pub fn publish(&mut self) -> Result<()> {
         let mut live = live();
         if live.aborting {
             return Err(Error::Usage("interrupted".into()));
         }
-        check_pending(&live)?;
         let pending = Pending {
             target: self.target.clone(),
             staging: self.staging.clone(),
