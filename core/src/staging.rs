@@ -666,8 +666,8 @@ impl Staged {
     /// Makes the staged output durable (its manifest written, synced) and
     /// moves it to the target, replacing an old one whole. Inside a
     /// [`Transaction`] of this thread the move waits for its `commit`, which
-    /// moves every output at once; otherwise it happens now. `commit` checks every pending output's target again
-    /// first, so that nothing is published when one that appeared while
+    /// moves every output at once; otherwise it happens now. `commit`
+    /// checks every pending output's target again first, so that nothing is published when one that appeared while
     /// dumping would make a later move fail.
     pub fn publish(&mut self) -> Result<()> {
         let mut live = live();
