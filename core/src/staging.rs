@@ -667,8 +667,9 @@ impl Staged {
     /// moves it to the target, replacing an old one whole. Inside a
     /// [`Transaction`] of this thread the move waits for its `commit`, which
     /// moves every output at once; otherwise it happens now. `commit`
-    /// checks every pending output's target again first, so that nothing is published when one that appeared while
-    /// dumping would make a later move fail.
+    /// checks every pending output's target again first, so that nothing
+    /// is published when one that appeared while dumping would make a later
+    /// move fail.
     pub fn publish(&mut self) -> Result<()> {
         let mut live = live();
         if live.aborting {
