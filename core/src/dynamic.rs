@@ -400,7 +400,9 @@ unsafe extern "C" fn cb_batch(ctx: *mut c_void, batch: *const abi::Batch) -> i32
         };
         match c.consumer.as_mut() {
             Some(consume) => match consume(b) {
-                Ok(()) => abi::OK,
+                Ok(true) => abi::OK,
+                // The plugin stops; the host knows why.
+                Ok(false) => abi::ERR,
                 Err(e) => {
                     c.failed = Some(e);
                     abi::ERR

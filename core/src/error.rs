@@ -57,13 +57,3 @@ impl Error {
         }
     }
 }
-
-/// A primary key's values for messages: `3` or `'BE', 7`; `(none)` for a
-/// table without one.
-pub fn pk_text(parts: Vec<String>) -> String {
-    if parts.is_empty() {
-        "(none)".into()
-    } else {
-        parts.join(", ")
-    }
-}

@@ -11,8 +11,10 @@ use crate::django::{Model, Site};
 use crate::error::Result;
 use crate::schema::{Schema, Table};
 
-/// Receives each batch a source reads.
-pub type BatchFn<'a> = dyn FnMut(Batch) -> Result<()> + 'a;
+/// Receives each batch a source reads; returns whether to go on. On
+/// `Ok(false)` the source stops reading and returns `Ok(())`: whoever
+/// stopped it knows why (ripgrep's sinks work the same way).
+pub type BatchFn<'a> = dyn FnMut(Batch) -> Result<bool> + 'a;
 
 /// Reads one database. A source reads everything inside one snapshot, opened
 /// when the source is created.

@@ -1,5 +1,7 @@
 //! What a source knows about the database: tables and columns as declared.
 
+use crate::value::Value;
+
 /// How a column's values are read and written. Sources map their declared
 /// types onto these; `Unsupported` keeps the declared type for the error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +66,48 @@ impl Table {
 
     pub fn foreign_key(&self, column: &str) -> Option<&ForeignKey> {
         self.foreign_keys.iter().find(|f| f.column == column)
+    }
+
+    /// A row's primary key for messages: `3`, `'BE', 7`; `(none)` for a
+    /// table without one.
+    pub fn pk_text(&self, row: &[Value]) -> String {
+        self.pk_text_with(|i| row.get(i).cloned())
+    }
+
+    /// [`Table::pk_text`] of a row a source is still decoding: `value_of`
+    /// gives a key column's value by index, `None` where it can't (`?`).
+    pub fn pk_text_with(&self, mut value_of: impl FnMut(usize) -> Option<Value>) -> String {
+        let parts: Vec<String> = (self.primary_key.iter())
+            .filter_map(|c| self.column_index(c))
+            .map(|i| value_of(i).map_or_else(|| "?".into(), |v| key_text(&v)))
+            .collect();
+        if parts.is_empty() {
+            "(none)".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// One key value as messages show it: numbers bare, the rest quoted as
+/// stored (never escaped: a message, not a literal).
+fn key_text(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(n) => n.to_string(),
+        Value::UInt(n) => n.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Decimal(t) | Value::Text(t) | Value::Json(t) => format!("'{t}'"),
+        Value::Bytes(b) => format!("'{}'", String::from_utf8_lossy(b)),
+        Value::Date(d) => format!("'{d}'"),
+        Value::Time(t) => format!("'{t}'"),
+        Value::DateTime(t) => format!("'{t}'"),
+        Value::Uuid(u) => format!(
+            "'{}'",
+            u.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
+        Value::Duration(m) => crate::value::duration_string(*m),
     }
 }
 

@@ -306,12 +306,8 @@ unsafe extern "C" fn source_read_table(
         let o = out(o)?;
         source.read_table(&table(t)?, batch_rows, &mut |b| {
             let r = abi::BatchRef::new(&b);
-            if (o.batch)(o.ctx, r.get()) == abi::OK {
-                Ok(())
-            } else {
-                // dump2py keeps its own reason; this only unwinds the source.
-                Err(Error::Usage("stopped by dump2py".into()))
-            }
+            // Anything but OK: dump2py stops the read and keeps its reason.
+            Ok((o.batch)(o.ctx, r.get()) == abi::OK)
         })
     })
 }

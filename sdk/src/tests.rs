@@ -77,11 +77,13 @@ impl Source for Numbers {
                     Value::Null
                 },
             ]);
-            if b.len() == batch_rows {
-                out(std::mem::replace(
+            if b.len() == batch_rows
+                && !out(std::mem::replace(
                     &mut b,
                     Batch::new(table.columns.len(), batch_rows),
-                ))?;
+                ))?
+            {
+                return Ok(());
             }
         }
         if !b.is_empty() {

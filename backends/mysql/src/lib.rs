@@ -14,7 +14,7 @@ use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{BatchFn, Source};
 use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{ColumnKind, Schema, Table};
-use dump2py_core::Batch;
+use dump2py_core::{Batch, Value};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, SslOpts};
 
@@ -311,23 +311,13 @@ fn select_sql(table: &Table, convs: &[Conv]) -> String {
 }
 
 fn pk_text(table: &Table, convs: &[Conv], row: &[Option<mysql_async::Value>]) -> String {
-    let parts: Vec<String> = table
-        .primary_key
-        .iter()
-        .filter_map(|c| table.column_index(c))
-        .map(|i| match row.get(i) {
-            Some(Some(mysql_async::Value::Bytes(b))) => {
-                let s = String::from_utf8_lossy(b);
-                match convs[i] {
-                    Conv::Text | Conv::Json | Conv::Uuid | Conv::Bytes => format!("'{s}'"),
-                    _ => s.into_owned(),
-                }
-            }
-            Some(Some(mysql_async::Value::NULL)) => "NULL".into(),
-            _ => "?".into(),
-        })
-        .collect();
-    dump2py_core::error::pk_text(parts)
+    table.pk_text_with(|i| match row.get(i)? {
+        Some(mysql_async::Value::Bytes(b)) => types::convert(*convs.get(i)?, Some(b))
+            .ok()
+            .or_else(|| Some(Value::Text(String::from_utf8_lossy(b).into_owned()))),
+        Some(mysql_async::Value::NULL) => Some(Value::Null),
+        _ => None,
+    })
 }
 
 impl Source for MysqlSource {
@@ -474,16 +464,16 @@ impl Source for MysqlSource {
                     }
                 }
                 if batch.len() >= batch_rows {
-                    if let Err(e) =
-                        out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))
-                    {
-                        return Ok(Err(e));
+                    match out(std::mem::replace(&mut batch, Batch::new(width, batch_rows))) {
+                        Ok(true) => {}
+                        Ok(false) => return Ok(Ok(())),
+                        Err(e) => return Ok(Err(e)),
                     }
                 }
             }
             *unread = false;
             if !batch.is_empty() {
-                return Ok(out(batch));
+                return Ok(out(batch).map(|_| ()));
             }
             Ok(Ok(()))
         });

@@ -316,7 +316,7 @@ impl PgSource {
         // One `block_on` for the whole table: the server sends a CopyData
         // message per row, and entering the runtime for each (a clock read
         // and a context switch of the runtime) cost more than decoding it.
-        self.block(async {
+        let finished = self.block(async {
             let mut stream = std::pin::pin!(stream);
             while let Some(chunk) = stream.next().await {
                 rows.push(&chunk.map_err(table_err)?);
@@ -328,13 +328,18 @@ impl PgSource {
                         )));
                     }
                     decode_row(table, &decoders, rows.bytes(), &fields, &mut batch.values)?;
-                    if batch.values.len() >= width * batch_rows {
-                        out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))?;
+                    if batch.values.len() >= width * batch_rows
+                        && !out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))?
+                    {
+                        return Ok(false);
                     }
                 }
             }
-            Ok(())
+            Ok(true)
         })?;
+        if !finished {
+            return Ok(());
+        }
         rows.finish().map_err(malformed)?;
         if !batch.values.is_empty() {
             out(batch)?;
@@ -368,22 +373,10 @@ fn decode_row(
 }
 
 fn pk_text(table: &Table, decoders: &[Decoder], bytes: &[u8], fields: &Fields) -> String {
-    let parts: Vec<String> = table
-        .primary_key
-        .iter()
-        .filter_map(|c| table.column_index(c))
-        .map(|i| {
-            let raw = fields.get(i).cloned().flatten().map(|r| &bytes[r]);
-            match raw.map(|b| decoders.get(i).map(|d| d.decode(b))) {
-                None => "NULL".into(),
-                Some(Some(Ok(Value::Int(n)))) => n.to_string(),
-                Some(Some(Ok(Value::Text(t)))) => format!("'{t}'"),
-                Some(Some(Ok(v))) => format!("{v:?}"),
-                _ => "?".into(),
-            }
-        })
-        .collect();
-    dump2py_core::error::pk_text(parts)
+    table.pk_text_with(|i| match fields.get(i)?.clone() {
+        None => Some(Value::Null),
+        Some(r) => decoders.get(i)?.decode(bytes.get(r)?).ok(),
+    })
 }
 
 /// Runs the connection's task whenever the source blocks on the runtime.

@@ -98,8 +98,10 @@ pub fn read_table(
                 }
             }
         }
-        if batch.len() >= batch_rows {
-            out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))?;
+        if batch.len() >= batch_rows
+            && !out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))?
+        {
+            return Ok(());
         }
     }
     if !batch.is_empty() {
@@ -114,19 +116,10 @@ fn has_rowid(conn: &Connection, table: &Table) -> bool {
 }
 
 fn pk_text(table: &Table, row: &rusqlite::Row) -> String {
-    let parts: Vec<String> = table
-        .primary_key
-        .iter()
-        .filter_map(|c| table.column_index(c))
-        .map(|i| match row.get_ref(i) {
-            Ok(ValueRef::Integer(n)) => n.to_string(),
-            Ok(ValueRef::Text(t)) => format!("'{}'", String::from_utf8_lossy(t)),
-            Ok(ValueRef::Real(f)) => f.to_string(),
-            Ok(ValueRef::Null) => "NULL".into(),
-            _ => "?".into(),
-        })
-        .collect();
-    dump2py_core::error::pk_text(parts)
+    table.pk_text_with(|i| {
+        let raw = row.get_ref(i).ok()?;
+        convert(&table.columns.get(i)?.kind, raw).ok()
+    })
 }
 
 fn describe(raw: ValueRef) -> String {

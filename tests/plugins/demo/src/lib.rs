@@ -132,7 +132,9 @@ impl Source for Demo {
             for r in chunk {
                 b.push_row(r.iter().cloned());
             }
-            out(b)?;
+            if !out(b)? {
+                break;
+            }
         }
         Ok(())
     }

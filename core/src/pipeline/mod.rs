@@ -1,0 +1,282 @@
+//! One pass over a source: every model's rows, batch by batch, through the
+//! transformers into all sinks.
+//!
+//! `mod.rs` plans the dump (schema, site, counts, which sink wants what);
+//! [`read_ahead`] reads on a thread of its own; [`dumper`] takes each
+//! table through the transformers into the sinks; [`exclude()`] is `-e`.
+
+mod dumper;
+mod exclude;
+mod read_ahead;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use crate::batch::Batch;
+use crate::django::{ContentType, Model, Site, ViewOptions, CONTENT_TYPE_TABLE};
+use crate::error::{Error, Result};
+use crate::plugin::{DumpInfo, Report, Sink, Source, TableOutcome, Transformer};
+use crate::schema::{Schema, Table};
+use crate::value::Value;
+use dumper::Dumper;
+pub use exclude::exclude;
+use read_ahead::read_ahead;
+
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub batch_rows: usize,
+    /// Skip tables that can't be read instead of stopping.
+    pub tolerate: bool,
+    pub view: ViewOptions,
+    /// The site's own metadata; without it the view is inferred.
+    pub meta: Option<crate::meta::SiteMeta>,
+    /// `-e/--exclude`: app labels and `app_label.ModelName`s to leave out
+    /// of every output (dumpdata's meaning).
+    pub exclude: Vec<String>,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            batch_rows: 1000,
+            tolerate: false,
+            view: ViewOptions::default(),
+            meta: None,
+            exclude: Vec::new(),
+        }
+    }
+}
+
+/// Hears about progress; the CLI draws bars and prints summaries with it.
+pub trait Observer {
+    /// Before the first table: how many tables will be read, and their
+    /// rows as counted.
+    fn dump_started(&mut self, _tables: u64, _expected_rows: u64) {}
+    fn table_started(&mut self, _model: &Model, _expected_rows: u64) {}
+    fn rows_read(&mut self, _rows: u64) {}
+    fn table_finished(&mut self, _model: &Model, _outcome: &TableOutcome) {}
+    /// One line from a sink ([`Sink::warnings`]), without a `warning:` prefix.
+    fn warning(&mut self, _message: &str) {}
+    /// One line of information from a transformer ([`Transformer::finish`]).
+    fn note(&mut self, _message: &str) {}
+}
+
+/// An observer that hears nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+pub struct Pipeline<'a> {
+    pub source: &'a mut dyn Source,
+    pub transformers: &'a mut [Box<dyn Transformer>],
+    pub sinks: &'a mut [Box<dyn Sink>],
+    pub options: PipelineOptions,
+}
+
+impl Pipeline<'_> {
+    /// Runs the dump. On error every sink is aborted, so none leaves a
+    /// partial output behind.
+    pub fn run(&mut self, info: &DumpInfo, observer: &mut dyn Observer) -> Result<Report> {
+        match self.run_inner(info, observer) {
+            Ok(report) => Ok(report),
+            Err(e) => {
+                for sink in self.sinks.iter_mut() {
+                    sink.abort();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn run_inner(&mut self, info: &DumpInfo, observer: &mut dyn Observer) -> Result<Report> {
+        let schema = self.source.schema()?;
+        // The content-type table's batches are kept for a sink that dumps
+        // it as a model (a few rows): each table is read once.
+        let (content_types, mut ct_batches) = self.content_types(&schema)?;
+        // Per table: its layout before the first transformer and after each.
+        let mut chains: HashMap<String, Vec<Table>> = HashMap::new();
+        let mut transformed = Schema::default();
+        for table in &schema.tables {
+            let mut chain = vec![table.clone()];
+            for t in self.transformers.iter_mut() {
+                let next = t.table(chain.last().unwrap_or(table))?;
+                chain.push(next);
+            }
+            transformed
+                .tables
+                .push(chain.last().unwrap_or(table).clone());
+            chains.insert(table.name.clone(), chain);
+        }
+        let site = self.site(&transformed, content_types, &|_| 0);
+        let mut counts: HashMap<String, Result<u64>> = HashMap::new();
+        for model in &site.models {
+            let chain = chains
+                .get(&model.table.name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let counted = self.count(model, chain);
+            counts.insert(model.table.name.clone(), counted);
+        }
+        // Models in cycles are ordered by their row counts.
+        let mut site = if site.cycles.is_empty() {
+            site
+        } else {
+            let count_of = |t: &str| {
+                counts
+                    .get(t)
+                    .and_then(|r| r.as_ref().ok())
+                    .copied()
+                    .unwrap_or(0)
+            };
+            let content_types = site.content_types.into_values().collect();
+            self.site(&transformed, content_types, &count_of)
+        };
+        exclude(&mut site, &self.options.exclude)?;
+        for sink in self.sinks.iter_mut() {
+            sink.begin(info, &site)?;
+        }
+        let all = (site.models.iter().map(|m| (m, false, false)))
+            .chain(site.skipped.iter().map(|m| (m, true, false)))
+            .chain(site.excluded.iter().map(|m| (m, true, true)));
+        // What is read, with its row count, known before the first table:
+        // the observer shows the whole dump's progress.
+        let mut plan = Vec::new();
+        for (model, skipped, excluded) in all {
+            let wanted: Vec<bool> = self.sinks.iter().map(|s| s.wants(model, skipped)).collect();
+            // Without sinks (--simulate) the Python dump's models are read.
+            let read = if self.sinks.is_empty() {
+                !skipped
+            } else {
+                wanted.contains(&true)
+            };
+            if !read {
+                continue;
+            }
+            let chain = chains
+                .get(&model.table.name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let counted = match counts.remove(&model.table.name) {
+                Some(c) => c,
+                None => self.count(model, chain),
+            };
+            plan.push((model, excluded, wanted, chain, counted));
+        }
+        let expected = plan
+            .iter()
+            .filter_map(|(.., c)| c.as_ref().ok())
+            .sum::<u64>();
+        observer.dump_started(plan.len() as u64, expected);
+        let tables: Vec<Table> = plan
+            .iter()
+            .filter(|(model, _, _, _, counted)| {
+                counted.is_ok() && !(model.table.name == CONTENT_TYPE_TABLE && ct_batches.is_some())
+            })
+            .map(|(model, _, _, chain, _)| chain.first().unwrap_or(&model.table).clone())
+            .collect();
+        let batch_rows = self.options.batch_rows;
+        let mut dumper = Dumper {
+            transformers: &mut *self.transformers,
+            sinks: &mut *self.sinks,
+            tolerate: self.options.tolerate,
+            observer,
+        };
+        let report = match self.source.as_send() {
+            Some(source) => read_ahead(source, &tables, batch_rows, |read| {
+                dumper.dump_all(plan, &mut ct_batches, read)
+            })?,
+            None => {
+                let source = &mut *self.source;
+                dumper.dump_all(plan, &mut ct_batches, &mut |table, each| {
+                    source.read_table(table, batch_rows, each)
+                })?
+            }
+        };
+        for t in self.transformers.iter_mut() {
+            for note in t.finish()? {
+                observer.note(&note);
+            }
+        }
+        for sink in self.sinks.iter_mut() {
+            sink.finish(&report)?;
+        }
+        // All outputs move into place at once, or none does.
+        let tx = crate::staging::Transaction::begin();
+        for sink in self.sinks.iter_mut() {
+            sink.publish()?;
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// The Django view of the (transformed) schema: from the site's
+    /// metadata, or inferred.
+    fn site(&self, schema: &Schema, cts: Vec<ContentType>, counts: &dyn Fn(&str) -> u64) -> Site {
+        match &self.options.meta {
+            Some(meta) => Site::from_meta(schema, meta, cts, counts),
+            None => Site::build(schema, cts, counts, &self.options.view),
+        }
+    }
+
+    fn count(&mut self, model: &Model, chain: &[Table]) -> Result<u64> {
+        match &model.problem {
+            Some(p) => Err(Error::table(&model.table.name, p.clone())),
+            None => self
+                .source
+                .count_rows(chain.first().unwrap_or(&model.table)),
+        }
+    }
+
+    /// Reads `django_content_type` so that content-type columns can name
+    /// models; returns its batches too.
+    fn content_types(&mut self, schema: &Schema) -> Result<(Vec<ContentType>, Option<Vec<Batch>>)> {
+        let Some(table) = schema.table(CONTENT_TYPE_TABLE) else {
+            // The site has content types: without them no content-type
+            // column can be written.
+            let named = self.options.meta.as_ref().and_then(|m| {
+                m.models
+                    .iter()
+                    .find(|m| !m.proxy && m.db_table == CONTENT_TYPE_TABLE)
+            });
+            if let Some(m) = named {
+                return Err(Error::table(
+                    CONTENT_TYPE_TABLE,
+                    format!("no such table (model {})", m.label()),
+                ));
+            }
+            return Ok((Vec::new(), None));
+        };
+        let (Some(id), Some(app), Some(model)) = (
+            table.column_index("id"),
+            table.column_index("app_label"),
+            table.column_index("model"),
+        ) else {
+            // A table the source can't read says why when counted.
+            self.source.count_rows(table)?;
+            return Err(Error::table(
+                CONTENT_TYPE_TABLE,
+                "expected columns id, app_label, model",
+            ));
+        };
+        let mut out = Vec::new();
+        let mut batches = Vec::new();
+        self.source
+            .read_table(table, self.options.batch_rows, &mut |batch| {
+                for row in batch.rows() {
+                    if let (Value::Int(id), Value::Text(app), Value::Text(model)) =
+                        (&row[id], &row[app], &row[model])
+                    {
+                        out.push(ContentType {
+                            id: *id,
+                            app_label: app.clone(),
+                            model: model.clone(),
+                            global: None,
+                        });
+                    }
+                }
+                batches.push(batch);
+                Ok(true)
+            })?;
+        Ok((out, Some(batches)))
+    }
+}

@@ -1,0 +1,521 @@
+//! The pipeline against in-memory sources and recording sinks.
+
+use super::read_ahead::QUEUE_BATCHES;
+use super::*;
+use crate::django::Model;
+use crate::plugin::BatchFn;
+use crate::schema::{Column, ColumnKind};
+
+struct MemSource {
+    tables: Vec<(Table, Vec<Vec<Value>>)>,
+    reads: usize,
+    /// The tables read, in order.
+    read_log: Vec<String>,
+    /// Reads on a thread of its own (`as_send`).
+    threaded: bool,
+    /// Batches handed out, all tables.
+    sent: usize,
+}
+
+impl Source for MemSource {
+    fn as_send(&mut self) -> Option<&mut (dyn Source + Send)> {
+        self.threaded.then_some(self)
+    }
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+    fn schema(&mut self) -> Result<Schema> {
+        Ok(Schema {
+            tables: self.tables.iter().map(|(t, _)| t.clone()).collect(),
+        })
+    }
+    fn count_rows(&mut self, table: &Table) -> Result<u64> {
+        let rows = self.tables.iter().find(|(t, _)| t.name == table.name);
+        Ok(rows.map_or(0, |(_, r)| r.len() as u64))
+    }
+    fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+        self.reads += 1;
+        self.read_log.push(table.name.clone());
+        let Some((t, rows)) = self.tables.iter().find(|(t, _)| t.name == table.name) else {
+            return Err(Error::table(&table.name, "no such table"));
+        };
+        if t.name == "app_broken" {
+            return Err(Error::table(&t.name, "unreadable"));
+        }
+        for (i, chunk) in rows.chunks(batch_rows).enumerate() {
+            if t.name == "app_torn" && i == 1 {
+                return Err(Error::table(&t.name, "torn page"));
+            }
+            let mut b = Batch::new(t.columns.len(), chunk.len());
+            for r in chunk {
+                b.push_row(r.iter().cloned());
+            }
+            self.sent += 1;
+            if !out(b)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Drops rows whose id is odd and renames `name` to `title`.
+struct EvenTitles;
+impl Transformer for EvenTitles {
+    fn table(&mut self, input: &Table) -> Result<Table> {
+        let mut t = input.clone();
+        for c in &mut t.columns {
+            if c.name == "name" {
+                c.name = "title".into();
+            }
+        }
+        Ok(t)
+    }
+    fn batch(&mut self, _: &Table, _: &Table, batch: &mut Batch) -> Result<()> {
+        batch.retain_rows(|r| !matches!(r[0], Value::Int(n) if n % 2 == 1));
+        Ok(())
+    }
+}
+
+/// Writes down every call into a log the test keeps.
+#[derive(Default, Clone)]
+struct Recorder {
+    calls: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+    /// Wants the models Lino's dump skips too.
+    all: bool,
+    fail_finish: bool,
+    /// Fails the nth `rows` call (from 1) of this table.
+    fail_rows: Option<(&'static str, usize)>,
+}
+impl Recorder {
+    fn log(&self, call: String) {
+        self.calls.borrow_mut().push(call);
+    }
+}
+impl Sink for Recorder {
+    fn begin(&mut self, _: &DumpInfo, site: &Site) -> Result<()> {
+        self.log(format!("begin {}", site.models.len()));
+        Ok(())
+    }
+    fn table_start(&mut self, m: &Model, expected: u64) -> Result<()> {
+        let fields: Vec<_> = m.fields.iter().map(|f| f.name.as_str()).collect();
+        self.log(format!(
+            "start {} {expected} {}",
+            m.table.name,
+            fields.join(",")
+        ));
+        Ok(())
+    }
+    fn rows(&mut self, m: &Model, b: &Batch) -> Result<()> {
+        self.log(format!("rows {} {}", m.table.name, b.len()));
+        if let Some((table, n)) = self.fail_rows {
+            let prefix = format!("rows {table} ");
+            let calls = self.calls.borrow();
+            if m.table.name == table && calls.iter().filter(|c| c.starts_with(&prefix)).count() == n
+            {
+                return Err(Error::table(table, "disk full"));
+            }
+        }
+        Ok(())
+    }
+    fn table_end(&mut self, m: &Model, rows: u64) -> Result<()> {
+        self.log(format!("end {} {rows}", m.table.name));
+        Ok(())
+    }
+    fn table_skipped(&mut self, m: &Model, _: &str) -> Result<()> {
+        self.log(format!("skipped {}", m.table.name));
+        Ok(())
+    }
+    fn finish(&mut self, r: &Report) -> Result<()> {
+        self.log(format!("finish {}", r.rows()));
+        if self.fail_finish {
+            return Err(Error::Usage("full disk".into()));
+        }
+        Ok(())
+    }
+    fn publish(&mut self) -> Result<()> {
+        self.log("publish".into());
+        Ok(())
+    }
+    fn abort(&mut self) {
+        self.log("abort".into());
+    }
+    fn wants(&self, _: &Model, skipped: bool) -> bool {
+        self.all || !skipped
+    }
+    /// One warning per table written.
+    fn warnings(&mut self) -> Vec<String> {
+        let calls = self.calls.borrow();
+        match calls.last().and_then(|c| c.strip_prefix("end ")) {
+            Some(ended) => vec![format!("noticed {ended}")],
+            None => vec![],
+        }
+    }
+}
+
+#[derive(Default)]
+struct Warnings(Vec<String>);
+impl Observer for Warnings {
+    fn warning(&mut self, message: &str) {
+        self.0.push(message.to_string());
+    }
+}
+
+fn source() -> MemSource {
+    let col = |n: &str, kind| Column {
+        name: n.into(),
+        declared_type: String::new(),
+        kind,
+        nullable: false,
+    };
+    let table = |name: &str| Table {
+        name: name.into(),
+        columns: vec![col("id", ColumnKind::Int), col("name", ColumnKind::Text)],
+        primary_key: vec!["id".into()],
+        foreign_keys: vec![],
+        unique: vec![],
+    };
+    let rows = (1..=5)
+        .map(|i| vec![Value::Int(i), Value::Text(format!("n{i}"))])
+        .collect();
+    MemSource {
+        tables: vec![(table("app_broken"), vec![]), (table("app_thing"), rows)],
+        reads: 0,
+        read_log: Vec::new(),
+        threaded: true,
+        sent: 0,
+    }
+}
+
+fn run(src: &mut MemSource, tolerate: bool, sink: &mut Vec<Box<dyn Sink>>) -> Result<Report> {
+    let mut transformers: Vec<Box<dyn Transformer>> = vec![Box::new(EvenTitles)];
+    let info = DumpInfo {
+        source: "memory".into(),
+        tool_version: "0".into(),
+    };
+    Pipeline {
+        source: src,
+        transformers: &mut transformers,
+        sinks: sink,
+        options: PipelineOptions {
+            batch_rows: 2,
+            tolerate,
+            ..PipelineOptions::default()
+        },
+    }
+    .run(&info, &mut Quiet)
+}
+
+#[test]
+fn transformers_reshape_tables_and_drop_rows() {
+    let mut src = source();
+    let rec = Recorder::default();
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
+    let report = run(&mut src, true, &mut sinks).expect("tolerated");
+    assert_eq!(report.rows(), 2);
+    assert_eq!(report.skipped().count(), 1);
+    // Each table is read once.
+    assert_eq!(src.reads, 2);
+    assert_eq!(
+        *rec.calls.borrow(),
+        [
+            "begin 2",
+            "start app_broken 0 id,title",
+            "skipped app_broken",
+            "start app_thing 5 id,title",
+            "rows app_thing 1",
+            "rows app_thing 1",
+            "rows app_thing 0",
+            "end app_thing 2",
+            "finish 2",
+            "publish"
+        ]
+    );
+}
+
+#[test]
+fn sink_warnings_reach_the_observer_after_each_table() {
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(Recorder::default())];
+    let mut warnings = Warnings::default();
+    let mut src = source();
+    src.tables.remove(0);
+    Pipeline {
+        source: &mut src,
+        transformers: &mut [],
+        sinks: &mut sinks,
+        options: PipelineOptions::default(),
+    }
+    .run(
+        &DumpInfo {
+            source: "memory".into(),
+            tool_version: "0".into(),
+        },
+        &mut warnings,
+    )
+    .expect("dumped");
+    assert_eq!(warnings.0, ["noticed app_thing 5"]);
+}
+
+#[test]
+fn no_output_is_published_when_another_fails_to_finish() {
+    let mut src = source();
+    let first = Recorder::default();
+    let failing = Recorder {
+        fail_finish: true,
+        ..Recorder::default()
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(first.clone()), Box::new(failing)];
+    let err = run(&mut src, true, &mut sinks).expect_err("finish failed");
+    assert!(err.to_string().contains("full disk"), "{err}");
+    let calls = first.calls.borrow();
+    assert_eq!(calls[calls.len() - 2..], ["finish 2", "abort"]);
+    assert!(!calls.iter().any(|c| c == "publish"));
+}
+
+#[test]
+fn an_error_aborts_every_sink() {
+    let mut src = source();
+    let log = Recorder::default();
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(log.clone())];
+    let err = run(&mut src, false, &mut sinks).expect_err("not tolerated");
+    assert_eq!(err.to_string(), "table app_broken: unreadable");
+    let rec = log.calls.borrow();
+    assert_eq!(rec.last().map(String::as_str), Some("abort"));
+    assert!(!rec.iter().any(|c| c.starts_with("finish")));
+}
+
+#[test]
+fn skipped_models_go_only_to_sinks_that_want_them_and_are_read_once() {
+    let mut src = source();
+    let col = |n: &str, kind| Column {
+        name: n.into(),
+        declared_type: String::new(),
+        kind,
+        nullable: false,
+    };
+    let ct = Table {
+        name: CONTENT_TYPE_TABLE.into(),
+        columns: vec![
+            col("id", ColumnKind::Int),
+            col("app_label", ColumnKind::Text),
+            col("model", ColumnKind::Text),
+        ],
+        primary_key: vec!["id".into()],
+        foreign_keys: vec![],
+        unique: vec![],
+    };
+    let rows = (1..=3)
+        .map(|i| {
+            vec![
+                Value::Int(i),
+                Value::Text("app".into()),
+                Value::Text(format!("m{i}")),
+            ]
+        })
+        .collect();
+    src.tables.retain(|(t, _)| t.name != "app_broken");
+    src.tables.insert(0, (ct, rows));
+    let python = Recorder::default();
+    let json = Recorder {
+        all: true,
+        ..Recorder::default()
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(python.clone()), Box::new(json.clone())];
+    let report = run(&mut src, false, &mut sinks).expect("dumped");
+    // The content types were read once, for the site and for the sink.
+    assert_eq!(src.read_log, [CONTENT_TYPE_TABLE, "app_thing"]);
+    assert_eq!(report.tables.len(), 2);
+    let ct_calls = |r: &Recorder| {
+        r.calls
+            .borrow()
+            .iter()
+            .filter(|c| c.contains(CONTENT_TYPE_TABLE))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert!(ct_calls(&python).is_empty());
+    assert_eq!(
+        ct_calls(&json),
+        [
+            "start django_content_type 3 id,app_label,model",
+            // The transformer keeps the even ids, as on a real read.
+            "rows django_content_type 1",
+            "rows django_content_type 0",
+            "end django_content_type 1"
+        ]
+    );
+    // Without a sink that wants them, skipped models are not read.
+    let mut src2 = source();
+    src2.tables.retain(|(t, _)| t.name != "app_broken");
+    let ct2 = src.tables[0].clone();
+    src2.tables.insert(0, ct2);
+    let mut only_python: Vec<Box<dyn Sink>> = vec![Box::new(Recorder::default())];
+    let report = run(&mut src2, false, &mut only_python).expect("dumped");
+    assert_eq!(report.tables.len(), 1);
+    assert_eq!(src2.read_log, [CONTENT_TYPE_TABLE, "app_thing"]);
+}
+
+/// Site metadata whose models are `(app_label, ObjectName, table)`,
+/// each with the columns `id` and `name`.
+/// The pipeline with the site metadata of `models`, no transformer.
+fn run_with_meta(
+    src: &mut MemSource,
+    tolerate: bool,
+    models: &[(&str, &str, &str)],
+    sinks: &mut Vec<Box<dyn Sink>>,
+) -> Result<Report> {
+    let info = DumpInfo {
+        source: "memory".into(),
+        tool_version: "0".into(),
+    };
+    Pipeline {
+        source: src,
+        transformers: &mut [],
+        sinks,
+        options: PipelineOptions {
+            tolerate,
+            meta: Some(meta(models)),
+            ..PipelineOptions::default()
+        },
+    }
+    .run(&info, &mut Quiet)
+}
+
+fn meta(models: &[(&str, &str, &str)]) -> crate::meta::SiteMeta {
+    let field = |name: &str| {
+        serde_json::json!({
+            "name": name, "attname": name, "column": name, "internal_type": "CharField",
+            "primary_key": name == "id", "null": false, "decimal_places": null,
+            "max_digits": null, "related_model": null, "through": null,
+            "choicelist": null, "babel_columns": [], "babel_variant": false,
+        })
+    };
+    let models: Vec<_> = models
+        .iter()
+        .map(|(app, object, table)| {
+            serde_json::json!({
+                "app_label": app, "object_name": object, "db_table": table,
+                "proxy": false, "auto_created": false, "managed": true, "parent": null,
+                "fields": [field("id"), field("name")],
+            })
+        })
+        .collect();
+    let text = serde_json::json!({
+        "format": 1, "settings_module": "s", "version": null, "time_zone": null,
+        "use_tz": false, "languages": [], "apps": ["app"],
+        "database": {"engine": "django.db.backends.sqlite3", "name": "x"},
+        "models": models,
+    });
+    match crate::meta::SiteMeta::parse(&text.to_string()) {
+        Ok(m) => m,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_site_model_without_its_table_is_an_error_or_skipped() {
+    let models = [("app", "Thing", "app_thing"), ("app", "Gone", "app_gone")];
+    for tolerate in [false, true] {
+        let mut src = source();
+        src.tables.retain(|(t, _)| t.name == "app_thing");
+        let rec = Recorder::default();
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
+        let got = run_with_meta(&mut src, tolerate, &models, &mut sinks);
+        let why = "table app_gone: no such table (model app.Gone)";
+        match got {
+            Ok(report) => {
+                assert!(tolerate);
+                assert_eq!(report.skipped().collect::<Vec<_>>(), [("app_gone", why)]);
+                assert!(rec.calls.borrow().contains(&"skipped app_gone".to_string()));
+            }
+            Err(e) => {
+                assert!(!tolerate, "{e}");
+                assert_eq!(e.to_string(), why);
+            }
+        }
+    }
+}
+
+#[test]
+fn site_content_types_without_their_table_are_an_error() {
+    let mut src = source();
+    src.tables.retain(|(t, _)| t.name == "app_thing");
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(Recorder::default())];
+    let models = [
+        ("app", "Thing", "app_thing"),
+        ("contenttypes", "ContentType", CONTENT_TYPE_TABLE),
+    ];
+    // Not even with -t: content-type columns need the table.
+    let err = run_with_meta(&mut src, true, &models, &mut sinks).expect_err("no content types");
+    assert_eq!(
+        err.to_string(),
+        "table django_content_type: no such table (model contenttypes.ContentType)"
+    );
+}
+
+/// `app_broken` (unreadable), `app_torn` (fails after its first batch)
+/// and `app_thing` with `rows` rows.
+fn three_tables(rows: i64) -> MemSource {
+    let mut src = source();
+    let mut torn = src.tables[0].0.clone();
+    torn.name = "app_torn".into();
+    let data = |n: i64| -> Vec<Vec<Value>> {
+        (1..=n)
+            .map(|i| vec![Value::Int(i), Value::Text(format!("n{i}"))])
+            .collect()
+    };
+    src.tables.push((torn, data(6)));
+    src.tables[1].1 = data(rows);
+    src
+}
+
+#[test]
+fn reading_ahead_gives_what_one_thread_gives() {
+    let mut logs = Vec::new();
+    for threaded in [false, true] {
+        let mut src = three_tables(41);
+        src.threaded = threaded;
+        let rec = Recorder::default();
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
+        let report = run(&mut src, true, &mut sinks).expect("tolerated");
+        assert_eq!(report.skipped().count(), 2);
+        assert_eq!(report.rows(), 20);
+        logs.push(rec.calls.borrow().clone());
+    }
+    assert!(logs[1].contains(&"skipped app_torn".to_string()));
+    assert!(logs[1].contains(&"end app_thing 20".to_string()));
+    assert_eq!(logs[0], logs[1]);
+}
+
+#[test]
+fn a_sink_error_stops_the_reader() {
+    for tolerate in [false, true] {
+        let mut src = three_tables(10_000);
+        src.tables.retain(|(t, _)| t.name == "app_thing");
+        let rec = Recorder {
+            fail_rows: Some(("app_thing", 2)),
+            ..Recorder::default()
+        };
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
+        let got = run(&mut src, tolerate, &mut sinks);
+        let calls = rec.calls.borrow();
+        match got {
+            // A sink's table error is tolerated as a source's is.
+            Ok(report) => {
+                assert!(tolerate);
+                assert_eq!(report.skipped().count(), 1);
+                assert!(calls.contains(&"skipped app_thing".to_string()));
+            }
+            Err(err) => {
+                assert!(!tolerate);
+                assert_eq!(err.to_string(), "table app_thing: disk full");
+                assert_eq!(calls.last().map(String::as_str), Some("abort"));
+                assert!(!calls
+                    .iter()
+                    .any(|c| c == "publish" || c.starts_with("finish")));
+            }
+        }
+        // Two batches taken, the queue full, one waiting: not 5000.
+        assert!(src.sent <= 2 + QUEUE_BATCHES + 2, "{}", src.sent);
+    }
+}
