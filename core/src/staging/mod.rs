@@ -1,0 +1,223 @@
+//! Outputs appear only when complete: a sink writes next to its target
+//! and `publish` renames the finished output into place.
+//!
+//! Beside a target `NAME` everything of one run shares a stem,
+//! `.NAME.dump2py` (shortened with a hash when the name is long):
+//! `STEM.lock` (held with `flock` by the run writing NAME, holding its
+//! PID), `STEM-PID.tmp` (the staging), `STEM-PID.side` (a file's manifest
+//! being staged), `STEM-PID.spool` (the JSON/XML spool), `STEM-PID.old`
+//! and `STEM-PID.oldside` (an old output and its manifest, kept until every
+//! new output is in place), `STEM-PID.del` (being removed). A lock
+//! that nobody holds means its run is gone (killed): the next run beside
+//! it removes what that run left.
+//!
+//! Every live staging and spool is also in a process-wide list, so that a
+//! signal handler can remove them ([`abort_all`]) even while the main
+//! thread is blocked in a database read; `publish` refuses once aborting.
+//! The pipeline publishes all outputs in one [`Transaction`]: all move
+//! into place, or each target stays as it was.
+//!
+//! A published output carries a manifest (`dump2py.json` inside a
+//! directory, `NAME.dump2py.json` beside a file): what `--overwrite`
+//! recognises as written by dump2py, the only thing it replaces.
+
+mod beside;
+mod manifest;
+mod staged;
+#[cfg(test)]
+mod tests;
+mod transaction;
+
+use beside::{clean_stale, hex, Names, TargetLock};
+pub use manifest::{check_target, describe, read_manifest, sidecar_of, Manifest, ManifestFile};
+use manifest::{existing, write_manifest};
+pub use staged::Staged;
+use transaction::commit;
+pub use transaction::Transaction;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// The manifest inside a Python dump.
+pub const MANIFEST: &str = "dump2py.json";
+/// Appended to a file output's name for its manifest.
+pub const SIDECAR_SUFFIX: &str = ".dump2py.json";
+/// The manifest format of a directory (a Python dump) and of a single file.
+pub const FORMAT_DIR: &str = "dump2py-python";
+pub const FORMAT_FILE: &str = "dump2py-file";
+
+/// Names longer than this are shortened in the stem: every name beside
+/// the target must stay within 255 bytes (`-PID.spool` included).
+const NAME_ROOM: usize = 200;
+
+static SYNC: AtomicBool = AtomicBool::new(true);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static LIVE: Mutex<Live> = Mutex::new(Live {
+    aborting: false,
+    published: 0,
+    committed: BTreeSet::new(),
+    entries: BTreeMap::new(),
+});
+
+thread_local! {
+    /// The outputs published inside this thread's open [`Transaction`].
+    static TX: RefCell<Option<Vec<u64>>> = const { RefCell::new(None) };
+}
+
+/// Whether published files and directories are fsynced (`--no-sync` turns it off).
+pub fn set_sync(on: bool) {
+    SYNC.store(on, Ordering::SeqCst);
+}
+
+fn sync_on() -> bool {
+    SYNC.load(Ordering::SeqCst)
+}
+
+struct Live {
+    aborting: bool,
+    /// Outputs published so far.
+    published: usize,
+    /// The ids of the outputs moved into place.
+    committed: BTreeSet<u64>,
+    entries: BTreeMap<u64, Entry>,
+}
+
+/// Something of this run on disk that a signal must remove.
+struct Entry {
+    /// Removed, in this order, on abort.
+    remove: Vec<PathBuf>,
+    /// A lock file, unlinked last.
+    lock: Option<PathBuf>,
+    /// For an output: what publishing it needs.
+    pending: Option<Pending>,
+}
+
+#[derive(Clone)]
+struct Pending {
+    target: PathBuf,
+    staging: PathBuf,
+    /// A file's manifest: where it is staged.
+    sidecar: Option<PathBuf>,
+    overwrite: bool,
+    dir: bool,
+    /// Rows per table, for the manifest.
+    tables: BTreeMap<String, u64>,
+}
+
+fn live() -> MutexGuard<'static, Live> {
+    // Entries are whole after any panic: use them as they are.
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn register(entry: Entry) -> u64 {
+    let id = NEXT_ID.fetch_add(1, Ordering::SeqCst);
+    live().entries.insert(id, entry);
+    id
+}
+
+fn unregister(id: u64) {
+    live().entries.remove(&id);
+}
+
+/// Whether a signal is aborting the run: the main thread should then stop
+/// quietly and let the signal handler exit.
+pub fn aborting() -> bool {
+    live().aborting
+}
+
+/// Removes every live staging, spool and lock of this process and makes
+/// every later `publish` fail. For a signal handler: it may run while
+/// the main thread writes into the stagings, so each is first renamed away
+/// (later writes by path then fail instead of recreating it). Returns how
+/// many outputs were published before (all complete).
+pub fn abort_all() -> usize {
+    let mut live = live();
+    live.aborting = true;
+    for entry in std::mem::take(&mut live.entries).into_values() {
+        for p in &entry.remove {
+            let away = p.with_extension("del");
+            match fs::rename(p, &away) {
+                Ok(()) => remove(&away),
+                Err(_) => remove(p),
+            }
+        }
+        if let Some(lock) = &entry.lock {
+            let _ = fs::remove_file(lock);
+        }
+    }
+    let published = live.published;
+    // The lock stays taken: the main thread can't publish from here on.
+    std::mem::forget(live);
+    published
+}
+
+/// fsync of a file or directory.
+fn sync_path(path: &Path) -> Result<()> {
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// A temporary directory of this run (the JSON/XML sinks' spool),
+/// removed when dropped, and by a signal.
+#[derive(Debug)]
+pub struct Spool {
+    path: PathBuf,
+    id: u64,
+}
+
+impl Spool {
+    fn create(path: PathBuf) -> Result<Spool> {
+        let id = register(Entry {
+            remove: vec![path.clone()],
+            lock: None,
+            pending: None,
+        });
+        let spool = Spool { path, id };
+        remove(&spool.path);
+        fs::create_dir(&spool.path).map_err(|e| Error::io(&spool.path, e))?;
+        Ok(spool)
+    }
+
+    /// A spool in the system's temporary directory (for an output on
+    /// standard output, which has no place beside it).
+    pub fn in_temp_dir() -> Result<Spool> {
+        let base = std::env::temp_dir();
+        let n = NEXT_ID.fetch_add(1, Ordering::SeqCst);
+        Spool::create(base.join(format!(".dump2py-{}-{n}.spool", std::process::id())))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        remove(&self.path);
+        unregister(self.id);
+    }
+}
+
+fn remove(path: &Path) {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            let _ = fs::remove_dir_all(path);
+        }
+        Ok(_) => {
+            let _ = fs::remove_file(path);
+        }
+        Err(_) => {}
+    }
+}

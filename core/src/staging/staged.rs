@@ -1,0 +1,178 @@
+//! A staged output, renamed into place when published.
+
+use super::*;
+
+/// A staged output: a directory or file beside its target, renamed into
+/// place by `publish`, removed by `discard` (or when dropped unpublished).
+#[derive(Debug)]
+pub struct Staged {
+    pub(super) target: PathBuf,
+    pub(super) staging: PathBuf,
+    pub(super) names: Names,
+    pub(super) overwrite: bool,
+    pub(super) dir: bool,
+    pub(super) published: bool,
+    pub(super) id: u64,
+    pub(super) lock: Option<TargetLock>,
+    pub(super) tables: BTreeMap<String, u64>,
+}
+
+impl Staged {
+    /// Prepares a staging path beside `target` (a directory when `dir`),
+    /// after taking the target's lock and removing what killed runs left.
+    pub fn new(target: &Path, overwrite: bool, dir: bool) -> Result<Staged> {
+        check_target(target, overwrite)?;
+        let names = Names::of(target)?;
+        if !dir && sidecar_of(target).file_name().map_or(0, |n| n.len()) > 255 {
+            return Err(Error::Usage(format!(
+                "{}: the name is too long for its manifest (…{SIDECAR_SUFFIX})",
+                target.display()
+            )));
+        }
+        fs::create_dir_all(&names.parent).map_err(|e| Error::io(&names.parent, e))?;
+        let lock = TargetLock::take(&names, target)?;
+        clean_stale(&names.parent, &names.stem);
+        let staging = names.ours("tmp");
+        let sidecar = (!dir).then(|| names.ours("side"));
+        let mut remove_list = vec![staging.clone()];
+        remove_list.extend(sidecar.clone());
+        let id = register(Entry {
+            remove: remove_list,
+            lock: Some(lock.path.clone()),
+            pending: Some(Pending {
+                target: target.to_path_buf(),
+                staging: staging.clone(),
+                sidecar,
+                overwrite,
+                dir,
+                tables: BTreeMap::new(),
+            }),
+        });
+        let staged = Staged {
+            target: target.to_path_buf(),
+            staging,
+            names,
+            overwrite,
+            dir,
+            published: false,
+            id,
+            lock: Some(lock),
+            tables: BTreeMap::new(),
+        };
+        if dir {
+            fs::create_dir(&staged.staging).map_err(|e| Error::io(target, e))?;
+        }
+        Ok(staged)
+    }
+
+    /// Notes the rows of one table in the output, for its manifest.
+    pub fn count_rows(&mut self, table: &str, rows: u64) {
+        *self.tables.entry(table.to_string()).or_default() += rows;
+    }
+
+    /// Where to write.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Makes the staged output durable (its manifest written, synced) and
+    /// moves it to the target, replacing an old one whole. Inside a
+    /// [`Transaction`] of this thread the move waits for its `commit`, which
+    /// moves every output at once; otherwise it happens now. `commit`
+    /// checks every pending output's target again first, so that nothing
+    /// is published when one that appeared while dumping would make a later
+    /// move fail.
+    pub fn publish(&mut self) -> Result<()> {
+        let mut live = live();
+        if live.aborting {
+            return Err(Error::Usage("interrupted".into()));
+        }
+        let pending = Pending {
+            target: self.target.clone(),
+            staging: self.staging.clone(),
+            sidecar: (!self.dir).then(|| self.names.ours("side")),
+            overwrite: self.overwrite,
+            dir: self.dir,
+            tables: self.tables.clone(),
+        };
+        make_durable(&pending)?;
+        if TX
+            .with(|tx| tx.borrow_mut().as_mut().map(|ids| ids.push(self.id)))
+            .is_some()
+        {
+            return Ok(());
+        }
+        commit(&mut live, &[self.id])?;
+        self.published = true;
+        Ok(())
+    }
+
+    /// Removes what was staged; the target stays as it was.
+    pub fn discard(&mut self) {
+        let committed = live().committed.contains(&self.id);
+        if !self.published && !committed {
+            remove(&self.staging);
+            if !self.dir {
+                remove(&self.names.ours("side"));
+            }
+        }
+        unregister(self.id);
+        self.lock = None;
+    }
+
+    /// A spool directory beside the target (`STEM-PID.spool`), removed
+    /// with this run's other artifacts.
+    pub fn spool(&self) -> Result<Spool> {
+        Spool::create(self.names.ours("spool"))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        self.discard();
+    }
+}
+
+/// Writes the manifest and syncs the staged output.
+pub(super) fn make_durable(p: &Pending) -> Result<()> {
+    if p.dir {
+        let mut files = Vec::new();
+        let mut entries: Vec<_> = fs::read_dir(&p.staging)
+            .map_err(|e| Error::io(&p.staging, e))?
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()) && e.file_name() != MANIFEST)
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            files.push(describe(&e.path(), &e.file_name().to_string_lossy())?);
+        }
+        let manifest = p.staging.join(MANIFEST);
+        write_manifest(&manifest, FORMAT_DIR, files, &p.tables)?;
+        if sync_on() {
+            for e in fs::read_dir(&p.staging)
+                .map_err(|e| Error::io(&p.staging, e))?
+                .flatten()
+            {
+                sync_path(&e.path())?;
+            }
+            sync_path(&p.staging)?;
+        }
+    } else {
+        let name = p.target.file_name().unwrap_or_default().to_string_lossy();
+        let file = describe(&p.staging, &name)?;
+        if let Some(side) = &p.sidecar {
+            write_manifest(side, FORMAT_FILE, vec![file], &p.tables)?;
+            if sync_on() {
+                sync_path(side)?;
+            }
+        }
+        if sync_on() {
+            sync_path(&p.staging)?;
+        }
+    }
+    Ok(())
+}
