@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Mutex, Once};
 
 use dump2py_core::abi;
-use dump2py_core::dynamic::register_decl;
+use dump2py_core::abi::loader::register_decl;
 use dump2py_core::pipeline::{Observer, Pipeline, PipelineOptions, Quiet};
 use dump2py_core::registry;
 
@@ -155,9 +155,12 @@ fn twice(args: &str) -> Result<Box<dyn Transformer>> {
     }
 }
 
-/// Logs every call; fails in `rows` when the target is `fail`.
+/// Logs every call; fails in `rows` when the target is `fail`, wants no
+/// model when it is `none`, and warns after every table.
 struct Logger {
     fail: bool,
+    none: bool,
+    warnings: Vec<String>,
 }
 
 impl Sink for Logger {
@@ -188,6 +191,8 @@ impl Sink for Logger {
     }
     fn table_end(&mut self, model: &Model, rows: u64) -> Result<()> {
         log(format!("end {} {rows}", model.table.name));
+        self.warnings
+            .push(format!("logged {rows} rows of {}\nfor you", model.table.name));
         Ok(())
     }
     fn table_skipped(&mut self, model: &Model, reason: &str) -> Result<()> {
@@ -198,14 +203,26 @@ impl Sink for Logger {
         log(format!("finish {:?}", report.tables));
         Ok(())
     }
+    fn publish(&mut self) -> Result<()> {
+        log("publish".into());
+        Ok(())
+    }
     fn abort(&mut self) {
         log("abort".into());
+    }
+    fn wants(&self, _model: &Model, skipped: bool) -> bool {
+        !self.none && !skipped
+    }
+    fn warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 }
 
 fn logger(o: &SinkOptions) -> Result<Box<dyn Sink>> {
     Ok(Box::new(Logger {
         fail: o.target == Path::new("fail"),
+        none: o.target == Path::new("none"),
+        warnings: Vec::new(),
     }))
 }
 
@@ -313,32 +330,92 @@ fn a_transformers_finish_crosses_the_abi() {
 }
 
 #[test]
-fn a_version_1_plugin_still_loads_without_finish() {
-    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    registered();
-    static CREATE: crate::CreateTransformer = twice;
-    let v2 = crate::__private::transformer_decl("sdkoldtwice", &CREATE);
-    let v1: &'static [abi::TransformerDeclV1] = Box::leak(Box::new([abi::TransformerDeclV1 {
-        name: v2.name,
-        ctx: v2.ctx,
-        create: v2.create,
-        table: v2.table,
-        batch: v2.batch,
-        destroy: v2.destroy,
-    }]));
+fn a_plugin_of_the_previous_abi_version_is_refused() {
     let mut decl = crate::__private::plugin_decl("old", "1", &[], &[], &[]);
-    decl.abi_version = 1;
-    decl.transformers = v1.as_ptr() as *const abi::TransformerDecl;
-    decl.n_transformers = 1;
+    decl.abi_version = abi::ABI_VERSION - 1;
     let leaked: &'static abi::PluginDecl = Box::leak(Box::new(decl));
-    let loaded = unsafe { register_decl(leaked, Path::new("/x/libv1.so")) }.expect("v1 loads");
-    assert_eq!(loaded.provides, ["transformer sdkoldtwice"]);
+    let err = unsafe { register_decl(leaked, Path::new("/x/libv2.so")) }
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        err,
+        format!(
+            "plugin /x/libv2.so: plugin ABI version 2, but this dump2py needs version 3: \
+             rebuild the plugin against dump2py-sdk {} (or its dump2py_plugin.h)",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn a_declaration_is_read_as_far_as_its_size_says() {
+    static CREATE: crate::CreateSink = logger;
+    // A plugin of a later minor revision: a field this host doesn't know.
+    #[repr(C)]
+    struct Later {
+        decl: abi::SinkDecl,
+        extra: usize,
+    }
+    let mut later = Later {
+        decl: crate::__private::sink_decl("sdklater", &CREATE),
+        extra: 7,
+    };
+    later.decl.size = std::mem::size_of::<Later>();
+    let later: &'static Later = Box::leak(Box::new(later));
+    let sinks: &'static [&'static abi::SinkDecl] = Box::leak(Box::new([&later.decl]));
+    let decl = crate::__private::plugin_decl("later", "1", &[], sinks, &[]);
+    let loaded = unsafe { register_decl(Box::leak(Box::new(decl)), Path::new("/x/later.so")) };
+    assert_eq!(loaded.expect("loads").provides, ["sink sdklater"]);
+    assert_eq!(later.extra, 7);
+    // One that is shorter than this version's fields is refused.
+    let mut short = crate::__private::sink_decl("sdkshort", &CREATE);
+    short.size = std::mem::offset_of!(abi::SinkDecl, wants);
+    let sinks: &'static [&'static abi::SinkDecl] = Box::leak(Box::new([&*Box::leak(Box::new(short))]));
+    let decl = crate::__private::plugin_decl("short", "1", &[], sinks, &[]);
+    let err = unsafe { register_decl(Box::leak(Box::new(decl)), Path::new("/x/short.so")) }
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        err,
+        format!(
+            "plugin /x/short.so: a sink has size {}, less than the {} of ABI version 3",
+            short.size,
+            std::mem::size_of::<abi::SinkDecl>()
+        )
+    );
+}
+
+/// Keeps the sinks' warnings.
+#[derive(Default)]
+struct Warned(Vec<String>);
+impl Observer for Warned {
+    fn warning(&mut self, message: &str) {
+        self.0.push(message.to_string());
+    }
+}
+
+#[test]
+fn a_sinks_wants_warnings_and_publish_cross_the_abi() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     take_log();
-    let mut notes = Notes::default();
-    let report = run_observed(4, &["sdkoldtwice:picky"], "x", false, &mut notes).expect("dump");
-    // Its `finish` is not there: the picky one can't refuse.
-    assert_eq!(report.rows(), 3);
-    assert!(notes.0.is_empty());
+    let mut warned = Warned::default();
+    run_observed(2, &[], "x", false, &mut warned).expect("dump");
+    assert_eq!(warned.0, ["logged 2 rows of app_number for you"]);
+    let log = take_log();
+    assert!(log.iter().any(|l| l.starts_with("row")), "{log:?}");
+    assert_eq!(log.last().map(String::as_str), Some("publish"));
+    // A model it doesn't want gets no call; publish still follows finish.
+    let mut warned = Warned::default();
+    run_observed(2, &[], "none", false, &mut warned).expect("dump");
+    let log = take_log();
+    assert!(log.iter().all(|l| !l.starts_with("start") && !l.starts_with("row")), "{log:?}");
+    assert!(warned.0.is_empty());
+    assert_eq!(&log[log.len() - 2..], ["finish []", "publish"]);
+    // A failing sink publishes nothing.
+    let _ = run(2, &[], "fail");
+    assert!(!take_log().iter().any(|l| l == "publish"));
 }
 
 // The tests share the log: run them one at a time.
@@ -366,7 +443,8 @@ fn a_dump_passes_through_source_transformer_and_sink_plugins() {
     assert!(log[4].starts_with("row app_number [Int(4)"), "{log:?}");
     assert_eq!(log[5], "end app_number 3");
     assert!(log[6].starts_with("finish [(\"app_number\", Dumped { rows: 3 })]"));
-    assert_eq!(log.len(), 7);
+    assert_eq!(log[7], "publish");
+    assert_eq!(log.len(), 8);
 }
 
 #[test]
@@ -426,7 +504,7 @@ fn wrong_versions_and_taken_names_are_refused() {
         .unwrap_or_default();
     assert!(
         err.starts_with(
-            "plugin /x/libold.so: plugin ABI version 999, but this dump2py needs version 2"
+            "plugin /x/libold.so: plugin ABI version 999, but this dump2py needs version 3"
         ),
         "{err}"
     );
@@ -448,8 +526,8 @@ fn wrong_versions_and_taken_names_are_refused() {
     );
     let listed: Vec<_> = registry::listing()
         .into_iter()
-        // (Not the version 1 plugin another test may have loaded.)
-        .filter(|l| l.origin != registry::Origin::BuiltIn && l.name != "sdkoldtwice")
+        // (Not the plugins other tests may have loaded.)
+        .filter(|l| l.origin == registry::Origin::Library(LIB.into()))
         .map(|l| format!("{} {} {} {:?}", l.kind, l.name, l.version, l.schemes))
         .collect();
     assert_eq!(
