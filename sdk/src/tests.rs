@@ -577,19 +577,23 @@ int main(void) {
     F(dump2py_field, is_babel) F(dump2py_field, babel)
     S(dump2py_model) F(dump2py_model, app_label) F(dump2py_model, object_name)
     F(dump2py_model, fields) F(dump2py_model, mti_parent_table) F(dump2py_model, auto_created)
-    S(dump2py_dump_info) F(dump2py_dump_info, models) F(dump2py_dump_info, languages)
+    S(dump2py_dump_info) F(dump2py_dump_info, source) F(dump2py_dump_info, models)
+    F(dump2py_dump_info, languages) F(dump2py_dump_info, skipped)
+    F(dump2py_dump_info, n_excluded)
     S(dump2py_key_value)
-    S(dump2py_sink_options) F(dump2py_sink_options, overwrite)
+    S(dump2py_sink_options) F(dump2py_sink_options, target) F(dump2py_sink_options, overwrite)
     F(dump2py_sink_options, max_row_count) F(dump2py_sink_options, extra)
     S(dump2py_outcome) F(dump2py_outcome, rows) F(dump2py_outcome, skipped)
-    S(dump2py_out) F(dump2py_out, error) F(dump2py_out, batch)
-    S(dump2py_source_decl) F(dump2py_source_decl, ctx) F(dump2py_source_decl, open)
+    S(dump2py_out) F(dump2py_out, ctx) F(dump2py_out, error) F(dump2py_out, batch)
+    S(dump2py_source_decl) F(dump2py_source_decl, name) F(dump2py_source_decl, ctx) F(dump2py_source_decl, open)
     F(dump2py_source_decl, read_table) F(dump2py_source_decl, destroy)
     S(dump2py_sink_decl) F(dump2py_sink_decl, create) F(dump2py_sink_decl, finish)
-    F(dump2py_sink_decl, abort) F(dump2py_sink_decl, destroy)
-    S(dump2py_transformer_decl) F(dump2py_transformer_decl, batch)
+    F(dump2py_sink_decl, abort) F(dump2py_sink_decl, destroy) F(dump2py_sink_decl, wants)
+    F(dump2py_sink_decl, warnings) F(dump2py_sink_decl, publish)
+    S(dump2py_transformer_decl) F(dump2py_transformer_decl, name)
+    F(dump2py_transformer_decl, batch)
     F(dump2py_transformer_decl, destroy) F(dump2py_transformer_decl, finish)
-    S(dump2py_plugin) F(dump2py_plugin, name) F(dump2py_plugin, sources)
+    S(dump2py_plugin) F(dump2py_plugin, size) F(dump2py_plugin, name) F(dump2py_plugin, sources)
     F(dump2py_plugin, sinks) F(dump2py_plugin, n_transformers)
     printf("DUMP2PY_ABI_VERSION %u\n", DUMP2PY_ABI_VERSION);
     printf("DUMP2PY_DURATION %u\n", DUMP2PY_DURATION);
@@ -658,6 +662,10 @@ fn the_c_header_matches_the_rust_abi() {
         ),
         s("dump2py_dump_info", size_of::<abi::DumpInfo>()),
         s(
+            "dump2py_dump_info.source",
+            offset_of!(abi::DumpInfo, source),
+        ),
+        s(
             "dump2py_dump_info.models",
             offset_of!(abi::DumpInfo, models),
         ),
@@ -665,8 +673,20 @@ fn the_c_header_matches_the_rust_abi() {
             "dump2py_dump_info.languages",
             offset_of!(abi::DumpInfo, languages),
         ),
+        s(
+            "dump2py_dump_info.skipped",
+            offset_of!(abi::DumpInfo, skipped),
+        ),
+        s(
+            "dump2py_dump_info.n_excluded",
+            offset_of!(abi::DumpInfo, n_excluded),
+        ),
         s("dump2py_key_value", size_of::<abi::KeyValue>()),
         s("dump2py_sink_options", size_of::<abi::SinkOptions>()),
+        s(
+            "dump2py_sink_options.target",
+            offset_of!(abi::SinkOptions, target),
+        ),
         s(
             "dump2py_sink_options.overwrite",
             offset_of!(abi::SinkOptions, overwrite),
@@ -683,9 +703,14 @@ fn the_c_header_matches_the_rust_abi() {
         s("dump2py_outcome.rows", offset_of!(abi::Outcome, rows)),
         s("dump2py_outcome.skipped", offset_of!(abi::Outcome, skipped)),
         s("dump2py_out", size_of::<abi::Out>()),
+        s("dump2py_out.ctx", offset_of!(abi::Out, ctx)),
         s("dump2py_out.error", offset_of!(abi::Out, error)),
         s("dump2py_out.batch", offset_of!(abi::Out, batch)),
         s("dump2py_source_decl", size_of::<abi::SourceDecl>()),
+        s(
+            "dump2py_source_decl.name",
+            offset_of!(abi::SourceDecl, name),
+        ),
         s("dump2py_source_decl.ctx", offset_of!(abi::SourceDecl, ctx)),
         s(
             "dump2py_source_decl.open",
@@ -713,9 +738,22 @@ fn the_c_header_matches_the_rust_abi() {
             "dump2py_sink_decl.destroy",
             offset_of!(abi::SinkDecl, destroy),
         ),
+        s("dump2py_sink_decl.wants", offset_of!(abi::SinkDecl, wants)),
+        s(
+            "dump2py_sink_decl.warnings",
+            offset_of!(abi::SinkDecl, warnings),
+        ),
+        s(
+            "dump2py_sink_decl.publish",
+            offset_of!(abi::SinkDecl, publish),
+        ),
         s(
             "dump2py_transformer_decl",
             size_of::<abi::TransformerDecl>(),
+        ),
+        s(
+            "dump2py_transformer_decl.name",
+            offset_of!(abi::TransformerDecl, name),
         ),
         s(
             "dump2py_transformer_decl.batch",
@@ -730,6 +768,7 @@ fn the_c_header_matches_the_rust_abi() {
             offset_of!(abi::TransformerDecl, finish),
         ),
         s("dump2py_plugin", size_of::<abi::PluginDecl>()),
+        s("dump2py_plugin.size", offset_of!(abi::PluginDecl, size)),
         s("dump2py_plugin.name", offset_of!(abi::PluginDecl, name)),
         s(
             "dump2py_plugin.sources",
