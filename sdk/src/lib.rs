@@ -67,7 +67,6 @@
 pub use dump2py_core as core;
 pub use dump2py_core::abi;
 
-
 /// Everything a plugin usually needs.
 pub mod prelude {
     pub use dump2py_core::batch::Batch;

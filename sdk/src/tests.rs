@@ -191,8 +191,10 @@ impl Sink for Logger {
     }
     fn table_end(&mut self, model: &Model, rows: u64) -> Result<()> {
         log(format!("end {} {rows}", model.table.name));
-        self.warnings
-            .push(format!("logged {rows} rows of {}\nfor you", model.table.name));
+        self.warnings.push(format!(
+            "logged {rows} rows of {}\nfor you",
+            model.table.name
+        ));
         Ok(())
     }
     fn table_skipped(&mut self, model: &Model, reason: &str) -> Result<()> {
@@ -371,7 +373,8 @@ fn a_declaration_is_read_as_far_as_its_size_says() {
     // One that is shorter than this version's fields is refused.
     let mut short = crate::__private::sink_decl("sdkshort", &CREATE);
     short.size = std::mem::offset_of!(abi::SinkDecl, wants);
-    let sinks: &'static [&'static abi::SinkDecl] = Box::leak(Box::new([&*Box::leak(Box::new(short))]));
+    let sinks: &'static [&'static abi::SinkDecl] =
+        Box::leak(Box::new([&*Box::leak(Box::new(short))]));
     let decl = crate::__private::plugin_decl("short", "1", &[], sinks, &[]);
     let err = unsafe { register_decl(Box::leak(Box::new(decl)), Path::new("/x/short.so")) }
         .err()
@@ -410,7 +413,11 @@ fn a_sinks_wants_warnings_and_publish_cross_the_abi() {
     let mut warned = Warned::default();
     run_observed(2, &[], "none", false, &mut warned).expect("dump");
     let log = take_log();
-    assert!(log.iter().all(|l| !l.starts_with("start") && !l.starts_with("row")), "{log:?}");
+    assert!(
+        log.iter()
+            .all(|l| !l.starts_with("start") && !l.starts_with("row")),
+        "{log:?}"
+    );
     assert!(warned.0.is_empty());
     assert_eq!(&log[log.len() - 2..], ["finish []", "publish"]);
     // A failing sink publishes nothing.

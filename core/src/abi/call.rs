@@ -48,7 +48,7 @@ pub type DestroyFn = unsafe extern "C" fn(instance: *mut c_void);
 // ---- the host's side ----
 
 /// One call into a plugin: what it handed back, for the host.
-pub struct Call<'a> {
+pub(crate) struct Call<'a> {
     /// Who is called, for errors: `sink NAME (plugin P V, PATH)`.
     label: &'a str,
     error: Option<String>,
@@ -267,7 +267,7 @@ fn install_hook() {
 }
 
 /// Why a call failed: one line, and the table at fault if any.
-pub struct Failure {
+pub(crate) struct Failure {
     message: String,
     table: Option<String>,
 }
@@ -293,7 +293,7 @@ impl From<Error> for Failure {
 }
 
 /// Runs `f`, catching panics; returns the value or why not.
-pub fn catching<R>(f: impl FnOnce() -> Result<R>) -> std::result::Result<R, Failure> {
+pub(crate) fn catching<R>(f: impl FnOnce() -> Result<R>) -> std::result::Result<R, Failure> {
     install_hook();
     IN_SHIM.with(|d| d.set(d.get() + 1));
     let r = catch_unwind(AssertUnwindSafe(f));
@@ -314,7 +314,7 @@ pub fn catching<R>(f: impl FnOnce() -> Result<R>) -> std::result::Result<R, Fail
 }
 
 /// A shim's body: `OK`, or `ERR` after telling `out` why.
-pub fn guard(out: *const Out, f: impl FnOnce() -> Result<()>) -> i32 {
+pub(crate) fn guard(out: *const Out, f: impl FnOnce() -> Result<()>) -> i32 {
     match catching(f) {
         Ok(()) => OK,
         Err(f) => {
@@ -331,13 +331,13 @@ pub fn guard(out: *const Out, f: impl FnOnce() -> Result<()>) -> i32 {
 }
 
 /// An error in what dump2py passed (it never should).
-pub fn host_data(message: impl std::fmt::Display) -> Error {
+pub(crate) fn host_data(message: impl std::fmt::Display) -> Error {
     Error::Usage(format!("bad data from dump2py: {message}"))
 }
 
 /// # Safety
 /// `p` is null or an instance made by `put_instance::<T>`.
-pub unsafe fn instance<'a, T>(p: *mut c_void) -> Result<&'a mut T> {
+pub(crate) unsafe fn instance<'a, T>(p: *mut c_void) -> Result<&'a mut T> {
     (p as *mut T)
         .as_mut()
         .ok_or_else(|| host_data("a null instance"))
@@ -345,13 +345,13 @@ pub unsafe fn instance<'a, T>(p: *mut c_void) -> Result<&'a mut T> {
 
 /// # Safety
 /// `out` is null or valid for the call.
-pub unsafe fn out<'a>(out: *const Out) -> Result<&'a Out> {
+pub(crate) unsafe fn out<'a>(out: *const Out) -> Result<&'a Out> {
     out.as_ref().ok_or_else(|| host_data("a null out"))
 }
 
 /// # Safety
 /// `t` is null or valid for the call.
-pub unsafe fn table(t: *const Table) -> Result<CoreTable> {
+pub(crate) unsafe fn table(t: *const Table) -> Result<CoreTable> {
     t.as_ref()
         .ok_or_else(|| host_data("a null table"))?
         .to_core()
@@ -360,7 +360,7 @@ pub unsafe fn table(t: *const Table) -> Result<CoreTable> {
 
 /// # Safety
 /// `b` is null or valid for the call.
-pub unsafe fn batch(b: *const Batch) -> Result<CoreBatch> {
+pub(crate) unsafe fn batch(b: *const Batch) -> Result<CoreBatch> {
     b.as_ref()
         .ok_or_else(|| host_data("a null batch"))?
         .to_core()
@@ -369,7 +369,7 @@ pub unsafe fn batch(b: *const Batch) -> Result<CoreBatch> {
 
 /// # Safety
 /// `slot` is null or writable.
-pub unsafe fn put_instance<T>(slot: *mut *mut c_void, value: T) -> Result<()> {
+pub(crate) unsafe fn put_instance<T>(slot: *mut *mut c_void, value: T) -> Result<()> {
     if slot.is_null() {
         return Err(host_data("nowhere to put the instance"));
     }
@@ -381,7 +381,7 @@ pub unsafe fn put_instance<T>(slot: *mut *mut c_void, value: T) -> Result<()> {
 ///
 /// # Safety
 /// `p` is null or an instance made by `put_instance::<T>`, not used after.
-pub unsafe fn drop_instance<T>(p: *mut c_void) {
+pub(crate) unsafe fn drop_instance<T>(p: *mut c_void) {
     if !p.is_null() {
         let _ = catching(|| {
             drop(Box::from_raw(p as *mut T));
@@ -394,7 +394,7 @@ pub unsafe fn drop_instance<T>(p: *mut c_void) {
 ///
 /// # Safety
 /// `ctx` is null or the pointer the declaration was made with.
-pub unsafe fn context<'a, F>(ctx: *const c_void) -> Result<&'a F> {
+pub(crate) unsafe fn context<'a, F>(ctx: *const c_void) -> Result<&'a F> {
     (ctx as *const F)
         .as_ref()
         .ok_or_else(|| host_data("a null context"))

@@ -197,7 +197,12 @@ pub unsafe fn register_decl(decl_ptr: *const PluginDecl, path: &Path) -> Result<
         let n = usable(text(d.name, "a sink's name")?, "sink", "=").map_err(fail)?;
         let f = SinkFns::new(&d).map_err(|m| fail(format!("sink {n}: {m}")))?;
         let label = label("sink", &n);
-        add("sink", n, Vec::new(), Create::Sink(Box::new(move |o| f.create(&label, o))));
+        add(
+            "sink",
+            n,
+            Vec::new(),
+            Create::Sink(Box::new(move |o| f.create(&label, o))),
+        );
     }
     for &p in slice(decl.transformers, decl.n_transformers).map_err(|e| list(e, "transformers"))? {
         let d = TransformerDecl::read_prefixed(p, "a transformer").map_err(fail)?;

@@ -183,7 +183,6 @@ pub unsafe fn report(ptr: *const Outcome, len: usize) -> Result<Report, String> 
     })
 }
 
-
 pub type CreateSinkFn = unsafe extern "C" fn(
     ctx: *const c_void,
     options: *const SinkOptions,
@@ -332,7 +331,10 @@ unsafe extern "C" fn sink_begin(p: *mut c_void, info: *const DumpInfo, o: *const
 }
 
 /// The sink and the model that `index` names.
-unsafe fn sink_model<'a>(p: *mut c_void, index: usize) -> Result<(&'a mut dyn Sink, &'a CoreModel)> {
+unsafe fn sink_model<'a>(
+    p: *mut c_void,
+    index: usize,
+) -> Result<(&'a mut dyn Sink, &'a CoreModel)> {
     let SinkInstance { sink, site } = instance::<SinkInstance>(p)?;
     let model = site
         .as_ref()
@@ -432,7 +434,7 @@ unsafe extern "C" fn sink_destroy(p: *mut c_void) {
 // ---- the host's side ----
 
 #[derive(Clone, Copy)]
-pub struct SinkFns {
+pub(crate) struct SinkFns {
     ctx: *const c_void,
     create: CreateSinkFn,
     begin: BeginFn,
@@ -475,8 +477,9 @@ impl SinkFns {
     /// Creates the plugin's sink; `label` names it in errors.
     pub fn create(self, label: &str, options: &CoreSinkOptions) -> Result<Box<dyn Sink>> {
         let (f, o) = (self, SinkOptionsRef::new(options));
-        let instance =
-            Call::create(label, |out, inst| unsafe { (f.create)(f.ctx, o.get(), out, inst) })?;
+        let instance = Call::create(label, |out, inst| unsafe {
+            (f.create)(f.ctx, o.get(), out, inst)
+        })?;
         Ok(Box::new(DynSink {
             f,
             label: label.to_string(),
@@ -505,7 +508,10 @@ impl DynSink {
             .position(|t| *t == model.table.name)
             .ok_or_else(|| {
                 let t = &model.table.name;
-                Call::fail(&self.label, format!("table {t} was not among the models given to begin"))
+                Call::fail(
+                    &self.label,
+                    format!("table {t} was not among the models given to begin"),
+                )
             })
     }
 
@@ -533,7 +539,8 @@ impl Sink for DynSink {
         self.models = numbered(site).map(|m| m.table.name.clone()).collect();
         let d = DumpInfoRef::new(info, site);
         let begin = self.f.begin;
-        self.call(|i, out| unsafe { begin(i, d.get(), out) }).map(drop)
+        self.call(|i, out| unsafe { begin(i, d.get(), out) })
+            .map(drop)
     }
 
     fn table_start(&mut self, model: &CoreModel, expected_rows: u64) -> Result<()> {

@@ -180,7 +180,7 @@ unsafe extern "C" fn source_destroy(p: *mut c_void) {
 
 /// A source's functions, checked to be there.
 #[derive(Clone, Copy)]
-pub struct SourceFns {
+pub(crate) struct SourceFns {
     ctx: *const c_void,
     open: OpenFn,
     describe: InstanceFn,
@@ -211,8 +211,9 @@ impl SourceFns {
     /// Opens the plugin's source for `url`; `label` names it in errors.
     pub fn open(self, label: &str, url: &str) -> Result<Box<dyn Source>> {
         let f = self;
-        let instance =
-            Call::create(label, |out, inst| unsafe { (f.open)(f.ctx, Str::new(url), out, inst) })?;
+        let instance = Call::create(label, |out, inst| unsafe {
+            (f.open)(f.ctx, Str::new(url), out, inst)
+        })?;
         Ok(Box::new(DynSource {
             f,
             label: label.to_string(),
@@ -250,19 +251,22 @@ impl Source for DynSource {
         let t = TableRef::new(table);
         let mut rows = 0u64;
         let i = self.instance;
-        Call::new(&self.label).run(|out| unsafe {
-            (self.f.count_rows)(i, t.get(), &mut rows, out)
-        })?;
+        Call::new(&self.label)
+            .run(|out| unsafe { (self.f.count_rows)(i, t.get(), &mut rows, out) })?;
         Ok(rows)
     }
 
-    fn read_table(&mut self, table: &CoreTable, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+    fn read_table(
+        &mut self,
+        table: &CoreTable,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
         let t = TableRef::new(table);
         let i = self.instance;
         let f = self.f;
-        Call::feeding(&self.label, out).run(|o| unsafe {
-            (f.read_table)(i, t.get(), batch_rows, o)
-        })?;
+        Call::feeding(&self.label, out)
+            .run(|o| unsafe { (f.read_table)(i, t.get(), batch_rows, o) })?;
         Ok(())
     }
 }

@@ -144,7 +144,7 @@ unsafe extern "C" fn transformer_destroy(p: *mut c_void) {
 // ---- the host's side ----
 
 #[derive(Clone, Copy)]
-pub struct TransformerFns {
+pub(crate) struct TransformerFns {
     ctx: *const c_void,
     create: CreateTransformerFn,
     table: TableFn,
@@ -205,13 +205,17 @@ impl Transformer for DynTransformer {
         }
     }
 
-    fn batch(&mut self, input: &CoreTable, output: &CoreTable, batch: &mut CoreBatch) -> Result<()> {
+    fn batch(
+        &mut self,
+        input: &CoreTable,
+        output: &CoreTable,
+        batch: &mut CoreBatch,
+    ) -> Result<()> {
         let (ti, to) = (TableRef::new(input), TableRef::new(output));
         let b = BatchRef::new(batch);
         let i = self.instance;
-        let mut c = Call::new(&self.label).run(|out| unsafe {
-            (self.f.batch)(i, ti.get(), to.get(), b.get(), out)
-        })?;
+        let mut c = Call::new(&self.label)
+            .run(|out| unsafe { (self.f.batch)(i, ti.get(), to.get(), b.get(), out) })?;
         drop(b);
         if let Some(new) = c.batch.take() {
             *batch = new;

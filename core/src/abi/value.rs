@@ -300,7 +300,6 @@ mod tests {
         assert!(unsafe { Value::int(99, 0).to_core() }.is_err());
     }
 
-
     #[test]
     fn batches_round_trip() {
         let mut b = CoreBatch::new(2, 2);
