@@ -298,12 +298,18 @@ fn run_observed(
     .run(&info, observer)
 }
 
-/// Keeps the notes of transformers.
+/// Keeps the notes of transformers and the warnings of sinks.
 #[derive(Default)]
-struct Notes(Vec<String>);
-impl Observer for Notes {
+struct Heard {
+    notes: Vec<String>,
+    warnings: Vec<String>,
+}
+impl Observer for Heard {
     fn note(&mut self, message: &str) {
-        self.0.push(message.to_string());
+        self.notes.push(message.to_string());
+    }
+    fn warning(&mut self, message: &str) {
+        self.warnings.push(message.to_string());
     }
 }
 
@@ -311,9 +317,9 @@ impl Observer for Notes {
 fn a_transformers_finish_crosses_the_abi() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     take_log();
-    let mut notes = Notes::default();
+    let mut notes = Heard::default();
     run_observed(4, &["sdktwice"], "x", false, &mut notes).expect("dump");
-    assert_eq!(notes.0, ["doubled 3 ids", "done"]);
+    assert_eq!(notes.notes, ["doubled 3 ids", "done"]);
     take_log();
     let err = run(4, &["sdktwice:picky"], "x")
         .err()
@@ -331,15 +337,24 @@ fn a_transformers_finish_crosses_the_abi() {
     assert!(!log.iter().any(|l| l.starts_with("finish")), "{log:?}");
 }
 
+/// Registers `decl` (kept for the rest of the process) from `lib`.
+fn register(decl: abi::PluginDecl, lib: &str) -> Result<dump2py_core::abi::loader::Loaded> {
+    unsafe { register_decl(Box::leak(Box::new(decl)), Path::new(lib)) }
+}
+
+/// Why `decl` is refused.
+fn refused(decl: abi::PluginDecl, lib: &str) -> String {
+    register(decl, lib)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
 #[test]
 fn a_plugin_of_the_previous_abi_version_is_refused() {
     let mut decl = crate::__private::plugin_decl("old", "1", &[], &[], &[]);
     decl.abi_version = abi::ABI_VERSION - 1;
-    let leaked: &'static abi::PluginDecl = Box::leak(Box::new(decl));
-    let err = unsafe { register_decl(leaked, Path::new("/x/libv2.so")) }
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = refused(decl, "/x/libv2.so");
     assert_eq!(
         err,
         format!(
@@ -367,7 +382,7 @@ fn a_declaration_is_read_as_far_as_its_size_says() {
     let later: &'static Later = Box::leak(Box::new(later));
     let sinks: &'static [&'static abi::SinkDecl] = Box::leak(Box::new([&later.decl]));
     let decl = crate::__private::plugin_decl("later", "1", &[], sinks, &[]);
-    let loaded = unsafe { register_decl(Box::leak(Box::new(decl)), Path::new("/x/later.so")) };
+    let loaded = register(decl, "/x/later.so");
     assert_eq!(loaded.expect("loads").provides, ["sink sdklater"]);
     assert_eq!(later.extra, 7);
     // One that is shorter than this version's fields is refused.
@@ -376,10 +391,7 @@ fn a_declaration_is_read_as_far_as_its_size_says() {
     let sinks: &'static [&'static abi::SinkDecl] =
         Box::leak(Box::new([&*Box::leak(Box::new(short))]));
     let decl = crate::__private::plugin_decl("short", "1", &[], sinks, &[]);
-    let err = unsafe { register_decl(Box::leak(Box::new(decl)), Path::new("/x/short.so")) }
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = refused(decl, "/x/short.so");
     assert_eq!(
         err,
         format!(
@@ -390,27 +402,18 @@ fn a_declaration_is_read_as_far_as_its_size_says() {
     );
 }
 
-/// Keeps the sinks' warnings.
-#[derive(Default)]
-struct Warned(Vec<String>);
-impl Observer for Warned {
-    fn warning(&mut self, message: &str) {
-        self.0.push(message.to_string());
-    }
-}
-
 #[test]
 fn a_sinks_wants_warnings_and_publish_cross_the_abi() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     take_log();
-    let mut warned = Warned::default();
+    let mut warned = Heard::default();
     run_observed(2, &[], "x", false, &mut warned).expect("dump");
-    assert_eq!(warned.0, ["logged 2 rows of app_number for you"]);
+    assert_eq!(warned.warnings, ["logged 2 rows of app_number for you"]);
     let log = take_log();
     assert!(log.iter().any(|l| l.starts_with("row")), "{log:?}");
     assert_eq!(log.last().map(String::as_str), Some("publish"));
     // A model it doesn't want gets no call; publish still follows finish.
-    let mut warned = Warned::default();
+    let mut warned = Heard::default();
     run_observed(2, &[], "none", false, &mut warned).expect("dump");
     let log = take_log();
     assert!(
@@ -418,7 +421,7 @@ fn a_sinks_wants_warnings_and_publish_cross_the_abi() {
             .all(|l| !l.starts_with("start") && !l.starts_with("row")),
         "{log:?}"
     );
-    assert!(warned.0.is_empty());
+    assert!(warned.warnings.is_empty());
     assert_eq!(&log[log.len() - 2..], ["finish []", "publish"]);
     // A failing sink publishes nothing.
     let _ = run(2, &[], "fail");
@@ -504,11 +507,7 @@ fn wrong_versions_and_taken_names_are_refused() {
     static OLD: abi::PluginDecl = crate::__private::plugin_decl("old", "1", &[], &[], &[]);
     let mut wrong = OLD;
     wrong.abi_version = 999;
-    let leaked: &'static abi::PluginDecl = Box::leak(Box::new(wrong));
-    let err = unsafe { register_decl(leaked, Path::new("/x/libold.so")) }
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = refused(wrong, "/x/libold.so");
     assert!(
         err.starts_with(
             "plugin /x/libold.so: plugin ABI version 999, but this dump2py needs version 3"

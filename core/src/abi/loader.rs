@@ -37,18 +37,6 @@ unsafe impl Sync for PluginDecl {}
 unsafe impl Send for PluginDecl {}
 
 unsafe impl Prefixed for PluginDecl {
-    const EMPTY: PluginDecl = PluginDecl {
-        abi_version: 0,
-        size: 0,
-        name: Str::NONE,
-        version: Str::NONE,
-        sources: std::ptr::null(),
-        n_sources: 0,
-        sinks: std::ptr::null(),
-        n_sinks: 0,
-        transformers: std::ptr::null(),
-        n_transformers: 0,
-    };
     const SIZE_AT: usize = std::mem::offset_of!(PluginDecl, size);
     const MIN_SIZE: usize = std::mem::size_of::<PluginDecl>();
 }

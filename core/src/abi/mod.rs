@@ -174,11 +174,10 @@ impl Names {
 /// writer's version of it declares it.
 ///
 /// # Safety
-/// `EMPTY` must be a valid value whose bytes may be overwritten by any
-/// prefix of another valid value (plain pointers, integers, `Option<fn>`).
+/// All bytes zero must be a valid value (no functions, empty texts and
+/// lists), whose bytes any prefix of another valid value may overwrite:
+/// only plain pointers, integers and `Option<fn>`.
 pub unsafe trait Prefixed: Copy {
-    /// Every field zero: no functions, empty texts and lists.
-    const EMPTY: Self;
     /// Where the size is.
     const SIZE_AT: usize;
     /// The size that covers every field the first version of the struct
@@ -202,7 +201,7 @@ pub unsafe trait Prefixed: Copy {
                 Self::MIN_SIZE
             ));
         }
-        let mut v = Self::EMPTY;
+        let mut v: Self = std::mem::zeroed();
         let n = size.min(std::mem::size_of::<Self>());
         std::ptr::copy_nonoverlapping(p as *const u8, &mut v as *mut Self as *mut u8, n);
         Ok(v)

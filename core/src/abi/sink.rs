@@ -107,14 +107,6 @@ impl<'a> SinkOptionsRef<'a> {
 }
 
 unsafe impl Prefixed for SinkOptions {
-    const EMPTY: SinkOptions = SinkOptions {
-        size: 0,
-        target: Str::NONE,
-        overwrite: 0,
-        max_row_count: 0,
-        extra: std::ptr::null(),
-        n_extra: 0,
-    };
     const SIZE_AT: usize = 0;
     const MIN_SIZE: usize = std::mem::size_of::<SinkOptions>();
 }
@@ -253,23 +245,6 @@ unsafe impl Sync for SinkDecl {}
 unsafe impl Send for SinkDecl {}
 
 unsafe impl Prefixed for SinkDecl {
-    const EMPTY: SinkDecl = SinkDecl {
-        size: 0,
-        name: Str::NONE,
-        ctx: std::ptr::null(),
-        create: None,
-        begin: None,
-        table_start: None,
-        rows: None,
-        table_end: None,
-        table_skipped: None,
-        finish: None,
-        abort: None,
-        destroy: None,
-        wants: None,
-        warnings: None,
-        publish: None,
-    };
     const SIZE_AT: usize = 0;
     const MIN_SIZE: usize = std::mem::size_of::<SinkDecl>();
 }

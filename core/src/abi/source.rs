@@ -57,18 +57,6 @@ unsafe impl Sync for SourceDecl {}
 unsafe impl Send for SourceDecl {}
 
 unsafe impl Prefixed for SourceDecl {
-    const EMPTY: SourceDecl = SourceDecl {
-        size: 0,
-        name: Str::NONE,
-        schemes: Names::new(&[]),
-        ctx: std::ptr::null(),
-        open: None,
-        describe: None,
-        schema: None,
-        count_rows: None,
-        read_table: None,
-        destroy: None,
-    };
     const SIZE_AT: usize = 0;
     const MIN_SIZE: usize = std::mem::size_of::<SourceDecl>();
 }

@@ -255,18 +255,6 @@ pub struct DumpInfo {
 }
 
 unsafe impl Prefixed for DumpInfo {
-    const EMPTY: DumpInfo = DumpInfo {
-        size: 0,
-        source: Str::NONE,
-        tool_version: Str::NONE,
-        models: std::ptr::null(),
-        n_models: 0,
-        languages: Names::new(&[]),
-        skipped: std::ptr::null(),
-        n_skipped: 0,
-        excluded: std::ptr::null(),
-        n_excluded: 0,
-    };
     const SIZE_AT: usize = 0;
     const MIN_SIZE: usize = std::mem::size_of::<DumpInfo>();
 }

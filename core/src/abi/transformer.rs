@@ -53,16 +53,6 @@ unsafe impl Sync for TransformerDecl {}
 unsafe impl Send for TransformerDecl {}
 
 unsafe impl Prefixed for TransformerDecl {
-    const EMPTY: TransformerDecl = TransformerDecl {
-        size: 0,
-        name: Str::NONE,
-        ctx: std::ptr::null(),
-        create: None,
-        table: None,
-        batch: None,
-        destroy: None,
-        finish: None,
-    };
     const SIZE_AT: usize = 0;
     const MIN_SIZE: usize = std::mem::size_of::<TransformerDecl>();
 }
