@@ -460,4 +460,50 @@ mod tests {
         let r = TableRef::new(&t);
         assert_eq!(unsafe { r.get().to_core() }, Ok(t.clone()));
     }
+
+    #[test]
+    fn dump_info_numbers_models_then_skipped_then_excluded() {
+        let model = |app: &str, name: &str| CoreModel {
+            table: CoreTable {
+                name: format!("{app}_{name}"),
+                columns: vec![],
+                primary_key: vec![],
+                foreign_keys: vec![],
+                unique: vec![],
+            },
+            app_label: app.into(),
+            model_name: name.into(),
+            object_name: None,
+            depends_on: vec![],
+            problem: None,
+            fields: vec![],
+            mti_parent: None,
+            auto_created: false,
+        };
+        let site = Site {
+            models: vec![model("a", "one"), model("a", "two")],
+            skipped: vec![model("django", "session")],
+            excluded: vec![model("b", "gone")],
+            languages: vec!["en".into()],
+            ..Site::default()
+        };
+        let info = CoreDumpInfo {
+            source: "s".into(),
+            tool_version: "t".into(),
+        };
+        let r = DumpInfoRef::new(&info, &site);
+        let raw = unsafe { DumpInfo::read_prefixed(r.get(), "info") }.expect("sized");
+        // One array: model 2 is the first skipped one.
+        let all = unsafe { slice(raw.models, 4) }.expect("one array");
+        assert_eq!(unsafe { all[2].model_name.to_str() }, Ok("session"));
+        let (_, back) = unsafe { raw.to_core() }.expect("back");
+        let names = |s: &Site| {
+            numbered(s)
+                .map(|m| m.table.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&back), names(&site));
+        assert_eq!(back.skipped.len(), 1);
+        assert_eq!(back.excluded[0].table.name, "b_gone");
+    }
 }
