@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use dump2py_core::dynamic;
+use dump2py_core::abi::loader;
 use dump2py_core::plugin::Transformer;
 use dump2py_core::registry::{self, Kind};
 
@@ -40,7 +40,7 @@ impl PluginArgs {
                 if dir.as_os_str().is_empty() {
                     continue;
                 }
-                paths.extend(dynamic::libraries_in(&dir).with_context(|| PATH_ENV)?);
+                paths.extend(loader::libraries_in(&dir).with_context(|| PATH_ENV)?);
             }
         }
         paths.extend(self.plugins.iter().cloned());
@@ -54,7 +54,7 @@ impl PluginArgs {
             // The same library twice (in a directory and by --plugin) is no conflict.
             let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             if seen.insert(key) {
-                dynamic::load(&path)?;
+                loader::load(&path)?;
             }
         }
         Ok(())

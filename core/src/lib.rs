@@ -4,7 +4,6 @@
 pub mod abi;
 pub mod batch;
 pub mod django;
-pub mod dynamic;
 pub mod error;
 pub mod meta;
 pub mod pipeline;

@@ -1,6 +1,6 @@
 //! Where plugins are found by name. Built-ins register themselves with
 //! `inventory::submit!` at link time; plugins loaded from shared libraries
-//! (`dynamic.rs`) join them with [`register`]. Sources are found by URL
+//! (`abi::loader`) join them with [`register`]. Sources are found by URL
 //! scheme, sinks by format name, transformers by name.
 
 use std::collections::BTreeMap;

@@ -1,20 +1,23 @@
 /*
- * dump2py_plugin.h: the C ABI of dump2py plugins, version 2.
+ * dump2py_plugin.h: the C ABI of dump2py plugins, version 3.
  *
  * A plugin is a shared library that exports one symbol:
  *
- *     const dump2py_plugin DUMP2PY_PLUGIN = { DUMP2PY_ABI_VERSION, ... };
+ *     const dump2py_plugin DUMP2PY_PLUGIN = {
+ *         DUMP2PY_ABI_VERSION, sizeof(dump2py_plugin), ... };
  *
  * dump2py loads it with `dump2py --plugin PATH` (or from a directory named
  * in DUMP2PY_PLUGIN_PATH), reads `abi_version` first and touches nothing
- * else unless it equals DUMP2PY_ABI_VERSION (or 1: a version 1 plugin's
- * transformers have no `finish`). The declaration lists the
- * plugin's sources (by URL scheme), sinks (by output format) and
- * transformers (by name, used as `-T NAME:ARGS`). A library is never
- * unloaded.
+ * else unless it equals DUMP2PY_ABI_VERSION: a plugin built against
+ * another version is refused (rebuild it against this header). The
+ * declaration lists the plugin's sources (by URL scheme), sinks (by
+ * output format) and transformers (by name, used as `-T NAME:ARGS`). A
+ * library is never unloaded.
  *
- * This header mirrors dump2py_core::abi (core/src/abi.rs) exactly; Rust
- * plugins use the dump2py-sdk crate instead, which implements all of this.
+ * This header mirrors dump2py_core::abi (core/src/abi/) exactly, in the
+ * same sections: value, table, call, source, sink, transformer, loader.
+ * Rust plugins use the dump2py-sdk crate instead, which implements all of
+ * this.
  *
  * Conventions
  * -----------
@@ -37,8 +40,15 @@
  *   `--tolerate` may skip that table).
  * - Never let an exception or a longjmp cross back into dump2py.
  * - dump2py calls a plugin from one thread, one call at a time.
- * - All function pointers of a declaration must be set; dump2py refuses a
- *   declaration with a missing one when it loads the library.
+ * - All function pointers of a declaration must be set, but those marked
+ *   optional; dump2py refuses a declaration with a missing one when it
+ *   loads the library.
+ * - Sizes: every declaration starts with its `size` (set it to sizeof the
+ *   struct), and so do the structs dump2py fills in for the plugin
+ *   (dump2py_out, dump2py_dump_info, dump2py_sink_options). A reader uses
+ *   a field only if the writer's size covers it: a field added at the end
+ *   in a later revision of this version is an addition, not a break. A
+ *   plugin that uses such a field checks the struct's `size` first.
  */
 #ifndef DUMP2PY_PLUGIN_H
 #define DUMP2PY_PLUGIN_H
@@ -50,9 +60,31 @@
 extern "C" {
 #endif
 
-#define DUMP2PY_ABI_VERSION 2u
+#define DUMP2PY_ABI_VERSION 3u
 #define DUMP2PY_OK 0
 #define DUMP2PY_ERR 1
+/* What out->batch answers a source: go on reading, or stop and return
+ * DUMP2PY_OK (dump2py knows why it stopped). */
+#define DUMP2PY_GO_ON 0
+#define DUMP2PY_STOP 1
+
+/* ---- texts and lists (abi/mod.rs) ---- */
+
+/* Borrowed UTF-8 text (or bytes), not NUL-terminated. */
+typedef struct dump2py_str {
+    const uint8_t *ptr;
+    size_t len;
+} dump2py_str;
+
+#define DUMP2PY_NONE ((dump2py_str){NULL, 0})
+
+/* A list of names: primary-key columns, URL schemes, languages, ... */
+typedef struct dump2py_names {
+    const dump2py_str *ptr;
+    size_t len;
+} dump2py_names;
+
+/* ---- value: values and batches ---- */
 
 /* Kind tags of values (dump2py_value.kind) and columns (dump2py_column.kind). */
 #define DUMP2PY_NULL 0u        /* a value: NULL */
@@ -73,20 +105,6 @@ extern "C" {
 #define DUMP2PY_UUID 12u       /* ptr/len: 16 bytes */
 #define DUMP2PY_DURATION 13u   /* int: microseconds */
 
-/* Borrowed UTF-8 text (or bytes), not NUL-terminated. */
-typedef struct dump2py_str {
-    const uint8_t *ptr;
-    size_t len;
-} dump2py_str;
-
-#define DUMP2PY_NONE ((dump2py_str){NULL, 0})
-
-/* A list of names: primary-key columns, URL schemes, languages, ... */
-typedef struct dump2py_names {
-    const dump2py_str *ptr;
-    size_t len;
-} dump2py_names;
-
 /* One value; `kind` says which payload holds it (see the kind tags).
  * (`int_` and `flt` are `int` and `float` in Rust.) */
 typedef struct dump2py_value {
@@ -98,6 +116,16 @@ typedef struct dump2py_value {
     const uint8_t *ptr;
     size_t len;
 } dump2py_value;
+
+/* Rows laid out flat: n_values / width rows of `width` values each, in the
+ * table's column order. */
+typedef struct dump2py_batch {
+    size_t width;
+    const dump2py_value *values;
+    size_t n_values;
+} dump2py_batch;
+
+/* ---- table: tables, models, and what a sink's begin gets ---- */
 
 typedef struct dump2py_column {
     dump2py_str name;
@@ -125,14 +153,6 @@ typedef struct dump2py_table {
     size_t n_unique;
 } dump2py_table;
 
-/* Rows laid out flat: n_values / width rows of `width` values each, in the
- * table's column order. */
-typedef struct dump2py_batch {
-    size_t width;
-    const dump2py_value *values;
-    size_t n_values;
-} dump2py_batch;
-
 /* A model's field: `index` is its column's position in the rows; a babel
  * field's other languages' columns are at `babel`. */
 typedef struct dump2py_field {
@@ -158,56 +178,51 @@ typedef struct dump2py_model {
     uint8_t auto_created; /* an auto-created many-to-many link table */
 } dump2py_model;
 
-/* A sink's `begin`: the dump and its models in dump order. Later calls name
- * a model by its index in `models`. */
+/* A sink's `begin`: the dump and its models. The sink's other calls name a
+ * model by its index in one numbering: `models` (those of the dump, in dump
+ * order) first, then `skipped` (those Lino's dump leaves out: `wants` is
+ * asked about them, with `skipped` 1), then `excluded` (by -e): model
+ * n_models is skipped[0]. The three point into one array. */
 typedef struct dump2py_dump_info {
+    size_t size; /* sizeof as dump2py knows it */
     dump2py_str source; /* redacted: no password */
     dump2py_str tool_version;
     const dump2py_model *models;
     size_t n_models;
     dump2py_names languages; /* the site's languages, default first; may be empty */
+    const dump2py_model *skipped;
+    size_t n_skipped;
+    const dump2py_model *excluded;
+    size_t n_excluded;
 } dump2py_dump_info;
 
-typedef struct dump2py_key_value {
-    dump2py_str key;
-    dump2py_str value;
-} dump2py_key_value;
-
-typedef struct dump2py_sink_options {
-    dump2py_str target; /* a path (its bytes), "-" for standard output */
-    uint8_t overwrite;
-    uint64_t max_row_count;
-    const dump2py_key_value *extra;
-    size_t n_extra;
-} dump2py_sink_options;
-
-/* How one table went, for a sink's `finish`. */
-typedef struct dump2py_outcome {
-    dump2py_str table;
-    uint64_t rows;
-    dump2py_str skipped; /* null: dumped; else why it was skipped */
-} dump2py_outcome;
+/* ---- call: dump2py's callbacks for one call ---- */
 
 /* dump2py's callbacks for one call; what the plugin passes is copied
  * before the callback returns. */
 typedef struct dump2py_out {
+    size_t size; /* sizeof as dump2py knows it: check before using a later field */
     void *ctx;
     /* The error of a call about to return DUMP2PY_ERR (one line). */
     void (*error)(void *ctx, dump2py_str message, dump2py_str table);
-    /* A source's describe; a transformer's finish, once per line. */
+    /* A source's describe; a transformer's finish and a sink's warnings,
+     * once per line. */
     void (*text)(void *ctx, dump2py_str text);
     /* A source's schema: once per table. A transformer's table: at most
      * once (not called: the table is unchanged). */
     void (*table)(void *ctx, const dump2py_table *table);
     /* A source's read_table: once per batch. A transformer's batch: at
-     * most once (not called: the batch is unchanged). Returns DUMP2PY_OK,
-     * or DUMP2PY_ERR when the plugin must stop and return DUMP2PY_ERR. */
+     * most once (not called: the batch is unchanged). Returns
+     * DUMP2PY_GO_ON, or DUMP2PY_STOP: stop, and return at once. */
     int32_t (*batch)(void *ctx, const dump2py_batch *batch);
 } dump2py_out;
+
+/* ---- source ---- */
 
 /* A source for the URL schemes `schemes` (lowercase, without ':').
  * `open` gets `ctx` as declared and the whole URL. */
 typedef struct dump2py_source_decl {
+    size_t size; /* sizeof(dump2py_source_decl) */
     dump2py_str name;
     dump2py_names schemes;
     const void *ctx;
@@ -222,11 +237,36 @@ typedef struct dump2py_source_decl {
     void (*destroy)(void *instance);
 } dump2py_source_decl;
 
+/* ---- sink ---- */
+
+typedef struct dump2py_key_value {
+    dump2py_str key;
+    dump2py_str value;
+} dump2py_key_value;
+
+typedef struct dump2py_sink_options {
+    size_t size; /* sizeof as dump2py knows it */
+    dump2py_str target; /* a path (its bytes), "-" for standard output */
+    uint8_t overwrite;
+    uint64_t max_row_count;
+    const dump2py_key_value *extra;
+    size_t n_extra;
+} dump2py_sink_options;
+
+/* How one table went, for a sink's `finish`. */
+typedef struct dump2py_outcome {
+    dump2py_str table;
+    uint64_t rows;
+    dump2py_str skipped; /* null: dumped; else why it was skipped */
+} dump2py_outcome;
+
 /* A sink for the output format `name`. Calls come in this order: begin;
- * per model either table_start, rows..., table_end, or table_skipped;
- * then finish. After any error, abort instead of finish: leave no output
- * that looks complete. */
+ * wants, per model; per wanted model either table_start, rows...,
+ * table_end, or table_skipped, each followed by warnings; then finish and,
+ * once every sink has finished, publish. After any error before publish,
+ * abort instead: leave no output that looks complete. */
 typedef struct dump2py_sink_decl {
+    size_t size; /* sizeof(dump2py_sink_decl) */
     dump2py_str name;
     const void *ctx;
     int32_t (*create)(const void *ctx, const dump2py_sink_options *options, const dump2py_out *out,
@@ -239,14 +279,29 @@ typedef struct dump2py_sink_decl {
     int32_t (*table_end)(void *instance, size_t model, uint64_t rows, const dump2py_out *out);
     int32_t (*table_skipped)(void *instance, size_t model, dump2py_str reason,
                              const dump2py_out *out);
+    /* Completes the output where it is staged: nothing is in place yet. */
     int32_t (*finish)(void *instance, const dump2py_outcome *tables, size_t n_tables,
                       const dump2py_out *out);
     void (*abort)(void *instance);
     void (*destroy)(void *instance);
+    /* Optional (NULL: the models of Lino's dump, none of the skipped): sets
+     * *wants to 1 if the sink wants `model`'s rows, else 0. A table is read
+     * only if some sink wants it; a sink gets calls only for its models. */
+    int32_t (*wants)(void *instance, size_t model, uint8_t skipped, uint8_t *wants,
+                     const dump2py_out *out);
+    /* Optional: out->text once per line the user should read (a value
+     * written other than stored); shown as "warning: ...". */
+    int32_t (*warnings)(void *instance, const dump2py_out *out);
+    /* Optional: moves the finished output into place. Called only when every
+     * sink has finished, so one failing at finish leaves no output. */
+    int32_t (*publish)(void *instance, const dump2py_out *out);
 } dump2py_sink_decl;
+
+/* ---- transformer ---- */
 
 /* A transformer `name`; `create` gets the text after "NAME:" in -T. */
 typedef struct dump2py_transformer_decl {
+    size_t size; /* sizeof(dump2py_transformer_decl) */
     dump2py_str name;
     const void *ctx;
     int32_t (*create)(const void *ctx, dump2py_str args, const dump2py_out *out, void **instance);
@@ -259,22 +314,26 @@ typedef struct dump2py_transformer_decl {
     int32_t (*batch)(void *instance, const dump2py_table *input, const dump2py_table *output,
                      const dump2py_batch *batch, const dump2py_out *out);
     void (*destroy)(void *instance);
-    /* Optional (NULL: nothing to do; since ABI version 2): once after the
+    /* Optional (NULL: nothing to do): once after the
      * last table, before any output is finished. DUMP2PY_ERR aborts the
      * dump; each out->text is a line for the user (shown with -v 2). */
     int32_t (*finish)(void *instance, const dump2py_out *out);
 } dump2py_transformer_decl;
 
-/* The one exported declaration. `abi_version` must stay the first field. */
+/* ---- loader: the one exported declaration ---- */
+
+/* `abi_version` must stay the first field. The lists hold pointers, so that
+ * each declaration's own size says how much of it there is. */
 typedef struct dump2py_plugin {
     uint32_t abi_version; /* DUMP2PY_ABI_VERSION */
+    size_t size;          /* sizeof(dump2py_plugin) */
     dump2py_str name;
     dump2py_str version;
-    const dump2py_source_decl *sources;
+    const dump2py_source_decl *const *sources;
     size_t n_sources;
-    const dump2py_sink_decl *sinks;
+    const dump2py_sink_decl *const *sinks;
     size_t n_sinks;
-    const dump2py_transformer_decl *transformers;
+    const dump2py_transformer_decl *const *transformers;
     size_t n_transformers;
 } dump2py_plugin;
 

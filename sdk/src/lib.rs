@@ -67,10 +67,6 @@
 pub use dump2py_core as core;
 pub use dump2py_core::abi;
 
-use dump2py_core::plugin::{Sink, Source, Transformer};
-use dump2py_core::registry::SinkOptions;
-use dump2py_core::Result;
-
 /// Everything a plugin usually needs.
 pub mod prelude {
     pub use dump2py_core::batch::Batch;
@@ -84,12 +80,9 @@ pub mod prelude {
     pub use dump2py_core::value::{Date, DateTime, Time, Value};
 }
 
-/// Opens a source for a URL of one of its schemes.
-pub type OpenSource = fn(url: &str) -> Result<Box<dyn Source>>;
-/// Creates a sink for its target and options.
-pub type CreateSink = fn(options: &SinkOptions) -> Result<Box<dyn Sink>>;
-/// Creates a transformer from the text after `NAME:` in `-T NAME:ARGS`.
-pub type CreateTransformer = fn(args: &str) -> Result<Box<dyn Transformer>>;
+pub use dump2py_core::abi::sink::CreateSink;
+pub use dump2py_core::abi::source::OpenSource;
+pub use dump2py_core::abi::transformer::CreateTransformer;
 
 /// Exports a plugin's sources, sinks and transformers as the library's
 /// `DUMP2PY_PLUGIN` declaration. Use it once per library; see the crate
@@ -107,18 +100,23 @@ macro_rules! export_plugin {
         /// The plugin's declaration, read by dump2py when it loads the library.
         #[no_mangle]
         pub static DUMP2PY_PLUGIN: $crate::abi::PluginDecl = {
-            static SOURCES: &[$crate::abi::SourceDecl] = &[$($({
+            static SOURCES: &[&$crate::abi::SourceDecl] = &[$($({
                 static OPEN: $crate::OpenSource = $sopen;
                 const SCHEMES: &[$crate::abi::Str] = &[$($crate::abi::Str::new($scheme)),+];
-                $crate::__private::source_decl($sname, SCHEMES, &OPEN)
+                static DECL: $crate::abi::SourceDecl =
+                    $crate::__private::source_decl($sname, SCHEMES, &OPEN);
+                &DECL
             }),*)?];
-            static SINKS: &[$crate::abi::SinkDecl] = &[$($({
+            static SINKS: &[&$crate::abi::SinkDecl] = &[$($({
                 static CREATE: $crate::CreateSink = $kcreate;
-                $crate::__private::sink_decl($kname, &CREATE)
+                static DECL: $crate::abi::SinkDecl = $crate::__private::sink_decl($kname, &CREATE);
+                &DECL
             }),*)?];
-            static TRANSFORMERS: &[$crate::abi::TransformerDecl] = &[$($({
+            static TRANSFORMERS: &[&$crate::abi::TransformerDecl] = &[$($({
                 static CREATE: $crate::CreateTransformer = $tcreate;
-                $crate::__private::transformer_decl($tname, &CREATE)
+                static DECL: $crate::abi::TransformerDecl =
+                    $crate::__private::transformer_decl($tname, &CREATE);
+                &DECL
             }),*)?];
             $crate::__private::plugin_decl($name, $version, SOURCES, SINKS, TRANSFORMERS)
         };

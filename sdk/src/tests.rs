@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Mutex, Once};
 
 use dump2py_core::abi;
-use dump2py_core::dynamic::register_decl;
+use dump2py_core::abi::loader::register_decl;
 use dump2py_core::pipeline::{Observer, Pipeline, PipelineOptions, Quiet};
 use dump2py_core::registry;
 
@@ -157,9 +157,12 @@ fn twice(args: &str) -> Result<Box<dyn Transformer>> {
     }
 }
 
-/// Logs every call; fails in `rows` when the target is `fail`.
+/// Logs every call; fails in `rows` when the target is `fail`, wants no
+/// model when it is `none`, and warns after every table.
 struct Logger {
     fail: bool,
+    none: bool,
+    warnings: Vec<String>,
 }
 
 impl Sink for Logger {
@@ -190,6 +193,10 @@ impl Sink for Logger {
     }
     fn table_end(&mut self, model: &Model, rows: u64) -> Result<()> {
         log(format!("end {} {rows}", model.table.name));
+        self.warnings.push(format!(
+            "logged {rows} rows of {}\nfor you",
+            model.table.name
+        ));
         Ok(())
     }
     fn table_skipped(&mut self, model: &Model, reason: &str) -> Result<()> {
@@ -200,14 +207,26 @@ impl Sink for Logger {
         log(format!("finish {:?}", report.tables));
         Ok(())
     }
+    fn publish(&mut self) -> Result<()> {
+        log("publish".into());
+        Ok(())
+    }
     fn abort(&mut self) {
         log("abort".into());
+    }
+    fn wants(&self, _model: &Model, skipped: bool) -> bool {
+        !self.none && !skipped
+    }
+    fn warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 }
 
 fn logger(o: &SinkOptions) -> Result<Box<dyn Sink>> {
     Ok(Box::new(Logger {
         fail: o.target == Path::new("fail"),
+        none: o.target == Path::new("none"),
+        warnings: Vec::new(),
     }))
 }
 
@@ -281,12 +300,18 @@ fn run_observed(
     .run(&info, observer)
 }
 
-/// Keeps the notes of transformers.
+/// Keeps the notes of transformers and the warnings of sinks.
 #[derive(Default)]
-struct Notes(Vec<String>);
-impl Observer for Notes {
+struct Heard {
+    notes: Vec<String>,
+    warnings: Vec<String>,
+}
+impl Observer for Heard {
     fn note(&mut self, message: &str) {
-        self.0.push(message.to_string());
+        self.notes.push(message.to_string());
+    }
+    fn warning(&mut self, message: &str) {
+        self.warnings.push(message.to_string());
     }
 }
 
@@ -294,9 +319,9 @@ impl Observer for Notes {
 fn a_transformers_finish_crosses_the_abi() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     take_log();
-    let mut notes = Notes::default();
+    let mut notes = Heard::default();
     run_observed(4, &["sdktwice"], "x", false, &mut notes).expect("dump");
-    assert_eq!(notes.0, ["doubled 3 ids", "done"]);
+    assert_eq!(notes.notes, ["doubled 3 ids", "done"]);
     take_log();
     let err = run(4, &["sdktwice:picky"], "x")
         .err()
@@ -314,33 +339,95 @@ fn a_transformers_finish_crosses_the_abi() {
     assert!(!log.iter().any(|l| l.starts_with("finish")), "{log:?}");
 }
 
+/// Registers `decl` (kept for the rest of the process) from `lib`.
+fn register(decl: abi::PluginDecl, lib: &str) -> Result<dump2py_core::abi::loader::Loaded> {
+    unsafe { register_decl(Box::leak(Box::new(decl)), Path::new(lib)) }
+}
+
+/// Why `decl` is refused.
+fn refused(decl: abi::PluginDecl, lib: &str) -> String {
+    register(decl, lib)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
 #[test]
-fn a_version_1_plugin_still_loads_without_finish() {
-    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    registered();
-    static CREATE: crate::CreateTransformer = twice;
-    let v2 = crate::__private::transformer_decl("sdkoldtwice", &CREATE);
-    let v1: &'static [abi::TransformerDeclV1] = Box::leak(Box::new([abi::TransformerDeclV1 {
-        name: v2.name,
-        ctx: v2.ctx,
-        create: v2.create,
-        table: v2.table,
-        batch: v2.batch,
-        destroy: v2.destroy,
-    }]));
+fn a_plugin_of_the_previous_abi_version_is_refused() {
     let mut decl = crate::__private::plugin_decl("old", "1", &[], &[], &[]);
-    decl.abi_version = 1;
-    decl.transformers = v1.as_ptr() as *const abi::TransformerDecl;
-    decl.n_transformers = 1;
-    let leaked: &'static abi::PluginDecl = Box::leak(Box::new(decl));
-    let loaded = unsafe { register_decl(leaked, Path::new("/x/libv1.so")) }.expect("v1 loads");
-    assert_eq!(loaded.provides, ["transformer sdkoldtwice"]);
+    decl.abi_version = abi::ABI_VERSION - 1;
+    let err = refused(decl, "/x/libv2.so");
+    assert_eq!(
+        err,
+        format!(
+            "plugin /x/libv2.so: plugin ABI version 2, but this dump2py needs version 3: \
+             rebuild the plugin against dump2py-sdk {} (or its dump2py_plugin.h)",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn a_declaration_is_read_as_far_as_its_size_says() {
+    static CREATE: crate::CreateSink = logger;
+    // A plugin of a later minor revision: a field this host doesn't know.
+    #[repr(C)]
+    struct Later {
+        decl: abi::SinkDecl,
+        extra: usize,
+    }
+    let mut later = Later {
+        decl: crate::__private::sink_decl("sdklater", &CREATE),
+        extra: 7,
+    };
+    later.decl.size = std::mem::size_of::<Later>();
+    let later: &'static Later = Box::leak(Box::new(later));
+    let sinks: &'static [&'static abi::SinkDecl] = Box::leak(Box::new([&later.decl]));
+    let decl = crate::__private::plugin_decl("later", "1", &[], sinks, &[]);
+    let loaded = register(decl, "/x/later.so");
+    assert_eq!(loaded.expect("loads").provides, ["sink sdklater"]);
+    assert_eq!(later.extra, 7);
+    // One that is shorter than this version's fields is refused.
+    let mut short = crate::__private::sink_decl("sdkshort", &CREATE);
+    short.size = std::mem::offset_of!(abi::SinkDecl, wants);
+    let sinks: &'static [&'static abi::SinkDecl] =
+        Box::leak(Box::new([&*Box::leak(Box::new(short))]));
+    let decl = crate::__private::plugin_decl("short", "1", &[], sinks, &[]);
+    let err = refused(decl, "/x/short.so");
+    assert_eq!(
+        err,
+        format!(
+            "plugin /x/short.so: a sink has size {}, less than the {} of ABI version 3",
+            short.size,
+            std::mem::size_of::<abi::SinkDecl>()
+        )
+    );
+}
+
+#[test]
+fn a_sinks_wants_warnings_and_publish_cross_the_abi() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     take_log();
-    let mut notes = Notes::default();
-    let report = run_observed(4, &["sdkoldtwice:picky"], "x", false, &mut notes).expect("dump");
-    // Its `finish` is not there: the picky one can't refuse.
-    assert_eq!(report.rows(), 3);
-    assert!(notes.0.is_empty());
+    let mut warned = Heard::default();
+    run_observed(2, &[], "x", false, &mut warned).expect("dump");
+    assert_eq!(warned.warnings, ["logged 2 rows of app_number for you"]);
+    let log = take_log();
+    assert!(log.iter().any(|l| l.starts_with("row")), "{log:?}");
+    assert_eq!(log.last().map(String::as_str), Some("publish"));
+    // A model it doesn't want gets no call; publish still follows finish.
+    let mut warned = Heard::default();
+    run_observed(2, &[], "none", false, &mut warned).expect("dump");
+    let log = take_log();
+    assert!(
+        log.iter()
+            .all(|l| !l.starts_with("start") && !l.starts_with("row")),
+        "{log:?}"
+    );
+    assert!(warned.warnings.is_empty());
+    assert_eq!(&log[log.len() - 2..], ["finish []", "publish"]);
+    // A failing sink publishes nothing.
+    let _ = run(2, &[], "fail");
+    assert!(!take_log().iter().any(|l| l == "publish"));
 }
 
 // The tests share the log: run them one at a time.
@@ -368,7 +455,8 @@ fn a_dump_passes_through_source_transformer_and_sink_plugins() {
     assert!(log[4].starts_with("row app_number [Int(4)"), "{log:?}");
     assert_eq!(log[5], "end app_number 3");
     assert!(log[6].starts_with("finish [(\"app_number\", Dumped { rows: 3 })]"));
-    assert_eq!(log.len(), 7);
+    assert_eq!(log[7], "publish");
+    assert_eq!(log.len(), 8);
 }
 
 #[test]
@@ -421,14 +509,10 @@ fn wrong_versions_and_taken_names_are_refused() {
     static OLD: abi::PluginDecl = crate::__private::plugin_decl("old", "1", &[], &[], &[]);
     let mut wrong = OLD;
     wrong.abi_version = 999;
-    let leaked: &'static abi::PluginDecl = Box::leak(Box::new(wrong));
-    let err = unsafe { register_decl(leaked, Path::new("/x/libold.so")) }
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = refused(wrong, "/x/libold.so");
     assert!(
         err.starts_with(
-            "plugin /x/libold.so: plugin ABI version 999, but this dump2py needs version 2"
+            "plugin /x/libold.so: plugin ABI version 999, but this dump2py needs version 3"
         ),
         "{err}"
     );
@@ -450,8 +534,8 @@ fn wrong_versions_and_taken_names_are_refused() {
     );
     let listed: Vec<_> = registry::listing()
         .into_iter()
-        // (Not the version 1 plugin another test may have loaded.)
-        .filter(|l| l.origin != registry::Origin::BuiltIn && l.name != "sdkoldtwice")
+        // (Not the plugins other tests may have loaded.)
+        .filter(|l| l.origin == registry::Origin::Library(LIB.into()))
         .map(|l| format!("{} {} {} {:?}", l.kind, l.name, l.version, l.schemes))
         .collect();
     assert_eq!(
@@ -501,19 +585,23 @@ int main(void) {
     F(dump2py_field, is_babel) F(dump2py_field, babel)
     S(dump2py_model) F(dump2py_model, app_label) F(dump2py_model, object_name)
     F(dump2py_model, fields) F(dump2py_model, mti_parent_table) F(dump2py_model, auto_created)
-    S(dump2py_dump_info) F(dump2py_dump_info, models) F(dump2py_dump_info, languages)
+    S(dump2py_dump_info) F(dump2py_dump_info, source) F(dump2py_dump_info, models)
+    F(dump2py_dump_info, languages) F(dump2py_dump_info, skipped)
+    F(dump2py_dump_info, n_excluded)
     S(dump2py_key_value)
-    S(dump2py_sink_options) F(dump2py_sink_options, overwrite)
+    S(dump2py_sink_options) F(dump2py_sink_options, target) F(dump2py_sink_options, overwrite)
     F(dump2py_sink_options, max_row_count) F(dump2py_sink_options, extra)
     S(dump2py_outcome) F(dump2py_outcome, rows) F(dump2py_outcome, skipped)
-    S(dump2py_out) F(dump2py_out, error) F(dump2py_out, batch)
-    S(dump2py_source_decl) F(dump2py_source_decl, ctx) F(dump2py_source_decl, open)
+    S(dump2py_out) F(dump2py_out, ctx) F(dump2py_out, error) F(dump2py_out, batch)
+    S(dump2py_source_decl) F(dump2py_source_decl, name) F(dump2py_source_decl, ctx) F(dump2py_source_decl, open)
     F(dump2py_source_decl, read_table) F(dump2py_source_decl, destroy)
     S(dump2py_sink_decl) F(dump2py_sink_decl, create) F(dump2py_sink_decl, finish)
-    F(dump2py_sink_decl, abort) F(dump2py_sink_decl, destroy)
-    S(dump2py_transformer_decl) F(dump2py_transformer_decl, batch)
+    F(dump2py_sink_decl, abort) F(dump2py_sink_decl, destroy) F(dump2py_sink_decl, wants)
+    F(dump2py_sink_decl, warnings) F(dump2py_sink_decl, publish)
+    S(dump2py_transformer_decl) F(dump2py_transformer_decl, name)
+    F(dump2py_transformer_decl, batch)
     F(dump2py_transformer_decl, destroy) F(dump2py_transformer_decl, finish)
-    S(dump2py_plugin) F(dump2py_plugin, name) F(dump2py_plugin, sources)
+    S(dump2py_plugin) F(dump2py_plugin, size) F(dump2py_plugin, name) F(dump2py_plugin, sources)
     F(dump2py_plugin, sinks) F(dump2py_plugin, n_transformers)
     printf("DUMP2PY_ABI_VERSION %u\n", DUMP2PY_ABI_VERSION);
     printf("DUMP2PY_DURATION %u\n", DUMP2PY_DURATION);
@@ -582,6 +670,10 @@ fn the_c_header_matches_the_rust_abi() {
         ),
         s("dump2py_dump_info", size_of::<abi::DumpInfo>()),
         s(
+            "dump2py_dump_info.source",
+            offset_of!(abi::DumpInfo, source),
+        ),
+        s(
             "dump2py_dump_info.models",
             offset_of!(abi::DumpInfo, models),
         ),
@@ -589,8 +681,20 @@ fn the_c_header_matches_the_rust_abi() {
             "dump2py_dump_info.languages",
             offset_of!(abi::DumpInfo, languages),
         ),
+        s(
+            "dump2py_dump_info.skipped",
+            offset_of!(abi::DumpInfo, skipped),
+        ),
+        s(
+            "dump2py_dump_info.n_excluded",
+            offset_of!(abi::DumpInfo, n_excluded),
+        ),
         s("dump2py_key_value", size_of::<abi::KeyValue>()),
         s("dump2py_sink_options", size_of::<abi::SinkOptions>()),
+        s(
+            "dump2py_sink_options.target",
+            offset_of!(abi::SinkOptions, target),
+        ),
         s(
             "dump2py_sink_options.overwrite",
             offset_of!(abi::SinkOptions, overwrite),
@@ -607,9 +711,14 @@ fn the_c_header_matches_the_rust_abi() {
         s("dump2py_outcome.rows", offset_of!(abi::Outcome, rows)),
         s("dump2py_outcome.skipped", offset_of!(abi::Outcome, skipped)),
         s("dump2py_out", size_of::<abi::Out>()),
+        s("dump2py_out.ctx", offset_of!(abi::Out, ctx)),
         s("dump2py_out.error", offset_of!(abi::Out, error)),
         s("dump2py_out.batch", offset_of!(abi::Out, batch)),
         s("dump2py_source_decl", size_of::<abi::SourceDecl>()),
+        s(
+            "dump2py_source_decl.name",
+            offset_of!(abi::SourceDecl, name),
+        ),
         s("dump2py_source_decl.ctx", offset_of!(abi::SourceDecl, ctx)),
         s(
             "dump2py_source_decl.open",
@@ -637,9 +746,22 @@ fn the_c_header_matches_the_rust_abi() {
             "dump2py_sink_decl.destroy",
             offset_of!(abi::SinkDecl, destroy),
         ),
+        s("dump2py_sink_decl.wants", offset_of!(abi::SinkDecl, wants)),
+        s(
+            "dump2py_sink_decl.warnings",
+            offset_of!(abi::SinkDecl, warnings),
+        ),
+        s(
+            "dump2py_sink_decl.publish",
+            offset_of!(abi::SinkDecl, publish),
+        ),
         s(
             "dump2py_transformer_decl",
             size_of::<abi::TransformerDecl>(),
+        ),
+        s(
+            "dump2py_transformer_decl.name",
+            offset_of!(abi::TransformerDecl, name),
         ),
         s(
             "dump2py_transformer_decl.batch",
@@ -654,6 +776,7 @@ fn the_c_header_matches_the_rust_abi() {
             offset_of!(abi::TransformerDecl, finish),
         ),
         s("dump2py_plugin", size_of::<abi::PluginDecl>()),
+        s("dump2py_plugin.size", offset_of!(abi::PluginDecl, size)),
         s("dump2py_plugin.name", offset_of!(abi::PluginDecl, name)),
         s(
             "dump2py_plugin.sources",

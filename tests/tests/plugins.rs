@@ -706,6 +706,77 @@ fn a_sink_plugin_writes_its_format() {
     assert!(!csv2.exists());
 }
 
+/// The files in `dir`, by name.
+fn names_in(dir: &Path) -> BTreeSet<String> {
+    fs::read_dir(dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn a_sink_written_in_c_is_asked_what_it_wants_warns_and_publishes_last() {
+    let t = tmp();
+    let lib = c_plugin("sink", t.path());
+    let work = t.path().join("work");
+    fs::create_dir(&work).expect("mkdir");
+    let counts = work.join("counts.txt");
+    let sink = |p: &Path| format!("ccount={}", s(p));
+    let r = run_ok(
+        &args(&["-d", &min1(), "--plugin", &s(&lib), "-f", &sink(&counts)]),
+        &[],
+    );
+    // min1 has users; the Python dump has them, this sink doesn't.
+    let python = work.join("python");
+    run_ok(&args(&["-d", &min1(), &s(&python)]), &[]);
+    assert!(!rows(&python, "users_user").is_empty());
+    fs::remove_dir_all(&python).expect("rm");
+    let text = fs::read_to_string(&counts).expect("published");
+    let lines: BTreeMap<&str, u64> = text
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(m, n)| (m, n.parse().expect("a count")))
+        .collect();
+    // The models it wants: not those of `users` (min1 has users.user), and
+    // of the skipped ones (Lino's dump leaves out the sessions) only the
+    // sessions.
+    assert_eq!(lines.get("contacts.person"), Some(&69), "{text}");
+    assert!(!lines.keys().any(|m| m.starts_with("users.")), "{text}");
+    let sessions = lines.iter().find(|(m, _)| m.ends_with(".session"));
+    let Some((_, sessions)) = sessions else {
+        panic!("no sessions: {text}");
+    };
+    // Its warning reaches the user's stderr.
+    let err = stderr(&r);
+    let warning = format!("warning: ccount: {sessions} sessions");
+    assert!(err.lines().any(|l| l == warning), "{err}");
+    assert_eq!(names_in(&work), BTreeSet::from(["counts.txt".to_string()]));
+    // Another sink that fails at finish: this one finished (into its
+    // .part file) but is never published, and its .part is gone.
+    let good = work.join("good.txt");
+    let r = run(
+        &args(&[
+            "-d",
+            &min1(),
+            "--plugin",
+            &s(&lib),
+            "-f",
+            &sink(&good),
+            "-f",
+            &sink(&work.join("bad.fail")),
+        ]),
+        &[],
+    );
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("sink ccount (plugin c-count 1.0.0, "),
+        "{}",
+        stderr(&r)
+    );
+    assert!(stderr(&r).contains("): failed on purpose at finish"));
+    assert_eq!(names_in(&work), BTreeSet::from(["counts.txt".to_string()]));
+}
+
 #[test]
 fn broken_plugins_fail_with_one_line_naming_them_and_leave_no_dump() {
     let t = tmp();
@@ -725,7 +796,7 @@ fn broken_plugins_fail_with_one_line_naming_them_and_leave_no_dump() {
         (
             args(&["--plugin", &s(&wrong_abi)]),
             format!(
-                "plugin {}: plugin ABI version 999, but this dump2py needs version 2",
+                "plugin {}: plugin ABI version 999, but this dump2py needs version 3",
                 s(&wrong_abi)
             ),
         ),

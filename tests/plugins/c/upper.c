@@ -87,7 +87,8 @@ static int32_t upper_batch(void *instance, const dump2py_table *input,
     }
     if (status == DUMP2PY_OK) {
         dump2py_batch changed = {batch->width, values, batch->n_values};
-        status = out->batch(out->ctx, &changed);
+        /* GO_ON, or STOP (dump2py has its own reason): done either way. */
+        (void)out->batch(out->ctx, &changed);
     }
     /* dump2py has copied the batch: free what we allocated. */
     for (size_t r = 0; r < rows; r++) {
@@ -106,7 +107,8 @@ static void upper_destroy(void *instance) {
     free(u);
 }
 
-static const dump2py_transformer_decl transformers[] = {{
+static const dump2py_transformer_decl upper_decl = {
+    sizeof(dump2py_transformer_decl),
     DUMP2PY_STR_INIT("upper"),
     NULL,
     upper_create,
@@ -114,10 +116,13 @@ static const dump2py_transformer_decl transformers[] = {{
     upper_batch,
     upper_destroy,
     NULL, /* finish: nothing to check at the end */
-}};
+};
+
+static const dump2py_transformer_decl *const transformers[] = {&upper_decl};
 
 const dump2py_plugin DUMP2PY_PLUGIN = {
     DUMP2PY_ABI_VERSION,
+    sizeof(dump2py_plugin),
     DUMP2PY_STR_INIT("c-upper"),
     DUMP2PY_STR_INIT("1.0.0"),
     NULL,

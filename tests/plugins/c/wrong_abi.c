@@ -4,6 +4,7 @@
 
 const dump2py_plugin DUMP2PY_PLUGIN = {
     999u,
+    sizeof(dump2py_plugin),
     DUMP2PY_STR_INIT("from-the-future"),
     DUMP2PY_STR_INIT("9.0.0"),
     NULL, 0, NULL, 0, NULL, 0,
