@@ -1,6 +1,7 @@
 //! The SQLite source: reads a database file inside one read transaction,
 //! so that the dump is one consistent snapshot.
 
+mod django;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ dump2py_core::inventory::submit! {
         schemes: &["sqlite", "sqlite3"],
         version: env!("CARGO_PKG_VERSION"),
         open: open_boxed,
+        django_engines: &["sqlite3", "spatialite"],
+        django_url: django::url,
     }
 }
 
