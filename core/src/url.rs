@@ -182,18 +182,20 @@ impl DbUrl {
             Some(p) => Some(port_number(p).map_err(bad)?),
         };
         out.path = decode(path, "the path")?;
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            out.params.push((key.to_string(), decode(value, key)?));
-        }
+        out.params = parse_query(query).map_err(bad)?;
         Ok(out)
     }
 
-    /// The server: the last `host` parameter wins over the authority's
-    /// host (libpq's rule; site metadata writes a socket so); None when
-    /// neither names one.
+    /// The server: the last `host` parameter (in any case) wins over the
+    /// authority's host (libpq's rule; site metadata writes a socket so);
+    /// None when neither names one.
     pub fn server(&self) -> Option<Server<'_>> {
-        let host = match self.params.iter().rev().find(|(k, _)| k == "host") {
+        let host = match self
+            .params
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        {
             Some((_, v)) => Some(v.as_str()).filter(|v| !v.is_empty()),
             None => self.host.as_deref(),
         }?;
@@ -264,6 +266,18 @@ impl fmt::Display for DbUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.redacted())
     }
+}
+
+/// `key=value&…` (after the `?`) → the pairs in order, values decoded; a
+/// key without `=` has an empty value.
+pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, String> {
+    let mut params = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value).map_err(|why| format!("{key}: {why}"))?;
+        params.push((key.to_string(), value));
+    }
+    Ok(params)
 }
 
 /// A port from 1 to 65535. Only digits are quoted back: other text may be

@@ -537,5 +537,7 @@ mod tests {
             p("mysql://h/x?SSL_CA=ca.pem").ssl_ca.as_deref(),
             Some("ca.pem")
         );
+        assert_eq!(p("mysql://h/x?HOST=%2Fs").socket.as_deref(), Some("/s"));
+        assert_eq!(p("mysql://u@h/x?Host=db2").host, "db2");
     }
 }

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use dump2py_core::error::{Error, Result};
-use dump2py_core::url::{port_number, url_error, DbUrl, Server};
+use dump2py_core::error::Result;
+use dump2py_core::url::{port_number, url_error as usage, DbUrl, Server};
 
 /// Where libpq (as built by Debian) looks for the server's socket when no
 /// host is given.
@@ -133,10 +133,6 @@ impl ConnectSpec {
         }
         c
     }
-}
-
-fn usage(url: &str, what: impl std::fmt::Display) -> Error {
-    url_error(url, what)
 }
 
 /// Parses the URL; `env` gives the defaults libpq takes from the
