@@ -172,14 +172,31 @@ impl DbUrl {
             out.user = Some(decode(user, "the user name")?).filter(|u| !u.is_empty());
             out.password = password.map(|p| decode(p, "the password")).transpose()?;
         }
+        // A password's unencoded `/` or `?` ends the authority early: the
+        // rest, to the `@`, would be read (and quoted) as path or parameter.
+        let key_at = || {
+            query
+                .split('&')
+                .any(|kv| kv.split('=').next().is_some_and(|k| k.contains('@')))
+        };
+        if userinfo.is_none() && authority.contains(':') && (path.contains('@') || key_at()) {
+            return Err(bad(
+                "an @ after the host: write / and ? in a password as %2F and %3F".into(),
+            ));
+        }
         if hostport.contains(',') {
             return Err(bad("several hosts are not supported: name one".into()));
         }
         let (host, port) = split_host_port(hostport).map_err(|why| bad(why.into()))?;
         out.host = Some(decode(host, "the host")?).filter(|h| !h.is_empty());
+        // Nor is a port quoted back then.
+        let spilled = path.contains('@') || query.contains('@');
         out.port = match port.filter(|p| !p.is_empty()) {
             None => None,
-            Some(p) => Some(port_number(p).map_err(bad)?),
+            Some(p) => Some(port_number(p).map_err(|why| match spilled {
+                true => bad(PORT_RANGE.into()),
+                false => bad(why),
+            })?),
         };
         out.path = decode(path, "the path")?;
         out.params = parse_query(query).map_err(bad)?;
@@ -280,6 +297,8 @@ pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, String> {
     Ok(params)
 }
 
+const PORT_RANGE: &str = "the port is not a number from 1 to 65535";
+
 /// A port from 1 to 65535. Only digits are quoted back: other text may be
 /// part of a password with an unencoded `/`.
 pub fn port_number(p: &str) -> Result<u16, String> {
@@ -288,7 +307,7 @@ pub fn port_number(p: &str) -> Result<u16, String> {
         _ if p.bytes().all(|b| b.is_ascii_digit()) => {
             Err(format!("the port \"{p}\" is not a number from 1 to 65535"))
         }
-        _ => Err("the port is not a number from 1 to 65535".into()),
+        _ => Err(PORT_RANGE.into()),
     }
 }
 

@@ -181,10 +181,34 @@ pub const CASES: &[Case] = &[
         url: "SCHEME://u@db.example:/lino",
         expect: Expect::Parsed(parts(U, H, None, "lino")),
     },
-    // An unencoded / in the password: a port that is not quoted back.
+    // An unencoded / or ? in the password: never quoted back.
     Case {
         url: "SCHEME://u:hunter2/x@db.example/lino",
+        expect: Expect::Bad("an @ after the host: write / and ? in a password as %2F and %3F"),
+    },
+    Case {
+        url: "SCHEME://u:5432/hunter2@db.example/lino",
+        expect: Expect::Bad("an @ after the host"),
+    },
+    Case {
+        url: "SCHEME://u:5432?hunter2@db.example/lino",
+        expect: Expect::Bad("an @ after the host"),
+    },
+    Case {
+        url: "SCHEME://u:hunter2?x=y@db.example/lino",
         expect: Expect::Bad("the port is not a number from 1 to 65535"),
+    },
+    Case {
+        url: "SCHEME://u:65536?hunter2=y@db.example/lino",
+        expect: Expect::Bad("the port is not a number from 1 to 65535"),
+    },
+    // An @ in a parameter is no password's.
+    Case {
+        url: "SCHEME://db.example:5433/lino?user=me@corp",
+        expect: Expect::Parsed(Parts {
+            params: &[("user", "me@corp")],
+            ..parts(None, H, Some(5433), "lino")
+        }),
     },
     Case {
         url: "SCHEME://u:hunter2@a,b/lino",
