@@ -33,9 +33,9 @@ use dump2py_core::django::ViewOptions;
 use dump2py_core::meta::SiteMeta;
 use dump2py_core::pipeline::{Pipeline, PipelineOptions};
 use dump2py_core::plugin::{DumpInfo, Sink, TableOutcome};
-use dump2py_core::redact::redact_url;
 use dump2py_core::registry::{self, SinkOptions};
 use dump2py_core::staging;
+use dump2py_core::url::redact;
 
 // Built-in plugins register themselves when linked.
 use dump2py_json as _;
@@ -364,7 +364,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             .sinks(&extra, cli.overwrite, cli.max_row_count)?,
     );
     let info = DumpInfo {
-        source: redact_url(&source.describe()),
+        source: redact(&source.describe()),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let mut observer = progress::Progress::new(cli.verbosity, std::io::stderr().is_terminal());

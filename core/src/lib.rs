@@ -8,7 +8,6 @@ pub mod error;
 pub mod meta;
 pub mod pipeline;
 pub mod plugin;
-pub mod redact;
 pub mod registry;
 pub mod schema;
 pub mod staging;

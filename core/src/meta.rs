@@ -8,7 +8,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::url::percent_encode;
+use crate::url::{port_number, DbUrl};
 
 /// The version of the JSON below; bumped on incompatible changes.
 pub const FORMAT: u32 = 1;
@@ -56,143 +56,40 @@ pub struct Database {
 }
 
 impl Database {
-    /// The URL dump2py reads this database with.
+    /// The URL dump2py reads this database with, made by the source that
+    /// reads its engine.
     pub fn url(&self) -> Result<String> {
-        let scheme = match self.engine.rsplit('.').next().unwrap_or("") {
-            "sqlite3" | "spatialite" => return Ok(format!("sqlite:{}", self.name)),
-            "postgresql" | "postgresql_psycopg2" | "postgis" => "postgres",
-            "mysql" => "mysql",
-            _ => {
-                return Err(Error::Usage(format!(
-                    "the site's database engine {} is not supported",
-                    self.engine
-                )))
-            }
-        };
-        let mut url = format!("{scheme}://");
+        crate::registry::django_url(self)
+    }
+
+    /// What a server's URL takes from every engine's settings: USER and
+    /// PASSWORD, HOST and PORT (a HOST starting with `/` is a socket
+    /// directory, written `?host=`; no HOST stays empty), NAME as the path.
+    pub fn server_url(&self, scheme: &str) -> Result<DbUrl> {
+        let mut url = DbUrl::new(scheme);
         if !self.user.is_empty() {
-            url.push_str(&percent_encode(&self.user));
-            if !self.password.is_empty() {
-                url.push(':');
-                url.push_str(&percent_encode(&self.password));
-            }
-            url.push('@');
+            url.user = Some(self.user.clone());
+            url.password = Some(self.password.clone()).filter(|p| !p.is_empty());
         }
-        // A host starting with / is a Unix socket directory.
-        let socket = self.host.starts_with('/');
-        if !socket {
-            // No host: libpq and MySQL both use the local socket, which the
-            // sources reach with an empty host and with `localhost`.
-            let host = match (self.host.is_empty(), scheme) {
-                (false, _) => self.host.as_str(),
-                (true, "postgres") => "",
-                (true, _) => "localhost",
-            };
-            url.push_str(host);
+        if self.host.starts_with('/') {
+            url.push_param("host", self.host.as_str());
+        } else {
+            url.host = Some(self.host.clone()).filter(|h| !h.is_empty());
             if !self.port.is_empty() {
-                url.push(':');
-                url.push_str(&self.port);
+                url.port = Some(port_number(&self.port).map_err(|_| {
+                    Error::Usage(format!(
+                        "the site's DATABASES['default']['PORT'] {:?} is not a port number",
+                        self.port
+                    ))
+                })?);
             }
         }
-        url.push('/');
-        url.push_str(&percent_encode(&self.name));
-        let mut params: Vec<(&str, String)> = Vec::new();
-        if socket {
-            params.push(("host", self.host.clone()));
-        } else if let Some(sock) = self.options.get("unix_socket").and_then(|v| v.as_str()) {
-            // MySQL's OPTIONS['unix_socket'] overrides the host.
-            params.push(("socket", sock.to_string()));
-        }
-        match scheme {
-            "postgres" => {
-                // psycopg passes these to libpq, whose names the source takes.
-                // Not sslpassword: the source refuses encrypted keys, and a
-                // passphrase has no place in a URL.
-                for key in [
-                    "sslmode",
-                    "sslrootcert",
-                    "sslcert",
-                    "sslkey",
-                    "connect_timeout",
-                ] {
-                    if let Some(v) = self.option(key)? {
-                        params.push((key, v));
-                    }
-                }
-            }
-            _ => self.mysql_params(&mut params)?,
-        }
-        for (i, (key, value)) in params.iter().enumerate() {
-            url.push(if i == 0 { '?' } else { '&' });
-            url.push_str(key);
-            url.push('=');
-            url.push_str(&percent_encode(value));
-        }
+        url.path = self.name.clone();
         Ok(url)
     }
 
-    /// mysqlclient's OPTIONS as the MySQL source's parameters: `ssl_mode`,
-    /// the `ssl` dict (`ca`, `cert`, `key`, `check_hostname`; any key
-    /// means TLS) and `connect_timeout`.
-    fn mysql_params(&self, params: &mut Vec<(&str, String)>) -> Result<()> {
-        let mut mode = self.option("ssl_mode")?;
-        let mut files = Vec::new();
-        match self.options.get("ssl") {
-            None | Some(serde_json::Value::Null) => {}
-            Some(serde_json::Value::Bool(tls)) => {
-                if *tls && mode.is_none() {
-                    mode = Some("REQUIRED".into());
-                }
-            }
-            Some(serde_json::Value::Object(ssl)) => {
-                let mut check_hostname = false;
-                for (key, value) in ssl {
-                    let what = format!("ssl']['{key}");
-                    let value = scalar(value)
-                        .ok_or_else(|| bad_option(&what, "is not a value dump2py can use"))?;
-                    let param = match key.as_str() {
-                        "check_hostname" => {
-                            check_hostname = value.eq_ignore_ascii_case("true") || value == "1";
-                            continue;
-                        }
-                        "ca" => "ssl-ca",
-                        "cert" => "ssl-cert",
-                        "key" => "ssl-key",
-                        // Refused by the source, by name.
-                        "capath" => "ssl-capath",
-                        "cipher" => "ssl-cipher",
-                        _ => {
-                            return Err(bad_option(
-                                &what,
-                                "is not one of ca, cert, key, check_hostname",
-                            ))
-                        }
-                    };
-                    files.push((param, value));
-                }
-                // A CA without a mode means VERIFY_CA to the source; any
-                // other key means TLS, as with mysqlclient.
-                let has_ca = ssl.contains_key("ca");
-                mode = mode.or(match (check_hostname, has_ca) {
-                    (true, _) => Some("VERIFY_IDENTITY".into()),
-                    (false, false) if !ssl.is_empty() => Some("REQUIRED".into()),
-                    _ => None,
-                });
-            }
-            Some(_) => return Err(bad_option("ssl", "is neither a dict nor a boolean")),
-        }
-        if let Some(mode) = mode {
-            params.push(("ssl-mode", mode));
-        }
-        params.extend(files);
-        if let Some(t) = self.option("connect_timeout")? {
-            params.push(("connect_timeout", t));
-        }
-        Ok(())
-    }
-
     /// OPTIONS[key] as text; None when absent or null.
-    fn option(&self, key: &str) -> Result<Option<String>> {
+    pub fn option(&self, key: &str) -> Result<Option<String>> {
         match self.options.get(key) {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(v) => scalar(v)
@@ -202,8 +99,8 @@ impl Database {
     }
 }
 
-/// A string, number or boolean as text.
-fn scalar(v: &serde_json::Value) -> Option<String> {
+/// A string, number or boolean of OPTIONS as text.
+pub fn scalar(v: &serde_json::Value) -> Option<String> {
     match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
@@ -212,7 +109,8 @@ fn scalar(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-fn bad_option(key: &str, why: &str) -> Error {
+/// `key` may be a path into OPTIONS: `ssl']['ca`.
+pub fn bad_option(key: &str, why: &str) -> Error {
     Error::Usage(format!(
         "the site's DATABASES['default']['OPTIONS']['{key}'] {why}"
     ))
@@ -392,191 +290,37 @@ impl SiteMeta {
 mod tests {
     use super::*;
 
+    // Each source's mapping is tested in its crate; none is linked here.
     #[test]
     fn database_urls() {
         let mut db = Database {
-            engine: "django.db.backends.sqlite3".into(),
-            name: "/tmp/x.db".into(),
+            engine: "django.db.backends.oracle".into(),
+            name: "lino".into(),
             ..Database::default()
         };
-        assert_eq!(db.url().ok().as_deref(), Some("sqlite:/tmp/x.db"));
-        db.engine = "django.db.backends.postgresql".into();
-        db.name = "lino".into();
+        assert_eq!(
+            db.url().err().map(|e| e.to_string()).as_deref(),
+            Some("the site's database engine django.db.backends.oracle is not supported")
+        );
         db.user = "u".into();
         db.password = "p@ss".into();
         db.port = "5432".into();
+        let url = |db: &Database| db.server_url("x").map(|u| u.unredacted()).ok();
+        assert_eq!(url(&db).as_deref(), Some("x://u:p%40ss@:5432/lino"));
+        db.host = "::1".into();
+        assert_eq!(url(&db).as_deref(), Some("x://u:p%40ss@[::1]:5432/lino"));
+        db.host = "/run/x".into();
         assert_eq!(
-            db.url().ok().as_deref(),
-            Some("postgres://u:p%40ss@:5432/lino")
+            url(&db).as_deref(),
+            Some("x://u:p%40ss@/lino?host=%2Frun%2Fx")
         );
-        db.host = "db.example".into();
-        assert_eq!(
-            db.url().ok().as_deref(),
-            Some("postgres://u:p%40ss@db.example:5432/lino")
-        );
+        db.user.clear();
         db.host.clear();
-        db.engine = "django.db.backends.mysql".into();
-        db.options
-            .insert("unix_socket".into(), "/run/mysqld/mysqld.sock".into());
+        db.port = "54x".into();
+        let e = db.server_url("x").err().map(|e| e.to_string());
         assert_eq!(
-            db.url().ok().as_deref(),
-            Some("mysql://u:p%40ss@localhost:5432/lino?socket=%2Frun%2Fmysqld%2Fmysqld.sock")
-        );
-        db.engine = "django.db.backends.oracle".into();
-        assert!(db.url().is_err());
-    }
-
-    fn with_options(engine: &str, options: serde_json::Value) -> Database {
-        Database {
-            engine: format!("django.db.backends.{engine}"),
-            name: "lino".into(),
-            user: "u".into(),
-            host: "db.example".into(),
-            options: match options {
-                serde_json::Value::Object(m) => m,
-                _ => serde_json::Map::new(),
-            },
-            ..Database::default()
-        }
-    }
-
-    fn url_of(engine: &str, options: serde_json::Value) -> String {
-        match with_options(engine, options).url() {
-            Ok(u) => u,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    #[test]
-    fn mysql_ssl_options() {
-        use serde_json::json;
-        let base = "mysql://u@db.example/lino";
-        assert_eq!(url_of("mysql", json!({})), base);
-        assert_eq!(
-            url_of("mysql", json!({"ssl": {"ca": "/etc/my ca.pem"}})),
-            format!("{base}?ssl-ca=%2Fetc%2Fmy%20ca.pem")
-        );
-        assert_eq!(
-            url_of(
-                "mysql",
-                json!({"ssl": {"ca": "/c.pem", "cert": "/cl.pem", "key": "/k.pem", "check_hostname": true}})
-            ),
-            format!(
-                "{base}?ssl-mode=VERIFY_IDENTITY&ssl-ca=%2Fc.pem&ssl-cert=%2Fcl.pem&ssl-key=%2Fk.pem"
-            )
-        );
-        // check_hostname off: a CA alone is VERIFY_CA to the source.
-        assert_eq!(
-            url_of(
-                "mysql",
-                json!({"ssl": {"ca": "/c.pem", "check_hostname": false}})
-            ),
-            format!("{base}?ssl-ca=%2Fc.pem")
-        );
-        // Any ssl dict means TLS; an explicit ssl_mode wins.
-        assert_eq!(
-            url_of(
-                "mysql",
-                json!({"ssl": {"cert": "/cl.pem", "key": "/k.pem"}})
-            ),
-            format!("{base}?ssl-mode=REQUIRED&ssl-cert=%2Fcl.pem&ssl-key=%2Fk.pem")
-        );
-        assert_eq!(
-            url_of(
-                "mysql",
-                json!({"ssl_mode": "VERIFY_CA", "ssl": {"ca": "/c.pem", "check_hostname": true}})
-            ),
-            format!("{base}?ssl-mode=VERIFY_CA&ssl-ca=%2Fc.pem")
-        );
-        assert_eq!(
-            url_of(
-                "mysql",
-                json!({"ssl_mode": "DISABLED", "connect_timeout": 5, "charset": "utf8mb4"})
-            ),
-            format!("{base}?ssl-mode=DISABLED&connect_timeout=5")
-        );
-        assert_eq!(url_of("mysql", json!({"ssl": {}, "ssl_mode": null})), base);
-        assert_eq!(
-            url_of("mysql", json!({"ssl": true})),
-            format!("{base}?ssl-mode=REQUIRED")
-        );
-        // What the source refuses goes to it, to be refused by name.
-        assert_eq!(
-            url_of("mysql", json!({"ssl": {"capath": "/etc/ssl/certs"}})),
-            format!("{base}?ssl-mode=REQUIRED&ssl-capath=%2Fetc%2Fssl%2Fcerts")
-        );
-        // With a socket.
-        let mut db = with_options(
-            "mysql",
-            json!({"ssl_mode": "REQUIRED", "unix_socket": "/s.sock"}),
-        );
-        assert_eq!(
-            db.url().ok().as_deref(),
-            Some("mysql://u@db.example/lino?socket=%2Fs.sock&ssl-mode=REQUIRED")
-        );
-        db.host = "/run/mysqld".into();
-        assert_eq!(
-            db.url().ok().as_deref(),
-            Some("mysql://u@/lino?host=%2Frun%2Fmysqld&ssl-mode=REQUIRED")
-        );
-        for (bad, why) in [
-            (
-                json!({"ssl": "yes"}),
-                "['ssl'] is neither a dict nor a boolean",
-            ),
-            (
-                json!({"ssl": {"crl": "x"}}),
-                "['ssl']['crl'] is not one of ca, cert, key, check_hostname",
-            ),
-            (
-                json!({"ssl_mode": ["x"]}),
-                "['ssl_mode'] is not a value dump2py can use",
-            ),
-        ] {
-            let e = with_options("mysql", bad.clone())
-                .url()
-                .err()
-                .map(|e| e.to_string());
-            let whole = format!("the site's DATABASES['default']['OPTIONS']{why}");
-            assert_eq!(e.as_deref(), Some(whole.as_str()), "{bad}");
-        }
-    }
-
-    #[test]
-    fn postgres_ssl_options() {
-        use serde_json::json;
-        let base = "postgres://u@db.example/lino";
-        assert_eq!(
-            url_of(
-                "postgresql",
-                json!({"sslmode": "verify-full", "sslrootcert": "/etc/ca.pem", "connect_timeout": 3})
-            ),
-            format!("{base}?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=3")
-        );
-        // A client certificate, in the source's order whatever the site's.
-        assert_eq!(
-            url_of(
-                "postgresql",
-                json!({"sslkey": "/k ey.pem", "connect_timeout": 5, "sslcert": "/c.pem", "sslmode": "verify-ca"})
-            ),
-            format!(
-                "{base}?sslmode=verify-ca&sslcert=%2Fc.pem&sslkey=%2Fk%20ey.pem&connect_timeout=5"
-            )
-        );
-        // Others are not libpq's, or not the source's: left out (a
-        // passphrase too; the source then names the key as encrypted).
-        assert_eq!(
-            url_of(
-                "postgresql",
-                json!({"isolation_level": 2, "pool": true, "sslmode": "require", "sslpassword": "pw"})
-            ),
-            format!("{base}?sslmode=require")
-        );
-        let mut db = with_options("postgresql", json!({"sslmode": "disable"}));
-        db.host = "/var/run/postgresql".into();
-        assert_eq!(
-            db.url().ok().as_deref(),
-            Some("postgres://u@/lino?host=%2Fvar%2Frun%2Fpostgresql&sslmode=disable")
+            e.as_deref(),
+            Some("the site's DATABASES['default']['PORT'] \"54x\" is not a port number")
         );
     }
 }

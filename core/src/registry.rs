@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
+use crate::meta::Database;
 use crate::plugin::{Sink, Source, Transformer};
 
 /// Options every sink may use; a sink ignores what it doesn't need.
@@ -29,6 +30,12 @@ pub struct SourceFactory {
     pub schemes: &'static [&'static str],
     pub version: &'static str,
     pub open: fn(url: &str) -> Result<Box<dyn Source>>,
+    /// The Django ENGINEs this source reads, by their last dotted part
+    /// (`postgresql` for `django.db.backends.postgresql`).
+    pub django_engines: &'static [&'static str],
+    /// A site's `DATABASES` entry for one of them → this source's URL, so
+    /// that each source owns its driver's OPTIONS.
+    pub django_url: fn(db: &Database) -> Result<String>,
 }
 
 pub struct SinkFactory {
@@ -268,7 +275,7 @@ pub fn open_source(url: &str) -> Result<Box<dyn Source>> {
     let scheme = scheme(url).ok_or_else(|| {
         Error::Usage(format!(
             "database URL {} has no scheme; expected one of: {}",
-            crate::redact::redact_url(url),
+            crate::url::redact(url),
             names_of(Kind::Source)
         ))
     })?;
@@ -290,6 +297,21 @@ pub fn open_source(url: &str) -> Result<Box<dyn Source>> {
         "unknown database URL scheme '{scheme}:'; supported: {}",
         names_of(Kind::Source)
     )))
+}
+
+/// The URL of a site's database, made by the source that reads its engine.
+pub fn django_url(db: &Database) -> Result<String> {
+    let engine = db.engine.rsplit('.').next().unwrap_or("");
+    match sources()
+        .into_iter()
+        .find(|f| f.django_engines.contains(&engine))
+    {
+        Some(f) => (f.django_url)(db),
+        None => Err(Error::Usage(format!(
+            "the site's database engine {} is not supported",
+            db.engine
+        ))),
+    }
 }
 
 pub fn create_sink(format: &str, options: &SinkOptions) -> Result<Box<dyn Sink>> {

@@ -3,6 +3,7 @@
 //! text protocol (what Django's drivers read). TLS as the MySQL client's
 //! `ssl-mode`, over rustls.
 
+mod django;
 mod schema;
 mod tls;
 mod types;
@@ -29,6 +30,8 @@ dump2py_core::inventory::submit! {
         schemes: &["mysql", "mariadb"],
         version: env!("CARGO_PKG_VERSION"),
         open: open_boxed,
+        django_engines: &["mysql"],
+        django_url: django::url,
     }
 }
 
@@ -327,7 +330,7 @@ impl Source for MysqlSource {
     }
 
     fn describe(&self) -> String {
-        url::shown(&self.url)
+        dump2py_core::url::redact(&self.url)
     }
 
     fn schema(&mut self) -> Result<Schema> {

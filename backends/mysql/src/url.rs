@@ -5,8 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use dump2py_core::error::{Error, Result};
-use dump2py_core::redact::redact_url;
-use dump2py_core::url::percent_decode;
+use dump2py_core::url::{url_error, DbUrl, Server};
 
 /// How long to wait for the server's greeting when the URL doesn't say.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -129,27 +128,26 @@ impl ConnSpec {
 }
 
 fn usage(url: &str, why: impl std::fmt::Display) -> Error {
-    Error::Usage(format!(
-        "database URL {}: {why}; write mysql://USER:PASSWORD@HOST:PORT/DATABASE",
-        shown(url)
-    ))
+    url_error(
+        url,
+        format!("{why}; write mysql://USER:PASSWORD@HOST:PORT/DATABASE"),
+    )
 }
 
-/// The URL without its password, even one with an unencoded `/`, `?` or
-/// `#` (where `redact_url` stops looking): all between the user's `:` and
-/// the last `@` is hidden.
-pub fn shown(url: &str) -> String {
-    let r = redact_url(url);
-    let (Some(start), Some(at)) = (r.find("://").map(|i| i + 3), r.rfind('@')) else {
-        return r;
-    };
-    if at <= start {
-        return r;
+/// A parameter's one spelling: case and `-` or `_` don't matter, and
+/// older names are aliases.
+fn canonical(key: &str) -> String {
+    let key = key.to_ascii_lowercase().replace('-', "_");
+    match key.as_str() {
+        "unix_socket" => "socket",
+        "sslmode" => "ssl_mode",
+        "require_ssl" => "ssl",
+        "sslca" => "ssl_ca",
+        "sslcert" => "ssl_cert",
+        "sslkey" => "ssl_key",
+        _ => return key,
     }
-    match r[start..at].find(':') {
-        Some(colon) => format!("{}:***{}", &r[..start + colon], &r[at..]),
-        None => r,
-    }
+    .into()
 }
 
 /// Parses the URL. `localhost` (or no host) means the server's Unix socket
@@ -159,33 +157,19 @@ pub fn parse(url: &str) -> Result<ConnSpec> {
 }
 
 pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<ConnSpec> {
-    let (scheme, rest) = url.split_once(':').ok_or_else(|| usage(url, "no scheme"))?;
+    let parsed = DbUrl::parse(url).map_err(|e| usage(url, e.why))?;
+    let scheme = &parsed.scheme;
     if !matches!(scheme.to_ascii_lowercase().as_str(), "mysql" | "mariadb") {
         return Err(usage(
             url,
             format!("scheme {scheme}: is not mysql: or mariadb:"),
         ));
     }
-    let rest = rest
-        .strip_prefix("//")
-        .ok_or_else(|| usage(url, "expected // after the scheme"))?;
-    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let (userinfo, hostport) = match authority.rfind('@') {
-        Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
-        None => (None, authority),
-    };
-    let mut user = None;
-    let mut password = None;
-    if let Some(info) = userinfo {
-        let (u, p) = match info.split_once(':') {
-            Some((u, p)) => (u, Some(p)),
-            None => (info, None),
-        };
-        user = Some(decode(url, u)?).filter(|u| !u.is_empty());
-        password = p.map(|p| decode(url, p)).transpose()?;
+    if let Some(key) = parsed.repeated(canonical) {
+        return Err(usage(url, format!("parameter '{key}' is given twice")));
     }
-    let (mut host, port) = split_host_port(url, hostport)?;
+    let mut user = parsed.user.clone();
+    let mut password = parsed.password.clone();
     let mut socket = None;
     let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
     let mut ssl_mode = None;
@@ -194,14 +178,12 @@ pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<Con
     let mut verify_flag = None;
     let (mut ssl_ca, mut ssl_cert, mut ssl_key) = (None, None, None);
     let file = |v: String| Some(v).filter(|v| !v.is_empty());
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = decode(url, value)?;
-        match key.to_ascii_lowercase().replace('-', "_").as_str() {
-            "socket" | "unix_socket" => socket = Some(value),
-            // Django's HOST may be a socket path (meta.rs writes it as ?host=).
-            "host" if value.starts_with('/') => socket = Some(value),
-            "host" => host = value,
+    for (key, value) in &parsed.params {
+        let value = value.clone();
+        match canonical(key).as_str() {
+            "socket" => socket = Some(value),
+            // Read by `server` below.
+            "host" => {}
             "user" => user = Some(value).filter(|u| !u.is_empty()),
             "password" => password = Some(value),
             "connect_timeout" => {
@@ -212,7 +194,7 @@ pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<Con
                     .ok_or_else(|| usage(url, "connect_timeout must be seconds from 1 to 3600"))?;
                 connect_timeout = Duration::from_secs(secs);
             }
-            "ssl_mode" | "sslmode" => {
+            "ssl_mode" => {
                 ssl_mode = Some(SslMode::parse(&value).ok_or_else(|| {
                     usage(
                         url,
@@ -223,11 +205,11 @@ pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<Con
                     )
                 })?)
             }
-            "ssl" | "require_ssl" => ssl_flag = Some(flag(url, key, &value)?),
+            "ssl" => ssl_flag = Some(flag(url, key, &value)?),
             "ssl_verify_server_cert" => verify_flag = Some(flag(url, key, &value)?),
-            "ssl_ca" | "sslca" => ssl_ca = file(value),
-            "ssl_cert" | "sslcert" => ssl_cert = file(value),
-            "ssl_key" | "sslkey" => ssl_key = file(value),
+            "ssl_ca" => ssl_ca = file(value),
+            "ssl_cert" => ssl_cert = file(value),
+            "ssl_key" => ssl_key = file(value),
             "ssl_capath" | "ssl_cipher" | "ssl_crl" | "ssl_crlpath" | "tls_version"
             | "ssl_fips_mode" => {
                 return Err(usage(
@@ -282,7 +264,20 @@ pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<Con
         (None, Some(_)) => return Err(usage(url, "ssl-key needs ssl-cert")),
         _ => {}
     }
-    let database = decode(url, path)?;
+    // Django's HOST may be a socket path (site metadata writes it as ?host=).
+    let mut host = String::new();
+    match (parsed.server(), &socket) {
+        (Some(Server::Socket(_)), Some(_)) => {
+            return Err(usage(
+                url,
+                "give socket= or a socket path as the host, not both",
+            ))
+        }
+        (Some(Server::Socket(path)), None) => socket = Some(path.to_string()),
+        (Some(Server::Host(h)), _) => host = h.to_string(),
+        (None, _) => {}
+    }
+    let database = parsed.path.clone();
     if database.is_empty() {
         return Err(usage(url, "no database named"));
     }
@@ -301,7 +296,7 @@ pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<Con
     }
     Ok(ConnSpec {
         host,
-        port: port.unwrap_or(3306),
+        port: parsed.port.unwrap_or(3306),
         socket,
         user,
         password,
@@ -321,45 +316,6 @@ fn flag(url: &str, key: &str, value: &str) -> Result<bool> {
         "false" | "0" | "off" | "no" => Ok(false),
         _ => Err(usage(url, format!("{key}={value} is not true or false"))),
     }
-}
-
-fn split_host_port(url: &str, s: &str) -> Result<(String, Option<u16>)> {
-    let (host, port) = if let Some(v6) = s.strip_prefix('[') {
-        let (h, after) = v6
-            .split_once(']')
-            .ok_or_else(|| usage(url, "unclosed [ in the host"))?;
-        match after {
-            "" => (h, None),
-            p => (
-                h,
-                Some(
-                    p.strip_prefix(':')
-                        .ok_or_else(|| usage(url, "expected :PORT after ]"))?,
-                ),
-            ),
-        }
-    } else {
-        match s.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (s, None),
-        }
-    };
-    let port = match port {
-        None | Some("") => None,
-        Some(p) => Some(
-            p.parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                // Not echoed: it may be part of a password with an unencoded '/'.
-                .ok_or_else(|| usage(url, "the port is not a number from 1 to 65535"))?,
-        ),
-    };
-    Ok((decode(url, host)?, port))
-}
-
-/// Percent-decoding; the result must be UTF-8.
-fn decode(url: &str, s: &str) -> Result<String> {
-    percent_decode(s).map_err(|why| usage(url, why))
 }
 
 #[cfg(test)]
@@ -427,13 +383,7 @@ mod tests {
 
     #[test]
     fn passwords_are_never_shown() {
-        assert_eq!(shown("mysql://u:p#w@h/db"), "mysql://u:***@h/db");
-        assert_eq!(shown("mysql://u:p?w/x@h/db?a=b"), "mysql://u:***@h/db?a=b");
-        assert_eq!(
-            shown("mysql://u@h/db?password=x"),
-            "mysql://u@h/db?password=***"
-        );
-        assert_eq!(shown("mysql://h/db"), "mysql://h/db");
+        // How they are hidden is tested with `dump2py_core::url::redact`.
         // '#' is no fragment: it may be in a password.
         assert_eq!(p("mysql://u:p#w@h/db").password.as_deref(), Some("p#w"));
     }
@@ -551,5 +501,43 @@ mod tests {
             e.contains("unknown parameter 'tls'") && e.contains("ssl-mode"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_url_table() {
+        use dump2py_core::url::cases::{check, Place, Seen};
+        let parse = |url: &str| {
+            let s = parse_with(url, &no_socket).map_err(|e| e.to_string())?;
+            Ok(Seen {
+                user: s.user.clone(),
+                password: s.password.clone(),
+                server: Some(match &s.socket {
+                    Some(path) => Place::Socket(path.clone()),
+                    None => Place::Host(s.host.clone()),
+                }),
+                port: Some(s.port),
+                path: s.database.clone(),
+                params: Vec::new(),
+                shown: Some(dump2py_core::url::redact(url)),
+            })
+        };
+        check("mysql", &parse, false);
+        check("mariadb", &parse, false);
+    }
+
+    #[test]
+    fn parameters_by_any_spelling_once() {
+        let e = err("mysql://h/x?ssl-mode=REQUIRED&sslmode=DISABLED");
+        assert!(e.contains("parameter 'sslmode' is given twice"), "{e}");
+        let e = err("mysql://h/x?unix_socket=/a&socket=/b");
+        assert!(e.contains("parameter 'socket' is given twice"), "{e}");
+        let e = err("mysql://u@%2Frun%2Fa.sock/x?socket=/b");
+        assert!(e.contains("not both"), "{e}");
+        assert_eq!(
+            p("mysql://h/x?SSL_CA=ca.pem").ssl_ca.as_deref(),
+            Some("ca.pem")
+        );
+        assert_eq!(p("mysql://h/x?HOST=%2Fs").socket.as_deref(), Some("/s"));
+        assert_eq!(p("mysql://u@h/x?Host=db2").host, "db2");
     }
 }

@@ -5,6 +5,7 @@
 
 mod catalog;
 mod copy;
+mod django;
 mod tls;
 mod types;
 mod url;
@@ -33,6 +34,8 @@ dump2py_core::inventory::submit! {
         schemes: &["postgres", "postgresql"],
         version: env!("CARGO_PKG_VERSION"),
         open: open_boxed,
+        django_engines: &["postgresql", "postgresql_psycopg2", "postgis"],
+        django_url: django::url,
     }
 }
 
@@ -432,7 +435,7 @@ impl Source for PgSource {
     }
 
     fn describe(&self) -> String {
-        dump2py_core::redact::redact_url(&self.spec.describe())
+        self.spec.describe()
     }
 
     fn schema(&mut self) -> Result<Schema> {

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use dump2py_core::error::{Error, Result};
-use dump2py_core::redact::redact_url;
-use dump2py_core::url::{percent_decode, percent_encode};
+use dump2py_core::error::Result;
+use dump2py_core::url::{port_number, url_error as usage, DbUrl, Server};
 
 /// Where libpq (as built by Debian) looks for the server's socket when no
 /// host is given.
@@ -81,19 +80,20 @@ impl ConnectSpec {
 
     /// The URL without its password, for headers and messages.
     pub fn describe(&self) -> String {
-        let user = percent_encode(&self.user);
-        let db = percent_encode(&self.dbname);
+        let mut url = DbUrl::new("postgres");
+        url.user = Some(self.user.clone());
+        url.path = self.dbname.clone();
         match &self.host {
-            Host::Tcp(h) if h.contains(':') => {
-                format!("postgres://{user}@[{h}]:{}/{db}", self.port)
+            Host::Tcp(h) => {
+                url.host = Some(h.clone());
+                url.port = Some(self.port);
             }
-            Host::Tcp(h) => format!("postgres://{user}@{h}:{}/{db}", self.port),
-            Host::Socket(dir) => format!(
-                "postgres://{user}@/{db}?host={}&port={}",
-                percent_encode(dir),
-                self.port
-            ),
+            Host::Socket(dir) => {
+                url.push_param("host", dir.as_str());
+                url.push_param("port", self.port.to_string());
+            }
         }
+        url.to_string()
     }
 
     /// The mode in effect: libpq uses no TLS on a Unix socket.
@@ -135,69 +135,42 @@ impl ConnectSpec {
     }
 }
 
-fn usage(url: &str, what: impl std::fmt::Display) -> Error {
-    Error::Usage(format!("database URL {}: {what}", redact_url(url)))
-}
-
 /// Parses the URL; `env` gives the defaults libpq takes from the
 /// environment (`PGPASSWORD`, `USER`).
 pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectSpec> {
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-        usage(
+    if !url.contains("://") {
+        return Err(usage(
             url,
             "expected postgres://[user[:password]@][host][:port][/dbname]",
-        )
-    })?;
+        ));
+    }
+    let parsed = DbUrl::parse(url).map_err(|e| usage(url, e.why))?;
+    let scheme = &parsed.scheme;
     if !matches!(
         scheme.to_ascii_lowercase().as_str(),
         "postgres" | "postgresql"
     ) {
         return Err(usage(url, format!("scheme {scheme}: is not postgres:")));
     }
-    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i + 1..]),
-        None => (rest, ""),
-    };
-    let (userinfo, hostport) = match authority.rfind('@') {
-        Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
-        None => (None, authority),
-    };
-    let mut user = None;
-    let mut password = None;
-    if let Some(ui) = userinfo {
-        let (u, p) = match ui.split_once(':') {
-            Some((u, p)) => (u, Some(p)),
-            None => (ui, None),
-        };
-        if !u.is_empty() {
-            user = Some(decode(url, u, "the user name")?);
-        }
-        if let Some(p) = p {
-            password = Some(decode(url, p, "the password")?);
-        }
+    if let Some(key) = parsed.repeated(str::to_string) {
+        return Err(usage(url, format!("parameter '{key}' is given twice")));
     }
-    if hostport.contains(',') {
-        return Err(usage(url, "several hosts are not supported: name one"));
-    }
-    let (host, port) = split_host_port(url, hostport)?;
-    let mut host = host.map(|h| decode(url, h, "the host")).transpose()?;
-    let mut port = port.map(|p| parse_port(url, p)).transpose()?;
-    let mut dbname = (!path.is_empty())
-        .then(|| decode(url, path, "the database name"))
-        .transpose()?;
+    let mut user = parsed.user.clone();
+    let mut password = parsed.password.clone();
+    let mut port = parsed.port;
+    let mut dbname = Some(parsed.path.clone()).filter(|d| !d.is_empty());
     let mut timeout = Duration::from_secs(10);
     let mut application_name = None;
     let mut options = None;
     let mut ssl_mode = None;
     let mut ssl_root_cert = None;
     let (mut ssl_cert, mut ssl_key) = (None, None);
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = decode(url, v, k)?;
-        match k {
-            "host" => host = Some(v),
-            "port" => port = Some(parse_port(url, &v)?),
+    for (k, v) in &parsed.params {
+        let v = v.clone();
+        match k.as_str() {
+            // Read by `server` below.
+            "host" => {}
+            "port" => port = Some(port_number(&v).map_err(|why| usage(url, why))?),
             "user" => user = Some(v),
             "password" => password = Some(v),
             "dbname" => dbname = Some(v),
@@ -278,9 +251,9 @@ pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectS
         }
         _ => {}
     }
-    let host = match host.filter(|h| !h.is_empty()) {
-        Some(h) if h.starts_with('/') => Host::Socket(h),
-        Some(h) => Host::Tcp(h),
+    let host = match parsed.server() {
+        Some(Server::Socket(dir)) => Host::Socket(dir.into()),
+        Some(Server::Host(h)) => Host::Tcp(h.into()),
         None if std::path::Path::new(DEFAULT_SOCKET_DIR).is_dir() => {
             Host::Socket(DEFAULT_SOCKET_DIR.into())
         }
@@ -307,35 +280,6 @@ pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectS
         ssl_cert,
         ssl_key,
     })
-}
-
-fn split_host_port<'a>(url: &str, s: &'a str) -> Result<(Option<&'a str>, Option<&'a str>)> {
-    if let Some(inner) = s.strip_prefix('[') {
-        let (h, after) = inner
-            .split_once(']')
-            .ok_or_else(|| usage(url, "an IPv6 host lacks its closing ]"))?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p),
-            None if after.is_empty() => None,
-            None => return Err(usage(url, "unexpected text after the IPv6 host")),
-        };
-        return Ok((Some(h), port));
-    }
-    Ok(match s.rsplit_once(':') {
-        Some((h, p)) => ((!h.is_empty()).then_some(h), Some(p)),
-        None => ((!s.is_empty()).then_some(s), None),
-    })
-}
-
-fn parse_port(url: &str, p: &str) -> Result<u16> {
-    match p.parse::<u16>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(usage(url, format!("port {p:?} is not a port number"))),
-    }
-}
-
-fn decode(url: &str, s: &str, what: &str) -> Result<String> {
-    percent_decode(s).map_err(|why| usage(url, format!("{what}: {why}")))
 }
 
 #[cfg(test)]
@@ -494,5 +438,27 @@ mod tests {
         let e = err("postgres://h/d?SSLPASSWORD=hunter3&colour=red");
         assert!(e.contains("unknown parameter SSLPASSWORD"), "{e}");
         assert!(!e.contains("hunter3"), "{e}");
+    }
+
+    #[test]
+    fn the_url_table() {
+        use dump2py_core::url::cases::{check, Place, Seen};
+        let parse = |url: &str| {
+            let s = parse(url, &no_env).map_err(|e| e.to_string())?;
+            Ok(Seen {
+                user: Some(s.user.clone()),
+                password: s.password.clone(),
+                server: Some(match &s.host {
+                    Host::Tcp(h) => Place::Host(h.clone()),
+                    Host::Socket(d) => Place::Socket(d.clone()),
+                }),
+                port: Some(s.port),
+                path: s.dbname.clone(),
+                params: Vec::new(),
+                shown: Some(s.describe()),
+            })
+        };
+        check("postgres", &parse, false);
+        check("postgresql", &parse, false);
     }
 }

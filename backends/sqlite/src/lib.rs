@@ -1,6 +1,7 @@
 //! The SQLite source: reads a database file inside one read transaction,
 //! so that the dump is one consistent snapshot.
 
+mod django;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{BatchFn, Source};
 use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{Column, ForeignKey, Schema, Table};
+use dump2py_core::url::parse_query;
 use rusqlite::{Connection, OpenFlags};
 
 pub use types::column_kind;
@@ -19,6 +21,8 @@ dump2py_core::inventory::submit! {
         schemes: &["sqlite", "sqlite3"],
         version: env!("CARGO_PKG_VERSION"),
         open: open_boxed,
+        django_engines: &["sqlite3", "spatialite"],
+        django_url: django::url,
     }
 }
 
@@ -55,13 +59,15 @@ pub fn parse_url(url: &str) -> Result<(PathBuf, OpenOptions)> {
         )));
     }
     let mut options = OpenOptions::default();
-    for param in query.split('&').filter(|p| !p.is_empty()) {
-        match param.split_once('=').unwrap_or((param, "")) {
+    let params =
+        parse_query(query).map_err(|why| Error::Usage(format!("database URL '{url}': {why}")))?;
+    for (key, value) in params {
+        match (key.as_str(), value.as_str()) {
             ("allow_empty", "1" | "true") => options.allow_empty = true,
             ("allow_empty", "0" | "false") => options.allow_empty = false,
             _ => {
                 return Err(Error::Usage(format!(
-                    "database URL '{url}': unknown parameter '{param}'; the SQLite source knows allow_empty=1"
+                    "database URL '{url}': unknown parameter '{key}={value}'; the SQLite source knows allow_empty=1"
                 )))
             }
         }
