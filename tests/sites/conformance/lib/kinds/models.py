@@ -7,7 +7,7 @@ from django.db.models import F
 
 from lino.api import dd
 from lino.core import fields as lf
-from lino.modlib.gfks.fields import GenericForeignKeyIdField
+from lino.modlib.gfks.fields import GenericForeignKey, GenericForeignKeyIdField
 from lino.utils.mldbc.fields import BabelCharField, BabelTextField, LanguageField
 from lino_xl.lib.sepa.fields import BICField, IBANField, UppercaseTextField
 
@@ -71,7 +71,7 @@ UUID = value_model("UUID", models.UUIDField(**N))
 
 
 class Generated(dd.Model):
-    base = models.IntegerField(**N)
+    base = models.BigIntegerField(**N)
     v = models.GeneratedField(expression=F("base") * 2, output_field=models.BigIntegerField(),
                               db_persist=True)
 
@@ -124,6 +124,8 @@ LinoLanguage = value_model("LinoLanguage", LanguageField(**N))
 class LinoGfkId(dd.Model):
     owner_type = dd.ForeignKey("contenttypes.ContentType", related_name="+", **N)
     v = GenericForeignKeyIdField(owner_type, **N)
+    # Lino's GenericForeignKey: a field without a column (Django 5.1+)
+    owner = GenericForeignKey("owner_type", "v")
 
 
 # lino_xl's (lino_xl.lib.sepa.fields)
