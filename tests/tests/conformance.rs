@@ -62,7 +62,9 @@ impl Site {
     }
 
     fn env(&self) -> Vec<(&str, &str)> {
-        self.db.as_ref().map_or(Vec::new(), |db| db.site_env().to_vec())
+        self.db
+            .as_ref()
+            .map_or(Vec::new(), |db| db.site_env().to_vec())
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -170,8 +172,8 @@ fn every_field_class_has_a_model() {
         .expect("run field_classes.py");
     let text = stdout(&out);
     let json = text.find("\n{").map_or(text.as_str(), |i| &text[i + 1..]);
-    let classes: serde_json::Value = serde_json::from_str(json)
-        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", stderr(&out)));
+    let classes: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}\n{}", stderr(&out)));
     assert!(out.status.success(), "{classes}\n{}", stderr(&out));
     let list = |k: &str| -> Vec<String> {
         classes[k]
@@ -227,12 +229,18 @@ fn values_behind_the_orm_are_stored_as_written() {
         ("SELECT length(v) FROM kinds_char WHERE id = 200", "30"),
         ("SELECT v FROM kinds_smallinteger WHERE id = 100", "40000"),
         ("SELECT quote(v) FROM kinds_linoquantity WHERE id = 1", "''"),
-        ("SELECT quote(v) FROM kinds_linoduration WHERE id = 101", "NULL"),
+        (
+            "SELECT quote(v) FROM kinds_linoduration WHERE id = 101",
+            "NULL",
+        ),
         (
             "SELECT v FROM kinds_uuid WHERE id = 100",
             "12345678-1234-5678-1234-567812345678",
         ),
-        ("SELECT v FROM kinds_generated WHERE id = 4", "9223372036854775806"),
+        (
+            "SELECT v FROM kinds_generated WHERE id = 4",
+            "9223372036854775806",
+        ),
     ] {
         assert_eq!(get(sql), want, "{sql}");
     }
