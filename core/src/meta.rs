@@ -191,6 +191,31 @@ pub struct FieldMeta {
     pub babel_columns: Vec<String>,
     /// A babel variant (`name_de`): not a field of its own in a dump.
     pub babel_variant: bool,
+    /// The field's class (`lino.core.fields.QuantityField`); None in
+    /// older saved schemas, as are all fields below.
+    #[serde(default)]
+    pub field_class: Option<String>,
+    /// The Django model field class it derives from (`CharField`).
+    #[serde(default)]
+    pub base_class: Option<String>,
+    /// The field converts what it reads (`from_db_value`).
+    #[serde(default)]
+    pub from_db_value: bool,
+    /// Django reads `''` in its column as None (Lino's QuantityField,
+    /// DurationField, IncompleteDateField, choice lists).
+    #[serde(default)]
+    pub empty_is_none: bool,
+    #[serde(default)]
+    pub max_length: Option<u64>,
+    /// The range of an integer field's type as Django defines it (SQLite
+    /// doesn't enforce it).
+    #[serde(default)]
+    pub min_value: Option<i64>,
+    #[serde(default)]
+    pub max_value: Option<i64>,
+    /// A `GeneratedField`: dumpdata writes it; a restore must not set it.
+    #[serde(default)]
+    pub generated: bool,
 }
 
 fn yes() -> bool {

@@ -58,6 +58,33 @@ def label(model):
     return f"{model._meta.app_label}.{model._meta.object_name}"
 
 
+def django_base(cls):
+    """The name of the nearest Django model field class `cls` derives from."""
+    for c in cls.__mro__:
+        if c.__module__.startswith("django.db.models."):
+            return c.__name__
+    return None
+
+
+def empty_is_none(f):
+    """Whether the field's from_db_value() reads '' as None."""
+    if not hasattr(f, "from_db_value"):
+        return False
+    from django.db import connection
+    try:
+        return f.from_db_value("", None, connection) is None
+    except Exception:  # a conversion that can't read '' at all
+        return False
+
+
+def nominal_range(internal_type):
+    """(min, max) of an integer field type as Django defines it for every
+    backend (BaseDatabaseOperations), or (None, None)."""
+    from django.db.backends.base.operations import BaseDatabaseOperations
+    low, high = BaseDatabaseOperations.integer_field_ranges.get(internal_type, (None, None))
+    return low, high
+
+
 def field_meta(model, f, languages, babel_types):
     rel = f.related_model if f.is_relation else None
     many = f.many_to_many
@@ -76,11 +103,29 @@ def field_meta(model, f, languages, babel_types):
     def int_or_none(x):
         return int(x) if isinstance(x, int) else None
 
+    internal = f.get_internal_type()
+    low, high = nominal_range(internal)
+
     return {
         "name": f.name,
         "attname": f.attname,
         "column": None if many else f.column,
-        "internal_type": f.get_internal_type(),
+        "internal_type": internal,
+        # The field's class, and the Django class it derives from: for a
+        # custom field (Lino's QuantityField) they differ.
+        "field_class": f"{type(f).__module__}.{type(f).__qualname__}",
+        "base_class": django_base(type(f)),
+        # A conversion of its own when Django reads the column, and whether
+        # it reads '' as None (Lino's QuantityField, DurationField, ...).
+        "from_db_value": hasattr(f, "from_db_value"),
+        "empty_is_none": empty_is_none(f),
+        "max_length": int_or_none(getattr(f, "max_length", None)),
+        # The range of the field's type (Django checks it on every backend
+        # but SQLite, where it is 64 bits); None if not an integer field.
+        "min_value": low,
+        "max_value": high,
+        # A GeneratedField: dumped as dumpdata does, never restored.
+        "generated": bool(getattr(f, "generated", False)),
         "primary_key": bool(f.primary_key),
         "serialize": bool(f.serialize),
         "null": bool(f.null),

@@ -63,7 +63,9 @@ FIELD_KEYS = {"name": STR, "attname": STR, "column": OPT_STR, "internal_type": S
               "primary_key": BOOL, "serialize": BOOL, "null": BOOL, "decimal_places": (int, type(None)),
               "max_digits": (int, type(None)), "related_model": OPT_STR,
               "through": OPT_STR, "choicelist": OPT_STR, "babel": (bool,), "babel_columns": (list,),
-              "babel_variant": BOOL}
+              "babel_variant": BOOL, "field_class": STR, "base_class": OPT_STR,
+              "from_db_value": BOOL, "empty_is_none": BOOL, "max_length": (int, type(None)),
+              "min_value": (int, type(None)), "max_value": (int, type(None)), "generated": BOOL}
 
 
 def schema_errors(meta):
@@ -198,6 +200,34 @@ def main():
         check("awkward: Node.parent points to itself",
               field(meta, "things.Node", "parent")["related_model"] == "things.Node")
         check("awkward: no proxy by default", not any(m["proxy"] for m in meta["models"]))
+
+    # conformance: what a value conversion needs, per field (issue 12)
+    meta = site_meta("conformance", "conformance.settings")
+    if meta:
+        def kind(name, key):
+            return field(meta, f"kinds.{name}", "v")[key]
+
+        check("conformance: Lino's QuantityField, DurationField, IncompleteDateField and a "
+              "choice list read '' as None; CharField and BICField don't",
+              [kind(n, "empty_is_none") for n in ("LinoQuantity", "LinoDuration",
+                                                  "LinoIncompleteDate", "LinoChoiceList",
+                                                  "Char", "XlBIC")]
+              == [True, True, True, True, False, False])
+        check("conformance: a custom field's class and Django base class",
+              (kind("LinoQuantity", "field_class"), kind("LinoQuantity", "base_class"),
+               kind("LinoQuantity", "internal_type"), kind("XlIBAN", "base_class"))
+              == ("lino.core.fields.QuantityField", "CharField", "CharField", "CharField"))
+        check("conformance: from_db_value of Lino's and Django's own conversions",
+              [kind(n, "from_db_value") for n in ("LinoQuantity", "JSON", "Char", "Decimal2")]
+              == [True, True, False, False])
+        check("conformance: max_length", (kind("Char", "max_length"), kind("Text", "max_length"))
+              == (20, None))
+        check("conformance: the integer ranges of the field types, not of SQLite",
+              [(kind(n, "min_value"), kind(n, "max_value"))
+               for n in ("SmallInteger", "PositiveSmallInteger", "BigInteger", "Float")]
+              == [(-32768, 32767), (0, 32767), (-2 ** 63, 2 ** 63 - 1), (None, None)])
+        check("conformance: the generated field is marked",
+              (kind("Generated", "generated"), kind("Integer", "generated")) == (True, False))
 
     # awkward's variants
     meta = site_meta("awkward 2.0 renamed, en fr, proxy", "awkward.settings",

@@ -76,6 +76,32 @@ pub fn sqlite_url(db: &Path) -> String {
     format!("sqlite:{}", db.display())
 }
 
+/// Asserts that two files are byte-identical (Django's output and ours),
+/// showing where they differ.
+pub fn assert_same_file(theirs: &Path, ours: &Path) {
+    let (a, b) = (
+        fs::read(theirs).expect("theirs"),
+        fs::read(ours).expect("ours"),
+    );
+    if a != b {
+        let at = a
+            .iter()
+            .zip(&b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len()));
+        let show = |v: &[u8]| {
+            String::from_utf8_lossy(&v[at.saturating_sub(80)..(at + 80).min(v.len())]).into_owned()
+        };
+        panic!(
+            "{} and {} differ at byte {at}:\n--- Django:\n{}\n--- ours:\n{}",
+            theirs.display(),
+            ours.display(),
+            show(&a),
+            show(&b)
+        );
+    }
+}
+
 /// Every file of a dump directory: name → content; but the manifest
 /// (`dump2py.json`, whose checksums differ wherever a file does), which
 /// tests/tests/safety_outputs.rs checks.

@@ -96,30 +96,6 @@ fn django_with(
     lino.admin(settings, db, &args)
 }
 
-fn assert_same_file(theirs: &Path, ours: &Path) {
-    let (a, b) = (
-        fs::read(theirs).expect("theirs"),
-        fs::read(ours).expect("ours"),
-    );
-    if a != b {
-        let at = a
-            .iter()
-            .zip(&b)
-            .position(|(x, y)| x != y)
-            .unwrap_or(a.len().min(b.len()));
-        let show = |v: &[u8]| {
-            String::from_utf8_lossy(&v[at.saturating_sub(80)..(at + 80).min(v.len())]).into_owned()
-        };
-        panic!(
-            "{} and {} differ at byte {at}:\n--- Django:\n{}\n--- ours:\n{}",
-            theirs.display(),
-            ours.display(),
-            show(&a),
-            show(&b)
-        );
-    }
-}
-
 /// With --settings: each format and indent byte-identical to Django's.
 fn same_as_dumpdata(
     lino: &Lino,
