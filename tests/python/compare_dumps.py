@@ -30,6 +30,8 @@ Options:
   --ignore-param TABLE.NAME  leave parameter NAME out of Lino's create_TABLE()
                              and its rows (repeatable; e.g. things_thing.tags,
                              as Lino passes m2m fields as a useless argument)
+  --renamed LINO=OURS        Lino's data file LINO is ours named OURS (repeatable;
+                             ours escapes a table name that isn't like Django's)
   --exact                    also compare text. In each data file both have, the
                              first 3 lines (coding, logger.info, "# fields:") and
                              the lines other than rows must be identical (where
@@ -257,7 +259,19 @@ def main(argv):
     p.add_argument("--ignore-param", action="append", default=[])
     p.add_argument("--lino-none-for-empty", action="append", default=[])
     p.add_argument("--exact", action="store_true")
+    p.add_argument("--renamed", action="append", default=[])
     args = p.parse_args(argv)
+    if args.renamed:
+        # Compare a copy of Lino's dump whose files have our names.
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp()
+        lino_dir = os.path.join(tmp, "lino")
+        shutil.copytree(args.lino_dir, lino_dir)
+        for spec in args.renamed:
+            theirs, _, ours = spec.partition("=")
+            os.rename(os.path.join(lino_dir, theirs), os.path.join(lino_dir, ours))
+        args.lino_dir = lino_dir
 
     problems = []
     notes = []

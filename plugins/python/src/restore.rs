@@ -58,6 +58,9 @@ pub fn header(out: &mut String, info: &DumpInfo, site: &Site, py: &PyNames) {
         out.push_str(RESOLVE_MODEL);
     } else {
         out.push_str(DURATIONS);
+        // The backend decides how Django reads a stored value (see the loader's read_as_django).
+        let scheme = info.source.split(':').next().unwrap_or_default();
+        let _ = writeln!(out, "Dump2pyLoader.read_as_django = {}", lit(scheme));
     }
     // Lino always defines bv2kw; without metadata, only for folded babel fields.
     if site.languages.len() > 1 || (site.settings.is_some() && !site.languages.is_empty()) {
@@ -273,7 +276,7 @@ pub fn main(out: &mut String, files: &[String], missing: &[(String, String)]) {
 const HELPERS: &str = r#"
 import os
 import logging
-from decimal import Decimal
+from decimal import Decimal, Context as _Dump2pyContext
 from datetime import datetime, date, time, timedelta, timezone
 from contextlib import contextmanager
 from time import perf_counter as _dump2py_clock
@@ -441,6 +444,11 @@ class Dump2pyLoader(DpyLoader):
 
     max_deferred_objects = 4000
     batch_size = 1000
+    # Without site metadata, the scheme of the dumped database (set below
+    # the class): values are as it stored them, and save() reads them as
+    # Django would. With metadata, dump2py wrote them so already.
+    read_as_django = None
+    sqlite_digits = _Dump2pyContext(prec=15)  # what SQLite keeps of a REAL
 
     def __init__(self, globals_dict, quick=False, strict=True, bulk=False):
         self.bulk = bulk
@@ -450,6 +458,7 @@ class Dump2pyLoader(DpyLoader):
         self.deferred = 0
         self.targets = {}
         self.buffers = {}
+        self.readers = {}
         self.started = _dump2py_clock()
         if _DUMP2PY_LINO:
             DpyLoader.__init__(self, globals_dict, quick=quick, strict=strict)
@@ -563,6 +572,8 @@ class Dump2pyLoader(DpyLoader):
     def save(self, obj):
         for o in self.objects(obj):
             self.rows += 1
+            if self.read_as_django is not None:
+                self.as_django_reads(o)
             if self.bulk:
                 self.bulk_save(o)
             else:
@@ -580,6 +591,43 @@ class Dump2pyLoader(DpyLoader):
                 yield from self.objects(o)
         else:
             logger.warning("Ignored unknown object %r", obj)
+
+    def as_django_reads(self, obj):
+        """Each stored value of obj's own table as Django would read it from
+        the dumped database, before anything cleans it: what only the field
+        knows (its decimal places, a custom field's from_db_value)."""
+        model = obj.__class__
+        readers = self.readers.get(model)
+        if readers is None:
+            readers = self.readers[model] = [r for r in map(self.reader, model._meta.local_concrete_fields) if r]
+        for f, read in readers:
+            try:
+                setattr(obj, f.attname, read(f, getattr(obj, f.attname)))
+            except Exception as e:
+                raise Exception("%s: %s.%s can't be read as Django reads it: %s" % (
+                    _dump2py_obj_str(obj), model._meta.db_table, f.column, e)) from None
+
+    def reader(self, f):
+        if f.get_internal_type() == "DecimalField":
+            return (f, self.sqlite_decimal) if self.read_as_django == "sqlite" else None
+        # Django's own fields take a stored value as it is (JSON comes as a
+        # value already); Lino's (choice lists, quantities, incomplete dates) don't.
+        owner = next((c for c in type(f).__mro__ if "from_db_value" in c.__dict__), None)
+        if owner is None or owner.__module__.startswith("django."):
+            return None
+        conn = connections[self.db]
+        return f, lambda f, value: f.from_db_value(value, None, conn)
+
+    @classmethod
+    def sqlite_decimal(cls, f, value):
+        """Django's SQLite converter: the stored REAL (or INTEGER) to 15
+        significant digits, then quantized to the field's places."""
+        if value is None:
+            return None
+        value = Decimal(value)
+        stored = int(value) if value.as_tuple().exponent >= 0 and abs(value) > 2 ** 53 else float(value)
+        value = cls.sqlite_digits.create_decimal_from_float(stored)
+        return value.quantize(Decimal(1).scaleb(-f.decimal_places), context=f.context)
 
     @staticmethod
     def foreign_keys(obj):
