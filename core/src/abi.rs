@@ -712,6 +712,7 @@ impl DumpInfo {
         let info = CoreDumpInfo {
             source: self.source.to_string()?,
             tool_version: self.tool_version.to_string()?,
+            ..CoreDumpInfo::default()
         };
         let models = slice(self.models, self.n_models)?
             .iter()

@@ -786,6 +786,7 @@ mod tests {
         let info = DumpInfo {
             source: "memory".into(),
             tool_version: "0".into(),
+            ..DumpInfo::default()
         };
         Pipeline {
             source: src,
@@ -843,6 +844,7 @@ mod tests {
             &DumpInfo {
                 source: "memory".into(),
                 tool_version: "0".into(),
+                ..DumpInfo::default()
             },
             &mut warnings,
         )
@@ -961,6 +963,7 @@ mod tests {
         let info = DumpInfo {
             source: "memory".into(),
             tool_version: "0".into(),
+            ..DumpInfo::default()
         };
         Pipeline {
             source: src,

@@ -265,6 +265,7 @@ fn run_observed(
     let info = DumpInfo {
         source: source.describe(),
         tool_version: "0".into(),
+        ..DumpInfo::default()
     };
     Pipeline {
         source: source.as_mut(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{BatchFn, Source};
 use dump2py_core::registry::SourceFactory;
-use dump2py_core::schema::{Column, ForeignKey, Schema, Table};
+use dump2py_core::schema::{Column, ForeignKey, Schema, Storage, Table};
 use rusqlite::{Connection, OpenFlags};
 
 pub use types::column_kind;
@@ -259,6 +259,13 @@ impl Source for SqliteSource {
 
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
         types::read_table(&self.conn, table, batch_rows.max(1), out)
+    }
+
+    /// Django's SQLite backend stores decimals as REAL.
+    fn storage(&self) -> Storage {
+        Storage {
+            decimals_as_real: true,
+        }
     }
 
     fn local_files(&self) -> Vec<PathBuf> {

@@ -8,7 +8,7 @@ use dump2py_core::plugin::DumpInfo;
 use dump2py_core::schema::ColumnKind;
 
 use crate::names::{self, write_comment_name, Function, PyNames};
-use crate::pyrepr::{write_str, write_str_quoted};
+use dump2py_core::py::repr::{write_str, write_str_quoted};
 
 fn lit(s: &str) -> String {
     let mut out = String::new();
