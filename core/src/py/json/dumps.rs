@@ -207,6 +207,32 @@ mod tests {
     }
 
     #[test]
+    fn repeated_keys_keep_their_first_place_and_last_value() {
+        // Past LINEAR_KEYS entries, repeated keys are found by a hash map.
+        let keys: Vec<String> = (0..12).map(|i| format!("\"k{i}\": {i}")).collect();
+        let text = format!(
+            "{{{}, \"k0\": 20, \"k11\": 21, \"k0\": 22}}",
+            keys.join(", ")
+        );
+        let mut want: Vec<String> = (0..12).map(|i| format!("\"k{i}\": {i}")).collect();
+        want[0] = "\"k0\": 22".into();
+        want[11] = "\"k11\": 21".into();
+        assert_eq!(
+            dumps(&text, None, false),
+            format!("{{{}}}", want.join(", "))
+        );
+        assert_eq!(
+            dumps(r#"{"a": 1, "b": {"a": 2, "a": 3}, "a": 4}"#, None, false),
+            r#"{"a": 4, "b": {"a": 3}}"#
+        );
+        // The Python literal keeps every entry: the dict resolves them.
+        let mut py = String::new();
+        let doc = Doc::parse(r#"{"a": 1, "a": 2}"#).expect("valid");
+        doc.write_python(&mut py);
+        assert_eq!(py, "{'a': 1, 'a': 2}");
+    }
+
+    #[test]
     fn rejects_what_python_rejects() {
         for bad in [
             "",

@@ -94,7 +94,7 @@ const TEMPLATE_GLOBALS: &[&str] = &[
     "args",
     "loader",
     "dict",
-    // The loader of restore.py (see restore.rs).
+    // The loader of restore.py (see restore/helpers.py).
     "logging",
     "contextmanager",
     "_dump2py_clock",

@@ -9,7 +9,7 @@ use dump2py_core::value::{push_int, push_uint, write_duration, Value};
 
 use dump2py_core::py::decimal::{is_quantized, quantize_fixed};
 use dump2py_core::py::json::write_python_literal;
-use dump2py_core::py::repr as pyrepr;
+use dump2py_core::py::repr;
 use dump2py_core::py::uuid::{parse_uuid, write_uuid};
 
 /// The deepest JSON that a data file's Python parser accepts.
@@ -87,11 +87,11 @@ fn write_plain(
         Value::Float(f) => {
             // Lino writes repr(str(value)): the float's text in quotes.
             out.push('\'');
-            pyrepr::write_float(out, *f);
+            repr::write_float(out, *f);
             out.push('\'');
         }
         Value::Decimal(d) => quoted(out, d),
-        Value::Text(s) => pyrepr::write_str(out, s),
+        Value::Text(s) => repr::write_str(out, s),
         Value::Bytes(b) => quoted(out, &base64::engine::general_purpose::STANDARD.encode(b)),
         Value::Date(d) => {
             out.push_str("date(");
@@ -143,9 +143,9 @@ fn write_content_type(out: &mut String, site: &Site, value: &Value) -> Result<()
         }) if crate::names::is_identifier(global) => out.push_str(global),
         Some(ct) => {
             out.push_str("ct_model(");
-            pyrepr::write_str(out, &ct.app_label);
+            repr::write_str(out, &ct.app_label);
             out.push_str(", ");
-            pyrepr::write_str(out, &ct.model);
+            repr::write_str(out, &ct.model);
             out.push(')');
         }
         // A stale id: the dump says so rather than crash, as Lino would.
@@ -189,7 +189,7 @@ fn duration(out: &mut String, us: i64) {
 }
 
 fn quoted(out: &mut String, s: &str) {
-    pyrepr::write_str(out, s);
+    repr::write_str(out, s);
 }
 
 /// A UUID quoted, hyphenated and lowercase, as `repr(str(uuid))`.
