@@ -4,8 +4,35 @@
 //! floats are written as Python's `repr`, NaN and infinities as
 //! `NaN`/`Infinity`.
 
-use super::{Doc, JsonError, Node, Obj};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::parse::{parse, Events, Scalar, Text};
+use super::JsonError;
 use crate::py::repr;
+
+/// Objects with more entries than this find repeated keys by a hash map.
+const LINEAR_KEYS: usize = 8;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Node<'a> {
+    Null,
+    Bool(bool),
+    /// The integer as written: digits, after a `-` if negative.
+    Int(&'a str),
+    Float(f64),
+    Str(Cow<'a, str>),
+    Arr(Vec<usize>),
+    /// Each key once, in its first place, with its last value.
+    Obj(Vec<(Cow<'a, str>, usize)>),
+}
+
+/// A parsed document: nodes in an arena, children before their container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doc<'a> {
+    nodes: Vec<Node<'a>>,
+    root: usize,
+}
 
 /// How `json.dumps` is called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,78 +43,182 @@ pub struct Style {
     pub ascii: bool,
 }
 
-impl Obj {
-    /// The entries `json.dumps` writes: each key once.
-    fn dict(&self) -> &[(usize, usize)] {
-        self.unique.as_deref().unwrap_or(&self.entries)
+enum Frame<'a> {
+    Arr(Vec<usize>),
+    Obj {
+        items: Vec<(Cow<'a, str>, usize)>,
+        key: Cow<'a, str>,
+        /// Key → place in `items`, past LINEAR_KEYS entries.
+        index: Option<HashMap<String, usize>>,
+    },
+}
+
+/// Builds a [`Doc`] from the parser's events.
+#[derive(Default)]
+struct Builder<'a> {
+    nodes: Vec<Node<'a>>,
+    stack: Vec<Frame<'a>>,
+    /// Where the first string with a lone surrogate starts.
+    lone_surrogate: Option<usize>,
+}
+
+impl<'a> Builder<'a> {
+    fn text(&mut self, text: Text<'a, '_>) -> Cow<'a, str> {
+        match text {
+            Text::Src(s) => Cow::Borrowed(s),
+            Text::Decoded {
+                text,
+                surrogates,
+                offset,
+            } => {
+                if !surrogates.is_empty() {
+                    self.lone_surrogate.get_or_insert(offset);
+                }
+                Cow::Owned(text.to_string())
+            }
+        }
+    }
+
+    /// Adds a complete node to its container.
+    fn push(&mut self, node: Node<'a>) {
+        self.nodes.push(node);
+        let done = self.nodes.len() - 1;
+        match self.stack.last_mut() {
+            None => {}
+            Some(Frame::Arr(items)) => items.push(done),
+            Some(Frame::Obj { items, key, index }) => {
+                let key = std::mem::take(key);
+                let found = match index {
+                    Some(map) => map.get(key.as_ref()).copied(),
+                    None => items.iter().position(|(k, _)| *k == key),
+                };
+                match found {
+                    Some(at) => items[at].1 = done,
+                    None => {
+                        if let Some(map) = index {
+                            map.insert(key.to_string(), items.len());
+                        }
+                        items.push((key, done));
+                        if index.is_none() && items.len() > LINEAR_KEYS {
+                            let map = items.iter().enumerate();
+                            *index = Some(map.map(|(i, (k, _))| (k.to_string(), i)).collect());
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
-impl Doc<'_> {
-    /// Writes the document as `json.dumps` would, nested `level` deep
-    /// (for indentation). A lone surrogate can't be written as UTF-8:
-    /// Django fails there too.
-    pub fn write_dumps(
-        &self,
-        out: &mut String,
-        style: Style,
-        level: usize,
-    ) -> Result<(), JsonError> {
-        if let Some(offset) = self.lone_surrogate {
+impl<'a> Events<'a> for Builder<'a> {
+    fn open(&mut self, obj: bool) {
+        self.stack.push(if obj {
+            Frame::Obj {
+                items: Vec::new(),
+                key: Cow::Borrowed(""),
+                index: None,
+            }
+        } else {
+            Frame::Arr(Vec::new())
+        });
+    }
+
+    fn close(&mut self, _obj: bool) {
+        let node = match self.stack.pop() {
+            Some(Frame::Arr(items)) => Node::Arr(items),
+            Some(Frame::Obj { items, .. }) => Node::Obj(items),
+            None => return,
+        };
+        self.push(node);
+    }
+
+    fn next(&mut self) {}
+
+    fn key(&mut self, key: Text<'a, '_>) {
+        let key = self.text(key);
+        if let Some(Frame::Obj { key: k, .. }) = self.stack.last_mut() {
+            *k = key;
+        }
+    }
+
+    fn scalar(&mut self, value: Scalar<'a, '_>) {
+        let node = match value {
+            Scalar::Null => Node::Null,
+            Scalar::Bool(b) => Node::Bool(b),
+            Scalar::Int(token) => Node::Int(token),
+            Scalar::Float(f) => Node::Float(f),
+            Scalar::Str(text) => Node::Str(self.text(text)),
+        };
+        self.push(node);
+    }
+}
+
+impl<'a> Doc<'a> {
+    /// Parses `text` as `json.loads` does, refusing a lone surrogate, which
+    /// `json.dumps` can't write as UTF-8 (Django fails there too).
+    pub fn parse(text: &'a str) -> Result<Doc<'a>, JsonError> {
+        let mut b = Builder::default();
+        parse(text, usize::MAX, &mut b)?;
+        if let Some(offset) = b.lone_surrogate {
             return Err(JsonError::LoneSurrogate { offset });
         }
+        Ok(Doc {
+            root: b.nodes.len().saturating_sub(1),
+            nodes: b.nodes,
+        })
+    }
+
+    /// Whether the document is JSON `null` (Python's `None`).
+    pub fn is_null(&self) -> bool {
+        self.nodes.get(self.root) == Some(&Node::Null)
+    }
+
+    /// Writes the document as `json.dumps` would, nested `level` deep
+    /// (for indentation).
+    pub fn write(&self, out: &mut String, style: Style, level: usize) {
         // (node, next child) pairs: a container is open while on the stack.
         let mut stack: Vec<(usize, usize)> = vec![(self.root, 0)];
         while let Some((node, child)) = stack.pop() {
             let depth = level + stack.len();
-            let (open, len, close): (&str, usize, char) = match &self.nodes[node] {
-                Node::Arr(items) if items.is_empty() => ("[]", 0, ' '),
-                Node::Obj(obj) if obj.entries.is_empty() => ("{}", 0, ' '),
-                Node::Arr(items) => ("[", items.len(), ']'),
-                Node::Obj(obj) => ("{", obj.dict().len(), '}'),
-                Node::Null => ("null", 0, ' '),
-                Node::Bool(b) => (if *b { "true" } else { "false" }, 0, ' '),
-                Node::Int("-0") => ("0", 0, ' '),
-                Node::Int(d) => (*d, 0, ' '),
-                Node::Float(f) => {
-                    write_float(out, *f);
-                    continue;
-                }
-                Node::Str(s) => {
-                    write_str(out, s, style.ascii);
-                    continue;
-                }
-                // Refused above.
-                Node::Lone(_) => continue,
-            };
-            if len == 0 {
-                out.push_str(open);
-                continue;
-            }
-            if child == 0 {
-                out.push_str(open);
-            }
-            if child == len {
-                newline(out, style, depth);
-                out.push(close);
-                continue;
-            }
-            separator(out, style, child, depth + 1);
-            stack.push((node, child + 1));
             match &self.nodes[node] {
-                Node::Arr(items) => stack.push((items[child], 0)),
-                Node::Obj(obj) => {
-                    let (key, value) = obj.dict()[child];
-                    if let Node::Str(k) = &self.nodes[key] {
-                        write_str(out, k, style.ascii);
+                Node::Arr(items) if items.is_empty() => out.push_str("[]"),
+                Node::Obj(items) if items.is_empty() => out.push_str("{}"),
+                Node::Arr(items) => {
+                    if child == 0 {
+                        out.push('[');
                     }
-                    out.push_str(": ");
-                    stack.push((value, 0));
+                    if child == items.len() {
+                        newline(out, style, depth);
+                        out.push(']');
+                        continue;
+                    }
+                    separator(out, style, child, depth + 1);
+                    stack.push((node, child + 1));
+                    stack.push((items[child], 0));
                 }
-                _ => {}
+                Node::Obj(items) => {
+                    if child == 0 {
+                        out.push('{');
+                    }
+                    if child == items.len() {
+                        newline(out, style, depth);
+                        out.push('}');
+                        continue;
+                    }
+                    separator(out, style, child, depth + 1);
+                    write_str(out, &items[child].0, style.ascii);
+                    out.push_str(": ");
+                    stack.push((node, child + 1));
+                    stack.push((items[child].1, 0));
+                }
+                Node::Null => out.push_str("null"),
+                Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+                Node::Int("-0") => out.push('0'),
+                Node::Int(d) => out.push_str(d),
+                Node::Float(f) => write_float(out, *f),
+                Node::Str(s) => write_str(out, s, style.ascii),
             }
         }
-        Ok(())
     }
 }
 
@@ -166,8 +297,7 @@ mod tests {
     fn dumps(text: &str, indent: Option<usize>, ascii: bool) -> String {
         let doc = Doc::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         let mut out = String::new();
-        doc.write_dumps(&mut out, Style { indent, ascii }, 0)
-            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        doc.write(&mut out, Style { indent, ascii }, 0);
         out
     }
 
@@ -227,8 +357,8 @@ mod tests {
         );
         // The Python literal keeps every entry: the dict resolves them.
         let mut py = String::new();
-        let doc = Doc::parse(r#"{"a": 1, "a": 2}"#).expect("valid");
-        doc.write_python(&mut py);
+        let doc = r#"{"a": 1, "a": 2}"#;
+        super::super::write_python_literal(&mut py, doc, usize::MAX).expect("valid");
         assert_eq!(py, "{'a': 1, 'a': 2}");
     }
 
@@ -245,12 +375,7 @@ mod tests {
             "\"\\ud800\"",
             "tru",
         ] {
-            let style = Style {
-                indent: None,
-                ascii: true,
-            };
-            let written = Doc::parse(bad).and_then(|d| d.write_dumps(&mut String::new(), style, 0));
-            assert!(written.is_err(), "{bad:?}");
+            assert!(Doc::parse(bad).is_err(), "{bad:?}");
         }
     }
 

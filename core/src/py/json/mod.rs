@@ -1,7 +1,10 @@
-//! One model of a stored JSON document ([`Doc`]), parsed as Python's
-//! `json.loads` parses, and its two renderings: a Python literal equal to
-//! what `json.loads` returns ([`python`], for the Python dump), and the text
-//! `json.dumps` writes of it ([`dumps`], for dumpdata).
+//! Stored JSON documents as Django's sinks write them: one parser
+//! ([`parse`], the grammar of Python's `json.loads`) and two renderings of
+//! what it reads, a Python literal equal to what `json.loads` returns
+//! ([`write_python_literal`], for the Python dump, written as the parser
+//! goes) and the text `json.dumps` writes of it ([`Doc`], for dumpdata:
+//! a dict keeps a repeated key's first place and last value, which needs
+//! the whole object).
 //!
 //! Parsing and writing use explicit stacks: depth is limited by memory
 //! only, unless the caller sets a limit.
@@ -10,61 +13,10 @@ mod dumps;
 mod parse;
 mod python;
 
-use std::borrow::Cow;
 use std::fmt;
 
-pub use dumps::{write_float, write_str, Style};
+pub use dumps::{write_float, write_str, Doc, Style};
 pub use python::write_python_literal;
-
-/// A parsed document: nodes in an arena, children before their container,
-/// the root last.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Doc<'a> {
-    nodes: Vec<Node<'a>>,
-    root: usize,
-    /// The offset of the first lone surrogate escape, if any.
-    lone_surrogate: Option<usize>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Node<'a> {
-    Null,
-    Bool(bool),
-    /// The integer as written: digits, after a `-` if negative.
-    Int(&'a str),
-    Float(f64),
-    Str(Cow<'a, str>),
-    /// A string with lone surrogates, which a Rust string can't hold.
-    Lone(Box<LoneStr>),
-    Arr(Vec<usize>),
-    Obj(Obj),
-}
-
-/// The text around the surrogates, and each surrogate with the byte index
-/// in `text` where it stands.
-#[derive(Debug, Clone, PartialEq)]
-struct LoneStr {
-    text: String,
-    surrogates: Vec<(usize, u32)>,
-}
-
-/// An object's entries as written, repeated keys included: a Python dict
-/// literal resolves them as `json.loads` does.
-#[derive(Debug, Clone, PartialEq)]
-struct Obj {
-    /// (key node, value node).
-    entries: Vec<(usize, usize)>,
-    /// Only when a key repeats: each key once, in its first place with its
-    /// last value (the dict that `json.dumps` writes).
-    unique: Option<Vec<(usize, usize)>>,
-}
-
-impl Doc<'_> {
-    /// Whether the document is JSON `null` (Python's `None`).
-    pub fn is_null(&self) -> bool {
-        self.nodes.get(self.root) == Some(&Node::Null)
-    }
-}
 
 /// Why a JSON document was rejected; `offset` is a byte offset into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,8 +42,8 @@ pub enum JsonError {
     TrailingData { offset: usize },
     /// Nested deeper than the limit (Python's parser stops at 200 levels).
     TooDeep { offset: usize, limit: usize },
-    /// A `\uD800`-style escape without its pair: `json.dumps` can't write
-    /// it as UTF-8.
+    /// A string with a `\uD800`-style escape without its pair, which
+    /// `json.dumps` can't write as UTF-8.
     LoneSurrogate { offset: usize },
 }
 

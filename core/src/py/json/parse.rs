@@ -1,74 +1,84 @@
-//! The parser: the grammar of Python's json scanner, including its `NaN`,
-//! `Infinity` and `-Infinity`, lone surrogate escapes and repeated keys.
+//! The one JSON parser: the grammar of Python's json scanner, including
+//! its `NaN`, `Infinity` and `-Infinity`, lone surrogate escapes and
+//! repeated keys. It reports the document as [`Events`], in order, to a
+//! renderer; it never recurses and never allocates per value, except to
+//! decode a string with escapes (into one buffer, reused).
 
-use std::borrow::Cow;
-use std::collections::HashMap;
+use super::JsonError;
 
-use super::{Doc, JsonError, LoneStr, Node, Obj};
-
-/// Objects with more entries than this find repeated keys by a hash map.
-const LINEAR_KEYS: usize = 8;
-
-impl<'a> Doc<'a> {
-    /// Parses `text` as `json.loads` does.
-    pub fn parse(text: &'a str) -> Result<Doc<'a>, JsonError> {
-        Doc::parse_nested(text, usize::MAX)
-    }
-
-    /// [`Doc::parse`], refusing documents nested deeper than `max_depth`
-    /// containers.
-    pub fn parse_nested(text: &'a str, max_depth: usize) -> Result<Doc<'a>, JsonError> {
-        let mut p = Parser {
-            src: text,
-            bytes: text.as_bytes(),
-            pos: 0,
-            nodes: Vec::new(),
-            lone_surrogate: None,
-            max_depth,
-        };
-        let root = p.run()?;
-        Ok(Doc {
-            nodes: p.nodes,
-            root,
-            lone_surrogate: p.lone_surrogate,
-        })
-    }
+/// A string as the parser hands it over.
+pub(super) enum Text<'a, 'b> {
+    /// Without escapes: a slice of the document.
+    Src(&'a str),
+    /// Decoded, in the parser's buffer (valid for the call only); each lone
+    /// surrogate with the byte index in `text` where it stands. `offset` is
+    /// where the string starts in the document.
+    Decoded {
+        text: &'b str,
+        surrogates: &'b [(usize, u32)],
+        offset: usize,
+    },
 }
 
-/// An open container.
-enum Frame {
-    Arr(Vec<usize>),
-    Obj {
-        entries: Vec<(usize, usize)>,
-        /// The key node of the value being read.
-        key: usize,
-        /// Set when a key repeats.
-        unique: Option<Vec<(usize, usize)>>,
-        /// Key text → place in `unique` (or `entries`), past LINEAR_KEYS.
-        index: Option<HashMap<String, usize>>,
-    },
+/// A value that is not a container.
+pub(super) enum Scalar<'a, 'b> {
+    Null,
+    Bool(bool),
+    /// The integer as written: digits, after a `-` if negative.
+    Int(&'a str),
+    Float(f64),
+    Str(Text<'a, 'b>),
+}
+
+/// What a renderer hears of a document, in document order.
+pub(super) trait Events<'a> {
+    /// `{` (`obj`) or `[`.
+    fn open(&mut self, obj: bool);
+    /// `}` or `]`.
+    fn close(&mut self, obj: bool);
+    /// The `,` before a container's next item.
+    fn next(&mut self);
+    /// An object key; its value follows.
+    fn key(&mut self, key: Text<'a, '_>);
+    fn scalar(&mut self, value: Scalar<'a, '_>);
+}
+
+/// Parses `text` into `events`, refusing documents nested deeper than
+/// `max_depth` containers. On error, `events` heard a prefix.
+pub(super) fn parse<'a>(
+    text: &'a str,
+    max_depth: usize,
+    events: &mut impl Events<'a>,
+) -> Result<(), JsonError> {
+    Parser {
+        src: text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        buf: String::new(),
+        surrogates: Vec::new(),
+        max_depth,
+    }
+    .run(events)
 }
 
 struct Parser<'a> {
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
-    nodes: Vec<Node<'a>>,
-    lone_surrogate: Option<usize>,
+    /// Decoded text of the current string when it contains escapes.
+    buf: String,
+    /// Lone surrogates of the current string: (byte index into `buf`, value).
+    surrogates: Vec<(usize, u32)>,
     max_depth: usize,
 }
 
 impl<'a> Parser<'a> {
-    fn push(&mut self, node: Node<'a>) -> usize {
-        self.nodes.push(node);
-        self.nodes.len() - 1
-    }
-
-    fn run(&mut self) -> Result<usize, JsonError> {
-        let mut stack: Vec<Frame> = Vec::new();
+    fn run(&mut self, ev: &mut impl Events<'a>) -> Result<(), JsonError> {
+        // One entry per open container: true = object, false = array.
+        let mut stack: Vec<bool> = Vec::new();
         'value: loop {
             self.skip_ws();
-            let node = match self.peek("a JSON value")? {
+            match self.peek("a JSON value")? {
                 open @ (b'{' | b'[') => {
                     if stack.len() >= self.max_depth {
                         return Err(JsonError::TooDeep {
@@ -76,98 +86,79 @@ impl<'a> Parser<'a> {
                             limit: self.max_depth,
                         });
                     }
+                    let obj = open == b'{';
                     self.pos += 1;
+                    ev.open(obj);
                     self.skip_ws();
-                    let close = if open == b'{' { b'}' } else { b']' };
+                    let close = if obj { b'}' } else { b']' };
                     if self.bytes.get(self.pos) == Some(&close) {
                         self.pos += 1;
-                        if open == b'{' {
-                            Node::Obj(Obj {
-                                entries: Vec::new(),
-                                unique: None,
-                            })
-                        } else {
-                            Node::Arr(Vec::new())
-                        }
+                        ev.close(obj);
                     } else {
-                        if open == b'{' {
-                            let key = self.key()?;
-                            stack.push(Frame::Obj {
-                                entries: Vec::new(),
-                                key,
-                                unique: None,
-                                index: None,
-                            });
-                        } else {
-                            stack.push(Frame::Arr(Vec::new()));
+                        stack.push(obj);
+                        if obj {
+                            self.key(ev)?;
                         }
                         continue 'value;
                     }
                 }
-                b'"' => self.string()?,
-                b't' => self.word("true", Node::Bool(true))?,
-                b'f' => self.word("false", Node::Bool(false))?,
-                b'n' => self.word("null", Node::Null)?,
-                b'N' => self.word("NaN", Node::Float(f64::NAN))?,
-                b'I' => self.word("Infinity", Node::Float(f64::INFINITY))?,
-                b'-' if self.bytes[self.pos + 1..].starts_with(b"Infinity") => {
-                    self.word("-Infinity", Node::Float(f64::NEG_INFINITY))?
+                b'"' => {
+                    let s = self.string()?;
+                    ev.scalar(Scalar::Str(s));
                 }
-                b'-' | b'0'..=b'9' => self.number()?,
-                _ => return Err(self.unexpected("a JSON value")),
-            };
-            let mut done = self.push(node);
-            // A value is complete: close containers until one continues.
-            loop {
-                let Some(frame) = stack.last_mut() else {
-                    break 'value;
-                };
-                let is_obj = matches!(frame, Frame::Obj { .. });
-                match frame {
-                    Frame::Arr(items) => items.push(done),
-                    Frame::Obj {
-                        entries,
-                        key,
-                        unique,
-                        index,
-                    } => {
-                        let key = *key;
-                        add_entry(&self.nodes, entries, unique, index, (key, done));
+                b't' => ev.scalar(self.word("true", Scalar::Bool(true))?),
+                b'f' => ev.scalar(self.word("false", Scalar::Bool(false))?),
+                b'n' => ev.scalar(self.word("null", Scalar::Null)?),
+                b'N' => ev.scalar(self.word("NaN", Scalar::Float(f64::NAN))?),
+                b'I' => ev.scalar(self.word("Infinity", Scalar::Float(f64::INFINITY))?),
+                b'-' if self.bytes[self.pos + 1..].starts_with(b"Infinity") => {
+                    ev.scalar(self.word("-Infinity", Scalar::Float(f64::NEG_INFINITY))?)
+                }
+                b'-' | b'0'..=b'9' => {
+                    let start = self.pos;
+                    let token = &self.src[start..self.number()?];
+                    if token.bytes().all(|b| b == b'-' || b.is_ascii_digit()) {
+                        ev.scalar(Scalar::Int(token));
+                    } else {
+                        // Correctly rounded, like Python's float(); overflow
+                        // gives ±inf.
+                        let f = token
+                            .parse()
+                            .map_err(|_| JsonError::InvalidNumber { offset: start })?;
+                        ev.scalar(Scalar::Float(f));
                     }
                 }
+                _ => return Err(self.unexpected("a JSON value")),
+            }
+            // A value is complete: close containers until one continues.
+            loop {
                 self.skip_ws();
-                let expected = if is_obj { "',' or '}'" } else { "',' or ']'" };
+                let Some(&obj) = stack.last() else {
+                    break 'value;
+                };
+                let expected = if obj { "',' or '}'" } else { "',' or ']'" };
                 match self.peek(expected)? {
                     b',' => {
                         self.pos += 1;
-                        if is_obj {
-                            let k = self.key()?;
-                            if let Some(Frame::Obj { key, .. }) = stack.last_mut() {
-                                *key = k;
-                            }
+                        ev.next();
+                        if obj {
+                            self.key(ev)?;
                         }
                         continue 'value;
                     }
-                    b'}' if is_obj => {}
-                    b']' if !is_obj => {}
+                    b'}' if obj => {}
+                    b']' if !obj => {}
                     _ => return Err(self.unexpected(expected)),
                 }
                 self.pos += 1;
-                let node = match stack.pop() {
-                    Some(Frame::Arr(items)) => Node::Arr(items),
-                    Some(Frame::Obj {
-                        entries, unique, ..
-                    }) => Node::Obj(Obj { entries, unique }),
-                    None => break 'value,
-                };
-                done = self.push(node);
+                stack.pop();
+                ev.close(obj);
             }
         }
-        self.skip_ws();
         if self.pos < self.bytes.len() {
             return Err(JsonError::TrailingData { offset: self.pos });
         }
-        Ok(self.nodes.len() - 1)
+        Ok(())
     }
 
     fn skip_ws(&mut self) {
@@ -200,28 +191,28 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn word(&mut self, word: &str, node: Node<'a>) -> Result<Node<'a>, JsonError> {
+    fn word<T>(&mut self, word: &str, value: T) -> Result<T, JsonError> {
         if !self.bytes[self.pos..].starts_with(word.as_bytes()) {
             return Err(self.unexpected("a JSON value"));
         }
         self.pos += word.len();
-        Ok(node)
+        Ok(value)
     }
 
-    /// An object key and the ':' after it; returns the key's node.
-    fn key(&mut self) -> Result<usize, JsonError> {
+    /// An object key and the ':' after it.
+    fn key(&mut self, ev: &mut impl Events<'a>) -> Result<(), JsonError> {
         self.skip_ws();
         if self.peek("a string key")? != b'"' {
             return Err(self.unexpected("a string key"));
         }
         let key = self.string()?;
-        let key = self.push(key);
+        ev.key(key);
         self.skip_ws();
         if self.peek("':'")? != b':' {
             return Err(self.unexpected("':'"));
         }
         self.pos += 1;
-        Ok(key)
+        Ok(())
     }
 
     fn digits(&mut self) -> usize {
@@ -233,7 +224,8 @@ impl<'a> Parser<'a> {
     }
 
     /// Same grammar as Python's json scanner: `-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?`.
-    fn number(&mut self) -> Result<Node<'a>, JsonError> {
+    /// Returns where the number ends.
+    fn number(&mut self) -> Result<usize, JsonError> {
         let start = self.pos;
         if self.bytes[self.pos] == b'-' {
             self.pos += 1;
@@ -245,13 +237,11 @@ impl<'a> Parser<'a> {
             }
             _ => return Err(JsonError::InvalidNumber { offset: start }),
         }
-        let mut is_float = false;
         if self.bytes.get(self.pos) == Some(&b'.') {
             self.pos += 1;
             if self.digits() == 0 {
                 return Err(JsonError::InvalidNumber { offset: start });
             }
-            is_float = true;
         }
         if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
             self.pos += 1;
@@ -261,21 +251,12 @@ impl<'a> Parser<'a> {
             if self.digits() == 0 {
                 return Err(JsonError::InvalidNumber { offset: start });
             }
-            is_float = true;
         }
-        let token = &self.src[start..self.pos];
-        if !is_float {
-            return Ok(Node::Int(token));
-        }
-        // Correctly rounded, like Python's float(); overflow gives ±inf.
-        token
-            .parse()
-            .map(Node::Float)
-            .map_err(|_| JsonError::InvalidNumber { offset: start })
+        Ok(self.pos)
     }
 
     /// A JSON string, at its opening quote.
-    fn string(&mut self) -> Result<Node<'a>, JsonError> {
+    fn string(&mut self) -> Result<Text<'a, '_>, JsonError> {
         let open = self.pos;
         let start = open + 1;
         let mut i = start;
@@ -285,15 +266,16 @@ impl<'a> Parser<'a> {
                 None => return Err(unterminated(open)),
                 Some(b'"') => {
                     self.pos = i + 1;
-                    return Ok(Node::Str(Cow::Borrowed(&self.src[start..i])));
+                    return Ok(Text::Src(&self.src[start..i]));
                 }
                 Some(b'\\') => break,
                 Some(&b) if b < 0x20 => return Err(JsonError::ControlCharacter { offset: i }),
                 Some(_) => i += 1,
             }
         }
-        let mut buf = String::from(&self.src[start..i]);
-        let mut surrogates: Vec<(usize, u32)> = Vec::new();
+        self.buf.clear();
+        self.surrogates.clear();
+        self.buf.push_str(&self.src[start..i]);
         loop {
             // Copy up to the next quote, backslash or control byte. These are
             // ASCII, so every slice boundary here is a char boundary.
@@ -304,7 +286,7 @@ impl<'a> Parser<'a> {
                 }
                 i += 1;
             }
-            buf.push_str(&self.src[run..i]);
+            self.buf.push_str(&self.src[run..i]);
             match self.bytes.get(i) {
                 None => return Err(unterminated(open)),
                 Some(b'"') => break,
@@ -336,27 +318,21 @@ impl<'a> Parser<'a> {
                         }
                     }
                     match char::from_u32(cp) {
-                        Some(c) => buf.push(c),
-                        None => {
-                            self.lone_surrogate.get_or_insert(esc);
-                            surrogates.push((buf.len(), cp));
-                        }
+                        Some(c) => self.buf.push(c),
+                        None => self.surrogates.push((self.buf.len(), cp)),
                     }
                     continue;
                 }
                 _ => return Err(JsonError::InvalidEscape { offset: esc }),
             };
-            buf.push(simple);
+            self.buf.push(simple);
             i += 2;
         }
         self.pos = i + 1;
-        Ok(if surrogates.is_empty() {
-            Node::Str(Cow::Owned(buf))
-        } else {
-            Node::Lone(Box::new(LoneStr {
-                text: buf,
-                surrogates,
-            }))
+        Ok(Text::Decoded {
+            text: &self.buf,
+            surrogates: &self.surrogates,
+            offset: open,
         })
     }
 
@@ -373,74 +349,5 @@ fn unterminated(open: usize) -> JsonError {
     JsonError::UnexpectedEnd {
         offset: open,
         expected: "the closing '\"' of this string",
-    }
-}
-
-/// The text of a key node; `None` for one with lone surrogates, which
-/// `json.dumps` refuses anyway.
-fn key_text<'n>(nodes: &'n [Node], key: usize) -> Option<&'n str> {
-    match nodes.get(key) {
-        Some(Node::Str(s)) => Some(s),
-        _ => None,
-    }
-}
-
-/// Adds an entry to an object being read, and to its unique entries (the
-/// first place of a key, with its last value) once a key repeats.
-fn add_entry(
-    nodes: &[Node],
-    entries: &mut Vec<(usize, usize)>,
-    unique: &mut Option<Vec<(usize, usize)>>,
-    index: &mut Option<HashMap<String, usize>>,
-    entry: (usize, usize),
-) {
-    entries.push(entry);
-    let Some(text) = key_text(nodes, entry.0) else {
-        if let Some(u) = unique {
-            u.push(entry);
-        }
-        return;
-    };
-    let seen: &[(usize, usize)] = match unique {
-        Some(u) => u,
-        None => &entries[..entries.len() - 1],
-    };
-    let found = match index {
-        Some(map) => map.get(text).copied(),
-        None => seen
-            .iter()
-            .position(|&(k, _)| key_text(nodes, k) == Some(text)),
-    };
-    match found {
-        Some(at) => {
-            let u = unique.get_or_insert_with(|| entries[..entries.len() - 1].to_vec());
-            u[at].1 = entry.1;
-        }
-        None => {
-            let place = match unique {
-                Some(u) => {
-                    u.push(entry);
-                    u.len() - 1
-                }
-                None => entries.len() - 1,
-            };
-            match index {
-                Some(map) => {
-                    map.insert(text.to_string(), place);
-                }
-                None if place >= LINEAR_KEYS => {
-                    let list: &[(usize, usize)] = unique.as_deref().unwrap_or(&entries[..]);
-                    *index = Some(
-                        list.iter()
-                            .enumerate()
-                            .filter_map(|(i, &(k, _))| {
-                                key_text(nodes, k).map(|t| (t.to_string(), i))
-                            })
-                            .collect(),
-                    );
-                }
-                None => {}
-            }
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! A document as a Python expression equal to `json.loads(text)`, laid out
+//! A JSON document as a Python expression equal to `json.loads(text)`, laid out
 //! like its `repr()` (`{'a': [1, 1.5, None, True]}`), except that NaN and
 //! infinities become `float('nan')`/`float('inf')` and integers over 4300
 //! digits become hex, so the result always evaluates. Repeated object keys
@@ -7,7 +7,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Doc, JsonError, Node};
+use super::parse::{parse, Events, Scalar, Text};
+use super::JsonError;
 use crate::py::repr::{push_escape, quote_for, write_float_literal, write_str, write_str_body};
 
 /// Python 3.11+ rejects decimal int literals (and `int(str)`) longer than
@@ -22,56 +23,50 @@ pub fn write_python_literal(
     json: &str,
     max_depth: usize,
 ) -> Result<(), JsonError> {
-    Doc::parse_nested(json, max_depth)?.write_python(out);
-    Ok(())
+    let start = out.len();
+    let result = parse(json, max_depth, &mut Literal(out));
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
 }
 
-impl Doc<'_> {
-    /// Appends the document as a Python literal.
-    pub fn write_python(&self, out: &mut String) {
-        // (node, next child): a container is open while on the stack.
-        let mut stack: Vec<(usize, usize)> = vec![(self.root, 0)];
-        while let Some((node, child)) = stack.pop() {
-            let (len, open, close) = match &self.nodes[node] {
-                Node::Arr(items) => (items.len(), '[', ']'),
-                Node::Obj(obj) => (obj.entries.len(), '{', '}'),
-                leaf => {
-                    self.leaf(out, leaf);
-                    continue;
-                }
-            };
-            if child == 0 {
-                out.push(open);
-            } else if child < len {
-                out.push_str(", ");
-            }
-            if child == len {
-                out.push(close);
-                continue;
-            }
-            stack.push((node, child + 1));
-            match &self.nodes[node] {
-                Node::Arr(items) => stack.push((items[child], 0)),
-                Node::Obj(obj) => {
-                    let (key, value) = obj.entries[child];
-                    self.leaf(out, &self.nodes[key]);
-                    out.push_str(": ");
-                    stack.push((value, 0));
-                }
-                _ => {}
-            }
-        }
+/// Writes the literal as the parser goes: nothing is kept.
+struct Literal<'o>(&'o mut String);
+
+impl<'a> Events<'a> for Literal<'_> {
+    #[inline]
+    fn open(&mut self, obj: bool) {
+        self.0.push(if obj { '{' } else { '[' });
     }
 
-    fn leaf(&self, out: &mut String, node: &Node) {
-        match node {
-            Node::Null => out.push_str("None"),
-            Node::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
-            Node::Int("-0") => out.push('0'),
-            Node::Int(token) => {
+    #[inline]
+    fn close(&mut self, obj: bool) {
+        self.0.push(if obj { '}' } else { ']' });
+    }
+
+    #[inline]
+    fn next(&mut self) {
+        self.0.push_str(", ");
+    }
+
+    #[inline]
+    fn key(&mut self, key: Text<'a, '_>) {
+        write_text(self.0, key);
+        self.0.push_str(": ");
+    }
+
+    #[inline(always)]
+    fn scalar(&mut self, value: Scalar<'a, '_>) {
+        let out = &mut *self.0;
+        match value {
+            Scalar::Null => out.push_str("None"),
+            Scalar::Bool(b) => out.push_str(if b { "True" } else { "False" }),
+            Scalar::Int("-0") => out.push('0'),
+            Scalar::Int(token) => {
                 let (neg, digits) = match token.strip_prefix('-') {
                     Some(d) => (true, d),
-                    None => (false, *token),
+                    None => (false, token),
                 };
                 if digits.len() > PY_INT_MAX_STR_DIGITS {
                     write_hex_int(out, neg, digits.as_bytes());
@@ -79,25 +74,37 @@ impl Doc<'_> {
                     out.push_str(token);
                 }
             }
-            Node::Float(f) => write_float_literal(out, *f),
-            Node::Str(s) => write_str(out, s),
-            Node::Lone(lone) => {
-                // The text between the surrogates as usual, each surrogate
-                // as the escape repr would use.
-                let q = quote_for(&lone.text);
-                out.push(q as char);
-                let mut prev = 0;
-                for &(at, cp) in &lone.surrogates {
-                    write_str_body(out, &lone.text[prev..at], q);
-                    push_escape(out, cp);
-                    prev = at;
-                }
-                write_str_body(out, &lone.text[prev..], q);
-                out.push(q as char);
-            }
-            Node::Arr(_) | Node::Obj(_) => {}
+            Scalar::Float(f) => write_float_literal(out, f),
+            Scalar::Str(text) => write_text(out, text),
         }
     }
+}
+
+/// A string as a Python str literal.
+#[inline(always)]
+fn write_text(out: &mut String, text: Text) {
+    let (text, surrogates) = match text {
+        Text::Src(s) => (s, &[][..]),
+        Text::Decoded {
+            text, surrogates, ..
+        } => (text, surrogates),
+    };
+    if surrogates.is_empty() {
+        write_str(out, text);
+        return;
+    }
+    // Rust strings cannot hold lone surrogates: write the text between
+    // them normally and each surrogate as the escape repr would use.
+    let q = quote_for(text);
+    out.push(q as char);
+    let mut prev = 0;
+    for &(at, cp) in surrogates {
+        write_str_body(out, &text[prev..at], q);
+        push_escape(out, cp);
+        prev = at;
+    }
+    write_str_body(out, &text[prev..], q);
+    out.push(q as char);
 }
 
 /// Writes a decimal digit string as a Python hex literal (`0x…`/`-0x…`).

@@ -217,15 +217,15 @@ pub fn write_json(
             out.push('"');
         }
         Py::Duration(us) => write_str(out, &duration_string(*us), false),
-        Py::Json(text) => Doc::parse(text)
-            .and_then(|doc| {
-                let style = Style {
-                    indent,
-                    ascii: false,
-                };
-                doc.write_dumps(out, style, level)
-            })
-            .map_err(|e| e.to_string())?,
+        Py::Json(text) => {
+            let style = Style {
+                indent,
+                ascii: false,
+            };
+            Doc::parse(text)
+                .map_err(|e| e.to_string())?
+                .write(out, style, level);
+        }
     }
     Ok(())
 }

@@ -303,8 +303,7 @@ pub fn xml_text<'a>(value: &'a Py) -> Result<Option<Cow<'a, str>>, String> {
                 indent: None,
                 ascii: true,
             };
-            doc.write_dumps(&mut out, style, 0)
-                .map_err(|e| e.to_string())?;
+            doc.write(&mut out, style, 0);
         }
     }
     Ok(Some(Cow::Owned(out)))
