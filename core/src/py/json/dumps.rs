@@ -180,45 +180,51 @@ impl<'a> Doc<'a> {
         let mut stack: Vec<(usize, usize)> = vec![(self.root, 0)];
         while let Some((node, child)) = stack.pop() {
             let depth = level + stack.len();
-            match &self.nodes[node] {
-                Node::Arr(items) if items.is_empty() => out.push_str("[]"),
-                Node::Obj(items) if items.is_empty() => out.push_str("{}"),
-                Node::Arr(items) => {
-                    if child == 0 {
-                        out.push('[');
-                    }
-                    if child == items.len() {
-                        newline(out, style, depth);
-                        out.push(']');
-                        continue;
-                    }
-                    separator(out, style, child, depth + 1);
-                    stack.push((node, child + 1));
-                    stack.push((items[child], 0));
+            let (len, open, close) = match &self.nodes[node] {
+                Node::Arr(items) => (items.len(), '[', ']'),
+                Node::Obj(items) => (items.len(), '{', '}'),
+                leaf => {
+                    write_leaf(out, leaf, style);
+                    continue;
                 }
+            };
+            if len == 0 {
+                out.push(open);
+                out.push(close);
+                continue;
+            }
+            if child == len {
+                newline(out, style, depth);
+                out.push(close);
+                continue;
+            }
+            if child == 0 {
+                out.push(open);
+            }
+            separator(out, style, child, depth + 1);
+            stack.push((node, child + 1));
+            match &self.nodes[node] {
                 Node::Obj(items) => {
-                    if child == 0 {
-                        out.push('{');
-                    }
-                    if child == items.len() {
-                        newline(out, style, depth);
-                        out.push('}');
-                        continue;
-                    }
-                    separator(out, style, child, depth + 1);
                     write_str(out, &items[child].0, style.ascii);
                     out.push_str(": ");
-                    stack.push((node, child + 1));
                     stack.push((items[child].1, 0));
                 }
-                Node::Null => out.push_str("null"),
-                Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-                Node::Int("-0") => out.push('0'),
-                Node::Int(d) => out.push_str(d),
-                Node::Float(f) => write_float(out, *f),
-                Node::Str(s) => write_str(out, s, style.ascii),
+                Node::Arr(items) => stack.push((items[child], 0)),
+                _ => {}
             }
         }
+    }
+}
+
+fn write_leaf(out: &mut String, node: &Node, style: Style) {
+    match node {
+        Node::Null => out.push_str("null"),
+        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Node::Int("-0") => out.push('0'),
+        Node::Int(d) => out.push_str(d),
+        Node::Float(f) => write_float(out, *f),
+        Node::Str(s) => write_str(out, s, style.ascii),
+        Node::Arr(_) | Node::Obj(_) => {}
     }
 }
 
