@@ -38,12 +38,11 @@ use dump2py_core::staging;
 use dump2py_core::url::redact;
 
 // Built-in plugins register themselves when linked.
-use dump2py_json as _;
+use dump2py_dumpdata as _;
 use dump2py_mysql as _;
 use dump2py_postgres as _;
 use dump2py_python as _;
 use dump2py_sqlite as _;
-use dump2py_xml as _;
 
 /// Exit status of a dump that skipped tables with --tolerate.
 const EXIT_INCOMPLETE: u8 = 3;
@@ -366,6 +365,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     let info = DumpInfo {
         source: redact(&source.describe()),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        storage: source.storage(),
     };
     let mut observer = progress::Progress::new(cli.verbosity, std::io::stderr().is_terminal());
     let report = Pipeline {

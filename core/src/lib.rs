@@ -1,5 +1,6 @@
 //! The core of dump2py: the value and schema model, the Django view of a
-//! schema, the plugin interfaces, the registry and the pipeline.
+//! schema and of values ([`py`]), the plugin interfaces, the registry and
+//! the pipeline.
 
 pub mod abi;
 pub mod batch;
@@ -8,6 +9,7 @@ pub mod error;
 pub mod meta;
 pub mod pipeline;
 pub mod plugin;
+pub mod py;
 pub mod registry;
 pub mod schema;
 pub mod staging;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::batch::Batch;
 use crate::django::{Model, Site};
 use crate::error::Result;
-use crate::schema::{Schema, Table};
+use crate::schema::{Schema, Storage, Table};
 
 /// Receives each batch a source reads; returns whether to go on. On
 /// `Ok(false)` the source stops reading and returns `Ok(())`: whoever
@@ -37,15 +37,21 @@ pub trait Source {
     fn as_send(&mut self) -> Option<&mut (dyn Source + Send)> {
         None
     }
+    /// How the database stores values, where sinks must know.
+    fn storage(&self) -> Storage {
+        Storage::default()
+    }
 }
 
 /// What every sink is told before the first table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DumpInfo {
     /// The redacted source description.
     pub source: String,
     /// The dump2py version that writes the dump.
     pub tool_version: String,
+    /// The source's [`Source::storage`].
+    pub storage: Storage,
 }
 
 /// How one table went.

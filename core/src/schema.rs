@@ -116,3 +116,12 @@ impl Schema {
         self.tables.iter().find(|t| t.name == name)
     }
 }
+
+/// How a database stores values, where Django's backends read them
+/// differently: what a sink needs to know of the source's dialect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Storage {
+    /// Decimals are stored as REAL (SQLite): Django reads them through a
+    /// float rounded to 15 significant digits.
+    pub decimals_as_real: bool,
+}

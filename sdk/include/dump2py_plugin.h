@@ -194,6 +194,8 @@ typedef struct dump2py_dump_info {
     size_t n_skipped;
     const dump2py_model *excluded;
     size_t n_excluded;
+    /* 1: decimals are stored as REAL (SQLite), read through a float. */
+    uint8_t decimals_as_real;
 } dump2py_dump_info;
 
 /* ---- call: dump2py's callbacks for one call ---- */

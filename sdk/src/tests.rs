@@ -286,6 +286,7 @@ fn run_observed(
     let info = DumpInfo {
         source: source.describe(),
         tool_version: "0".into(),
+        ..DumpInfo::default()
     };
     Pipeline {
         source: source.as_mut(),
@@ -587,7 +588,7 @@ int main(void) {
     F(dump2py_model, fields) F(dump2py_model, mti_parent_table) F(dump2py_model, auto_created)
     S(dump2py_dump_info) F(dump2py_dump_info, source) F(dump2py_dump_info, models)
     F(dump2py_dump_info, languages) F(dump2py_dump_info, skipped)
-    F(dump2py_dump_info, n_excluded)
+    F(dump2py_dump_info, n_excluded) F(dump2py_dump_info, decimals_as_real)
     S(dump2py_key_value)
     S(dump2py_sink_options) F(dump2py_sink_options, target) F(dump2py_sink_options, overwrite)
     F(dump2py_sink_options, max_row_count) F(dump2py_sink_options, extra)
@@ -688,6 +689,10 @@ fn the_c_header_matches_the_rust_abi() {
         s(
             "dump2py_dump_info.n_excluded",
             offset_of!(abi::DumpInfo, n_excluded),
+        ),
+        s(
+            "dump2py_dump_info.decimals_as_real",
+            offset_of!(abi::DumpInfo, decimals_as_real),
         ),
         s("dump2py_key_value", size_of::<abi::KeyValue>()),
         s("dump2py_sink_options", size_of::<abi::SinkOptions>()),

@@ -5,8 +5,8 @@
 //! code under test is one too.
 
 use dump2py_core::meta::SiteMeta;
-use dump2py_json::jsontext::{Doc, Style};
-use dump2py_python::pyrepr;
+use dump2py_core::py::json::{write_python_literal, Doc, Style};
+use dump2py_core::py::repr as pyrepr;
 
 /// The styles `json.dumps` is called with: compact and indented, with and
 /// without `ensure_ascii`.
@@ -49,7 +49,7 @@ pub fn pyrepr(data: &[u8]) {
         );
     }
     let mut out = String::from("x");
-    match pyrepr::write_json_as_python(&mut out, &text) {
+    match write_python_literal(&mut out, &text, usize::MAX) {
         Ok(()) => assert!(out.len() > 1 && !out.contains('\n'), "{text:?} -> {out}"),
         Err(e) => {
             assert_eq!(out, "x", "{text:?}: refused ({e}) but written");

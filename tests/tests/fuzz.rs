@@ -14,8 +14,8 @@ use std::io::{Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::{Command, Stdio};
 
-use dump2py_json::jsontext::Doc;
-use dump2py_python::pyrepr;
+use dump2py_core::py::json::{write_python_literal, Doc};
+use dump2py_core::py::repr as pyrepr;
 
 /// SplitMix64: the same inputs for the same seed.
 struct Rng(u64);
@@ -342,7 +342,7 @@ fn fuzz_python_literals_and_json_text_against_cpython() {
         panics.extend(checked("jsontext", &data, checks::jsontext));
         let text = String::from_utf8_lossy(&data).into_owned();
         let mut lit = String::new();
-        let lit = pyrepr::write_json_as_python(&mut lit, &text).map(|()| lit);
+        let lit = write_python_literal(&mut lit, &text, usize::MAX).map(|()| lit);
         let dumps = Doc::parse(&text).ok().map(|d| {
             (checks::STYLES.iter())
                 .map(|s| {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{BatchFn, Source};
 use dump2py_core::registry::SourceFactory;
-use dump2py_core::schema::{Column, ForeignKey, Schema, Table};
+use dump2py_core::schema::{Column, ForeignKey, Schema, Storage, Table};
 use dump2py_core::url::parse_query;
 use rusqlite::{Connection, OpenFlags};
 
@@ -265,6 +265,13 @@ impl Source for SqliteSource {
 
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
         types::read_table(&self.conn, table, batch_rows.max(1), out)
+    }
+
+    /// Django's SQLite backend stores decimals as REAL.
+    fn storage(&self) -> Storage {
+        Storage {
+            decimals_as_real: true,
+        }
     }
 
     fn local_files(&self) -> Vec<PathBuf> {

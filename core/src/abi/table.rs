@@ -252,6 +252,8 @@ pub struct DumpInfo {
     pub n_skipped: usize,
     pub excluded: *const Model,
     pub n_excluded: usize,
+    /// 1: the source stores decimals as REAL ([`Storage`](crate::schema::Storage)).
+    pub decimals_as_real: u8,
 }
 
 unsafe impl Prefixed for DumpInfo {
@@ -334,6 +336,7 @@ impl<'a> DumpInfoRef<'a> {
             n_skipped,
             excluded: models[n_models + n_skipped..].as_ptr(),
             n_excluded: site.excluded.len(),
+            decimals_as_real: info.storage.decimals_as_real as u8,
         };
         DumpInfoRef {
             _tables: tables,
@@ -361,6 +364,9 @@ impl DumpInfo {
         let info = CoreDumpInfo {
             source: self.source.to_string()?,
             tool_version: self.tool_version.to_string()?,
+            storage: crate::schema::Storage {
+                decimals_as_real: self.decimals_as_real != 0,
+            },
         };
         let models = |p: *const Model, n: usize| -> Result<Vec<CoreModel>, String> {
             slice(p, n)?.iter().map(|m| m.to_core()).collect()
@@ -490,6 +496,7 @@ mod tests {
         let info = CoreDumpInfo {
             source: "s".into(),
             tool_version: "t".into(),
+            ..CoreDumpInfo::default()
         };
         let r = DumpInfoRef::new(&info, &site);
         let raw = unsafe { DumpInfo::read_prefixed(r.get(), "info") }.expect("sized");

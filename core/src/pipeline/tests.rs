@@ -192,6 +192,7 @@ fn run(src: &mut MemSource, tolerate: bool, sink: &mut Vec<Box<dyn Sink>>) -> Re
     let info = DumpInfo {
         source: "memory".into(),
         tool_version: "0".into(),
+        ..DumpInfo::default()
     };
     Pipeline {
         source: src,
@@ -249,6 +250,7 @@ fn sink_warnings_reach_the_observer_after_each_table() {
         &DumpInfo {
             source: "memory".into(),
             tool_version: "0".into(),
+            ..DumpInfo::default()
         },
         &mut warnings,
     )
@@ -367,6 +369,7 @@ fn run_with_meta(
     let info = DumpInfo {
         source: "memory".into(),
         tool_version: "0".into(),
+        ..DumpInfo::default()
     };
     Pipeline {
         source: src,

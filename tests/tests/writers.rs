@@ -21,9 +21,8 @@ use dump2py_core::registry::SinkOptions;
 use dump2py_core::schema::{Column, ColumnKind, Schema, Table};
 use dump2py_core::value::{duration_string, Date, DateTime, Time};
 use dump2py_core::{Batch, Value};
-use dump2py_json::{DumpdataSink, JsonFormat};
+use dump2py_dumpdata::{DumpdataSink, JsonFormat, XmlFormat};
 use dump2py_python::PythonSink;
-use dump2py_xml::XmlFormat;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
@@ -345,6 +344,7 @@ fn write(mut sink: Box<dyn Sink>, rows: &[Vec<Value>]) -> dump2py_core::Result<(
     let info = DumpInfo {
         source: "test".into(),
         tool_version: "0".into(),
+        ..DumpInfo::default()
     };
     let mut batch = Batch::new(COLUMNS.len(), rows.len());
     for r in rows {

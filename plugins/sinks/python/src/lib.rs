@@ -2,8 +2,6 @@
 //! Lino's `dump2py` writes them (see docs/python-dump.md), streaming.
 
 pub mod names;
-mod printable;
-pub mod pyrepr;
 mod restore;
 mod values;
 
@@ -15,6 +13,7 @@ use std::path::{Path, PathBuf};
 use dump2py_core::django::{Model, Site};
 use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{DumpInfo, Report, Sink};
+use dump2py_core::py::repr;
 use dump2py_core::registry::{SinkFactory, SinkOptions};
 use dump2py_core::staging::Staged;
 use dump2py_core::{Batch, Value};
@@ -113,7 +112,7 @@ impl PythonSink {
         }
         message.push_str(&format!(" to table {}...", model.table.name));
         let mut head = String::from("# -*- coding: UTF-8 -*-\nlogger.info(");
-        pyrepr::write_str_quoted(&mut head, &message, b'"');
+        repr::write_str_quoted(&mut head, &message, b'"');
         head.push_str(")\n# fields: ");
         for (i, f) in model.fields.iter().enumerate() {
             if i > 0 {
@@ -276,8 +275,8 @@ impl Sink for PythonSink {
                         format!(
                             "the site metadata names the model {}, whose global {} \
                              is not a Python identifier",
-                            pyrepr::str_repr(&m.label()),
-                            pyrepr::str_repr(&g)
+                            repr::str_repr(&m.label()),
+                            repr::str_repr(&g)
                         ),
                     ));
                 }
@@ -354,10 +353,7 @@ impl Sink for PythonSink {
     }
 
     fn finish(&mut self, _report: &Report) -> Result<()> {
-        let info = self.info.clone().unwrap_or(DumpInfo {
-            source: String::new(),
-            tool_version: String::new(),
-        });
+        let info = self.info.clone().unwrap_or_default();
         let mut text = String::new();
         restore::header(&mut text, &info, &self.site, &self.py);
         for model in &self.site.models {
@@ -371,7 +367,7 @@ impl Sink for PythonSink {
             // Not used by the restore: it tells whoever restores what isn't there.
             let mut labels: Vec<String> = (self.site.excluded.iter())
                 .filter(|m| !m.auto_created)
-                .map(|m| pyrepr::str_repr(&m.label()))
+                .map(|m| repr::str_repr(&m.label()))
                 .collect();
             labels.sort();
             text.push_str(&format!(
@@ -476,6 +472,7 @@ mod tests {
         let info = DumpInfo {
             source: "test".into(),
             tool_version: "0".into(),
+            ..DumpInfo::default()
         };
         let model = &site.models[0];
         sink.begin(&info, &site).expect("begin");
@@ -548,6 +545,7 @@ mod tests {
         let info = DumpInfo {
             source: "test".into(),
             tool_version: "0".into(),
+            ..DumpInfo::default()
         };
         let e = sink.begin(&info, &site).expect_err("refused");
         assert_eq!(

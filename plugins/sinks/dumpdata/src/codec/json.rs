@@ -2,12 +2,17 @@
 //! `json.dump` per object, with `", "`/`": "` separators, or with
 //! `indent=N` and `","`/`": "`.
 
+use std::fmt::Write as _;
+
+use dump2py_core::py::json::{write_float, write_str, Doc, Style};
+use dump2py_core::py::value::{py, Py};
+use dump2py_core::schema::Storage;
+use dump2py_core::value::duration_string;
 use dump2py_core::Value;
 
-use crate::jsontext::write_str;
+use super::{datetime_iso, time_iso};
 use crate::natural;
 use crate::sink::{FieldError, Format};
-use crate::value::{py, write_json, Ctx, Py};
 use crate::view::{DdM2m, DdModel};
 
 pub struct JsonFormat {
@@ -80,7 +85,7 @@ impl Format for JsonFormat {
         out: &mut String,
         model: &DdModel,
         row: &[Value],
-        ctx: Ctx,
+        storage: Storage,
     ) -> Result<(), FieldError> {
         out.push('{');
         self.sep(out, 0, 1);
@@ -95,7 +100,7 @@ impl Format for JsonFormat {
                 .pk
                 .iter()
                 .filter_map(|c| c.index.and_then(|i| row.get(i)).map(|v| (c, v)))
-                .map(|(c, v)| py(model.pk_kind, v, ctx).map_err(|e| (c.name.clone(), e)))
+                .map(|(c, v)| py(model.pk_kind, v, storage).map_err(|e| (c.name.clone(), e)))
                 .collect::<Result<_, _>>()?;
             let pk_col = || model.pk.first().map(|c| c.name.clone()).unwrap_or_default();
             match pk.as_slice() {
@@ -117,7 +122,7 @@ impl Format for JsonFormat {
                 natural::placeholder(out, i, v);
                 continue;
             }
-            py(f.kind, v, ctx)
+            py(f.kind, v, storage)
                 .and_then(|p| write_json(out, &p, self.indent, 2))
                 .map_err(|e| (f.col.name.clone(), e))?;
         }
@@ -135,7 +140,7 @@ impl Format for JsonFormat {
         first: bool,
         targets: &[Value],
         natural: Option<&[Vec<Py>]>,
-        ctx: Ctx,
+        storage: Storage,
     ) -> Result<(), String> {
         self.sep(out, usize::from(!first), 2);
         write_str(out, &field.name, false);
@@ -157,7 +162,7 @@ impl Format for JsonFormat {
         }
         let items: Vec<Py> = targets
             .iter()
-            .map(|v| py(field.target_kind, v, ctx))
+            .map(|v| py(field.target_kind, v, storage))
             .collect::<Result<_, _>>()?;
         self.list(out, &items, 2)
     }
@@ -180,4 +185,47 @@ impl Format for JsonFormat {
             out.push('\n');
         }
     }
+}
+
+/// Writes `value` as `dumpdata --format json` does, nested `level` deep.
+pub fn write_json(
+    out: &mut String,
+    value: &Py,
+    indent: Option<usize>,
+    level: usize,
+) -> Result<(), String> {
+    match value {
+        Py::None => out.push_str("null"),
+        Py::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Py::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Py::Float(f) => write_float(out, *f),
+        Py::Decimal(s) => write_str(out, s, false),
+        Py::Str(s) => write_str(out, s, false),
+        Py::Date(d) => {
+            let _ = write!(out, "\"{d}\"");
+        }
+        Py::Time(t) => {
+            out.push('"');
+            time_iso(out, t, true);
+            out.push('"');
+        }
+        Py::DateTime(dt) => {
+            out.push('"');
+            datetime_iso(out, dt, true);
+            out.push('"');
+        }
+        Py::Duration(us) => write_str(out, &duration_string(*us), false),
+        Py::Json(text) => {
+            let style = Style {
+                indent,
+                ascii: false,
+            };
+            Doc::parse(text)
+                .map_err(|e| e.to_string())?
+                .write(out, style, level);
+        }
+    }
+    Ok(())
 }

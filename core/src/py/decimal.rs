@@ -1,6 +1,7 @@
 //! Python's `Decimal` as Django's `DecimalField` gives it: quantized to the
 //! field's places (half to even), and its `str()`, which switches to
-//! exponent form for small numbers (`0E-7`).
+//! exponent form for small numbers (`0E-7`); or in plain notation, as
+//! Lino's dump writes it.
 
 /// A finite decimal: `(-1)^neg * digits * 10^exp`, `digits` without
 /// leading zeros (but at least one digit).
@@ -27,20 +28,37 @@ pub fn special(text: &str) -> Option<&'static str> {
     }
 }
 
+/// A leading `-` or `+`: whether negative, and the rest.
+fn sign(t: &str) -> (bool, &str) {
+    match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    }
+}
+
 impl Dec {
     /// Parses `-12.50`, `1e-7`, `.5` (what `Decimal(text)` accepts, less
     /// the special values).
     pub fn parse(text: &str) -> Option<Dec> {
         let t = text.trim();
-        let (neg, t) = match t.as_bytes().first() {
-            Some(b'-') => (true, &t[1..]),
-            Some(b'+') => (false, &t[1..]),
-            _ => (false, t),
-        };
+        let (sign, t) = sign(t);
         let (mant, exp) = match t.find(['e', 'E']) {
             Some(i) => (&t[..i], t[i + 1..].parse::<i64>().ok()?),
             None => (t, 0),
         };
+        Dec::from_parts(sign, mant, exp)
+    }
+
+    /// Parses plain notation only: `-12.50`, `+1`, `.5`; no exponent, no
+    /// spaces.
+    pub fn parse_plain(text: &str) -> Option<Dec> {
+        let (sign, t) = sign(text);
+        Dec::from_parts(sign, t, 0)
+    }
+
+    /// `mant` is `int.frac` (either may be empty, not both).
+    fn from_parts(neg: bool, mant: &str, exp: i64) -> Option<Dec> {
         let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
         if int.is_empty() && frac.is_empty() {
             return None;
@@ -182,6 +200,67 @@ impl Dec {
         }
         s
     }
+
+    /// Plain notation without an exponent, and without the sign of a zero:
+    /// `-0.001` quantized to 2 places is `0.00`.
+    pub fn to_fixed(&self) -> String {
+        let digits: String = self.digits.iter().map(|d| (b'0' + d) as char).collect();
+        let mut s = String::new();
+        if self.neg && !self.is_zero() {
+            s.push('-');
+        }
+        if self.exp >= 0 {
+            s.push_str(&digits);
+            if !self.is_zero() {
+                s.extend(std::iter::repeat_n('0', self.exp as usize));
+            }
+            return s;
+        }
+        let places = self.exp.unsigned_abs() as usize;
+        if digits.len() > places {
+            let split = digits.len() - places;
+            s.push_str(&digits[..split]);
+            s.push('.');
+            s.push_str(&digits[split..]);
+        } else {
+            s.push_str("0.");
+            s.extend(std::iter::repeat_n('0', places - digits.len()));
+            s.push_str(&digits);
+        }
+        s
+    }
+}
+
+/// Django's quantize of a stored decimal in plain notation to the field's
+/// places, in plain notation (Lino's text): `12.5` with 4 places is
+/// `12.5000`. `None` for text that isn't a plain decimal number.
+pub fn quantize_fixed(text: &str, places: u32) -> Option<String> {
+    let d = Dec::parse_plain(text)?.quantize(places, None).ok()?;
+    Some(d.to_fixed())
+}
+
+/// Whether [`quantize_fixed`] would give `text` itself: the usual case (a
+/// database's decimals have the column's scale), checked without
+/// allocating.
+pub fn is_quantized(text: &str, places: u32) -> bool {
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let frac_ok = match frac {
+        None => places == 0,
+        Some(f) => places > 0 && f.len() == places as usize,
+    };
+    let frac = frac.unwrap_or("");
+    let all_digits = int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit());
+    let no_leading_zero = int.len() == 1 || !int.starts_with('0');
+    // quantize writes -0.00 as 0.00.
+    let not_negative_zero = !neg || int.bytes().chain(frac.bytes()).any(|b| b != b'0');
+    frac_ok && !int.is_empty() && all_digits && no_leading_zero && not_negative_zero
 }
 
 #[cfg(test)]
@@ -252,5 +331,47 @@ mod tests {
         assert_eq!(r("1234567890123456789"), "1.23456789012346E+18");
         assert_eq!(r("99999999999999999"), "1.00000000000000E+17");
         assert_eq!(r("12.5"), "12.5");
+    }
+
+    #[test]
+    fn quantizes_like_django() {
+        assert_eq!(quantize_fixed("12.5", 4).as_deref(), Some("12.5000"));
+        assert_eq!(quantize_fixed("0", 2).as_deref(), Some("0.00"));
+        assert_eq!(quantize_fixed("-0.0001", 4).as_deref(), Some("-0.0001"));
+        assert_eq!(quantize_fixed("1.005", 2).as_deref(), Some("1.00"));
+        assert_eq!(quantize_fixed("1.015", 2).as_deref(), Some("1.02"));
+        assert_eq!(quantize_fixed("9.999", 2).as_deref(), Some("10.00"));
+        assert_eq!(quantize_fixed("2.5", 0).as_deref(), Some("2"));
+        assert_eq!(quantize_fixed("-0.001", 2).as_deref(), Some("0.00"));
+        assert_eq!(quantize_fixed("abc", 2), None);
+        // Plain notation only, in and out.
+        assert_eq!(quantize_fixed("1e5", 2), None);
+        assert_eq!(quantize_fixed(" 1", 2), None);
+        assert_eq!(quantize_fixed("0", 7).as_deref(), Some("0.0000000"));
+        assert_eq!(quantize_fixed("+.5", 1).as_deref(), Some("0.5"));
+    }
+
+    #[test]
+    fn quantized_text_is_kept_only_where_quantize_keeps_it() {
+        let cases = [
+            ("12.50", 2),
+            ("0.00", 2),
+            ("-0.00", 2),
+            ("-1.25", 2),
+            ("007.50", 2),
+            ("12.5", 2),
+            ("12.500", 2),
+            ("+1.00", 2),
+            ("5", 0),
+            ("5.", 0),
+            ("-0", 0),
+            (".50", 2),
+            ("1.2a", 2),
+            ("", 0),
+        ];
+        for (text, places) in cases {
+            let kept = quantize_fixed(text, places).as_deref() == Some(text);
+            assert_eq!(is_quantized(text, places), kept, "{text} {places}");
+        }
     }
 }

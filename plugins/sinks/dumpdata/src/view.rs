@@ -15,7 +15,7 @@ use dump2py_core::meta::{FieldMeta, ModelMeta, SiteMeta};
 use dump2py_core::schema::{Column, ColumnKind, Table};
 
 use crate::natural::{self, Keys, Natural};
-use crate::value::Kind;
+use dump2py_core::py::value::Kind;
 
 /// A column of the table as the sink receives it; `index` is `None` when
 /// the table lacks it (then the table can't be written).

@@ -18,7 +18,10 @@ use dump2py_core::meta::{ModelMeta, SiteMeta};
 use dump2py_core::schema::Table;
 use dump2py_core::Value;
 
-use crate::value::{key_of, py, Ctx, Kind, Py};
+use dump2py_core::py::value::{py, Kind, Py};
+use dump2py_core::schema::Storage;
+
+use crate::keys::key_of;
 use crate::view::{Col, View};
 
 /// Which natural keys a JSON or XML output uses.
@@ -118,13 +121,13 @@ impl Keys {
         rows: &'r Rows,
         model: usize,
         key: &str,
-        ctx: Ctx,
+        storage: Storage,
     ) -> Result<Vec<Py<'r>>, String> {
         let Some(Some(parts)) = self.parts.get(model) else {
             return Err("the model has no natural key".into());
         };
         let row = find(rows, model, key)?;
-        parts.iter().map(|p| eval(rows, p, row, ctx)).collect()
+        parts.iter().map(|p| eval(rows, p, row, storage)).collect()
     }
 }
 
@@ -137,16 +140,21 @@ fn find<'r>(rows: &'r Rows, model: usize, key: &str) -> Result<&'r Vec<Value>, S
     })
 }
 
-fn eval<'r>(rows: &'r Rows, part: &Part, row: &'r [Value], ctx: Ctx) -> Result<Py<'r>, String> {
+fn eval<'r>(
+    rows: &'r Rows,
+    part: &Part,
+    row: &'r [Value],
+    storage: Storage,
+) -> Result<Py<'r>, String> {
     match part {
-        Part::Value { slot, kind } => py(*kind, &row[*slot], ctx),
+        Part::Value { slot, kind } => py(*kind, &row[*slot], storage),
         Part::Via { slot, target, next } => {
             let fk = &row[*slot];
             if matches!(fk, Value::Null) {
                 return Err("its natural key goes through a foreign key that is null".into());
             }
             let trow = find(rows, *target, &key_of(fk))?;
-            eval(rows, next, trow, ctx)
+            eval(rows, next, trow, storage)
         }
     }
 }

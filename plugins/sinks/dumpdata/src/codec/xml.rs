@@ -1,26 +1,20 @@
-//! Django's `dumpdata --format xml` as a sink (format `xml`): Django's
-//! XML serializer through `SimplerXMLGenerator`, byte for byte with site
-//! metadata. Spooling, the model order and output files are the JSON
-//! sink's ([`dump2py_json::DumpdataSink`]).
+//! The text of `dumpdata --format xml`: Django's XML serializer through
+//! `SimplerXMLGenerator`, byte for byte with site metadata.
 
-use dump2py_core::registry::SinkFactory;
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use dump2py_core::py::json::{Doc, Style};
+use dump2py_core::py::repr;
+use dump2py_core::py::value::{py, Kind, Py};
+use dump2py_core::schema::Storage;
+use dump2py_core::value::duration_string;
 use dump2py_core::Value;
-use dump2py_json::natural;
-use dump2py_json::sink::{indent_option, FieldError, Format};
-use dump2py_json::value::{py, xml_text, Ctx, Kind, Py};
-use dump2py_json::view::{DdM2m, DdModel};
-use dump2py_json::DumpdataSink;
 
-dump2py_core::inventory::submit! {
-    SinkFactory {
-        name: "xml",
-        version: env!("CARGO_PKG_VERSION"),
-        create: |o| {
-            let indent = indent_option(o)?;
-            Ok(Box::new(DumpdataSink::new(XmlFormat { indent }, o)?))
-        },
-    }
-}
+use super::{datetime_iso, time_iso};
+use crate::natural;
+use crate::sink::{FieldError, Format};
+use crate::view::{DdM2m, DdModel};
 
 pub struct XmlFormat {
     /// `--indent N`: each element on a new line, N spaces per level.
@@ -121,10 +115,10 @@ fn write_name_attr(out: &mut String, name: &str, value: &str, what: &str) -> Res
 fn with_text(
     kind: Kind,
     v: &Value,
-    ctx: Ctx,
+    storage: Storage,
     then: impl FnOnce(Option<&str>) -> Result<(), String>,
 ) -> Result<(), String> {
-    let p = py(kind, v, ctx)?;
+    let p = py(kind, v, storage)?;
     let text = xml_text(&p)?;
     then(text.as_deref())
 }
@@ -154,7 +148,7 @@ impl Format for XmlFormat {
         out: &mut String,
         model: &DdModel,
         row: &[Value],
-        ctx: Ctx,
+        storage: Storage,
     ) -> Result<(), FieldError> {
         let pk_col = || model.pk.first().map(|c| c.name.clone()).unwrap_or_default();
         out.push_str("<object");
@@ -164,7 +158,7 @@ impl Format for XmlFormat {
             [] => {}
             [c] => {
                 let v = c.index.and_then(|i| row.get(i)).unwrap_or(&Value::Null);
-                with_text(model.pk_kind, v, ctx, |text| match text {
+                with_text(model.pk_kind, v, storage, |text| match text {
                     Some(text) => write_attr(out, "pk", text),
                     None => Ok(()),
                 })
@@ -198,7 +192,7 @@ impl Format for XmlFormat {
                 out.push_str("</field>");
                 continue;
             }
-            with_text(f.kind, v, ctx, |text| match text {
+            with_text(f.kind, v, storage, |text| match text {
                 Some(text) => write_text(out, text),
                 None => {
                     out.push_str("<None></None>");
@@ -218,7 +212,7 @@ impl Format for XmlFormat {
         _first: bool,
         targets: &[Value],
         natural: Option<&[Vec<Py>]>,
-        ctx: Ctx,
+        storage: Storage,
     ) -> Result<(), String> {
         self.indent(out, 2);
         out.push_str("<field");
@@ -237,7 +231,7 @@ impl Format for XmlFormat {
         }
         for t in targets {
             out.push_str("<object");
-            with_text(field.target_kind, t, ctx, |text| {
+            with_text(field.target_kind, t, storage, |text| {
                 write_attr(out, "pk", text.unwrap_or("None"))
             })?;
             out.push_str("></object>");
@@ -278,6 +272,41 @@ impl Format for XmlFormat {
         self.indent(out, 0);
         out.push_str("</django-objects>");
     }
+}
+
+/// The text `value_to_string` gives, as the XML serializer writes it;
+/// `None` for a value that is Python's `None` (written `<None></None>`).
+pub fn xml_text<'a>(value: &'a Py) -> Result<Option<Cow<'a, str>>, String> {
+    let mut out = String::new();
+    match value {
+        Py::None => return Ok(None),
+        // Text as it is, without a copy: most values are text.
+        Py::Str(s) => return Ok(Some(Cow::Borrowed(s))),
+        Py::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+        Py::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Py::Float(f) => repr::write_float(&mut out, *f),
+        Py::Decimal(s) => out.push_str(s),
+        Py::Date(d) => {
+            let _ = write!(out, "{d}");
+        }
+        Py::Time(t) => time_iso(&mut out, t, false),
+        Py::DateTime(dt) => datetime_iso(&mut out, dt, false),
+        Py::Duration(us) => out.push_str(&duration_string(*us)),
+        Py::Json(text) => {
+            let doc = Doc::parse(text).map_err(|e| e.to_string())?;
+            if doc.is_null() {
+                return Ok(None);
+            }
+            let style = Style {
+                indent: None,
+                ascii: true,
+            };
+            doc.write(&mut out, style, 0);
+        }
+    }
+    Ok(Some(Cow::Owned(out)))
 }
 
 #[cfg(test)]

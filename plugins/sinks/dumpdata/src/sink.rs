@@ -20,13 +20,15 @@ use std::path::PathBuf;
 use dump2py_core::django::{Model, Site};
 use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{DumpInfo, Report, Sink};
+use dump2py_core::py::value::Py;
 use dump2py_core::registry::SinkOptions;
+use dump2py_core::schema::Storage;
 use dump2py_core::staging::Spool;
 use dump2py_core::{Batch, Value};
 
+use crate::keys::{cmp_keys, key_of};
 use crate::natural::{self, Natural, Rows};
 use crate::output::Target;
-use crate::value::{cmp_keys, key_of, Ctx, Py};
 use crate::view::{Col, DdM2m, DdModel, Role, View};
 
 /// A link table's rows: owner key → the targets' primary keys.
@@ -68,7 +70,7 @@ pub trait Format {
         out: &mut String,
         model: &DdModel,
         row: &[Value],
-        ctx: Ctx,
+        storage: Storage,
     ) -> Result<(), FieldError>;
     /// One many-to-many field; `first` when no field came before it. With
     /// `natural`, the targets' natural keys are written instead.
@@ -79,7 +81,7 @@ pub trait Format {
         first: bool,
         targets: &[Value],
         natural: Option<&[Vec<Py>]>,
-        ctx: Ctx,
+        storage: Storage,
     ) -> Result<(), String>;
     /// A foreign key's value as the target's natural key (in a field that
     /// `head` began).
@@ -116,7 +118,7 @@ pub struct DumpdataSink<F> {
     target: Target,
     spool: Option<Spool>,
     view: View,
-    ctx: Ctx,
+    storage: Storage,
     /// Per model: its spool file, once its table was read.
     files: Vec<Option<PathBuf>>,
     /// Per model and many-to-many field: owner key → target keys; `None`
@@ -141,7 +143,7 @@ impl<F: Format> DumpdataSink<F> {
             target,
             spool: None,
             view: View::default(),
-            ctx: Ctx::default(),
+            storage: Storage::default(),
             files: Vec::new(),
             links: Vec::new(),
             sort_keys: Vec::new(),
@@ -199,7 +201,7 @@ impl<F: Format> DumpdataSink<F> {
         for row in batch.rows() {
             buf.clear();
             self.format
-                .head(&mut buf, model, row, self.ctx)
+                .head(&mut buf, model, row, self.storage)
                 .map_err(|(column, message)| Error::Value {
                     table: table.to_string(),
                     column,
@@ -305,9 +307,12 @@ impl<F: Format> DumpdataSink<F> {
                         (true, Some(t)) => Some(
                             (targets.iter())
                                 .map(|v| {
-                                    self.view
-                                        .keys
-                                        .resolve(&self.key_rows, t, &key_of(v), self.ctx)
+                                    self.view.keys.resolve(
+                                        &self.key_rows,
+                                        t,
+                                        &key_of(v),
+                                        self.storage,
+                                    )
                                 })
                                 .collect::<Result<Vec<_>, String>>()
                                 .map_err(|message| Error::Value {
@@ -324,7 +329,14 @@ impl<F: Format> DumpdataSink<F> {
                         _ => None,
                     };
                     self.format
-                        .m2m(&mut s, field, !entries, targets, keys.as_deref(), self.ctx)
+                        .m2m(
+                            &mut s,
+                            field,
+                            !entries,
+                            targets,
+                            keys.as_deref(),
+                            self.storage,
+                        )
                         .map_err(|message| Error::Value {
                             table: field.link_table.clone(),
                             column: field.target.name.clone(),
@@ -386,7 +398,7 @@ impl<F: Format> DumpdataSink<F> {
                 ));
             };
             let parts = (self.view.keys)
-                .resolve(&self.key_rows, target, &key, self.ctx)
+                .resolve(&self.key_rows, target, &key, self.storage)
                 .map_err(|e| failed(column.clone(), e))?;
             s.clear();
             self.format
@@ -440,9 +452,7 @@ impl<F: Format> Sink for DumpdataSink<F> {
     fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()> {
         self.view = View::with_natural(site, self.natural).map_err(Error::Usage)?;
         self.key_rows = vec![HashMap::new(); self.view.models.len()];
-        self.ctx = Ctx {
-            sqlite: info.source.starts_with("sqlite:"),
-        };
+        self.storage = info.storage;
         self.files = vec![None; self.view.models.len()];
         self.links = self
             .view

@@ -41,8 +41,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dump2py_core::django::{Model, Site};
 
-use crate::printable::is_printable;
-use crate::pyrepr::write_str;
+use dump2py_core::py::repr::is_printable;
+use dump2py_core::py::repr::write_str;
 
 /// The longest file stem: with `_<part>.py` (a part number has at most 20
 /// digits) a file name stays within 255 bytes.
@@ -94,10 +94,11 @@ const TEMPLATE_GLOBALS: &[&str] = &[
     "args",
     "loader",
     "dict",
-    // The loader of restore.py (see restore.rs).
+    // The loader of restore.py (see restore/helpers.py).
     "logging",
     "contextmanager",
     "_dump2py_clock",
+    "_Dump2pyContext",
     "ValidationError",
     "DEFAULT_DB_ALIAS",
     "connections",

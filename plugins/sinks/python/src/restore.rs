@@ -1,0 +1,363 @@
+//! The text of restore.py: helpers, the model globals, one create function
+//! per model, and `main` that executes the data files in order.
+
+use std::fmt::Write;
+
+use dump2py_core::django::{Model, Site};
+use dump2py_core::plugin::DumpInfo;
+use dump2py_core::schema::ColumnKind;
+
+use crate::names::{self, write_comment_name, Function, PyNames};
+use dump2py_core::py::repr::{write_str, write_str_quoted};
+
+fn lit(s: &str) -> String {
+    let mut out = String::new();
+    write_str(&mut out, s);
+    out
+}
+
+/// A `"..."` literal, as Lino writes them.
+fn dq(s: &str) -> String {
+    let mut out = String::new();
+    write_str_quoted(&mut out, s, b'"');
+    out
+}
+
+pub fn header(out: &mut String, info: &DumpInfo, site: &Site, py: &PyNames) {
+    let _ = writeln!(out, "#!/usr/bin/env python\n# -*- coding: UTF-8 -*-\n");
+    out.push_str("# This is a Python dump of ");
+    write_comment_name(out, &info.source);
+    out.push_str(", written by dump2py ");
+    write_comment_name(out, &info.tool_version);
+    out.push_str(".\n");
+    match &site.settings {
+        Some(st) => {
+            let _ = writeln!(
+                out,
+                "# DJANGO_SETTINGS_MODULE was {}, TIME_ZONE was {}.\n",
+                lit(&st.settings_module),
+                st.time_zone.as_deref().map_or("None".to_string(), lit)
+            );
+            let _ = writeln!(
+                out,
+                "SOURCE_VERSION = {}",
+                lit(st.version.as_deref().unwrap_or("None"))
+            );
+        }
+        None => {
+            out.push_str(
+                "# Restore it inside the site: django-admin run restore.py --noinput\n\
+                 # (or, on any Django site: DJANGO_SETTINGS_MODULE=... python restore.py --noinput)\n\
+                 # It was made without site metadata: models are found by their table.\n\n",
+            );
+            out.push_str("SOURCE_VERSION = 'None'\n");
+        }
+    }
+    out.push_str(HELPERS);
+    if site.settings.is_some() {
+        out.push_str(RESOLVE_MODEL);
+    } else {
+        out.push_str(DURATIONS);
+        // Values are as stored: the loader reads them as Django would.
+        out.push_str("Dump2pyLoader.read_as_django = True\n");
+        if info.storage.decimals_as_real {
+            out.push_str("Dump2pyLoader.decimals_as_real = True\n");
+        }
+    }
+    // Lino always defines bv2kw; without metadata, only for folded babel fields.
+    if site.languages.len() > 1 || (site.settings.is_some() && !site.languages.is_empty()) {
+        let kw: Vec<String> = site
+            .languages
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{l}=values[{i}]"))
+            .collect();
+        let _ = write!(
+            out,
+            "\n\ndef bv2kw(fieldname, values):\n    \
+             \"\"\"The values of a babel field, in the dumped site's languages.\"\"\"\n    \
+             return settings.SITE.babelkw(fieldname, {})\n",
+            kw.join(", ")
+        );
+    }
+    if site.settings.is_some() {
+        model_globals(out, site);
+    } else {
+        out.push_str(BIND_MODELS);
+        out.push_str("\nMODEL_NAMES = _bind_models([\n");
+        let mut tables: Vec<&str> = site.models.iter().map(|m| m.table.name.as_str()).collect();
+        tables.sort_unstable();
+        for t in tables {
+            let _ = writeln!(out, "    {},", lit(t));
+        }
+        out.push_str(
+            "])\n\n\ndef model(table):\n    try:\n        return globals()[MODEL_NAMES[table]]\n    \
+             except KeyError:\n        raise Exception(\"This site has no model for the table %s\" % table) from None\n\n",
+        );
+    }
+    if !site.cycles.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n# There are {} models with circular dependencies:",
+            site.cycles.len()
+        );
+        for c in &site.cycles {
+            out.push_str("# - ");
+            write_comment_name(out, &c.label);
+            let _ = write!(out, " ({} rows, depends on ", c.rows);
+            for (i, d) in c.depends_on.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_comment_name(out, d);
+            }
+            out.push_str(")\n");
+        }
+    }
+    // Globals that a create function's parameter shadows, by another name.
+    if !py.aliases.is_empty() {
+        out.push('\n');
+        for (alias, global) in &py.aliases {
+            let _ = writeln!(out, "{alias} = {global}");
+        }
+    }
+    out.push('\n');
+}
+
+/// One global per model, alphabetical, as Lino binds them. Auto-created
+/// link models aren't attributes of their app's models module, so
+/// `resolve_model` can't find them: `apps.get_model` can.
+fn model_globals(out: &mut String, site: &Site) {
+    // Skipped models too (content types, sessions): a content type of
+    // theirs is written as their global (a permission of ContentType).
+    let mut models: Vec<(String, &Model)> = (site.models.iter().chain(&site.skipped))
+        .map(|m| (m.label(), m))
+        .collect();
+    models.sort_by(|a, b| a.0.cmp(&b.0));
+    out.push('\n');
+    for (label, m) in models {
+        let Some(global) = m.global_name() else {
+            continue;
+        };
+        if m.auto_created {
+            let object = m.object_name.as_deref().unwrap_or(&m.model_name);
+            let _ = writeln!(
+                out,
+                "{global} = apps.get_model({}, {})",
+                dq(&m.app_label),
+                dq(object)
+            );
+        } else {
+            let _ = writeln!(out, "{global} = resolve_model({})", dq(&label));
+        }
+    }
+    out.push('\n');
+}
+
+/// The expression for a model's class in a create function.
+fn model_ref(site: &Site, table: &str, f: &Function) -> String {
+    match names::model_global(site, table) {
+        Some(global) => f.global(&global).to_string(),
+        None => format!("{}({})", f.global("model"), lit(table)),
+    }
+}
+
+/// `def create_<table>(...)`: Lino's contract, which data migrations
+/// override. Names come from `ids` (see [`crate::names`]): parameters
+/// are the attnames, and nothing in the body means a parameter where the
+/// template means its own name.
+pub fn create_function(out: &mut String, site: &Site, model: &Model, ids: &Function) {
+    let kw = ids.kw.as_str();
+    let g = |n: &'static str| ids.global(n).to_string();
+    let _ = writeln!(out, "\ndef {}({}):", ids.name, ids.params.join(", "));
+    for (f, p) in model.fields.iter().zip(&ids.params) {
+        let decimal = match &f.internal_type {
+            Some(t) => t == "DecimalField",
+            None => f.kind == ColumnKind::Decimal,
+        };
+        if decimal {
+            let _ = writeln!(out, "    if {p} is not None: {p} = {}({p})", g("Decimal"));
+        } else if let Some(cl) = &f.choicelist {
+            // Only a comment (Lino's); a name that isn't plain is left out.
+            let (app, name) = cl.split_once('.').unwrap_or(("", cl));
+            if names::is_identifier(app) && names::is_identifier(name) {
+                let _ = writeln!(
+                    out,
+                    "#    if {p}: {p} = settings.SITE.models.{app}.{name}.get_by_value({p})"
+                );
+            }
+        } else if f.is_content_type() {
+            let _ = writeln!(out, "    {p} = {}({p})", g("new_content_type_id"));
+        } else if site.settings.is_none() && may_be_duration(model, f) {
+            let _ = writeln!(
+                out,
+                "    {p} = {}({}, {}, {p})",
+                g("duration_or_int"),
+                lit(&model.table.name),
+                lit(&f.column)
+            );
+        }
+    }
+    let _ = writeln!(out, "    {kw} = {}()", g("dict"));
+    let link = model.mti_parent.as_ref().map(|p| p.link_column.as_str());
+    for (f, p) in model.fields.iter().zip(&ids.params) {
+        if Some(f.column.as_str()) == link {
+            continue;
+        }
+        if f.is_babel {
+            let _ = writeln!(
+                out,
+                "    if {p} is not None: {kw}.update({}({},{p}))",
+                g("bv2kw"),
+                lit(&f.attname)
+            );
+        } else if *p == f.attname {
+            let _ = writeln!(out, "    {kw}.update({p}={p})");
+        } else {
+            // Not an identifier (or a keyword): the model's keyword
+            // argument is the attname all the same.
+            let _ = writeln!(out, "    {kw}[{}] = {p}", lit(&f.attname));
+        }
+    }
+    match &model.mti_parent {
+        Some(parent) => {
+            let link = (model.fields.iter().zip(&ids.params))
+                .find(|(f, _)| f.column == parent.link_column)
+                .map_or("None", |(_, p)| p.as_str());
+            let _ = writeln!(
+                out,
+                "    return {}({}, {}, {}, **{kw})",
+                g("create_mti_child"),
+                model_ref(site, &parent.table, ids),
+                link,
+                model_ref(site, &model.table.name, ids)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "    return {}(**{kw})",
+                model_ref(site, &model.table.name, ids)
+            );
+        }
+    }
+}
+
+/// SQLite stores a DurationField as a `bigint` of microseconds, like a
+/// BigIntegerField: only the site can tell them apart, at restore time.
+fn may_be_duration(model: &Model, f: &dump2py_core::django::Field) -> bool {
+    f.kind == ColumnKind::Int
+        && f.fk_table.is_none()
+        && !model.table.primary_key.contains(&f.column)
+        && model
+            .table
+            .column(&f.column)
+            .is_some_and(|c| c.declared_type.eq_ignore_ascii_case("bigint"))
+}
+
+/// `main` and the command line; `files` are the data files in order.
+pub fn main(out: &mut String, files: &[String], missing: &[(String, String)]) {
+    out.push_str("\n\nMISSING_TABLES = {");
+    for (i, (t, reason)) in missing.iter().enumerate() {
+        let _ = write!(
+            out,
+            "{}\n    {}: {}",
+            if i == 0 { "" } else { "," },
+            lit(t),
+            lit(reason)
+        );
+    }
+    out.push_str(if missing.is_empty() { "}\n" } else { ",\n}\n" });
+    out.push_str(MAIN_HEAD);
+    for f in files {
+        let _ = writeln!(out, "        execfile({}, *args)", lit(f));
+    }
+    out.push_str(MAIN_TAIL);
+}
+
+/// The loader and helpers every restore.py starts with (Python source).
+const HELPERS: &str = include_str!("restore/helpers.py");
+
+const DURATIONS: &str = r#"
+
+_DURATIONS = {}
+
+
+def duration_or_int(table, column, value):
+    """A bigint column holds microseconds if the site's field is a DurationField."""
+    if value is None:
+        return None
+    key = (table, column)
+    if key not in _DURATIONS:
+        fields = model(table)._meta.concrete_fields
+        _DURATIONS[key] = any(f.column == column and f.get_internal_type() == "DurationField" for f in fields)
+    return timedelta(microseconds=value) if _DURATIONS[key] else value
+"#;
+
+const BIND_MODELS: &str = r#"
+
+def _bind_models(tables):
+    """Finds each dumped table's model and binds the global that Lino's
+    restore.py binds, <app_label>_<ModelName>, for data migrations."""
+    by_table = {}
+    for m in apps.get_models(include_auto_created=True):
+        if not m._meta.proxy:
+            by_table.setdefault(m._meta.db_table, m)
+    names = {}
+    for t in tables:
+        m = by_table.get(t)
+        if m is not None:
+            names[t] = m._meta.app_label + "_" + m._meta.object_name
+            globals()[names[t]] = m
+    return names
+"#;
+
+/// Lino's `resolve_model`; Django's own on a site without Lino.
+const RESOLVE_MODEL: &str = r#"
+if _DUMP2PY_LINO:
+    from lino.core.utils import resolve_model
+else:
+    resolve_model = apps.get_model
+"#;
+
+const MAIN_HEAD: &str = r#"
+
+def main(args):
+    if MISSING_TABLES and not args.incomplete:
+        raise SystemExit(
+            "This dump is incomplete: %d tables could not be read (%s). "
+            "Use --incomplete to restore it anyway." % (len(MISSING_TABLES), ", ".join(MISSING_TABLES)))
+    if args.bulk:
+        version = Dump2pyLoader.needs_migration(SOURCE_VERSION)
+        if version is not None:
+            raise SystemExit(
+                "--bulk refused: this dump is of version %s and the site is at version %s; "
+                "its data migration runs only in a restore without --bulk." % (SOURCE_VERSION, version))
+    loader = Dump2pyLoader(globals(), quick=args.quick, strict=True, bulk=args.bulk)
+    loader.empty_database(args.interactive)
+    os.chdir(os.path.dirname(os.path.abspath(__file__)))
+    loader.initialize()
+    args = (globals(), locals())
+    with loader.restoring():
+"#;
+
+const MAIN_TAIL: &str = r#"        loader.finalize()
+    loader.reset_sequences()
+
+
+if __name__ == '__main__':
+    import argparse
+    parser = argparse.ArgumentParser(description='Restore the data.')
+    parser.add_argument('-b', '--noinput', '--batch', dest='interactive',
+                        action='store_false', default=True,
+                        help="Don't ask for confirmation before flushing the database.")
+    parser.add_argument('--quick', dest='quick', action='store_true', default=False,
+                        help='Do not call full_clean() on restored instances.')
+    parser.add_argument('--bulk', dest='bulk', action='store_true', default=False,
+                        help="Load as loaddata does: raw saves in batches, no save() methods, "
+                             "no full_clean(), no deferral; refused when the dump needs a data migration.")
+    parser.add_argument('--incomplete', dest='incomplete', action='store_true', default=False,
+                        help='Restore even though some tables could not be dumped.')
+    args = parser.parse_args()
+    main(args)
+"#;

@@ -1,0 +1,200 @@
+//! One Python expression per value, as Lino's `dump2py` writes them, but
+//! without losing microseconds or JSON floats.
+
+use std::fmt::Write;
+
+use base64::Engine;
+use dump2py_core::django::{ContentType, Field, Site};
+use dump2py_core::value::{push_int, push_uint, write_duration, Value};
+
+use dump2py_core::py::decimal::{is_quantized, quantize_fixed};
+use dump2py_core::py::json::write_python_literal;
+use dump2py_core::py::repr;
+use dump2py_core::py::uuid::{parse_uuid, write_uuid};
+
+/// The deepest JSON that a data file's Python parser accepts.
+pub const JSON_DEPTH: usize = 190;
+
+/// Why a value can't be written.
+pub type ValueError = String;
+
+pub fn write_value(
+    out: &mut String,
+    site: &Site,
+    field: &Field,
+    row: &[Value],
+) -> Result<(), ValueError> {
+    if field.is_babel {
+        out.push('[');
+        write_plain(out, site, field, &row[field.index])?;
+        for &i in &field.babel {
+            out.push_str(", ");
+            write_plain(out, site, field, &row[i])?;
+        }
+        out.push(']');
+        return Ok(());
+    }
+    write_plain(out, site, field, &row[field.index])
+}
+
+fn write_plain(
+    out: &mut String,
+    site: &Site,
+    field: &Field,
+    value: &Value,
+) -> Result<(), ValueError> {
+    if field.is_content_type() {
+        return write_content_type(out, site, value);
+    }
+    // What the site's metadata says the column holds, where the database
+    // can't tell: Lino's text for these fields.
+    match (field.internal_type.as_deref(), value) {
+        (_, Value::Text(t)) if t.is_empty() && field.choicelist.is_some() => {
+            out.push_str("None");
+            return Ok(());
+        }
+        (Some("DurationField"), Value::Int(us)) => {
+            duration(out, *us);
+            return Ok(());
+        }
+        // Hex text as SQLite and MySQL store a UUIDField.
+        (Some("UUIDField"), Value::Text(t)) if t.len() == 32 => {
+            if let Some(u) = parse_uuid(t) {
+                uuid(out, &u);
+                return Ok(());
+            }
+        }
+        (Some("DecimalField"), Value::Decimal(d)) => {
+            if let Some(places) = field.decimal_places {
+                if is_quantized(d, places) {
+                    quoted(out, d);
+                    return Ok(());
+                }
+                let q = quantize_fixed(d, places)
+                    .ok_or_else(|| format!("{d:?} is not a decimal number"))?;
+                quoted(out, &q);
+                return Ok(());
+            }
+        }
+        _ => {}
+    }
+    match value {
+        Value::Null => out.push_str("None"),
+        Value::Bool(true) => out.push_str("True"),
+        Value::Bool(false) => out.push_str("False"),
+        Value::Int(n) => push_int(out, *n),
+        Value::UInt(n) => push_uint(out, *n, 0),
+        Value::Float(f) => {
+            // Lino writes repr(str(value)): the float's text in quotes.
+            out.push('\'');
+            repr::write_float(out, *f);
+            out.push('\'');
+        }
+        Value::Decimal(d) => quoted(out, d),
+        Value::Text(s) => repr::write_str(out, s),
+        Value::Bytes(b) => quoted(out, &base64::engine::general_purpose::STANDARD.encode(b)),
+        Value::Date(d) => {
+            out.push_str("date(");
+            ymd(out, d);
+            out.push(')');
+        }
+        Value::Time(t) => {
+            out.push_str("time(");
+            hms(out, t);
+        }
+        Value::DateTime(dt) => {
+            out.push_str("dt(");
+            ymd(out, &dt.date);
+            out.push(',');
+            hms(out, &dt.time);
+        }
+        Value::Json(text) => {
+            // A data line nests the literal two levels deep; Python parses 200.
+            write_python_literal(out, text, JSON_DEPTH).map_err(|e| format!("{e}"))?
+        }
+        Value::Uuid(u) => uuid(out, u),
+        Value::Duration(us) => duration(out, *us),
+    }
+    Ok(())
+}
+
+/// Lino passes the model, not the old id: the new database's content type
+/// is looked up at restore time.
+fn write_content_type(out: &mut String, site: &Site, value: &Value) -> Result<(), ValueError> {
+    let id = match value {
+        Value::Null => {
+            out.push_str("None");
+            return Ok(());
+        }
+        Value::Int(id) => *id,
+        other => return Err(format!("content type id {other:?} is not an integer")),
+    };
+    if site.stale_content_type(id).is_some() {
+        // The sink warns about it (PythonSink::warnings).
+        out.push_str("None");
+        return Ok(());
+    }
+    match site.content_types.get(&id) {
+        // The global restore.py binds (PythonSink::begin checks that each
+        // is an identifier); any other name is looked up by label.
+        Some(ContentType {
+            global: Some(global),
+            ..
+        }) if crate::names::is_identifier(global) => out.push_str(global),
+        Some(ct) => {
+            out.push_str("ct_model(");
+            repr::write_str(out, &ct.app_label);
+            out.push_str(", ");
+            repr::write_str(out, &ct.model);
+            out.push(')');
+        }
+        // A stale id: the dump says so rather than crash, as Lino would.
+        None => {
+            let _ = write!(out, "missing_content_type({id})");
+        }
+    }
+    Ok(())
+}
+
+/// `Y,M,D` as the arguments of `date(...)`: numbers without padding.
+fn ymd(out: &mut String, d: &dump2py_core::value::Date) {
+    push_int(out, i64::from(d.year));
+    out.push(',');
+    push_uint(out, u64::from(d.month), 0);
+    out.push(',');
+    push_uint(out, u64::from(d.day), 0);
+}
+
+/// `H,M,S[,US])`: the microseconds only when not zero, and the closing
+/// parenthesis.
+fn hms(out: &mut String, t: &dump2py_core::value::Time) {
+    for n in [t.hour, t.minute] {
+        push_uint(out, u64::from(n), 0);
+        out.push(',');
+    }
+    push_uint(out, u64::from(t.second), 0);
+    if t.micro != 0 {
+        out.push(',');
+        push_uint(out, u64::from(t.micro), 0);
+    }
+    out.push(')');
+}
+
+/// A duration as Lino writes it: its `duration_string` quoted (the text
+/// has neither quotes nor backslashes).
+fn duration(out: &mut String, us: i64) {
+    out.push('\'');
+    write_duration(out, us);
+    out.push('\'');
+}
+
+fn quoted(out: &mut String, s: &str) {
+    repr::write_str(out, s);
+}
+
+/// A UUID quoted, hyphenated and lowercase, as `repr(str(uuid))`.
+fn uuid(out: &mut String, u: &[u8; 16]) {
+    out.push('\'');
+    write_uuid(out, u);
+    out.push('\'');
+}
