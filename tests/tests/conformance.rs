@@ -318,8 +318,6 @@ const SQLITE_WARNINGS: &[(&str, &str, usize)] = &[
     ("kinds_decimal2", "v", 2),
     ("kinds_decimal0", "v", 1),
     ("kinds_decimal8", "v", 1),
-    // naive on a USE_TZ site ('2024-05-06 07:08:09', '…T07:08:09.5')
-    ("kinds_datetime", "v", 2),
     // longer than max_length
     ("kinds_char", "v", 1),
     ("kinds_email", "v", 1),
@@ -336,7 +334,6 @@ fn sqlite_json_and_xml_equal_dumpdata() {
 }
 
 #[test]
-#[ignore = "issue 12: Lino's QuantityField, DurationField and IncompleteDateField: '' as None"]
 fn postgres_json_and_xml_equal_dumpdata() {
     json_and_xml_equal_dumpdata(PG, &[]);
 }
@@ -354,7 +351,6 @@ fn sqlite_python_dump_equals_linos() {
 }
 
 #[test]
-#[ignore = "issue 12: decimals as str(Decimal) ('0E-8'); Lino's empty text as None"]
 fn postgres_python_dump_equals_linos() {
     python_dump_equals_linos(PG, &[]);
 }

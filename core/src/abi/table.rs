@@ -406,6 +406,7 @@ impl Model {
                     internal_type: None,
                     choicelist: None,
                     decimal_places: None,
+                    reading: Default::default(),
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;

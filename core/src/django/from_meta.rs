@@ -7,7 +7,8 @@ use std::sync::Arc;
 use super::{
     dependency_order, ContentType, Field, Model, MtiParent, Site, SiteSettings, SKIPPED_LABELS,
 };
-use crate::meta::{ModelMeta, SiteMeta};
+use crate::meta::{FieldMeta, ModelMeta, SiteMeta};
+use crate::py::read::Reading;
 use crate::schema::{ColumnKind, Schema, Table};
 
 pub(super) fn build(
@@ -26,13 +27,13 @@ pub(super) fn build(
         .models
         .iter()
         .filter(|m| !m.proxy && !SKIPPED_LABELS.contains(&m.label().as_str()))
-        .map(|m| model(m, schema, &table_of))
+        .map(|m| model(m, schema, &table_of, meta.use_tz))
         .collect();
     let skipped = meta
         .models
         .iter()
         .filter(|m| !m.proxy && SKIPPED_LABELS.contains(&m.label().as_str()))
-        .map(|m| model(m, schema, &table_of))
+        .map(|m| model(m, schema, &table_of, meta.use_tz))
         .collect();
     // A content type names its model by the global restore.py binds.
     for ct in &mut content_types {
@@ -60,7 +61,7 @@ pub(super) fn build(
     }
 }
 
-fn model(m: &ModelMeta, schema: &Schema, table_of: &HashMap<String, &str>) -> Model {
+fn model(m: &ModelMeta, schema: &Schema, table_of: &HashMap<String, &str>, use_tz: bool) -> Model {
     let mut problem = None;
     let table = schema.table(&m.db_table).cloned().unwrap_or_else(|| {
         problem = Some(format!("no such table (model {})", m.label()));
@@ -120,6 +121,7 @@ fn model(m: &ModelMeta, schema: &Schema, table_of: &HashMap<String, &str>) -> Mo
             internal_type: Some(f.internal_type.clone()),
             choicelist: f.choicelist.clone(),
             decimal_places: f.decimal_places,
+            reading: reading(f, use_tz),
         });
     }
     let mti_parent = m.parent.as_ref().and_then(|p| {
@@ -138,5 +140,21 @@ fn model(m: &ModelMeta, schema: &Schema, table_of: &HashMap<String, &str>) -> Mo
         fields,
         mti_parent,
         auto_created: m.auto_created,
+    }
+}
+
+/// What Django does to the field's stored values on reading.
+fn reading(f: &FieldMeta, use_tz: bool) -> Reading {
+    let decimal = (f.internal_type == "DecimalField")
+        .then_some(f.decimal_places)
+        .flatten()
+        .map(|places| (places, f.max_digits));
+    Reading {
+        // Older saved schemas know choice lists only.
+        empty_is_none: f.empty_is_none || f.choicelist.is_some(),
+        decimal,
+        aware: use_tz && f.internal_type == "DateTimeField",
+        max_length: f.max_length,
+        range: f.min_value.zip(f.max_value),
     }
 }

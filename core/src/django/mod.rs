@@ -73,6 +73,9 @@ pub struct Field {
     /// A Lino choice list as `app_label.ClassName`, from site metadata.
     pub choicelist: Option<String>,
     pub decimal_places: Option<u32>,
+    /// What Django does to its stored values on reading (from site
+    /// metadata; nothing without it). The pipeline applies it.
+    pub reading: crate::py::read::Reading,
 }
 
 impl Field {
@@ -382,6 +385,7 @@ fn fields(table: &Table, options: &ViewOptions) -> Vec<Field> {
                 internal_type: None,
                 choicelist: None,
                 decimal_places: None,
+                reading: Default::default(),
             }
         })
         .collect()

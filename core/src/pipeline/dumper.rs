@@ -2,12 +2,13 @@
 //! transformers into the sinks that want it.
 
 use super::read_ahead::ReadFn;
+use super::reading::TableReading;
 use super::Observer;
 use crate::batch::Batch;
 use crate::django::{Model, CONTENT_TYPE_TABLE};
 use crate::error::{Error, Result};
 use crate::plugin::{Report, Sink, TableOutcome, Transformer};
-use crate::schema::Table;
+use crate::schema::{Storage, Table};
 
 /// One planned model: the model, whether it is excluded, which sinks want
 /// it, its layouts through the transformers, its counted rows.
@@ -19,6 +20,7 @@ pub(super) struct Dumper<'d> {
     pub sinks: &'d mut [Box<dyn Sink>],
     pub tolerate: bool,
     pub observer: &'d mut dyn Observer,
+    pub storage: Storage,
 }
 
 impl Dumper<'_> {
@@ -82,6 +84,9 @@ impl Dumper<'_> {
         // Errors of transformers and sinks are not the table's fault: keep
         // them apart so that `--tolerate` never hides them.
         let mut downstream: Option<Error> = None;
+        // A value Django can't read is the table's fault, like the source's.
+        let mut unreadable: Option<Error> = None;
+        let mut reading = TableReading::new(model, self.storage);
         let transformers = &mut *self.transformers;
         let sinks = &mut *self.sinks;
         let observer = &mut *self.observer;
@@ -103,15 +108,19 @@ impl Dumper<'_> {
                         }
                     }
                 }
+                if let Err(e) = reading.apply(&mut batch) {
+                    unreadable = Some(e);
+                    return Ok(false);
+                }
                 rows += batch.len() as u64;
                 observer.rows_read(batch.len() as u64);
                 for (sink, _) in sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
                     sink.rows(model, &batch)?;
                 }
-                Ok(())
+                Ok(true)
             })();
             match step {
-                Ok(()) => Ok(true),
+                Ok(go_on) => Ok(go_on),
                 // The source stops; the error is reported as itself.
                 Err(e) => {
                     downstream = Some(e);
@@ -120,13 +129,26 @@ impl Dumper<'_> {
             }
         };
         let read = match replay {
-            Some(batches) => batches.into_iter().try_for_each(|b| each(b).map(|_| ())),
+            Some(batches) => (|| {
+                for b in batches {
+                    if !each(b)? {
+                        break;
+                    }
+                }
+                Ok(())
+            })(),
             None => read(source_table, &mut each),
         };
         if let Some(e) = downstream {
             return Err(e);
         }
+        if let Some(e) = unreadable {
+            return Err(e);
+        }
         read?;
+        for w in reading.warnings() {
+            self.observer.warning(&w);
+        }
         for (sink, _) in self.sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
             sink.table_end(model, rows)?;
         }

@@ -8,6 +8,7 @@
 mod dumper;
 mod exclude;
 mod read_ahead;
+mod reading;
 #[cfg(test)]
 mod tests;
 
@@ -180,6 +181,7 @@ impl Pipeline<'_> {
             sinks: &mut *self.sinks,
             tolerate: self.options.tolerate,
             observer,
+            storage: info.storage,
         };
         let report = match self.source.as_send() {
             Some(source) => read_ahead(source, &tables, batch_rows, |read| {

@@ -11,6 +11,7 @@
 pub mod decimal;
 pub mod json;
 mod printable;
+pub mod read;
 pub mod repr;
 pub mod uuid;
 pub mod value;

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use base64::Engine;
 
 use super::decimal::{self, Dec};
+use super::read::read_decimal;
 use super::uuid::{parse_uuid, uuid_string};
 use crate::schema::Storage;
 use crate::value::{Date, DateTime, Time, Value};
@@ -135,17 +136,13 @@ fn decimal_text(
     max_digits: Option<u32>,
     storage: Storage,
 ) -> Result<String, String> {
+    if let Some(places) = places {
+        return read_decimal(text, places, max_digits, storage).map(|(t, _)| t);
+    }
     if let Some(s) = decimal::special(text) {
         return Ok(s.to_string());
     }
-    let mut d = Dec::parse(text).ok_or_else(|| format!("{text:?} is not a decimal number"))?;
-    if let Some(places) = places {
-        // Django reads a REAL through a float rounded to 15 digits.
-        if storage.decimals_as_real {
-            d = d.round_significant(15);
-        }
-        d = d.quantize(places, max_digits)?;
-    }
+    let d = Dec::parse(text).ok_or_else(|| format!("{text:?} is not a decimal number"))?;
     Ok(d.to_python())
 }
 

@@ -7,7 +7,6 @@ use base64::Engine;
 use dump2py_core::django::{ContentType, Field, Site};
 use dump2py_core::value::{push_int, push_uint, write_duration, Value};
 
-use dump2py_core::py::decimal::{is_quantized, quantize_fixed};
 use dump2py_core::py::json::write_python_literal;
 use dump2py_core::py::repr;
 use dump2py_core::py::uuid::{parse_uuid, write_uuid};
@@ -61,18 +60,6 @@ fn write_plain(
         (Some("UUIDField"), Value::Text(t)) if t.len() == 32 => {
             if let Some(u) = parse_uuid(t) {
                 uuid(out, &u);
-                return Ok(());
-            }
-        }
-        (Some("DecimalField"), Value::Decimal(d)) => {
-            if let Some(places) = field.decimal_places {
-                if is_quantized(d, places) {
-                    quoted(out, d);
-                    return Ok(());
-                }
-                let q = quantize_fixed(d, places)
-                    .ok_or_else(|| format!("{d:?} is not a decimal number"))?;
-                quoted(out, &q);
                 return Ok(());
             }
         }

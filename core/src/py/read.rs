@@ -1,0 +1,219 @@
+//! A stored value as Django's ORM reads it through its field, for every
+//! output alike: the site's metadata says what the field does on reading
+//! ([`Reading`]), and the pipeline rewrites each batch with it before any
+//! sink sees it. What Django reads differently from what is stored, or
+//! what its field would refuse, is counted per column for one warning.
+
+use super::decimal::{is_quantized, special, Dec};
+use crate::schema::Storage;
+use crate::value::Value;
+
+/// What Django does to a field's stored value when it reads it, and what
+/// the field accepts. The default does nothing (a site without metadata).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// `''` reads as `None` (Lino's text-based fields, choice lists).
+    pub empty_is_none: bool,
+    /// A `DecimalField`: its `decimal_places` and `max_digits`.
+    pub decimal: Option<(u32, Option<u32>)>,
+    /// A `DateTimeField` of a `USE_TZ` site: a naive value is UTC.
+    pub aware: bool,
+    /// Longer text is read as stored, but the field refuses it.
+    pub max_length: Option<u64>,
+    /// An integer field's range as Django defines it.
+    pub range: Option<(i64, i64)>,
+}
+
+/// How a value Django reads is not the stored one, or not one its field
+/// accepts: the reason of a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Differs {
+    /// More decimal places than the field has: quantized.
+    Quantized,
+    TooLong,
+    OutOfRange,
+}
+
+impl Differs {
+    /// Why, for the warning: "… written as Django reads them (WHY)".
+    pub fn why(self, reading: &Reading) -> String {
+        match (self, reading) {
+            (
+                Differs::Quantized,
+                Reading {
+                    decimal: Some((p, _)),
+                    ..
+                },
+            ) => {
+                format!("quantized to the field's {p} decimal places")
+            }
+            (
+                Differs::TooLong,
+                Reading {
+                    max_length: Some(n),
+                    ..
+                },
+            ) => {
+                format!("longer than the field's max_length {n}")
+            }
+            (
+                Differs::OutOfRange,
+                Reading {
+                    range: Some((lo, hi)),
+                    ..
+                },
+            ) => {
+                format!("outside the field's range {lo}..={hi}")
+            }
+            _ => "as the field reads them".into(),
+        }
+    }
+}
+
+impl Reading {
+    /// Whether reading leaves every value as it is and accepts it.
+    pub fn is_plain(&self) -> bool {
+        *self == Reading::default()
+    }
+
+    /// Rewrites `v` as Django reads it; says how that (or the value) is
+    /// not what was stored or what the field accepts. An error is a value
+    /// that Django could not read (a decimal beyond `max_digits`).
+    pub fn apply(&self, v: &mut Value, storage: Storage) -> Result<Option<Differs>, String> {
+        match v {
+            Value::Text(t) if t.is_empty() && self.empty_is_none => {
+                *v = Value::Null;
+                Ok(None)
+            }
+            Value::Text(t) => {
+                let long = self
+                    .max_length
+                    .is_some_and(|n| t.chars().count() as u64 > n);
+                Ok(long.then_some(Differs::TooLong))
+            }
+            Value::Int(n) => Ok(self.out_of_range(i128::from(*n))),
+            Value::UInt(n) => Ok(self.out_of_range(i128::from(*n))),
+            Value::DateTime(dt) if self.aware && dt.offset_minutes.is_none() => {
+                dt.offset_minutes = Some(0);
+                Ok(None)
+            }
+            Value::Decimal(t) => match self.decimal {
+                // A server's decimals have the column's scale: as read,
+                // checked without allocating (str() is plain to 6 places).
+                Some((places, _))
+                    if !storage.decimals_as_real && places <= 6 && is_quantized(t, places) =>
+                {
+                    Ok(None)
+                }
+                Some((places, max_digits)) => {
+                    let (text, differs) = read_decimal(t, places, max_digits, storage)?;
+                    *t = text;
+                    Ok(differs.then_some(Differs::Quantized))
+                }
+                None => Ok(None),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    fn out_of_range(&self, n: i128) -> Option<Differs> {
+        let (lo, hi) = self.range?;
+        (n < i128::from(lo) || n > i128::from(hi)).then_some(Differs::OutOfRange)
+    }
+}
+
+/// `str()` of the `Decimal` Django reads from a stored decimal of a field
+/// with `places`: a REAL through 15 significant digits first, then
+/// quantized (half to even); and whether that lost places of the stored
+/// number.
+pub fn read_decimal(
+    text: &str,
+    places: u32,
+    max_digits: Option<u32>,
+    storage: Storage,
+) -> Result<(String, bool), String> {
+    if let Some(s) = special(text) {
+        return Ok((s.to_string(), false));
+    }
+    let mut d = Dec::parse(text).ok_or_else(|| format!("{text:?} is not a decimal number"))?;
+    if storage.decimals_as_real {
+        d = d.round_significant(15);
+    }
+    let q = d.quantize(places, max_digits)?;
+    Ok((q.to_python(), !q.same_number(&d)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::DateTime;
+
+    const SQLITE: Storage = Storage {
+        decimals_as_real: true,
+    };
+
+    fn read(r: &Reading, v: Value) -> (Value, Option<Differs>) {
+        let mut v = v;
+        let d = r.apply(&mut v, SQLITE).expect("readable");
+        (v, d)
+    }
+
+    #[test]
+    fn decimals_are_quantized_and_counted_only_when_places_are_lost() {
+        let r = Reading {
+            decimal: Some((2, Some(10))),
+            ..Reading::default()
+        };
+        let dec = |t: &str| Value::Decimal(t.into());
+        // A REAL's float noise is not a lost place.
+        assert_eq!(read(&r, dec("5.7400000000000002")), (dec("5.74"), None));
+        assert_eq!(
+            read(&r, dec("5.7426")),
+            (dec("5.74"), Some(Differs::Quantized))
+        );
+        assert_eq!(read(&r, dec("1.005")).0, dec("1.00"));
+        assert_eq!(read(&r, dec("3")), (dec("3.00"), None));
+        let eight = Reading {
+            decimal: Some((8, None)),
+            ..Reading::default()
+        };
+        // str(Decimal): Lino and dumpdata write 0E-8.
+        assert_eq!(read(&eight, dec("0")), (dec("0E-8"), None));
+        let mut big = dec("123456789012");
+        assert!(r.apply(&mut big, SQLITE).is_err());
+    }
+
+    #[test]
+    fn empty_text_naive_datetimes_lengths_and_ranges() {
+        let lino = Reading {
+            empty_is_none: true,
+            max_length: Some(3),
+            ..Reading::default()
+        };
+        assert_eq!(read(&lino, Value::Text(String::new())).0, Value::Null);
+        assert_eq!(read(&lino, Value::Text("äöü".into())).1, None);
+        assert_eq!(
+            read(&lino, Value::Text("äöüß".into())).1,
+            Some(Differs::TooLong)
+        );
+        assert_eq!(
+            read(&Reading::default(), Value::Text(String::new())).0,
+            Value::Text(String::new())
+        );
+        let small = Reading {
+            range: Some((-32768, 32767)),
+            ..Reading::default()
+        };
+        assert_eq!(read(&small, Value::Int(32767)).1, None);
+        assert_eq!(read(&small, Value::Int(32768)).1, Some(Differs::OutOfRange));
+        let aware = Reading {
+            aware: true,
+            ..Reading::default()
+        };
+        let naive = DateTime::parse("2024-05-06 07:08:09").map(Value::DateTime);
+        let (v, d) = read(&aware, naive.expect("datetime"));
+        assert!(matches!(v, Value::DateTime(dt) if dt.offset_minutes == Some(0)));
+        assert_eq!(d, None);
+        assert!(Reading::default().is_plain() && !aware.is_plain());
+    }
+}
