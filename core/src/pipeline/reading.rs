@@ -11,9 +11,11 @@ use crate::schema::Storage;
 pub(super) struct TableReading<'m> {
     model: &'m Model,
     storage: Storage,
-    /// Column index, the field's reading, and its counts.
-    columns: Vec<(usize, &'m Reading, Vec<(Differs, u64)>)>,
+    columns: Vec<ColumnReading<'m>>,
 }
+
+/// A column index, its field's reading, and how often each reason came up.
+type ColumnReading<'m> = (usize, &'m Reading, Vec<(Differs, u64)>);
 
 impl<'m> TableReading<'m> {
     pub fn new(model: &'m Model, storage: Storage) -> TableReading<'m> {
