@@ -176,6 +176,39 @@ impl<'a> Doc<'a> {
     /// Writes the document as `json.dumps` would, nested `level` deep
     /// (for indentation).
     pub fn write(&self, out: &mut String, style: Style, level: usize) {
+        self.render(out, style, level, &|out, key| write_str(out, key, style.ascii), &|out, leaf| {
+            write_leaf(out, leaf, style)
+        });
+    }
+
+    /// Writes the document as the `repr()` of what `json.loads` gives (see
+    /// [`super::write_python_literal`], which writes it without a `Doc`
+    /// unless keys repeat).
+    pub fn write_python(&self, out: &mut String) {
+        let compact = Style {
+            indent: None,
+            ascii: false,
+        };
+        let key = |out: &mut String, key: &str| repr::write_str(out, key);
+        self.render(out, compact, 0, &key, &|out, leaf| match leaf {
+            Node::Null => out.push_str("None"),
+            Node::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+            Node::Int(d) => super::python::write_int(out, d),
+            Node::Float(f) => repr::write_float_literal(out, *f),
+            Node::Str(s) => repr::write_str(out, s),
+            Node::Arr(_) | Node::Obj(_) => {}
+        });
+    }
+
+    /// The layout both renderings share; `key` and `leaf` write the text.
+    fn render(
+        &self,
+        out: &mut String,
+        style: Style,
+        level: usize,
+        key: &dyn Fn(&mut String, &str),
+        leaf: &dyn Fn(&mut String, &Node),
+    ) {
         // (node, next child) pairs: a container is open while on the stack.
         let mut stack: Vec<(usize, usize)> = vec![(self.root, 0)];
         while let Some((node, child)) = stack.pop() {
@@ -183,8 +216,8 @@ impl<'a> Doc<'a> {
             let (len, open, close) = match &self.nodes[node] {
                 Node::Arr(items) => (items.len(), '[', ']'),
                 Node::Obj(items) => (items.len(), '{', '}'),
-                leaf => {
-                    write_leaf(out, leaf, style);
+                node => {
+                    leaf(out, node);
                     continue;
                 }
             };
@@ -205,7 +238,7 @@ impl<'a> Doc<'a> {
             stack.push((node, child + 1));
             match &self.nodes[node] {
                 Node::Obj(items) => {
-                    write_str(out, &items[child].0, style.ascii);
+                    key(out, &items[child].0);
                     out.push_str(": ");
                     stack.push((items[child].1, 0));
                 }
@@ -361,11 +394,11 @@ mod tests {
             dumps(r#"{"a": 1, "b": {"a": 2, "a": 3}, "a": 4}"#, None, false),
             r#"{"a": 4, "b": {"a": 3}}"#
         );
-        // The Python literal keeps every entry: the dict resolves them.
+        // The Python literal too, as repr(json.loads(doc)).
         let mut py = String::new();
         let doc = r#"{"a": 1, "a": 2}"#;
         super::super::write_python_literal(&mut py, doc, usize::MAX).expect("valid");
-        assert_eq!(py, "{'a': 1, 'a': 2}");
+        assert_eq!(py, "{'a': 2}");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! like its `repr()` (`{'a': [1, 1.5, None, True]}`), except that NaN and
 //! infinities become `float('nan')`/`float('inf')` and integers over 4300
 //! digits become hex, so the result always evaluates. Repeated object keys
-//! are written as they are: a dict literal resolves them exactly like
-//! `json.loads` (first place, last value).
+//! are written once, in their first place with their last value, as in the
+//! `repr()` of what `json.loads` gives (Lino's dump writes that).
 
 use std::fmt::Write as _;
 
@@ -24,56 +24,108 @@ pub fn write_python_literal(
     max_depth: usize,
 ) -> Result<(), JsonError> {
     let start = out.len();
-    let result = parse(json, max_depth, &mut Literal(out));
+    let mut literal = Literal {
+        out,
+        keys: Vec::new(),
+        objects: Vec::new(),
+        repeated: false,
+    };
+    let result = parse(json, max_depth, &mut literal);
+    let repeated = literal.repeated;
     if result.is_err() {
         out.truncate(start);
+    } else if repeated {
+        // Rare: written again from the document, each key once. A document
+        // the model refuses (a lone surrogate) keeps the streamed literal,
+        // which evaluates to the same dict.
+        if let Ok(doc) = super::Doc::parse(json) {
+            out.truncate(start);
+            doc.write_python(out);
+        }
     }
     result
 }
 
-/// Writes the literal as the parser goes: nothing is kept.
-struct Literal<'o>(&'o mut String);
+/// Writes the literal as the parser goes; keeps only a hash of each key of
+/// the open objects, to notice a repeated one (a collision only costs the
+/// slow path).
+struct Literal<'o> {
+    out: &'o mut String,
+    keys: Vec<u64>,
+    /// Per open container: where its keys start in `keys` (arrays: none).
+    objects: Vec<Option<usize>>,
+    repeated: bool,
+}
+
+fn key_hash(s: &str) -> u64 {
+    // FNV-1a: cheap, and only compared within one object.
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// A JSON integer token as a Python int literal: hex beyond Python's
+/// 4300-digit limit for decimal literals.
+pub(super) fn write_int(out: &mut String, token: &str) {
+    if token == "-0" {
+        out.push('0');
+        return;
+    }
+    let (neg, digits) = match token.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, token),
+    };
+    if digits.len() > PY_INT_MAX_STR_DIGITS {
+        write_hex_int(out, neg, digits.as_bytes());
+    } else {
+        out.push_str(token);
+    }
+}
 
 impl<'a> Events<'a> for Literal<'_> {
     #[inline]
     fn open(&mut self, obj: bool) {
-        self.0.push(if obj { '{' } else { '[' });
+        self.objects.push(obj.then_some(self.keys.len()));
+        self.out.push(if obj { '{' } else { '[' });
     }
 
     #[inline]
     fn close(&mut self, obj: bool) {
-        self.0.push(if obj { '}' } else { ']' });
+        if let Some(Some(start)) = self.objects.pop() {
+            self.keys.truncate(start);
+        }
+        self.out.push(if obj { '}' } else { ']' });
     }
 
     #[inline]
     fn next(&mut self) {
-        self.0.push_str(", ");
+        self.out.push_str(", ");
     }
 
     #[inline]
     fn key(&mut self, key: Text<'a, '_>) {
-        write_text(self.0, key);
-        self.0.push_str(": ");
+        let text = match &key {
+            Text::Src(s) => s,
+            Text::Decoded { text, .. } => text,
+        };
+        let h = key_hash(text);
+        if let Some(Some(start)) = self.objects.last() {
+            if self.keys[*start..].contains(&h) {
+                self.repeated = true;
+            }
+        }
+        self.keys.push(h);
+        write_text(self.out, key);
+        self.out.push_str(": ");
     }
 
     #[inline(always)]
     fn scalar(&mut self, value: Scalar<'a, '_>) {
-        let out = &mut *self.0;
+        let out = &mut *self.out;
         match value {
             Scalar::Null => out.push_str("None"),
             Scalar::Bool(b) => out.push_str(if b { "True" } else { "False" }),
-            Scalar::Int("-0") => out.push('0'),
-            Scalar::Int(token) => {
-                let (neg, digits) = match token.strip_prefix('-') {
-                    Some(d) => (true, d),
-                    None => (false, token),
-                };
-                if digits.len() > PY_INT_MAX_STR_DIGITS {
-                    write_hex_int(out, neg, digits.as_bytes());
-                } else {
-                    out.push_str(token);
-                }
-            }
+            Scalar::Int(token) => write_int(out, token),
             Scalar::Float(f) => write_float_literal(out, f),
             Scalar::Str(text) => write_text(out, text),
         }
@@ -167,7 +219,12 @@ mod tests {
             json_ok("[NaN, Infinity, -Infinity]"),
             "[float('nan'), float('inf'), -float('inf')]"
         );
-        assert_eq!(json_ok(r#"{"a": 1, "a": 2}"#), "{'a': 1, 'a': 2}");
+        // Each key once: its first place, its last value (json.loads).
+        assert_eq!(json_ok(r#"{"a": 1, "b": 3, "a": 2}"#), "{'a': 2, 'b': 3}");
+        assert_eq!(
+            json_ok(r#"[{"a": [1, {"a": 1}]}, {"a": 1, "x": {"a": 0}, "a": "é"}]"#),
+            "[{'a': [1, {'a': 1}]}, {'a': 'é', 'x': {'a': 0}}]"
+        );
         assert_eq!(json_ok(r#""it's \"x\"""#), r#"'it\'s "x"'"#);
         assert_eq!(
             json_ok(r#""\u00e9\/\b\f\n\r\t\u0000""#),
