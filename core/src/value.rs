@@ -161,8 +161,8 @@ impl Time {
 }
 
 impl DateTime {
-    /// Parses `YYYY-MM-DD[ T]HH:MM[:SS[.f]][Z|±HH:MM]`, normalising an
-    /// offset to UTC.
+    /// Parses `YYYY-MM-DD[ T]HH:MM[:SS[.f]][Z|±HH:MM]`, keeping an offset
+    /// as written (Django reads it so: an aware datetime in that offset).
     pub fn parse(s: &str) -> Option<DateTime> {
         if s.len() == 10 {
             let date = Date::parse(s)?;
@@ -186,8 +186,16 @@ impl DateTime {
         };
         Some(match offset {
             None => dt,
-            Some(minutes) => dt.shift_minutes(-(minutes as i64))?.with_offset(0),
+            Some(minutes) => dt.with_offset(minutes),
         })
+    }
+
+    /// The same instant in UTC (offset 0); a naive value stays as it is.
+    pub fn to_utc(self) -> Option<DateTime> {
+        match self.offset_minutes {
+            None | Some(0) => Some(self),
+            Some(o) => Some(self.shift_minutes(-i64::from(o))?.with_offset(0)),
+        }
     }
 
     fn with_offset(mut self, o: i16) -> DateTime {
@@ -443,7 +451,11 @@ mod tests {
         assert_eq!(d.time.micro, 123456);
         assert_eq!(d.offset_minutes, None);
         let d = DateTime::parse("2024-03-01T00:30:00+01:00").expect("valid");
-        assert_eq!(d.to_string(), "2024-02-29 23:30:00+00:00");
+        assert_eq!(d.to_string(), "2024-03-01 00:30:00+01:00");
+        assert_eq!(
+            d.to_utc().map(|u| u.to_string()).as_deref(),
+            Some("2024-02-29 23:30:00+00:00")
+        );
         assert_eq!(DateTime::parse("2024-02-30 00:00:00"), None);
         assert_eq!(Time::parse("08:05:03.25").map(|t| t.micro), Some(250000));
         assert_eq!(Time::parse("8:05"), None);

@@ -449,8 +449,8 @@ fn a_dump_passes_through_source_transformer_and_sink_plugins() {
     assert_eq!(
         log[2],
         "row app_number [Int(1), Text(\"n°1 'x'\"), DateTime(DateTime { date: Date { year: 2024, \
-         month: 3, day: 30 }, time: Time { hour: 23, minute: 30, second: 5, micro: 123456 }, \
-         offset_minutes: Some(0) }), Null, Int(2)]"
+         month: 3, day: 31 }, time: Time { hour: 1, minute: 30, second: 5, micro: 123456 }, \
+         offset_minutes: Some(120) }), Null, Int(2)]"
     );
     assert!(log[3].contains("Uuid([2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]), Int(4)]"));
     assert!(log[4].starts_with("row app_number [Int(4)"), "{log:?}");

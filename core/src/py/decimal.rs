@@ -73,20 +73,27 @@ impl Dec {
         self.digits.iter().all(|&d| d == 0)
     }
 
+    /// Without trailing zeros (`1.50` is `1.5`, zero is `0`): one text per
+    /// number.
+    pub fn normalized(&self) -> Dec {
+        if self.is_zero() {
+            return Dec {
+                neg: false,
+                digits: vec![0],
+                exp: 0,
+            };
+        }
+        let zeros = self.digits.iter().rev().take_while(|&&x| x == 0).count();
+        Dec {
+            neg: self.neg,
+            digits: self.digits[..self.digits.len() - zeros].to_vec(),
+            exp: self.exp + zeros as i64,
+        }
+    }
+
     /// The same number, whatever the exponents (`1.50` is `1.5`).
     pub fn same_number(&self, other: &Dec) -> bool {
-        if self.is_zero() || other.is_zero() {
-            return self.is_zero() && other.is_zero();
-        }
-        let trim = |d: &Dec| {
-            let kept = d.digits.len() - d.digits.iter().rev().take_while(|&&x| x == 0).count();
-            (
-                d.neg,
-                d.digits[..kept].to_vec(),
-                d.exp + (d.digits.len() - kept) as i64,
-            )
-        };
-        trim(self) == trim(other)
+        self.normalized() == other.normalized()
     }
 
     /// Rounds half to even so that the coefficient keeps `places` digits

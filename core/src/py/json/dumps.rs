@@ -176,9 +176,13 @@ impl<'a> Doc<'a> {
     /// Writes the document as `json.dumps` would, nested `level` deep
     /// (for indentation).
     pub fn write(&self, out: &mut String, style: Style, level: usize) {
-        self.render(out, style, level, &|out, key| write_str(out, key, style.ascii), &|out, leaf| {
-            write_leaf(out, leaf, style)
-        });
+        self.render(
+            out,
+            style,
+            level,
+            &|out, key| write_str(out, key, style.ascii),
+            &|out, leaf| write_leaf(out, leaf, style),
+        );
     }
 
     /// Writes the document as the `repr()` of what `json.loads` gives (see

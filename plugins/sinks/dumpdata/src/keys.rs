@@ -2,6 +2,9 @@
 
 use std::cmp::Ordering;
 
+use std::fmt::Write;
+
+use dump2py_core::py::decimal::Dec;
 use dump2py_core::py::uuid::uuid_string;
 use dump2py_core::Value;
 
@@ -43,20 +46,36 @@ pub fn cmp_keys(a: &Value, b: &Value) -> Ordering {
         (Value::Duration(x), Value::Duration(y)) => x.cmp(y),
         _ => rank(a).cmp(&rank(b)).then_with(|| match (num(a), num(b)) {
             (Some(x), Some(y)) => x.total_cmp(&y),
-            _ => format!("{a:?}").cmp(&format!("{b:?}")),
+            _ => key_of(a).cmp(&key_of(b)),
         }),
     }
 }
 
 /// A primary key as a lookup key: the owner's key and a link table's
-/// foreign key to it compare equal whatever integer type they were read as.
+/// foreign key to it compare equal whatever type they were read as (an
+/// integer of any width; a UUID as bytes or as hex text). A kind letter,
+/// then the value's canonical text.
 pub fn key_of(v: &Value) -> String {
     match v {
+        Value::Null => "z".into(),
+        Value::Bool(b) => format!("i{}", u8::from(*b)),
         Value::Int(n) => format!("i{n}"),
         Value::UInt(n) => format!("i{n}"),
-        Value::Text(t) => format!("s{t}"),
+        Value::Text(t) | Value::Json(t) => format!("s{t}"),
         Value::Uuid(u) => format!("s{}", uuid_string(u).replace('-', "")),
-        other => format!("v{other:?}"),
+        Value::Decimal(t) => match Dec::parse(t) {
+            Some(d) => format!("n{}", d.normalized().to_python()),
+            None => format!("s{t}"),
+        },
+        Value::Float(f) => format!("f{f:e}"),
+        Value::Bytes(b) => b.iter().fold(String::from("b"), |mut s, x| {
+            let _ = write!(s, "{x:02x}");
+            s
+        }),
+        Value::Date(d) => format!("d{d}"),
+        Value::Time(t) => format!("t{t}"),
+        Value::DateTime(dt) => format!("t{}", dt.to_utc().unwrap_or(*dt)),
+        Value::Duration(us) => format!("u{us}"),
     }
 }
 
@@ -85,5 +104,9 @@ mod tests {
             ]
         );
         assert_eq!(key_of(&Value::Int(3)), key_of(&Value::UInt(3)));
+        let dec = |t: &str| key_of(&Value::Decimal(t.into()));
+        assert_eq!(dec("1.50"), dec("1.5"));
+        assert_ne!(dec("1.5"), key_of(&Value::Text("1.5".into())));
+        assert_eq!(key_of(&Value::Bytes(vec![0, 255])), "b00ff");
     }
 }

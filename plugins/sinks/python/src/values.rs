@@ -90,6 +90,10 @@ fn write_plain(
             hms(out, t);
         }
         Value::DateTime(dt) => {
+            // Lino writes an aware datetime as its naive UTC.
+            let dt = dt
+                .to_utc()
+                .ok_or_else(|| format!("{dt} is out of range in UTC"))?;
             out.push_str("dt(");
             ymd(out, &dt.date);
             out.push(',');
