@@ -41,6 +41,51 @@ pub trait Source {
     fn storage(&self) -> Storage {
         Storage::default()
     }
+    /// Up to `n` more sources that read the very snapshot this one reads,
+    /// each on a connection of its own, for `-j`: the pipeline reads tables
+    /// (and key ranges of big tables) on them at once. Fewer (or none) when
+    /// the database can't share its snapshot; `Workers::note` then says why,
+    /// for the user. The default: none.
+    fn workers(&mut self, _n: usize) -> Result<Workers> {
+        Ok(Workers::default())
+    }
+    /// The smallest and largest value of `table`'s primary key, if it is
+    /// one integer column (`None` otherwise, or for an empty table): the
+    /// pipeline then splits a big table into [`KeyRange`]s.
+    fn key_bounds(&mut self, _table: &Table) -> Result<Option<(i64, i64)>> {
+        Ok(None)
+    }
+    /// [`Source::read_table`] of the rows whose (single, integer) primary
+    /// key lies in `range`, in key order. Only asked of a source whose
+    /// `key_bounds` gave bounds.
+    fn read_range(
+        &mut self,
+        table: &Table,
+        _range: KeyRange,
+        _batch_rows: usize,
+        _out: &mut BatchFn,
+    ) -> Result<()> {
+        Err(crate::Error::table(
+            &table.name,
+            "this source can't read key ranges",
+        ))
+    }
+}
+
+/// Sources sharing one snapshot ([`Source::workers`]).
+#[derive(Default)]
+pub struct Workers {
+    pub sources: Vec<Box<dyn Source + Send>>,
+    /// Why there are fewer than asked for (a privilege missing, say): one
+    /// line the CLI shows.
+    pub note: Option<String>,
+}
+
+/// Primary-key values `from <= key < to`; `None`: unbounded on that side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRange {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
 }
 
 /// What every sink is told before the first table.
