@@ -98,6 +98,13 @@ struct Cli {
     )]
     max_row_count: u64,
 
+    /// Read up to N tables (or key ranges of a big table) at once, on
+    /// connections sharing one snapshot (PostgreSQL, MariaDB/MySQL); the
+    /// outputs are the same as with one.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
+
     /// Don't wait for the outputs to be written safely to disk (no fsync; pg_dump's --no-sync).
     #[arg(long)]
     no_sync: bool,
@@ -379,6 +386,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             },
             meta,
             exclude: cli.exclude.clone(),
+            jobs: usize::from(cli.jobs),
             ..PipelineOptions::default()
         },
     }

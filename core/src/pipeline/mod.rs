@@ -17,12 +17,15 @@ use std::collections::HashMap;
 use crate::batch::Batch;
 use crate::django::{ContentType, Model, Site, ViewOptions, CONTENT_TYPE_TABLE};
 use crate::error::{Error, Result};
-use crate::plugin::{DumpInfo, Report, Sink, Source, TableOutcome, Transformer};
+use crate::plugin::{DumpInfo, KeyRange, Report, Sink, Source, TableOutcome, Transformer};
 use crate::schema::{Schema, Table};
 use crate::value::Value;
 use dumper::Dumper;
 pub use exclude::exclude;
-use read_ahead::read_ahead;
+use read_ahead::{read_ahead, Task};
+
+/// Tables with fewer rows are read whole: a range read costs a query.
+const SPLIT_ROWS: u64 = 100_000;
 
 #[derive(Debug, Clone)]
 pub struct PipelineOptions {
@@ -35,6 +38,9 @@ pub struct PipelineOptions {
     /// `-e/--exclude`: app labels and `app_label.ModelName`s to leave out
     /// of every output (dumpdata's meaning).
     pub exclude: Vec<String>,
+    /// `-j/--jobs`: reads at once, on connections sharing one snapshot,
+    /// where the source can share it (else one).
+    pub jobs: usize,
 }
 
 impl Default for PipelineOptions {
@@ -45,6 +51,7 @@ impl Default for PipelineOptions {
             view: ViewOptions::default(),
             meta: None,
             exclude: Vec::new(),
+            jobs: 1,
         }
     }
 }
@@ -90,6 +97,15 @@ impl Pipeline<'_> {
     }
 
     fn run_inner(&mut self, info: &DumpInfo, observer: &mut dyn Observer) -> Result<Report> {
+        // Before anything is read: the workers join the source's snapshot.
+        let mut workers = Vec::new();
+        if self.options.jobs > 1 && self.source.as_send().is_some() {
+            let w = self.source.workers(self.options.jobs - 1)?;
+            if let Some(note) = &w.note {
+                observer.warning(note);
+            }
+            workers = w.sources;
+        }
         let schema = self.source.schema()?;
         // The content-type table's batches are kept for a sink that dumps
         // it as a model (a few rows): each table is read once.
@@ -168,13 +184,16 @@ impl Pipeline<'_> {
             .filter_map(|(.., c)| c.as_ref().ok())
             .sum::<u64>();
         observer.dump_started(plan.len() as u64, expected);
-        let tables: Vec<Table> = plan
-            .iter()
-            .filter(|(model, _, _, _, counted)| {
-                counted.is_ok() && !(model.table.name == CONTENT_TYPE_TABLE && ct_batches.is_some())
-            })
-            .map(|(model, _, _, chain, _)| chain.first().unwrap_or(&model.table).clone())
-            .collect();
+        let readers = 1 + workers.len();
+        let mut tasks = Vec::new();
+        for (model, _, _, chain, counted) in &plan {
+            let Ok(rows) = counted else { continue };
+            if model.table.name == CONTENT_TYPE_TABLE && ct_batches.is_some() {
+                continue;
+            }
+            let table = chain.first().unwrap_or(&model.table);
+            tasks.extend(self.split(table, *rows, readers)?);
+        }
         let batch_rows = self.options.batch_rows;
         let mut dumper = Dumper {
             transformers: &mut *self.transformers,
@@ -184,9 +203,18 @@ impl Pipeline<'_> {
             storage: info.storage,
         };
         let report = match self.source.as_send() {
-            Some(source) => read_ahead(source, &tables, batch_rows, |read| {
-                dumper.dump_all(plan, &mut ct_batches, read)
-            })?,
+            Some(source) => {
+                let sources = std::iter::once(source)
+                    .chain(
+                        workers
+                            .iter_mut()
+                            .map(|w| &mut **w as &mut (dyn Source + Send)),
+                    )
+                    .collect();
+                read_ahead(sources, &tasks, batch_rows, |read| {
+                    dumper.dump_all(plan, &mut ct_batches, read)
+                })?
+            }
             None => {
                 let source = &mut *self.source;
                 dumper.dump_all(plan, &mut ct_batches, &mut |table, each| {
@@ -209,6 +237,37 @@ impl Pipeline<'_> {
         }
         tx.commit()?;
         Ok(report)
+    }
+
+    /// The reads of one table: whole, or (with several readers, for a big
+    /// table with one integer key) one key range per reader.
+    fn split(&mut self, table: &Table, rows: u64, readers: usize) -> Result<Vec<Task>> {
+        let whole = || {
+            vec![Task {
+                table: table.clone(),
+                range: None,
+            }]
+        };
+        if readers < 2 || rows < SPLIT_ROWS {
+            return Ok(whole());
+        }
+        let Some((lo, hi)) = self.source.key_bounds(table)? else {
+            return Ok(whole());
+        };
+        let span = i128::from(hi) - i128::from(lo) + 1;
+        let bound = |i: usize| {
+            let b = i128::from(lo) + span * i as i128 / readers as i128;
+            i64::try_from(b).unwrap_or(i64::MAX)
+        };
+        Ok((0..readers)
+            .map(|i| Task {
+                table: table.clone(),
+                range: Some(KeyRange {
+                    from: (i > 0).then(|| bound(i)),
+                    to: (i + 1 < readers).then(|| bound(i + 1)),
+                }),
+            })
+            .collect())
     }
 
     /// The Django view of the (transformed) schema: from the site's

@@ -1,98 +1,143 @@
-//! Reading on a thread of its own, a bounded queue ahead of the sinks.
+//! Reading on threads of their own, a bounded queue per read ahead of the
+//! sinks: one thread per source (with `-j`, several sources sharing one
+//! snapshot), each taking the next read of the plan.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Mutex;
 
 use crate::batch::Batch;
 use crate::error::{Error, Result};
-use crate::plugin::{BatchFn, Source};
+use crate::plugin::{BatchFn, KeyRange, Source};
 use crate::schema::Table;
 
-/// Batches a reader thread may hold ready: memory stays bounded (at most
-/// this many batches besides the one each side works on), and a reader
+/// Batches a read may hold ready: memory stays bounded (at most this many
+/// batches per reader besides the one each side works on), and a reader
 /// ahead of the sinks waits for them (back-pressure).
 pub(super) const QUEUE_BATCHES: usize = 4;
 
-/// What a reader thread sends: a table's batches, then how its read ended.
+/// One read of the plan: a table, whole or one key range of it (the
+/// ranges of a table follow each other, in key order).
+#[derive(Debug, Clone)]
+pub(super) struct Task {
+    pub table: Table,
+    pub range: Option<KeyRange>,
+}
+
+/// What a reader sends for one task: its batches, then how it ended.
 enum Read {
     Batch(Batch),
     End(Result<()>),
 }
 
-/// Reads `tables` in order on a thread of its own, while `consume` (on this
-/// thread: sinks, the observer and staging stay here) takes each table's
-/// batches through `read`, which must ask for `tables` in the same order.
-/// When `consume` returns, by success or error, the reader stops at its
-/// next batch; an error of either side stops both.
+/// Reads `tasks` on one thread per source, each thread taking the next
+/// task, while `consume` (on this thread: sinks, the observer and staging
+/// stay here) takes each table's batches through `read`, in the order of
+/// `tasks`: the outputs are those of one reader. When `consume` returns, by
+/// success or error, the readers stop at their next batch.
 pub(super) fn read_ahead<T>(
-    source: &mut (dyn Source + Send),
-    tables: &[Table],
+    sources: Vec<&mut (dyn Source + Send)>,
+    tasks: &[Task],
     batch_rows: usize,
     consume: impl FnOnce(&mut ReadFn) -> Result<T>,
 ) -> Result<T> {
+    // A task's only sender is taken by the reader that reads it: a reader
+    // that dies drops it, and the consumer hears so.
+    let (senders, mut receivers): (Vec<_>, Vec<_>) = (tasks.iter())
+        .map(|_| {
+            let (tx, rx) = sync_channel::<Read>(QUEUE_BATCHES);
+            (Mutex::new(Some(tx)), Some(rx))
+        })
+        .unzip();
+    let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let (senders, next, stop) = (&senders, &next, &stop);
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Read>(QUEUE_BATCHES);
-        let reader = scope.spawn(move || {
-            for table in tables {
-                // A send fails when the consumer is gone: stop reading.
-                let read = source.read_table(table, batch_rows, &mut |batch| {
-                    Ok(tx.send(Read::Batch(batch)).is_ok())
-                });
-                if tx.send(Read::End(read)).is_err() {
-                    // The consumer is gone: nothing more is read.
-                    break;
-                }
-            }
-        });
-        let (mut next, mut unfinished) = (0usize, false);
+        let readers: Vec<_> = (sources.into_iter())
+            .map(|source| {
+                scope.spawn(move || read_tasks(source, tasks, senders, next, stop, batch_rows))
+            })
+            .collect();
+        let mut at = 0usize;
         let result = consume(&mut |table, each| {
-            // The consumer asks for tables in the reader's order, but may
-            // leave one out (a sink that failed to start it): its batches
-            // are passed over.
-            let Some(skip) = tables[next.min(tables.len())..]
-                .iter()
-                .position(|t| t.name == table.name)
+            // Tables come in the plan's order, but one may be left out (a
+            // sink that failed to start it): its reads are dropped.
+            let Some(first) = (tasks.iter().skip(at)).position(|t| t.table.name == table.name)
             else {
                 return Err(Error::Usage(format!(
                     "table {}: not among the tables read ahead",
                     table.name
                 )));
             };
-            // A table whose sink failed (tolerated) is passed over too.
-            for _ in 0..skip + usize::from(unfinished) {
-                while let Ok(Read::Batch(_)) = rx.recv() {}
+            let first = at + first;
+            let end = first
+                + (tasks[first..].iter())
+                    .take_while(|t| t.table.name == table.name)
+                    .count();
+            for rx in &mut receivers[at..first] {
+                *rx = None;
             }
-            unfinished = false;
-            next += skip + 1;
-            loop {
-                match rx.recv() {
-                    Ok(Read::Batch(batch)) => match each(batch) {
-                        Ok(true) => {}
-                        // Returned at once: a dump that stops drops the
-                        // reader without reading the rest.
-                        Ok(false) => {
-                            unfinished = true;
-                            return Ok(());
-                        }
-                        Err(e) => {
-                            unfinished = true;
-                            return Err(e);
-                        }
-                    },
-                    Ok(Read::End(read)) => return read,
-                    Err(_) => {
-                        return Err(Error::Usage(format!(
-                            "table {}: the reader stopped",
-                            table.name
-                        )))
-                    }
+            at = end;
+            for rx in &mut receivers[first..end] {
+                let Some(rx) = rx.take() else { continue };
+                match drain(&rx, &table.name, each) {
+                    Ok(true) => {}
+                    // Stopped: the rest of the table is dropped unread.
+                    Ok(false) => return Ok(()),
+                    Err(e) => return Err(e),
                 }
             }
+            Ok(())
         });
-        // Dropping the receiver stops a reader still reading.
-        drop(rx);
-        match reader.join() {
-            Ok(()) => result,
-            Err(_) => Err(Error::Usage("the reader thread panicked".into())),
+        // Dropping the receivers stops a reader still reading.
+        stop.store(true, Ordering::SeqCst);
+        drop(receivers);
+        let panicked = readers.into_iter().any(|r| r.join().is_err());
+        if panicked {
+            return Err(Error::Usage("a reader thread panicked".into()));
         }
+        result
     })
+}
+
+/// One reader: the next task not yet taken, until none is left or the
+/// consumer stops.
+fn read_tasks(
+    source: &mut (dyn Source + Send),
+    tasks: &[Task],
+    senders: &[Mutex<Option<SyncSender<Read>>>],
+    next: &AtomicUsize,
+    stop: &AtomicBool,
+    batch_rows: usize,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let i = next.fetch_add(1, Ordering::SeqCst);
+        let Some(task) = tasks.get(i) else { break };
+        let Some(tx) = senders.get(i).and_then(|s| s.lock().ok()?.take()) else {
+            continue;
+        };
+        // A send fails when the consumer dropped this task: stop it.
+        let mut each = |batch| Ok(tx.send(Read::Batch(batch)).is_ok());
+        let read = match task.range {
+            None => source.read_table(&task.table, batch_rows, &mut each),
+            Some(range) => source.read_range(&task.table, range, batch_rows, &mut each),
+        };
+        let _ = tx.send(Read::End(read));
+    }
+}
+
+/// One task's batches into `each`: whether the table goes on.
+fn drain(rx: &Receiver<Read>, table: &str, each: &mut BatchFn) -> Result<bool> {
+    loop {
+        match rx.recv() {
+            Ok(Read::Batch(batch)) => {
+                if !each(batch)? {
+                    return Ok(false);
+                }
+            }
+            Ok(Read::End(read)) => return read.map(|()| true),
+            Err(_) => return Err(Error::Usage(format!("table {table}: the reader stopped"))),
+        }
+    }
 }
 
 /// Reads one table into a callback: the source's `read_table`, here or

@@ -6,6 +6,7 @@ use crate::django::Model;
 use crate::plugin::BatchFn;
 use crate::schema::{Column, ColumnKind};
 
+#[derive(Clone)]
 struct MemSource {
     tables: Vec<(Table, Vec<Vec<Value>>)>,
     reads: usize,
@@ -15,6 +16,19 @@ struct MemSource {
     threaded: bool,
     /// Batches handed out, all tables.
     sent: usize,
+    /// Workers it may give (`-j`).
+    workers: usize,
+    /// The key ranges read, by this source and its workers.
+    ranges: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl MemSource {
+    fn rows_of(&self, table: &Table) -> Result<&Vec<Vec<Value>>> {
+        (self.tables.iter())
+            .find(|(t, _)| t.name == table.name)
+            .map(|(_, r)| r)
+            .ok_or_else(|| Error::table(&table.name, "no such table"))
+    }
 }
 
 impl Source for MemSource {
@@ -32,6 +46,53 @@ impl Source for MemSource {
     fn count_rows(&mut self, table: &Table) -> Result<u64> {
         let rows = self.tables.iter().find(|(t, _)| t.name == table.name);
         Ok(rows.map_or(0, |(_, r)| r.len() as u64))
+    }
+    fn workers(&mut self, n: usize) -> Result<crate::plugin::Workers> {
+        let k = n.min(self.workers);
+        Ok(crate::plugin::Workers {
+            sources: (0..k)
+                .map(|_| Box::new(self.clone()) as Box<dyn Source + Send>)
+                .collect(),
+            note: (k < n).then(|| format!("{k} of {n} workers")),
+        })
+    }
+    fn key_bounds(&mut self, table: &Table) -> Result<Option<(i64, i64)>> {
+        let ids = self.rows_of(table)?.iter().filter_map(|r| match r[0] {
+            Value::Int(n) => Some(n),
+            _ => None,
+        });
+        Ok(ids.clone().min().zip(ids.max()))
+    }
+    fn read_range(
+        &mut self,
+        table: &Table,
+        range: crate::plugin::KeyRange,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
+        if let Ok(mut log) = self.ranges.lock() {
+            log.push(format!("{} {:?}..{:?}", table.name, range.from, range.to));
+        }
+        let inside = |r: &&Vec<Value>| match r[0] {
+            Value::Int(n) => range.from.is_none_or(|f| n >= f) && range.to.is_none_or(|t| n < t),
+            _ => false,
+        };
+        let rows: Vec<Vec<Value>> = self
+            .rows_of(table)?
+            .iter()
+            .filter(inside)
+            .cloned()
+            .collect();
+        for chunk in rows.chunks(batch_rows) {
+            let mut b = Batch::new(table.columns.len(), chunk.len());
+            for r in chunk {
+                b.push_row(r.iter().cloned());
+            }
+            if !out(b)? {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
         self.reads += 1;
@@ -184,6 +245,8 @@ fn source() -> MemSource {
         read_log: Vec::new(),
         threaded: true,
         sent: 0,
+        workers: 0,
+        ranges: Default::default(),
     }
 }
 
@@ -520,5 +583,92 @@ fn a_sink_error_stops_the_reader() {
         }
         // Two batches taken, the queue full, one waiting: not 5000.
         assert!(src.sent <= 2 + QUEUE_BATCHES + 2, "{}", src.sent);
+    }
+}
+
+/// Every row a sink got, by table.
+#[derive(Default, Clone)]
+struct Rows(std::rc::Rc<std::cell::RefCell<Vec<(String, Vec<Value>)>>>);
+impl Sink for Rows {
+    fn begin(&mut self, _: &DumpInfo, _: &Site) -> Result<()> {
+        Ok(())
+    }
+    fn table_start(&mut self, _: &Model, _: u64) -> Result<()> {
+        Ok(())
+    }
+    fn rows(&mut self, m: &Model, b: &Batch) -> Result<()> {
+        let mut all = self.0.borrow_mut();
+        all.extend(b.rows().map(|r| (m.table.name.clone(), r.to_vec())));
+        Ok(())
+    }
+    fn table_end(&mut self, _: &Model, _: u64) -> Result<()> {
+        Ok(())
+    }
+    fn table_skipped(&mut self, m: &Model, _: &str) -> Result<()> {
+        self.0.borrow_mut().push((m.table.name.clone(), Vec::new()));
+        Ok(())
+    }
+    fn finish(&mut self, _: &Report) -> Result<()> {
+        Ok(())
+    }
+    fn abort(&mut self) {}
+}
+
+#[test]
+fn several_readers_give_what_one_gives() {
+    let run_jobs = |jobs: usize, workers: usize| {
+        let mut src = three_tables(150_001);
+        src.threaded = true;
+        src.workers = workers;
+        // Keys not from 1: negative and sparse.
+        for (i, row) in src.tables[1].1.iter_mut().enumerate() {
+            row[0] = Value::Int(i as i64 * 3 - 200_000);
+        }
+        let rows = Rows::default();
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rows.clone())];
+        let mut warnings = Vec::new();
+        struct Warn<'w>(&'w mut Vec<String>);
+        impl Observer for Warn<'_> {
+            fn warning(&mut self, m: &str) {
+                self.0.push(m.to_string());
+            }
+        }
+        let report = Pipeline {
+            source: &mut src,
+            transformers: &mut [],
+            sinks: &mut sinks,
+            options: PipelineOptions {
+                tolerate: true,
+                jobs,
+                ..PipelineOptions::default()
+            },
+        }
+        .run(&DumpInfo::default(), &mut Warn(&mut warnings))
+        .expect("dump");
+        let got = rows.0.borrow().clone();
+        let ranges = src.ranges.lock().map(|l| l.clone()).unwrap_or_default();
+        (report.tables, got, warnings, ranges)
+    };
+    let (tables, rows, warnings, ranges) = run_jobs(1, 0);
+    assert!(
+        warnings.is_empty() && ranges.is_empty(),
+        "{warnings:?} {ranges:?}"
+    );
+    // app_broken skipped, app_thing whole, app_torn skipped after its first batch.
+    assert_eq!(
+        rows.iter().filter(|(t, _)| t == "app_thing").count(),
+        150_001
+    );
+    for (jobs, workers) in [(2, 1), (4, 3), (4, 1)] {
+        let (t, r, w, ranges) = run_jobs(jobs, workers);
+        assert_eq!(t, tables, "-j {jobs}");
+        assert!(r == rows, "-j {jobs}: other rows");
+        // The big table is read in one range per reader; a missing worker is said.
+        assert_eq!(ranges.len(), 1 + workers, "{ranges:?}");
+        assert!(
+            ranges.iter().all(|l| l.starts_with("app_thing ")),
+            "{ranges:?}"
+        );
+        assert_eq!(w.len(), usize::from(workers < jobs - 1), "{w:?}");
     }
 }
