@@ -586,9 +586,12 @@ fn a_sink_error_stops_the_reader() {
     }
 }
 
+/// A table's name and one of its rows.
+type TableRow = (String, Vec<Value>);
+
 /// Every row a sink got, by table.
 #[derive(Default, Clone)]
-struct Rows(std::rc::Rc<std::cell::RefCell<Vec<(String, Vec<Value>)>>>);
+struct Rows(std::rc::Rc<std::cell::RefCell<Vec<TableRow>>>);
 impl Sink for Rows {
     fn begin(&mut self, _: &DumpInfo, _: &Site) -> Result<()> {
         Ok(())
