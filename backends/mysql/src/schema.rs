@@ -113,6 +113,7 @@ pub fn build(tables: &Rows, columns: &Rows, keys: &Rows, checks: &Rows) -> Schem
             kind: column_kind(cell(row, 2), cell(row, 3), checked),
             declared_type: normalize_declared(cell(row, 3)),
             nullable: cell(row, 4).eq_ignore_ascii_case("YES"),
+            generated: false,
             name,
         });
     }

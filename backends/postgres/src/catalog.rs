@@ -100,6 +100,7 @@ pub async fn read(client: &Client) -> Result<(String, Vec<Table>, ColumnTypes), 
             name,
             declared_type: declared,
             nullable: !notnull,
+            generated: false,
         });
         types
             .entry(t.name.clone())

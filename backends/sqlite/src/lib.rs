@@ -166,6 +166,7 @@ impl SqliteSource {
                 name: col,
                 declared_type: declared,
                 nullable: !notnull,
+                generated: false,
             });
         }
         pk.sort();

@@ -474,6 +474,7 @@ mod tests {
             declared_type: String::new(),
             kind,
             nullable: true,
+            generated: false,
         }
     }
 

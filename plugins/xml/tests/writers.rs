@@ -306,6 +306,7 @@ fn site() -> Site {
                 declared_type: String::new(),
                 kind: k.clone(),
                 nullable: true,
+                generated: false,
             })
             .collect(),
         primary_key: vec!["id".into()],
