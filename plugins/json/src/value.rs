@@ -76,8 +76,9 @@ pub fn py<'a>(kind: Kind, v: &'a Value, ctx: Ctx) -> Result<Py<'a>, String> {
         (Kind::File, Value::Null) => Py::Str(Cow::Borrowed("")),
         (_, Value::Null) => Py::None,
         (Kind::Choice, Value::Text(t)) if t.is_empty() => Py::None,
-        (Kind::Bool, Value::Int(n)) => Py::Bool(*n != 0),
-        (Kind::Bool, Value::UInt(n)) => Py::Bool(*n != 0),
+        // Django's converter: 0 and 1 are booleans, another integer stays.
+        (Kind::Bool, Value::Int(n @ (0 | 1))) => Py::Bool(*n == 1),
+        (Kind::Bool, Value::UInt(n @ (0 | 1))) => Py::Bool(*n == 1),
         (Kind::Float, Value::Int(n)) => Py::Float(*n as f64),
         (Kind::Float, Value::UInt(n)) => Py::Float(*n as f64),
         (Kind::Float, Value::Decimal(t)) => Py::Float(
@@ -418,6 +419,7 @@ mod tests {
             "\"AAH/\""
         );
         assert_eq!(json(Kind::Bool, Value::Int(1)), "true");
+        assert_eq!(json(Kind::Bool, Value::Int(2)), "2");
         assert_eq!(
             json(Kind::Json, Value::Json("{\"a\":1.0}".into())),
             "{\"a\": 1.0}"
@@ -434,6 +436,7 @@ mod tests {
             xml(Kind::Bool, Value::Bool(false)).as_deref(),
             Some("False")
         );
+        assert_eq!(xml(Kind::Bool, Value::Int(2)).as_deref(), Some("2"));
         assert_eq!(
             xml(Kind::Float, Value::Float(f64::INFINITY)).as_deref(),
             Some("inf")
