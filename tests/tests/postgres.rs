@@ -360,6 +360,17 @@ fn values_without_a_python_equivalent() {
     assert_eq!(rows_of(&out, "app_ok"), vec![vec!["1".to_string()]]);
 }
 
+#[test]
+fn generated_columns_are_dumped_never_restored() {
+    need_server!(PG);
+    let db = TestDb::new(PG, "gen");
+    db.sql(GENERATED_SQL);
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = t.path().join("dump");
+    dump_ok(["-v0", "-d", &db.url, &path_str(&out)]);
+    check_generated_dump(&out);
+}
+
 // ---------------------------------------------------------------------------
 // c. One snapshot
 
