@@ -502,6 +502,15 @@ pub const GENERATED_SQL: &str = "CREATE TABLE app_gen (id int PRIMARY KEY, base 
      twice int GENERATED ALWAYS AS (base * 2) STORED, note varchar(10)); \
      INSERT INTO app_gen (id, base, note) VALUES (1, 21, 'x'), (2, NULL, NULL)";
 
+/// [`GENERATED_SQL`] on `db`, dumped: see [`check_generated_dump`].
+pub fn generated_columns_dumped(db: &TestDb) {
+    db.sql(GENERATED_SQL);
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = t.path().join("dump");
+    dump_ok(["-v0", "-d", &db.url, &path_str(&out)]);
+    check_generated_dump(&out);
+}
+
 /// The dump in `dir` of [`GENERATED_SQL`]'s table: the generated column's
 /// values are dumped as read; restore.py never sets it.
 pub fn check_generated_dump(dir: &Path) {

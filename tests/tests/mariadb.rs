@@ -446,9 +446,6 @@ fn unsupported_types_and_bad_values() {
     assert!(restore.contains("'app_geo': 'table app_geo: unsupported type point"));
 }
 
-// ---------------------------------------------------------------------
-// 3. One snapshot.
-
 /// A tinyint(1) holding another integer than 0 or 1 is that integer, as
 /// Django's converter keeps it (once an error "not a boolean 0 or 1").
 #[test]
@@ -477,13 +474,11 @@ fn a_boolean_column_holding_2_is_the_integer() {
 #[test]
 fn generated_columns_are_dumped_never_restored() {
     need_server!(MARIA);
-    let db = TestDb::new(MARIA, "gen");
-    db.sql(GENERATED_SQL);
-    let t = tempfile::tempdir().expect("tempdir");
-    let out = t.path().join("dump");
-    dump_ok(["-v0", "-d", &db.url, &path_str(&out)]);
-    check_generated_dump(&out);
+    generated_columns_dumped(&TestDb::new(MARIA, "gen"));
 }
+
+// ---------------------------------------------------------------------
+// 3. One snapshot.
 
 /// The dump's statement on `table`, from the server's process list.
 fn dump_reading(db: &TestDb, table: &str) -> bool {

@@ -363,12 +363,7 @@ fn values_without_a_python_equivalent() {
 #[test]
 fn generated_columns_are_dumped_never_restored() {
     need_server!(PG);
-    let db = TestDb::new(PG, "gen");
-    db.sql(GENERATED_SQL);
-    let t = tempfile::tempdir().expect("tempdir");
-    let out = t.path().join("dump");
-    dump_ok(["-v0", "-d", &db.url, &path_str(&out)]);
-    check_generated_dump(&out);
+    generated_columns_dumped(&TestDb::new(PG, "gen"));
 }
 
 // ---------------------------------------------------------------------------
