@@ -29,6 +29,9 @@ pub struct Column {
     pub declared_type: String,
     pub kind: ColumnKind,
     pub nullable: bool,
+    /// Computed by the database (`GENERATED ALWAYS AS`): dumped as read,
+    /// never restored.
+    pub generated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

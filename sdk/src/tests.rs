@@ -31,6 +31,7 @@ fn col(name: &str, kind: ColumnKind) -> Column {
         declared_type: format!("{kind:?}").to_lowercase(),
         kind,
         nullable: true,
+        generated: false,
     }
 }
 

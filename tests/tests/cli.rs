@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use dump2py_tests::servers::{check_generated_dump, path_str, rows_of, GENERATED_SQL};
 use dump2py_tests::*;
 use rusqlite::Connection;
 
@@ -128,7 +129,7 @@ fn a_failure_leaves_output_dir_as_it_was() {
     let t = tmp();
     let db = make_db(t.path(), 3);
     Connection::open(&db)
-        .and_then(|c| c.execute("UPDATE shop_item SET flag = 7 WHERE id = 2", []))
+        .and_then(|c| c.execute("UPDATE shop_item SET day = 'soon' WHERE id = 2", []))
         .expect("corrupt");
     let url = sqlite_url(&db);
     let out = t.path().join("dump");
@@ -169,6 +170,49 @@ fn bad_value_stops_with_table_column_and_key() {
     );
 }
 
+/// Values read as Django's SQLite backend reads them: a `bool` holding 2
+/// is false (Python's sqlite3 converter), dates and times as dateparse
+/// takes them, also from the integer that NUMERIC affinity made of '12';
+/// generated columns are dumped, never restored.
+#[test]
+fn sqlite_values_as_django_reads_them() {
+    let t = tmp();
+    let db = t.path().join("db.sqlite3");
+    Connection::open(&db)
+        .and_then(|c| {
+            c.execute_batch(GENERATED_SQL)?;
+            c.execute_batch(
+                "CREATE TABLE app_kinds (id integer PRIMARY KEY, b bool, d date, t time, at datetime);
+                 INSERT INTO app_kinds VALUES (1, 2, '2024-2-3', '8:05', '2024-2-3 8:05:03,5'),
+                   (2, '1', 20240203, '12', '2024-02-03T12:30+01:00');",
+            )
+        })
+        .expect("db");
+    let out = t.path().join("d");
+    let r = dump2py(["-v0", "-d", &sqlite_url(&db), &path_str(&out)]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    check_generated_dump(&out);
+    assert_eq!(
+        rows_of(&out, "app_kinds"),
+        [
+            [
+                "1",
+                "False",
+                "date(2024,2,3)",
+                "time(8,5,0)",
+                "dt(2024,2,3,8,5,3,500000)"
+            ],
+            [
+                "2",
+                "True",
+                "date(2024,2,3)",
+                "time(12,0,0)",
+                "dt(2024,2,3,11,30,0)"
+            ]
+        ]
+    );
+}
+
 /// A database with one table holding a bad value and one view on a
 /// dropped table.
 fn broken_db(dir: &Path) -> PathBuf {
@@ -176,7 +220,7 @@ fn broken_db(dir: &Path) -> PathBuf {
     Connection::open(&db)
         .and_then(|c| {
             c.execute_batch(
-                "UPDATE shop_item SET flag = 9 WHERE id = 4;
+                "UPDATE shop_item SET day = 'soon' WHERE id = 4;
                  CREATE TABLE shop_old (id integer PRIMARY KEY);
                  CREATE VIEW shop_gone AS SELECT id FROM shop_old;
                  DROP TABLE shop_old;",
@@ -207,7 +251,7 @@ fn tolerate_skips_unreadable_tables_and_says_so() {
     let files: Vec<String> = read_dump(&out).into_keys().collect();
     assert_eq!(files, ["restore.py", "shop_kind.py"]);
     let restore = fs::read_to_string(out.join("restore.py")).expect("restore.py");
-    assert!(restore.contains("'shop_item': 'table shop_item, column flag, primary key 4"));
+    assert!(restore.contains("'shop_item': 'table shop_item, column day, primary key 4"));
     assert!(
         restore.contains("'shop_gone': 'table shop_gone: no such table: main.shop_old'"),
         "{restore}"

@@ -360,6 +360,12 @@ fn values_without_a_python_equivalent() {
     assert_eq!(rows_of(&out, "app_ok"), vec![vec!["1".to_string()]]);
 }
 
+#[test]
+fn generated_columns_are_dumped_never_restored() {
+    need_server!(PG);
+    generated_columns_dumped(&TestDb::new(PG, "gen"));
+}
+
 // ---------------------------------------------------------------------------
 // c. One snapshot
 

@@ -305,6 +305,7 @@ fn site() -> Site {
                 declared_type: String::new(),
                 kind: k.clone(),
                 nullable: true,
+                generated: false,
             })
             .collect(),
         primary_key: vec!["id".into()],

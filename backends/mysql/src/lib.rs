@@ -495,6 +495,7 @@ mod tests {
             declared_type: String::new(),
             kind,
             nullable: false,
+            generated: false,
         }
     }
 

@@ -11,8 +11,11 @@ pub const TABLES_SQL: &str = "SELECT TABLE_NAME FROM information_schema.TABLES \
      WHERE TABLE_SCHEMA = DATABASE() \
      AND TABLE_TYPE IN ('BASE TABLE', 'VIEW', 'SYSTEM VERSIONED')";
 
+/// EXTRA says `VIRTUAL GENERATED` or `STORED GENERATED` (MySQL 8 also
+/// `DEFAULT_GENERATED` for an expression default, which is no generated
+/// column).
 pub const COLUMNS_SQL: &str =
-    "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE \
+    "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, EXTRA \
      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
      ORDER BY TABLE_NAME, ORDINAL_POSITION";
 
@@ -79,6 +82,11 @@ pub fn json_checked_columns(clause: &str) -> Vec<String> {
     out
 }
 
+fn is_generated(extra: &str) -> bool {
+    let extra = extra.to_ascii_uppercase();
+    extra.contains("VIRTUAL GENERATED") || extra.contains("STORED GENERATED")
+}
+
 /// Builds the schema; tables sorted by name (bytes, as SQLite's).
 pub fn build(tables: &Rows, columns: &Rows, keys: &Rows, checks: &Rows) -> Schema {
     let mut json: HashSet<(String, String)> = HashSet::new();
@@ -113,6 +121,7 @@ pub fn build(tables: &Rows, columns: &Rows, keys: &Rows, checks: &Rows) -> Schem
             kind: column_kind(cell(row, 2), cell(row, 3), checked),
             declared_type: normalize_declared(cell(row, 3)),
             nullable: cell(row, 4).eq_ignore_ascii_case("YES"),
+            generated: is_generated(cell(row, 5)),
             name,
         });
     }
@@ -263,6 +272,7 @@ mod tests {
                     Some("longtext"),
                     Some("longtext"),
                     Some("YES"),
+                    Some("DEFAULT_GENERATED"),
                 ],
                 &[
                     Some("b_link"),
@@ -277,6 +287,15 @@ mod tests {
                     Some("int"),
                     Some("int(11)"),
                     Some("NO"),
+                    Some("STORED GENERATED"),
+                ],
+                &[
+                    Some("b_link"),
+                    Some("z"),
+                    Some("int"),
+                    Some("int(11)"),
+                    Some("YES"),
+                    Some("VIRTUAL GENERATED"),
                 ],
                 &[
                     Some("b_link"),
@@ -368,6 +387,14 @@ mod tests {
         assert!(a.columns[1].nullable && !a.columns[0].nullable);
         let link = &s.tables[1];
         assert_eq!(link.primary_key, ["id"]);
+        let generated: Vec<_> = (link.columns.iter())
+            .map(|c| (c.name.as_str(), c.generated))
+            .collect();
+        assert_eq!(
+            generated,
+            [("id", false), ("y", true), ("z", true), ("x", false)]
+        );
+        assert!(!a.columns.iter().any(|c| c.generated));
         let fk_cols: Vec<_> = link
             .foreign_keys
             .iter()

@@ -135,10 +135,11 @@ pub fn convert(conv: Conv, raw: Option<&[u8]>) -> Result<Value, String> {
     };
     let bad = |what: &str| format!("holds {}, not {what}", shown(raw));
     Ok(match conv {
+        // Django's converter keeps what is not 0 or 1.
         Conv::Bool => match raw {
             b"0" => Value::Bool(false),
             b"1" => Value::Bool(true),
-            _ => return Err(bad("a boolean 0 or 1")),
+            _ => Value::Int(utf8(raw)?.parse().map_err(|_| bad("an integer"))?),
         },
         Conv::Int => Value::Int(utf8(raw)?.parse().map_err(|_| bad("a 64-bit integer"))?),
         Conv::UInt => Value::UInt(
@@ -280,6 +281,9 @@ mod tests {
     #[test]
     fn values() {
         assert_eq!(ok(Conv::Bool, "1"), Value::Bool(true));
+        // Django reads a tinyint(1) other than 0 or 1 as the integer.
+        assert_eq!(ok(Conv::Bool, "2"), Value::Int(2));
+        assert_eq!(ok(Conv::Bool, "-128"), Value::Int(-128));
         assert_eq!(
             ok(Conv::UInt, "18446744073709551615"),
             Value::UInt(u64::MAX)
@@ -327,7 +331,7 @@ mod tests {
     #[test]
     fn bad_values_say_why() {
         let e = |conv, raw: &[u8]| convert(conv, Some(raw)).err().unwrap_or_default();
-        assert!(e(Conv::Bool, b"2").contains("\"2\", not a boolean"));
+        assert!(e(Conv::Bool, b"x").contains("\"x\", not an integer"));
         assert!(e(Conv::Time, b"-01:00:00").contains("time of day"));
         assert!(e(Conv::Time, b"838:59:59").contains("time of day"));
         assert!(e(Conv::Date, b"0000-00-00").contains("not a date"));

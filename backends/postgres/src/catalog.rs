@@ -66,13 +66,23 @@ pub async fn read(client: &Client) -> Result<(String, Vec<Table>, ColumnTypes), 
         });
     }
     let mut types: ColumnTypes = HashMap::new();
+    // Generated columns came with PostgreSQL 12 (`s` stored, 18 `v` virtual).
+    let version: String = client
+        .query_one("SELECT current_setting('server_version_num')", &[])
+        .await?
+        .try_get(0)?;
+    let generated = if version.parse::<u32>().unwrap_or(0) >= 120000 {
+        "a.attgenerated <> ''"
+    } else {
+        "false"
+    };
     // A domain is read as its base type (one level of domains).
     let cols = client
         .query(
             &format!(
                 "SELECT a.attrelid, a.attname::text, \
                  pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-                 b.typname::text, a.attcollation <> 0 \
+                 b.typname::text, a.attcollation <> 0, {generated} \
                  FROM pg_catalog.pg_attribute a \
                  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
                  JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
@@ -94,12 +104,14 @@ pub async fn read(client: &Client) -> Result<(String, Vec<Table>, ColumnTypes), 
         let notnull: bool = r.try_get(3)?;
         let base: String = r.try_get(4)?;
         let collatable: bool = r.try_get(5)?;
+        let generated: bool = r.try_get(6)?;
         let t = &mut tables[i];
         t.columns.push(Column {
             kind: column_kind(&base, &declared),
             name,
             declared_type: declared,
             nullable: !notnull,
+            generated,
         });
         types
             .entry(t.name.clone())

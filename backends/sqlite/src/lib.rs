@@ -1,6 +1,7 @@
 //! The SQLite source: reads a database file inside one read transaction,
 //! so that the dump is one consistent snapshot.
 
+mod dateparse;
 mod django;
 mod types;
 
@@ -149,15 +150,19 @@ impl SqliteSource {
     fn table(&self, name: &str, sql: &str, is_view: bool) -> rusqlite::Result<Table> {
         let mut columns = Vec::new();
         let mut pk: Vec<(i64, String)> = Vec::new();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)")?;
+        // table_info leaves generated columns out; table_xinfo marks them
+        // hidden 2 (virtual) or 3 (stored), and a virtual table's hidden
+        // columns 1 (not part of its rows).
+        let mut stmt = self.conn.prepare(
+            "SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?1) WHERE hidden <> 1",
+        )?;
         let mut rows = stmt.query([name])?;
         while let Some(r) = rows.next()? {
             let col: String = r.get(0)?;
             let declared: String = r.get(1)?;
             let notnull: bool = r.get(2)?;
             let pk_pos: i64 = r.get(3)?;
+            let hidden: i64 = r.get(4)?;
             if pk_pos > 0 {
                 pk.push((pk_pos, col.clone()));
             }
@@ -166,6 +171,7 @@ impl SqliteSource {
                 name: col,
                 declared_type: declared,
                 nullable: !notnull,
+                generated: matches!(hidden, 2 | 3),
             });
         }
         pk.sort();
@@ -288,6 +294,8 @@ impl Source for SqliteSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dump2py_core::schema::ColumnKind;
+    use dump2py_core::Value;
 
     #[test]
     fn urls_and_their_parameters() {
@@ -302,6 +310,63 @@ mod tests {
         assert!(parse("sqlite:db?cache=shared")
             .is_err_and(|e| e.contains("unknown parameter 'cache=shared'")));
         assert!(parse("sqlite:?allow_empty=1").is_err_and(|e| e.contains("names no file")));
+    }
+
+    /// Generated columns are in the schema, marked, and read; a virtual
+    /// table's hidden columns are not its data.
+    #[test]
+    fn generated_columns_are_marked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("gen.db");
+        let conn = Connection::open(&path).expect("create");
+        conn.execute_batch(
+            "CREATE TABLE t (id integer PRIMARY KEY, base bigint, \
+               twice bigint GENERATED ALWAYS AS (base * 2) STORED, \
+               plus bigint GENERATED ALWAYS AS (base + 1) VIRTUAL, note text);
+             INSERT INTO t (id, base, note) VALUES (1, 21, 'x');
+             CREATE VIRTUAL TABLE f USING fts5(body);",
+        )
+        .expect("schema");
+        drop(conn);
+        let mut s = SqliteSource::open(&path).expect("open");
+        let schema = s.schema().expect("schema");
+        let t = schema.table("t").expect("t");
+        let marked: Vec<(&str, bool)> = (t.columns.iter())
+            .map(|c| (c.name.as_str(), c.generated))
+            .collect();
+        assert_eq!(
+            marked,
+            [
+                ("id", false),
+                ("base", false),
+                ("twice", true),
+                ("plus", true),
+                ("note", false)
+            ]
+        );
+        assert_eq!(
+            t.column("twice").map(|c| c.kind.clone()),
+            Some(ColumnKind::Int)
+        );
+        let mut rows = Vec::new();
+        s.read_table(t, 10, &mut |b| {
+            rows.extend(b.values);
+            Ok(true)
+        })
+        .expect("read");
+        assert_eq!(
+            rows,
+            [
+                Value::Int(1),
+                Value::Int(21),
+                Value::Int(42),
+                Value::Int(22),
+                Value::Text("x".into())
+            ]
+        );
+        let f = schema.table("f").expect("f");
+        let names: Vec<&str> = f.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["body"]);
     }
 
     #[test]

@@ -2,13 +2,14 @@
 
 use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::BatchFn;
-use dump2py_core::schema::{ColumnKind, Table};
-use dump2py_core::value::{Date, DateTime, Time};
+use std::borrow::Cow;
+
+use dump2py_core::schema::{Column, ColumnKind, Table};
 use dump2py_core::{Batch, Value};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
-use crate::quote;
+use crate::{dateparse, quote};
 
 /// The kind of a column by its declared type: Django's names first, then
 /// SQLite's own affinity rules for anything else.
@@ -81,12 +82,13 @@ pub fn read_table(
         return Err(Error::table(&table.name, "has no readable columns"));
     }
     let width = table.columns.len();
+    let reads: Vec<Read> = table.columns.iter().map(Read::of).collect();
     let mut rows = stmt.query([]).map_err(table_err)?;
     let mut batch = Batch::new(width, batch_rows);
     while let Some(row) = rows.next().map_err(table_err)? {
-        for (i, col) in table.columns.iter().enumerate() {
+        for (i, (col, read)) in table.columns.iter().zip(&reads).enumerate() {
             let raw = row.get_ref(i).map_err(table_err)?;
-            match convert(&col.kind, raw) {
+            match convert(*read, raw) {
                 Ok(v) => batch.values.push(v),
                 Err(message) => {
                     return Err(Error::Value {
@@ -118,7 +120,7 @@ fn has_rowid(conn: &Connection, table: &Table) -> bool {
 fn pk_text(table: &Table, row: &rusqlite::Row) -> String {
     table.pk_text_with(|i| {
         let raw = row.get_ref(i).ok()?;
-        convert(&table.columns.get(i)?.kind, raw).ok()
+        convert(Read::of(table.columns.get(i)?), raw).ok()
     })
 }
 
@@ -140,12 +142,56 @@ fn text(t: &[u8]) -> Result<&str, String> {
     std::str::from_utf8(t).map_err(|_| "holds text that is not UTF-8".to_string())
 }
 
-fn convert(kind: &ColumnKind, raw: ValueRef) -> Result<Value, String> {
+/// How one column's stored values are read.
+#[derive(Debug, Clone, Copy)]
+struct Read<'a> {
+    kind: &'a ColumnKind,
+    /// Declared `bool`, as Django declares a BooleanField: Python's sqlite3
+    /// converter for it (by the declared type's first word) reads the
+    /// value's text, true only for `1`.
+    sqlite3_bool: bool,
+}
+
+impl Read<'_> {
+    fn of(col: &Column) -> Read<'_> {
+        let first = col.declared_type.split([' ', '(']).next().unwrap_or("");
+        Read {
+            kind: &col.kind,
+            sqlite3_bool: col.kind == ColumnKind::Bool && first.eq_ignore_ascii_case("bool"),
+        }
+    }
+}
+
+/// A value's text as SQLite gives it to Python's sqlite3 converters.
+fn text_form(raw: ValueRef) -> Cow<[u8]> {
+    match raw {
+        ValueRef::Null => Cow::Borrowed(b""),
+        ValueRef::Integer(n) => Cow::Owned(n.to_string().into_bytes()),
+        ValueRef::Real(f) => Cow::Owned(real_text(f).into_bytes()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Cow::Borrowed(t),
+    }
+}
+
+/// A date, time or datetime as Django reads it: dateparse on the text of
+/// whatever is stored (SQLite's NUMERIC affinity makes `'12'` an integer).
+fn parsed<T>(raw: ValueRef, parse: fn(&str) -> Option<T>) -> Result<T, String> {
+    let form = text_form(raw);
+    parse(text(&form)?).ok_or_else(|| describe(raw))
+}
+
+fn convert(read: Read, raw: ValueRef) -> Result<Value, String> {
     use ColumnKind as K;
-    Ok(match (kind, raw) {
+    Ok(match (read.kind, raw) {
         (_, ValueRef::Null) => Value::Null,
+        (K::Bool, _) if read.sqlite3_bool => Value::Bool(*text_form(raw) == *b"1"),
+        // Django's converter keeps what is not 0 or 1.
         (K::Bool, ValueRef::Integer(n @ (0 | 1))) => Value::Bool(n == 1),
-        (K::Int | K::UInt | K::Duration, ValueRef::Integer(n)) => match kind {
+        (K::Bool, ValueRef::Integer(n)) => Value::Int(n),
+        (K::Bool, ValueRef::Real(f)) if f == 0.0 || f == 1.0 => Value::Bool(f == 1.0),
+        (K::Bool, ValueRef::Real(f)) => Value::Float(f),
+        (K::Bool, ValueRef::Text(t)) => Value::Text(text(t)?.to_string()),
+        (K::Bool, ValueRef::Blob(b)) => Value::Bytes(b.to_vec()),
+        (K::Int | K::UInt | K::Duration, ValueRef::Integer(n)) => match read.kind {
             K::Duration => Value::Duration(n),
             _ => Value::Int(n),
         },
@@ -161,18 +207,59 @@ fn convert(kind: &ColumnKind, raw: ValueRef) -> Result<Value, String> {
         (K::Json, ValueRef::Text(t)) => Value::Json(text(t)?.to_string()),
         (K::Bytes, ValueRef::Blob(b)) => Value::Bytes(b.to_vec()),
         (K::Bytes, ValueRef::Text(t)) => Value::Bytes(t.to_vec()),
-        (K::Date, ValueRef::Text(t)) => {
-            Value::Date(Date::parse(text(t)?).ok_or_else(|| describe(raw))?)
-        }
-        (K::Time, ValueRef::Text(t)) => {
-            Value::Time(Time::parse(text(t)?).ok_or_else(|| describe(raw))?)
-        }
-        (K::DateTime, ValueRef::Text(t)) => {
-            Value::DateTime(DateTime::parse(text(t)?).ok_or_else(|| describe(raw))?)
-        }
+        (K::Date, _) => Value::Date(parsed(raw, dateparse::date)?),
+        (K::Time, _) => Value::Time(parsed(raw, dateparse::time)?),
+        (K::DateTime, _) => Value::DateTime(parsed(raw, dateparse::datetime)?),
         (K::Unsupported(t), _) => return Err(format!("type {t} is not supported")),
         _ => return Err(describe(raw)),
     })
+}
+
+/// SQLite's text of a REAL (`%!.15g`, a tie rounded away from zero):
+/// `0.3`, `20240203.0`, `1.0e+20`. (SQLite's last digit may differ for
+/// exponents beyond ±100: text that is never a date.)
+fn real_text(f: f64) -> String {
+    if f.is_infinite() {
+        return if f > 0.0 { "Inf" } else { "-Inf" }.into();
+    }
+    // Enough exact digits that the 16th decides the rounding.
+    let e = format!("{:.40e}", f.abs());
+    let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let mut exp: i32 = exp.parse().unwrap_or(0);
+    let all: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    let mut digits = all[..15].to_vec();
+    if all[15] >= b'5' {
+        match digits.iter().rposition(|&d| d != b'9') {
+            Some(i) => {
+                digits[i] += 1;
+                digits[i + 1..].fill(b'0');
+            }
+            None => {
+                digits = [b"1".as_slice(), &[b'0'; 14]].concat();
+                exp += 1;
+            }
+        }
+    }
+    let digits = String::from_utf8_lossy(&digits).into_owned();
+    let sign = if f < 0.0 { "-" } else { "" };
+    let fixed = (-4..15).contains(&exp);
+    let (int, frac) = if fixed {
+        let padded = "0".repeat((-exp).max(0) as usize) + &digits;
+        let (i, f) = padded.split_at((exp.max(0) + 1) as usize);
+        (i.to_string(), f.trim_end_matches('0').to_string())
+    } else {
+        (
+            digits[..1].to_string(),
+            digits[1..].trim_end_matches('0').to_string(),
+        )
+    };
+    let frac = if frac.is_empty() { "0" } else { &frac };
+    if fixed {
+        format!("{sign}{int}.{frac}")
+    } else {
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{int}.{frac}e{esign}{:02}", exp.abs())
+    }
 }
 
 fn is_decimal(s: &str) -> bool {
@@ -223,6 +310,7 @@ fn decimal_text(f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dump2py_core::value::{Date, Time};
 
     #[test]
     fn kinds() {
@@ -250,13 +338,114 @@ mod tests {
         assert!(is_decimal("-12.50") && !is_decimal("1e5") && !is_decimal("."));
     }
 
+    fn col(declared: &str, kind: ColumnKind) -> Column {
+        Column {
+            name: "v".into(),
+            declared_type: declared.into(),
+            kind,
+            nullable: true,
+            generated: false,
+        }
+    }
+
+    /// Django declares `bool`: Python's sqlite3 converter reads the text,
+    /// true only for `1`. Another boolean column goes through Django's
+    /// converter alone, which keeps what is not 0 or 1.
+    #[test]
+    fn booleans_as_django_reads_them() {
+        let bool_ = col("bool", ColumnKind::Bool);
+        let upper = col("BOOL(1)", ColumnKind::Bool);
+        let boolean = col("boolean", ColumnKind::Bool);
+        let read = |c: &Column, raw| convert(Read::of(c), raw);
+        for (raw, want) in [
+            (ValueRef::Integer(1), true),
+            (ValueRef::Integer(0), false),
+            (ValueRef::Integer(2), false),
+            (ValueRef::Integer(-1), false),
+            (ValueRef::Real(1.5), false),
+            (ValueRef::Text(b"1"), true),
+            (ValueRef::Text(b"yes"), false),
+            (ValueRef::Blob(b"1"), true),
+            (ValueRef::Blob(b"\xff"), false),
+        ] {
+            assert_eq!(read(&bool_, raw), Ok(Value::Bool(want)), "{raw:?}");
+            assert_eq!(read(&upper, raw), Ok(Value::Bool(want)), "{raw:?}");
+        }
+        assert_eq!(read(&bool_, ValueRef::Null), Ok(Value::Null));
+        for (raw, want) in [
+            (ValueRef::Integer(1), Value::Bool(true)),
+            (ValueRef::Integer(0), Value::Bool(false)),
+            (ValueRef::Integer(2), Value::Int(2)),
+            (ValueRef::Real(1.0), Value::Bool(true)),
+            (ValueRef::Real(0.5), Value::Float(0.5)),
+            (ValueRef::Text(b"yes"), Value::Text("yes".into())),
+        ] {
+            assert_eq!(read(&boolean, raw), Ok(want), "{raw:?}");
+        }
+    }
+
+    /// Dates and times are parsed from the text Python's sqlite3 gets:
+    /// NUMERIC affinity stores `'12'` as an integer, `'12.5'` as a real.
+    #[test]
+    fn dates_from_numbers_and_blobs() {
+        let read = |declared: &str, kind, raw| convert(Read::of(&col(declared, kind)), raw);
+        let date = |y, m, d| Value::Date(Date::new(y, m, d).expect("date"));
+        let time = |h, m, s, us| Value::Time(Time::new(h, m, s, us).expect("time"));
+        assert_eq!(
+            read("date", ColumnKind::Date, ValueRef::Integer(20240203)),
+            Ok(date(2024, 2, 3))
+        );
+        assert_eq!(
+            read("time", ColumnKind::Time, ValueRef::Integer(12)),
+            Ok(time(12, 0, 0, 0))
+        );
+        assert_eq!(
+            read("time", ColumnKind::Time, ValueRef::Real(12.5)),
+            Ok(time(12, 0, 0, 500_000))
+        );
+        assert_eq!(
+            read("date", ColumnKind::Date, ValueRef::Blob(b"2024-2-3")),
+            Ok(date(2024, 2, 3))
+        );
+        assert_eq!(
+            read("date", ColumnKind::Date, ValueRef::Integer(7)),
+            Err("holds the integer 7".into())
+        );
+        assert_eq!(
+            read("date", ColumnKind::Date, ValueRef::Blob(b"\xff")),
+            Err("holds text that is not UTF-8".into())
+        );
+    }
+
+    #[test]
+    fn reals_as_sqlite_writes_them() {
+        for (f, want) in [
+            (0.1 + 0.2, "0.3"),
+            (20240203.0, "20240203.0"),
+            (12.5, "12.5"),
+            (1e20, "1.0e+20"),
+            (123456789012345678.0, "1.23456789012346e+17"),
+            (1e15, "1.0e+15"),
+            (999999999999999.0, "999999999999999.0"),
+            (-893121143333628.5, "-893121143333629.0"),
+            (9999999999999999.0, "1.0e+16"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0e-05"),
+            (-2.5, "-2.5"),
+            (-0.0, "0.0"),
+            (f64::INFINITY, "Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+        ] {
+            assert_eq!(real_text(f), want, "{f}");
+        }
+    }
+
     #[test]
     fn bad_values_are_named() {
-        assert!(convert(&ColumnKind::Bool, ValueRef::Integer(2)).is_err());
-        assert!(convert(&ColumnKind::Date, ValueRef::Text(b"2024-02-30")).is_err());
+        let date = col("date", ColumnKind::Date);
         assert_eq!(
-            convert(&ColumnKind::Bool, ValueRef::Integer(1)),
-            Ok(Value::Bool(true))
+            convert(Read::of(&date), ValueRef::Text(b"2024-02-30")),
+            Err("holds the text \"2024-02-30\"".into())
         );
     }
 }

@@ -167,6 +167,8 @@ impl Table {
                         kind: column_kind(c.kind, &declared_type)?,
                         declared_type,
                         nullable: c.nullable != 0,
+                        // ABI version 3 doesn't carry it.
+                        generated: false,
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;
@@ -449,6 +451,7 @@ mod tests {
             declared_type: "x(1)".into(),
             kind,
             nullable: true,
+            generated: false,
         };
         let t = CoreTable {
             name: "app_thing".into(),

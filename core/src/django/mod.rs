@@ -478,6 +478,7 @@ mod tests {
             declared_type: String::new(),
             kind,
             nullable: true,
+            generated: false,
         }
     }
 

@@ -228,6 +228,7 @@ fn source() -> MemSource {
         declared_type: String::new(),
         kind,
         nullable: false,
+        generated: false,
     };
     let table = |name: &str| Table {
         name: name.into(),
@@ -357,6 +358,7 @@ fn skipped_models_go_only_to_sinks_that_want_them_and_are_read_once() {
         declared_type: String::new(),
         kind,
         nullable: false,
+        generated: false,
     };
     let ct = Table {
         name: CONTENT_TYPE_TABLE.into(),

@@ -66,8 +66,9 @@ pub fn py<'a>(kind: Kind, v: &'a Value, storage: Storage) -> Result<Py<'a>, Stri
         (Kind::File, Value::Null) => Py::Str(Cow::Borrowed("")),
         (_, Value::Null) => Py::None,
         (Kind::Choice, Value::Text(t)) if t.is_empty() => Py::None,
-        (Kind::Bool, Value::Int(n)) => Py::Bool(*n != 0),
-        (Kind::Bool, Value::UInt(n)) => Py::Bool(*n != 0),
+        // Django's converter: 0 and 1 are booleans, another integer stays.
+        (Kind::Bool, Value::Int(n @ (0 | 1))) => Py::Bool(*n == 1),
+        (Kind::Bool, Value::UInt(n @ (0 | 1))) => Py::Bool(*n == 1),
         (Kind::Float, Value::Int(n)) => Py::Float(*n as f64),
         (Kind::Float, Value::UInt(n)) => Py::Float(*n as f64),
         (Kind::Float, Value::Decimal(t)) => Py::Float(
@@ -200,6 +201,7 @@ mod tests {
             py(Kind::File, &Value::Null, SQLITE),
             Ok(Py::Str(Cow::Borrowed("")))
         );
-        assert_eq!(py(Kind::Bool, &Value::UInt(2), SQLITE), Ok(Py::Bool(true)));
+        assert_eq!(py(Kind::Bool, &Value::UInt(1), SQLITE), Ok(Py::Bool(true)));
+        assert_eq!(py(Kind::Bool, &Value::Int(2), SQLITE), Ok(Py::Int(2)));
     }
 }

@@ -649,6 +649,7 @@ mod tests {
                     declared_type: String::new(),
                     kind: ColumnKind::Int,
                     nullable: false,
+                    generated: false,
                 })
                 .collect(),
             primary_key: vec!["id".into()],

@@ -408,6 +408,7 @@ mod tests {
             declared_type: String::new(),
             kind,
             nullable: true,
+            generated: false,
         };
         let t = Table {
             name: "app_thing".into(),

@@ -495,6 +495,7 @@ mod tests {
                         declared_type: String::new(),
                         kind: ColumnKind::Text,
                         nullable: true,
+                        generated: false,
                     })
                     .collect(),
                 primary_key: vec![cols[0].to_string()],

@@ -201,7 +201,9 @@ pub fn create_function(out: &mut String, site: &Site, model: &Model, ids: &Funct
     let _ = writeln!(out, "    {kw} = {}()", g("dict"));
     let link = model.mti_parent.as_ref().map(|p| p.link_column.as_str());
     for (f, p) in model.fields.iter().zip(&ids.params) {
-        if Some(f.column.as_str()) == link {
+        // A generated column is the database's to compute: never restored.
+        let generated = model.table.column(&f.column).is_some_and(|c| c.generated);
+        if Some(f.column.as_str()) == link || generated {
             continue;
         }
         if f.is_babel {

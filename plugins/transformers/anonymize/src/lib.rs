@@ -393,6 +393,7 @@ mod tests {
                 ColumnKind::Int
             },
             nullable: true,
+            generated: false,
         }
     }
 

@@ -22,6 +22,7 @@ fn col(name: &str, declared: &str, kind: ColumnKind, nullable: bool) -> Column {
         declared_type: declared.into(),
         kind,
         nullable,
+        generated: false,
     }
 }
 

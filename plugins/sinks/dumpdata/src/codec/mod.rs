@@ -112,6 +112,7 @@ mod tests {
             "\"AAH/\""
         );
         assert_eq!(json(Kind::Bool, Value::Int(1)), "true");
+        assert_eq!(json(Kind::Bool, Value::Int(2)), "2");
         assert_eq!(
             json(Kind::Json, Value::Json("{\"a\":1.0}".into())),
             "{\"a\": 1.0}"
@@ -128,6 +129,7 @@ mod tests {
             xml(Kind::Bool, Value::Bool(false)).as_deref(),
             Some("False")
         );
+        assert_eq!(xml(Kind::Bool, Value::Int(2)).as_deref(), Some("2"));
         assert_eq!(
             xml(Kind::Float, Value::Float(f64::INFINITY)).as_deref(),
             Some("inf")

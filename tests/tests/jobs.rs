@@ -1,0 +1,210 @@
+//! `-j/--jobs`: several readers on one snapshot give exactly the outputs of
+//! one (PostgreSQL, MariaDB; SQLite says it reads alone), a writer's
+//! commits during the dump show up in none of them, a reader's error stops
+//! the dump with no output, and a MariaDB user who may not lock is told
+//! that the dump reads on one connection.
+
+use std::path::Path;
+use std::time::Duration;
+
+use dump2py_tests::servers::*;
+use dump2py_tests::*;
+
+/// Rows of the big table: more than the pipeline's split threshold, so
+/// that it is read in key ranges.
+const BIG: i64 = 150_000;
+
+/// The big table (keys from -50,000, so negative ones too), a small one,
+/// and one that a writer fills during the dump.
+fn fill(db: &TestDb) {
+    let (lo, hi) = (-50_000, BIG - 50_001);
+    match db.backend {
+        Backend::Postgres => db.sql(&format!(
+            "CREATE TABLE app_big (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(10,2));
+             INSERT INTO app_big SELECT g, 'n' || g, g / 100.0 FROM generate_series({lo}, {hi}) g;
+             CREATE TABLE app_note (id integer PRIMARY KEY, big_id bigint REFERENCES app_big(id));
+             INSERT INTO app_note SELECT g, g FROM generate_series(1, 500) g;"
+        )),
+        Backend::MariaDb => db.sql(&format!(
+            "CREATE TABLE app_big (id bigint PRIMARY KEY, name text NOT NULL, amount decimal(10,2));
+             INSERT INTO app_big SELECT seq + {lo} - 1, concat('n', seq + {lo} - 1), (seq + {lo} - 1) / 100.0
+               FROM seq_1_to_{BIG};
+             CREATE TABLE app_note (id integer PRIMARY KEY, big_id bigint REFERENCES app_big(id));
+             INSERT INTO app_note SELECT seq, seq FROM seq_1_to_500;"
+        )),
+    };
+}
+
+/// Our Python dump and JSON of `url` with `-j jobs`: the dump's files,
+/// the JSON, stderr.
+fn dump(url: &str, jobs: &str, dir: &Path) -> (Dump, Vec<u8>, String) {
+    let out = dir.join(format!("dump-{jobs}"));
+    let json = dir.join(format!("dump-{jobs}.json"));
+    let o = dump_ok([
+        "-d",
+        url,
+        "-j",
+        jobs,
+        "--json",
+        &path_str(&json),
+        &path_str(&out),
+    ]);
+    let json = std::fs::read(&json).expect("json");
+    (read_dump(&out), json, stderr(&o))
+}
+
+fn same_outputs_for_every_job_count(backend: Backend) {
+    need_server!(backend);
+    let db = TestDb::new(backend, "jobs");
+    fill(&db);
+    let t = tempfile::tempdir().expect("tempdir");
+    let (one, one_json, _) = dump(&db.url, "1", t.path());
+    assert!(one.keys().any(|f| f.starts_with("app_big")), "{:?}", one.keys());
+    for jobs in ["2", "4"] {
+        let (got, json, err) = dump(&db.url, jobs, t.path());
+        assert_same(&one, &got, &format!("-j {jobs}"));
+        assert!(json == one_json, "-j {jobs}: the JSON differs");
+        assert!(!err.contains("warning"), "-j {jobs}: {err}");
+    }
+}
+
+#[test]
+fn postgres_outputs_are_the_same_for_every_job_count() {
+    same_outputs_for_every_job_count(Backend::Postgres);
+}
+
+#[test]
+fn mariadb_outputs_are_the_same_for_every_job_count() {
+    same_outputs_for_every_job_count(Backend::MariaDb);
+}
+
+#[test]
+fn sqlite_reads_alone_and_says_so() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let db = common_db(t.path());
+    let url = sqlite_url(&db);
+    let (one, one_json, _) = dump(&url, "1", t.path());
+    let (got, json, err) = dump(&url, "3", t.path());
+    assert_same(&one, &got, "-j 3");
+    assert!(json == one_json, "-j 3: the JSON differs");
+    assert!(err.contains("warning: SQLite") && err.contains("one reader"), "{err}");
+}
+
+/// A copy of the min1 fixture.
+fn common_db(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("min1.sqlite3");
+    std::fs::copy(fixture("min1.sqlite3"), &db).expect("copy");
+    db
+}
+
+/// A writer commits pairs of rows (one in each of two tables, one
+/// transaction) while a `-j 4` dump runs: in the dump both tables hold the
+/// same pairs, all committed before it started.
+fn commits_during_the_dump_are_in_no_reader(backend: Backend) {
+    need_server!(backend);
+    let db = TestDb::new(backend, "jobs_snap");
+    fill(&db);
+    db.sql("CREATE TABLE app_pair (id bigint PRIMARY KEY)");
+    let pair = |k: i64| {
+        format!(
+            "BEGIN; INSERT INTO app_big (id, name) VALUES ({}, 'w'); \
+             INSERT INTO app_pair (id) VALUES ({k}); COMMIT;",
+            1_000_000 + k
+        )
+    };
+    for k in 1..=5 {
+        db.sql(&pair(k));
+    }
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = t.path().join("dump");
+    let mut child = spawn_dump2py(&["-d", &db.url, "-j", "4", &path_str(&out)]);
+    // Commit until the dump is done (at least a few during it).
+    let mut k = 5;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        k += 1;
+        db.sql(&pair(k));
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "the dump failed");
+    assert!(k > 8, "the writer committed only {} pairs during the dump", k - 5);
+    let ids = |table: &str| -> Vec<i64> {
+        (rows_of(&out, table).iter())
+            .filter_map(|r| r.first()?.parse().ok())
+            .collect()
+    };
+    let pairs = ids("app_pair");
+    let writer_rows: Vec<i64> = (ids("app_big").into_iter())
+        .filter(|&id| id > 1_000_000)
+        .map(|id| id - 1_000_000)
+        .collect();
+    assert!(pairs.starts_with(&[1, 2, 3, 4, 5]), "{pairs:?}");
+    assert!(
+        pairs.len() < k as usize,
+        "all {k} pairs are in the dump: it read after the writer"
+    );
+    assert_eq!(writer_rows, pairs, "one snapshot: the same pairs in both tables");
+}
+
+#[test]
+fn postgres_commits_during_the_dump_are_in_no_reader() {
+    commits_during_the_dump_are_in_no_reader(Backend::Postgres);
+}
+
+#[test]
+fn mariadb_commits_during_the_dump_are_in_no_reader() {
+    commits_during_the_dump_are_in_no_reader(Backend::MariaDb);
+}
+
+/// A value that can't be dumped, in the big table's last key range: the
+/// reader that meets it stops the dump; nothing is written.
+#[test]
+fn postgres_a_readers_error_stops_the_dump_with_no_output() {
+    need_server!(Backend::Postgres);
+    let db = TestDb::new(Backend::Postgres, "jobs_err");
+    fill(&db);
+    db.sql(&format!(
+        "UPDATE app_big SET amount = 'NaN' WHERE id = {}",
+        BIG - 50_010
+    ));
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = t.path().join("dump");
+    let o = dump2py(["-d", &db.url, "-j", "4", &path_str(&out)]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "table app_big, column amount, primary key {}",
+            BIG - 50_010
+        )) && err.contains("NaN"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(t.path())
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// A MariaDB user that may read but not lock: the dump says it reads on
+/// one connection, and writes what -j 1 writes.
+#[test]
+fn mariadb_without_reload_reads_on_one_connection_and_says_so() {
+    need_server!(Backend::MariaDb);
+    let mut db = TestDb::new(Backend::MariaDb, "jobs_priv");
+    fill(&db);
+    let user = db.user("jobs_reader", Some(SECRET));
+    db.sql(&format!("GRANT SELECT ON `{}`.* TO '{user}'@'127.0.0.1'", db.name));
+    let url = Backend::MariaDb.url_as(&user, Some(SECRET), &db.name);
+    let t = tempfile::tempdir().expect("tempdir");
+    let (one, _, _) = dump(&url, "1", t.path());
+    let (got, _, err) = dump(&url, "4", t.path());
+    assert_same(&one, &got, "-j 4 without RELOAD");
+    assert!(
+        err.contains("warning: -j") && err.contains("one connection") && err.contains(&user),
+        "{err}"
+    );
+    assert!(!err.contains(SECRET), "{err}");
+}
