@@ -36,14 +36,13 @@ pub fn datetime(s: &str) -> Option<DateTime> {
     };
     const MINUTE: i64 = 60_000_000;
     if us % MINUTE == 0 {
-        // Core's parse owns how an aware value is kept.
-        let mut text = String::with_capacity(32);
-        DateTime {
+        // Kept in its offset, as Django reads it; one whose UTC instant
+        // leaves the years Python has is None to Django (see the tests).
+        let aware = DateTime {
             offset_minutes: Some((us / MINUTE) as i16),
             ..naive
-        }
-        .write_iso(&mut text);
-        return DateTime::parse(&text);
+        };
+        return aware.to_utc().map(|_| aware);
     }
     // An offset with seconds has no minutes to keep: the value in UTC.
     utc(naive, us)
