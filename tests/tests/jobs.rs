@@ -59,7 +59,11 @@ fn same_outputs_for_every_job_count(backend: Backend) {
     fill(&db);
     let t = tempfile::tempdir().expect("tempdir");
     let (one, one_json, _) = dump(&db.url, "1", t.path());
-    assert!(one.keys().any(|f| f.starts_with("app_big")), "{:?}", one.keys());
+    assert!(
+        one.keys().any(|f| f.starts_with("app_big")),
+        "{:?}",
+        one.keys()
+    );
     for jobs in ["2", "4"] {
         let (got, json, err) = dump(&db.url, jobs, t.path());
         assert_same(&one, &got, &format!("-j {jobs}"));
@@ -87,7 +91,10 @@ fn sqlite_reads_alone_and_says_so() {
     let (got, json, err) = dump(&url, "3", t.path());
     assert_same(&one, &got, "-j 3");
     assert!(json == one_json, "-j 3: the JSON differs");
-    assert!(err.contains("warning: SQLite") && err.contains("one reader"), "{err}");
+    assert!(
+        err.contains("warning: SQLite") && err.contains("one reader"),
+        "{err}"
+    );
 }
 
 /// A copy of the min1 fixture.
@@ -129,7 +136,11 @@ fn commits_during_the_dump_are_in_no_reader(backend: Backend) {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "the dump failed");
-    assert!(k > 8, "the writer committed only {} pairs during the dump", k - 5);
+    assert!(
+        k > 8,
+        "the writer committed only {} pairs during the dump",
+        k - 5
+    );
     let ids = |table: &str| -> Vec<i64> {
         (rows_of(&out, table).iter())
             .filter_map(|r| r.first()?.parse().ok())
@@ -145,7 +156,10 @@ fn commits_during_the_dump_are_in_no_reader(backend: Backend) {
         pairs.len() < k as usize,
         "all {k} pairs are in the dump: it read after the writer"
     );
-    assert_eq!(writer_rows, pairs, "one snapshot: the same pairs in both tables");
+    assert_eq!(
+        writer_rows, pairs,
+        "one snapshot: the same pairs in both tables"
+    );
 }
 
 #[test]
@@ -196,7 +210,10 @@ fn mariadb_without_reload_reads_on_one_connection_and_says_so() {
     let mut db = TestDb::new(Backend::MariaDb, "jobs_priv");
     fill(&db);
     let user = db.user("jobs_reader", Some(SECRET));
-    db.sql(&format!("GRANT SELECT ON `{}`.* TO '{user}'@'127.0.0.1'", db.name));
+    db.sql(&format!(
+        "GRANT SELECT ON `{}`.* TO '{user}'@'127.0.0.1'",
+        db.name
+    ));
     let url = Backend::MariaDb.url_as(&user, Some(SECRET), &db.name);
     let t = tempfile::tempdir().expect("tempdir");
     let (one, _, _) = dump(&url, "1", t.path());

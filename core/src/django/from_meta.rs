@@ -154,7 +154,8 @@ fn reading(f: &FieldMeta, use_tz: bool) -> Reading {
         empty_is_none: f.empty_is_none || f.choicelist.is_some(),
         decimal,
         aware: use_tz && f.internal_type == "DateTimeField",
-        max_length: f.max_length,
+        // A UUIDField's max_length is its hex column's, not its text's.
+        max_length: f.max_length.filter(|_| f.internal_type != "UUIDField"),
         range: f.min_value.zip(f.max_value),
     }
 }
