@@ -215,11 +215,18 @@ impl View {
             let excluded = site.excluded.iter().any(|e| e.table.name == table.name);
             let pk: Vec<&FieldMeta> = m.fields.iter().filter(|f| f.primary_key).collect();
             let pk_kind = pk.first().map_or(Kind::Plain, |f| kind(f));
-            let pk = pk
+            let mut pk: Vec<Col> = pk
                 .iter()
                 .filter_map(|f| f.column.as_deref())
                 .map(|c| Col::of(table, c))
                 .collect();
+            // A CompositePrimaryKey is no concrete field: its parts are the
+            // table's key, in the field's order (Django makes the key so).
+            if pk.is_empty() && table.primary_key.len() > 1 {
+                pk = (table.primary_key.iter())
+                    .map(|c| Col::of(table, c))
+                    .collect();
+            }
             let mut fields = Vec::new();
             let mut m2m = Vec::new();
             let is_parent_link = |f: &FieldMeta| {

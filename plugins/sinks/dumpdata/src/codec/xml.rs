@@ -164,11 +164,26 @@ impl Format for XmlFormat {
                 })
                 .map_err(|e| (c.name.clone(), e))?;
             }
-            _ => {
-                return Err((
-                    pk_col(),
-                    "a composite primary key can't be written in XML".into(),
-                ))
+            // Django 5.2's CompositePrimaryKey: the JSON list of each
+            // part's text (`json.dumps([...], ensure_ascii=False)`).
+            parts => {
+                let mut list = String::from("[");
+                for (i, c) in parts.iter().enumerate() {
+                    let v = c.index.and_then(|i| row.get(i)).unwrap_or(&Value::Null);
+                    with_text(model.pk_kind, v, storage, |text| {
+                        if i > 0 {
+                            list.push_str(", ");
+                        }
+                        match text {
+                            Some(t) => dump2py_core::py::json::write_str(&mut list, t, false),
+                            None => list.push_str("null"),
+                        }
+                        Ok(())
+                    })
+                    .map_err(|e| (c.name.clone(), e))?;
+                }
+                list.push(']');
+                write_attr(out, "pk", &list).map_err(|e| (pk_col(), e))?;
             }
         }
         out.push('>');
