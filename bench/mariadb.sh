@@ -54,4 +54,22 @@ report() { # rows
         "mariadb-dump -h '$host' -P '$port' -u '$user' --single-transaction '$name' contacts_partner > '$work/out.sql'"
 }
 
+# The same rows in 10 tables of a tenth each (one database).
+report_tables() { # rows
+    local n="$1" name="${db}_10x$1" i
+    make_db "$n" >/dev/null
+    if [ "$("${client[@]}" -e "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$name'")" != 10 ]; then
+        {
+            echo "DROP DATABASE IF EXISTS \`$name\`; CREATE DATABASE \`$name\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
+            for i in 0 1 2 3 4 5 6 7 8 9; do
+                echo "CREATE TABLE \`$name\`.contacts_partner$i LIKE \`${db}_$n\`.contacts_partner;"
+                echo "INSERT INTO \`$name\`.contacts_partner$i SELECT * FROM \`${db}_$n\`.contacts_partner WHERE id % 10 = $i;"
+            done
+        } | "${client[@]}"
+    fi
+    echo "10 tables:"
+    compare "$n" "mysql://$user@$host:$port/$name" "mariadb-dump" \
+        "mariadb-dump -h '$host' -P '$port' -u '$user' --single-transaction '$name' > '$work/out.sql'"
+}
+
 bench "$(mariadb-dump --version | sed 's/^.*Distrib //; s/,.*//') mariadb-dump, server $("${client[@]}" -e 'SELECT version()')"

@@ -56,4 +56,23 @@ report() { # rows
     echo "               (pg_dump --data-only -j 2 -Fd: ${j[0]} s, $(( j[1] / 1024 )) MB)"
 }
 
+# The same rows in 10 tables of a tenth each (one schema).
+report_tables() { # rows
+    local n="$1" s="bench10_$1" i
+    make_table "$n" >/dev/null
+    if [ "$(psql_ -d "$db" -Atc "SELECT count(*) FROM pg_namespace WHERE nspname = '$s'")" = 0 ]; then
+        {
+            echo "BEGIN; CREATE SCHEMA $s;"
+            for i in 0 1 2 3 4 5 6 7 8 9; do
+                echo "CREATE TABLE $s.contacts_partner$i (LIKE bench_$n.contacts_partner INCLUDING ALL);"
+                echo "INSERT INTO $s.contacts_partner$i SELECT * FROM bench_$n.contacts_partner WHERE id % 10 = $i;"
+            done
+            echo "COMMIT; VACUUM ANALYZE;"
+        } | psql_ -d "$db" >&2
+    fi
+    echo "10 tables:"
+    compare "$n" "$url?options=-c%20search_path%3D$s" "pg_dump --data-only" \
+        "pg_dump --data-only -h '$host' -p '$port' -U '$user' -n '$s' '$db' > '$work/out.sql'"
+}
+
 bench "$(pg_dump --version)"

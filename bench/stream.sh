@@ -39,4 +39,23 @@ report() { # rows
     compare "$n" "sqlite:$db" "sqlite3 .dump" "sqlite3 '$db' .dump > '$work/out.sql'"
 }
 
+# The same rows in 10 tables of a tenth each.
+report_tables() { # rows
+    local n="$1" one ten="$cache/partners10-$1.sqlite3" i
+    one="$(make_db "$n")"
+    if [ ! -f "$ten" ]; then
+        {
+            echo "ATTACH '$one' AS one; BEGIN;"
+            for i in 0 1 2 3 4 5 6 7 8 9; do
+                sqlite3 "$one" ".schema contacts_partner" | sed 's/"contacts_partner"/"contacts_partner'$i'"/'
+                echo "INSERT INTO contacts_partner$i SELECT * FROM one.contacts_partner WHERE id % 10 = $i;"
+            done
+            echo "COMMIT;"
+        } | sqlite3 "$ten.tmp"
+        mv "$ten.tmp" "$ten"
+    fi
+    echo "10 tables:"
+    compare "$n" "sqlite:$ten" "sqlite3 .dump" "sqlite3 '$ten' .dump > '$work/out.sql'"
+}
+
 bench "$(sqlite3 --version | cut -d' ' -f1-2 | sed 's/^/sqlite3 /')"
