@@ -595,31 +595,18 @@ impl Source for PgSource {
         if n == 0 {
             return Ok(Workers::default());
         }
-        let exported = self.guarded("pg_export_snapshot()", |s| {
-            let row = s
-                .block(s.client.query_one("SELECT pg_export_snapshot()", &[]))
-                .map_err(|e| pg_message(&e));
-            row.and_then(|r| r.try_get::<_, String>(0).map_err(|e| pg_message(&e)))
-                .map_err(Error::Connect)
-        });
-        let id = match exported {
-            Ok(id) => id,
-            // A server that can't export: the dump still reads, on one
-            // connection.
-            Err(e) => {
-                let e = match e {
-                    Error::Connect(m) => m,
-                    other => other.to_string(),
-                };
-                return Ok(Workers {
-                    sources: Vec::new(),
-                    note: Some(format!(
-                        "-j: PostgreSQL at {} can't share its snapshot ({e}): reading on one connection",
-                        self.spec.location()
-                    )),
-                });
-            }
-        };
+        // Not in a savepoint: a subtransaction can't export. A failure
+        // ends the transaction, so it stops the dump.
+        let exported = self
+            .block(self.client.query_one("SELECT pg_export_snapshot()", &[]))
+            .and_then(|r| r.try_get::<_, String>(0));
+        let id = exported.map_err(|e| {
+            Error::Connect(format!(
+                "-j: PostgreSQL at {} can't share its snapshot: {}",
+                self.spec.location(),
+                pg_message(&e)
+            ))
+        })?;
         let mut sources: Vec<Box<dyn Source + Send>> = Vec::with_capacity(n);
         for _ in 0..n {
             let worker = PgSource::connect(self.spec.clone(), Some(&id), Arc::clone(&self.catalog))
