@@ -4,7 +4,7 @@
 //! SQLite. Each server test makes its own database (and users), dropped at
 //! the end; without a server it is skipped, unless CI=true.
 
-use dump2py_core::plugin::{KeyRange, Source};
+use dump2py_core::plugin::{KeyRange, Source, Workers};
 use dump2py_core::schema::{Schema, Table};
 use dump2py_core::Value;
 use dump2py_tests::need_server;
@@ -70,16 +70,28 @@ fn keys(rows: &Rows) -> Vec<i64> {
 // ---------------------------------------------------------------------------
 // One snapshot for all.
 
+/// jobs_a and jobs_b, each with the rows `values`.
+fn two_tables(db: &TestDb, values: &str) {
+    for t in ["jobs_a", "jobs_b"] {
+        db.sql(&format!(
+            "CREATE TABLE {t} (id integer PRIMARY KEY, v varchar(20)); \
+             INSERT INTO {t} VALUES {values};"
+        ));
+    }
+}
+
+/// The main source, then its workers.
+fn with_workers(main: Box<dyn Source>, workers: Workers) -> Vec<Box<dyn Source>> {
+    let mut sources = vec![main];
+    sources.extend(workers.sources.into_iter().map(|w| w as Box<dyn Source>));
+    sources
+}
+
 /// Rows committed before `workers()` are seen by the main source and every
 /// worker; a writer's commit into two tables after it, by none.
 fn one_snapshot(backend: Backend) {
     let db = TestDb::new(backend, "jobs_snapshot");
-    for t in ["jobs_a", "jobs_b"] {
-        db.sql(&format!(
-            "CREATE TABLE {t} (id integer PRIMARY KEY, v varchar(20)); \
-             INSERT INTO {t} VALUES (1, 'one'), (2, 'two');"
-        ));
-    }
+    two_tables(&db, "(1, 'one'), (2, 'two')");
     let mut main = open(&db.url);
     let workers = main.workers(2).expect("workers");
     assert_eq!(workers.note, None);
@@ -101,8 +113,7 @@ fn one_snapshot(backend: Backend) {
             .map(|(k, v)| vec![Value::Int(*k), Value::Text(v.to_string())])
             .collect()
     };
-    let mut sources: Vec<Box<dyn Source>> = vec![main];
-    sources.extend(workers.sources.into_iter().map(|w| w as Box<dyn Source>));
+    let mut sources = with_workers(main, workers);
     for (i, s) in sources.iter_mut().enumerate() {
         for t in [a, b] {
             assert_eq!(read_all(s.as_mut(), t), want(t), "source {i}, {}", t.name);
@@ -208,12 +219,7 @@ fn count(db: &TestDb, table: &str) -> usize {
 /// workers all see the same rows, which are the same in both tables.
 fn one_snapshot_under_writes(backend: Backend) {
     let db = TestDb::new(backend, "jobs_writes");
-    for t in ["jobs_a", "jobs_b"] {
-        db.sql(&format!(
-            "CREATE TABLE {t} (id integer PRIMARY KEY, v varchar(20)); \
-             INSERT INTO {t} VALUES (1, 'one');"
-        ));
-    }
+    two_tables(&db, "(1, 'one')");
     let writer = Writer::start(&db);
     wait_for("the writer", std::time::Duration::from_millis(20), || {
         count(&db, "jobs_b") > 20
@@ -224,8 +230,7 @@ fn one_snapshot_under_writes(backend: Backend) {
     let seen_at = count(&db, "jobs_b");
     let schema = main.schema().expect("schema");
     let (a, b) = (table(&schema, "jobs_a"), table(&schema, "jobs_b"));
-    let mut sources: Vec<Box<dyn Source>> = vec![main];
-    sources.extend(workers.sources.into_iter().map(|w| w as Box<dyn Source>));
+    let mut sources = with_workers(main, workers);
     let mut seen: Vec<Vec<i64>> = Vec::new();
     for s in &mut sources {
         let in_a = keys(&read_all(s.as_mut(), a));

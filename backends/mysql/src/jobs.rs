@@ -45,7 +45,7 @@ impl MysqlSource {
             ));
         }
         let spec = url::parse(&self.url)?;
-        let mut lock = self.rt.block_on(connect(&spec)).map_err(worker_error)?;
+        let mut lock = self.rt.block_on(connect(&spec)).map_err(Workers::failed)?;
         let timeout = format!("SET SESSION lock_wait_timeout = {LOCK_WAIT_SECONDS}");
         self.on(&mut lock, &timeout)?;
         // Nothing was read yet: the main snapshot may end here, to start
@@ -107,7 +107,7 @@ impl MysqlSource {
     fn join(&mut self, n: usize) -> Result<Vec<Box<dyn Source + Send>>> {
         let mut sources: Vec<Box<dyn Source + Send>> = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut worker = MysqlSource::open(&self.url).map_err(worker_error)?;
+            let mut worker = MysqlSource::open(&self.url).map_err(Workers::failed)?;
             worker.invisible = Arc::clone(&self.invisible);
             sources.push(Box::new(worker));
         }
@@ -137,13 +137,5 @@ impl MysqlSource {
             self.place,
             message(e)
         ))
-    }
-}
-
-/// A worker's failed connection, said to be one.
-fn worker_error(e: Error) -> Error {
-    match e {
-        Error::Connect(m) => Error::Connect(format!("-j: another connection: {m}")),
-        other => other,
     }
 }

@@ -308,20 +308,8 @@ fn range_filter(table: &Table, range: Option<KeyRange>) -> Result<String> {
     let Some(range) = range else {
         return Ok(String::new());
     };
-    let key = int_key(table).ok_or_else(|| {
-        Error::table(
-            &table.name,
-            "can't read key ranges: the primary key is not one integer column",
-        )
-    })?;
-    let bounds: Vec<String> = [(range.from, ">="), (range.to, "<")]
-        .into_iter()
-        .filter_map(|(v, op)| v.map(|v| format!("{key} {op} {v}")))
-        .collect();
-    Ok(match bounds.is_empty() {
-        true => String::new(),
-        false => format!(" WHERE {}", bounds.join(" AND ")),
-    })
+    let key = int_key(table).ok_or_else(|| KeyRange::unsplittable(&table.name))?;
+    Ok(range.sql_filter(&key, |v| v.to_string()))
 }
 
 /// The statement that streams a table in primary-key order (all columns

@@ -254,20 +254,10 @@ impl PgSource {
         let Some(range) = range else {
             return Ok(self.select_sql(table, ""));
         };
-        let key = self.int_key(table).ok_or_else(|| {
-            Error::table(
-                &table.name,
-                "can't read key ranges: the primary key is not one integer column",
-            )
-        })?;
-        let bounds: Vec<String> = [(range.from, ">="), (range.to, "<")]
-            .into_iter()
-            .filter_map(|(v, op)| v.map(|v| format!("{key} {op} '{v}'::int8")))
-            .collect();
-        let filter = match bounds.is_empty() {
-            true => String::new(),
-            false => format!(" WHERE {}", bounds.join(" AND ")),
-        };
+        let key = self
+            .int_key(table)
+            .ok_or_else(|| KeyRange::unsplittable(&table.name))?;
+        let filter = range.sql_filter(&key, |v| format!("'{v}'::int8"));
         Ok(self.select_sql(table, &filter))
     }
 
@@ -493,14 +483,6 @@ pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-/// A worker's failed connection, said to be one.
-fn worker_error(e: Error) -> Error {
-    match e {
-        Error::Connect(m) => Error::Connect(format!("-j: another connection: {m}")),
-        other => other,
-    }
-}
-
 /// A string literal.
 fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
@@ -610,7 +592,7 @@ impl Source for PgSource {
         let mut sources: Vec<Box<dyn Source + Send>> = Vec::with_capacity(n);
         for _ in 0..n {
             let worker = PgSource::connect(self.spec.clone(), Some(&id), Arc::clone(&self.catalog))
-                .map_err(worker_error)?;
+                .map_err(Workers::failed)?;
             sources.push(Box::new(worker));
         }
         Ok(Workers {
