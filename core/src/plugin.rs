@@ -88,6 +88,42 @@ pub struct KeyRange {
     pub to: Option<i64>,
 }
 
+impl Workers {
+    /// A worker's connection that failed, said to be one.
+    pub fn failed(e: crate::Error) -> crate::Error {
+        match e {
+            crate::Error::Connect(m) => {
+                crate::Error::Connect(format!("-j: another connection: {m}"))
+            }
+            other => other,
+        }
+    }
+}
+
+impl KeyRange {
+    /// The error of `read_range` on a table whose key can't be split.
+    pub fn unsplittable(table: &str) -> crate::Error {
+        crate::Error::table(
+            table,
+            "can't read key ranges: the primary key is not one integer column",
+        )
+    }
+
+    /// ` WHERE key >= from AND key < to` for a source's SELECT, each bound
+    /// only when given (empty when neither); `literal` writes a bound in
+    /// the dialect.
+    pub fn sql_filter(&self, key: &str, literal: impl Fn(i64) -> String) -> String {
+        let bounds: Vec<String> = [(self.from, ">="), (self.to, "<")]
+            .into_iter()
+            .filter_map(|(v, op)| v.map(|v| format!("{key} {op} {}", literal(v))))
+            .collect();
+        match bounds.is_empty() {
+            true => String::new(),
+            false => format!(" WHERE {}", bounds.join(" AND ")),
+        }
+    }
+}
+
 /// What every sink is told before the first table.
 #[derive(Debug, Clone, Default)]
 pub struct DumpInfo {
@@ -186,5 +222,30 @@ pub trait Transformer {
     /// line each (shown with `-v 2`).
     fn finish(&mut self) -> Result<Vec<String>> {
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_range_filters() {
+        let r = |from, to| KeyRange { from, to }.sql_filter("k", |v| format!("'{v}'"));
+        assert_eq!(r(None, None), "");
+        assert_eq!(r(Some(-3), None), " WHERE k >= '-3'");
+        assert_eq!(
+            r(None, Some(i64::MAX)),
+            format!(" WHERE k < '{}'", i64::MAX)
+        );
+        assert_eq!(r(Some(1), Some(2)), " WHERE k >= '1' AND k < '2'");
+    }
+
+    #[test]
+    fn a_workers_connection_error_says_so() {
+        let e = Workers::failed(crate::Error::Connect("can't connect to X".into()));
+        assert_eq!(e.to_string(), "-j: another connection: can't connect to X");
+        let t = Workers::failed(crate::Error::table("t", "m"));
+        assert_eq!(t.to_string(), "table t: m");
     }
 }

@@ -4,15 +4,18 @@
 //! `ssl-mode`, over rustls.
 
 mod django;
+mod jobs;
 mod schema;
 mod tls;
 mod types;
 mod url;
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use dump2py_core::error::{Error, Result};
-use dump2py_core::plugin::{BatchFn, Source};
+use dump2py_core::plugin::{BatchFn, KeyRange, Source, Workers};
 use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{ColumnKind, Schema, Table};
 use dump2py_core::{Batch, Value};
@@ -46,8 +49,10 @@ const SESSION_SETUP: &[&str] = &[
     "SET SESSION time_zone = '+00:00'",
     "SET SESSION net_write_timeout = 3600",
     "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-    "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+    SNAPSHOT,
 ];
+
+const SNAPSHOT: &str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
 
 pub struct MysqlSource {
     // Dropped in Drop, while the runtime still runs.
@@ -60,7 +65,10 @@ pub struct MysqlSource {
     unread: bool,
     /// Tables the user can't see (no privilege on them), with the reason;
     /// in the schema with no columns, so that they are skipped by name.
-    invisible: std::collections::HashMap<String, String>,
+    /// Set by the first `schema`, shared with the workers.
+    invisible: Arc<OnceLock<HashMap<String, String>>>,
+    /// Something was read: the snapshot may no longer be restarted.
+    used: bool,
 }
 
 impl MysqlSource {
@@ -80,7 +88,8 @@ impl MysqlSource {
             url: url.to_string(),
             place: spec.place(),
             unread: false,
-            invisible: std::collections::HashMap::new(),
+            invisible: Arc::default(),
+            used: false,
         };
         for sql in SESSION_SETUP {
             source.rows(sql).map_err(|e| {
@@ -284,9 +293,29 @@ fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+/// The primary key of `table` if it is one integer column (what
+/// [`KeyRange`]s split), quoted.
+fn int_key(table: &Table) -> Option<String> {
+    let [key] = table.primary_key.as_slice() else {
+        return None;
+    };
+    let column = &table.columns[table.column_index(key)?];
+    matches!(column.kind, ColumnKind::Int | ColumnKind::UInt).then(|| quote(key))
+}
+
+/// `WHERE` of the rows in `range` (empty for all, and for None).
+fn range_filter(table: &Table, range: Option<KeyRange>) -> Result<String> {
+    let Some(range) = range else {
+        return Ok(String::new());
+    };
+    let key = int_key(table).ok_or_else(|| KeyRange::unsplittable(&table.name))?;
+    Ok(range.sql_filter(&key, |v| v.to_string()))
+}
+
 /// The statement that streams a table in primary-key order (all columns
-/// when it has none).
-fn select_sql(table: &Table, convs: &[Conv]) -> String {
+/// when it has none); `filter` is a WHERE clause with a leading space, or
+/// empty.
+fn select_sql(table: &Table, convs: &[Conv], filter: &str) -> String {
     let cols: Vec<String> = table.columns.iter().map(|c| quote(&c.name)).collect();
     let order_by = |i: usize| {
         if convs[i].sorts_as_bytes() {
@@ -306,7 +335,7 @@ fn select_sql(table: &Table, convs: &[Conv]) -> String {
         key.into_iter().map(order_by).collect()
     };
     format!(
-        "SELECT {} FROM {} ORDER BY {}",
+        "SELECT {} FROM {}{filter} ORDER BY {}",
         cols.join(", "),
         quote(&table.name),
         order.join(", ")
@@ -334,6 +363,7 @@ impl Source for MysqlSource {
     }
 
     fn schema(&mut self) -> Result<Schema> {
+        self.used = true;
         let failed = |place: &str, e: mysql_async::Error| {
             Error::Connect(format!(
                 "can't read the schema on MariaDB/MySQL at {place}: {}",
@@ -355,14 +385,13 @@ impl Source for MysqlSource {
             Err(e) => return Err(failed(&self.place, e)),
         };
         let mut schema = schema::build(&tables, &columns, &keys, &checks);
-        self.invisible = schema::add_invisible(&mut schema);
+        // Already set by another source: the same snapshot read the same.
+        let _ = self.invisible.set(schema::add_invisible(&mut schema));
         Ok(schema)
     }
 
     fn count_rows(&mut self, table: &Table) -> Result<u64> {
-        if let Some(why) = self.invisible.get(&table.name) {
-            return Err(Error::table(&table.name, why.clone()));
-        }
+        self.check_visible(table)?;
         let sql = format!("SELECT count(*) FROM {}", quote(&table.name));
         let rows = self
             .rows(&sql)
@@ -387,9 +416,55 @@ impl Source for MysqlSource {
     }
 
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
-        if let Some(why) = self.invisible.get(&table.name) {
-            return Err(Error::table(&table.name, why.clone()));
+        self.read(table, None, batch_rows, out)
+    }
+
+    fn read_range(
+        &mut self,
+        table: &Table,
+        range: KeyRange,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
+        self.read(table, Some(range), batch_rows, out)
+    }
+
+    fn key_bounds(&mut self, table: &Table) -> Result<Option<(i64, i64)>> {
+        self.check_visible(table)?;
+        let Some(key) = int_key(table) else {
+            return Ok(None);
+        };
+        let sql = format!("SELECT MIN({key}), MAX({key}) FROM {}", quote(&table.name));
+        let rows = self
+            .rows(&sql)
+            .map_err(|e| self.table_error(&table.name, e))?;
+        let bound = |i: usize| -> Option<i64> { rows.first()?.get(i)?.as_deref()?.parse().ok() };
+        // An unsigned key beyond i64 is not split.
+        Ok(bound(0).zip(bound(1)))
+    }
+
+    fn workers(&mut self, n: usize) -> Result<Workers> {
+        self.start_workers(n)
+    }
+}
+
+impl MysqlSource {
+    fn check_visible(&mut self, table: &Table) -> Result<()> {
+        self.used = true;
+        match self.invisible.get().and_then(|m| m.get(&table.name)) {
+            Some(why) => Err(Error::table(&table.name, why.clone())),
+            None => Ok(()),
         }
+    }
+
+    fn read(
+        &mut self,
+        table: &Table,
+        range: Option<KeyRange>,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
+        self.check_visible(table)?;
         let batch_rows = batch_rows.max(1);
         let mut convs = Vec::with_capacity(table.columns.len());
         for c in &table.columns {
@@ -412,7 +487,7 @@ impl Source for MysqlSource {
         if convs.is_empty() {
             return Err(Error::table(&table.name, "has no readable columns"));
         }
-        let sql = select_sql(table, &convs);
+        let sql = select_sql(table, &convs, &range_filter(table, range)?);
         let width = convs.len();
         let MysqlSource {
             conn, rt, unread, ..
@@ -510,16 +585,16 @@ mod tests {
         };
         let convs: Vec<Conv> = t.columns.iter().filter_map(Conv::of).collect();
         assert_eq!(
-            select_sql(&t, &convs),
+            select_sql(&t, &convs, ""),
             "SELECT `code`, `n` FROM `a``b` ORDER BY CAST(`code` AS BINARY)"
         );
         t.primary_key.clear();
         assert_eq!(
-            select_sql(&t, &convs),
+            select_sql(&t, &convs, ""),
             "SELECT `code`, `n` FROM `a``b` ORDER BY CAST(`code` AS BINARY), `n`"
         );
         t.primary_key = vec!["n".into()];
-        assert!(select_sql(&t, &convs).ends_with("ORDER BY `n`"));
+        assert!(select_sql(&t, &convs, "").ends_with("ORDER BY `n`"));
     }
 
     #[test]

@@ -12,9 +12,10 @@ mod url;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, OnceLock};
 
 use dump2py_core::error::{Error, Result};
-use dump2py_core::plugin::{BatchFn, Source};
+use dump2py_core::plugin::{BatchFn, KeyRange, Source, Workers};
 use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{ColumnKind, Schema, Table};
 use dump2py_core::{Batch, Value};
@@ -53,13 +54,21 @@ struct ColInfo {
     collatable: bool,
 }
 
+/// What `schema` read of the catalog, shared with the workers (one
+/// snapshot: the same for all).
+#[derive(Debug, Default)]
+struct Catalog {
+    /// The schema read (search_path's first).
+    namespace: String,
+    columns: HashMap<String, Vec<ColInfo>>,
+}
+
 pub struct PgSource {
     rt: Runtime,
     client: Client,
     spec: ConnectSpec,
-    /// The schema read (search_path's first), set by `schema`.
-    namespace: Option<String>,
-    columns: HashMap<String, Vec<ColInfo>>,
+    /// Set by the first `schema` of this source or of a worker.
+    catalog: Arc<OnceLock<Catalog>>,
 }
 
 /// One line from a tokio-postgres error: the server's message (and detail)
@@ -102,6 +111,16 @@ fn read_error(at: &str, table: &str, e: &tokio_postgres::Error) -> Error {
 impl PgSource {
     pub fn open(url: &str) -> Result<PgSource> {
         let spec = url::parse(url, &|k| std::env::var(k).ok())?;
+        PgSource::connect(spec, None, Arc::default())
+    }
+
+    /// Connects and starts the read transaction: in the snapshot exported
+    /// as `snapshot` when given (a worker's), else in its own.
+    fn connect(
+        spec: ConnectSpec,
+        snapshot: Option<&str>,
+        catalog: Arc<OnceLock<Catalog>>,
+    ) -> Result<PgSource> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -137,20 +156,23 @@ impl PgSource {
             rt,
             client,
             spec,
-            namespace: None,
-            columns: HashMap::new(),
+            catalog,
         };
+        // pg_dump -j's way: the snapshot set before the first query.
+        let shared = snapshot
+            .map(|id| format!("SET TRANSACTION SNAPSHOT {}; ", literal(id)))
+            .unwrap_or_default();
         // One connection reads every table in turn, so the transaction's own
         // snapshot covers the whole dump: no exported snapshot is needed. The
         // snapshot is taken by the first query after BEGIN (the catalog).
         // The timeouts are off because a dump is idle in its transaction
         // while sinks write, and a big table's read may take long.
         source
-            .batch(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+            .batch(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {shared}\
                  SET LOCAL statement_timeout = 0; \
-                 SET LOCAL idle_in_transaction_session_timeout = 0",
-            )
+                 SET LOCAL idle_in_transaction_session_timeout = 0"
+            ))
             .map_err(|e| {
                 Error::Connect(format!(
                     "PostgreSQL at {}: can't start the read transaction: {}",
@@ -170,8 +192,8 @@ impl PgSource {
     }
 
     fn qualified(&self, table: &str) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{}.{}", quote(ns), quote(table)),
+        match self.catalog.get() {
+            Some(c) => format!("{}.{}", quote(&c.namespace), quote(table)),
             None => quote(table),
         }
     }
@@ -195,7 +217,7 @@ impl PgSource {
     }
 
     fn col_info(&self, table: &Table) -> Vec<ColInfo> {
-        match self.columns.get(&table.name) {
+        match self.catalog.get().and_then(|c| c.columns.get(&table.name)) {
             Some(info) if info.len() == table.columns.len() => info.clone(),
             // A table not from `schema`: judge by what it says.
             _ => table
@@ -213,7 +235,34 @@ impl PgSource {
     /// The query that reads `table` in primary-key order. Text keys are
     /// ordered bytewise (`COLLATE "C"`), as SQLite orders them, so that the
     /// same rows give the same dump on either database.
-    fn select_sql(&self, table: &Table) -> String {
+    /// The key column of `table` as the select names it, if its primary
+    /// key is one int2, int4 or int8 column (what [`KeyRange`]s split).
+    fn int_key(&self, table: &Table) -> Option<String> {
+        let [key] = table.primary_key.as_slice() else {
+            return None;
+        };
+        let idx = table.column_index(key)?;
+        let info = self.col_info(table);
+        matches!(info.get(idx)?.base.as_str(), "int2" | "int4" | "int8")
+            .then(|| format!("t.{}", quote(key)))
+    }
+
+    /// `select_sql` of the rows in `range` (all when None). The bounds are
+    /// literals (COPY takes no parameters), cast to int8 so that the key's
+    /// index serves any int column.
+    fn range_sql(&self, table: &Table, range: Option<KeyRange>) -> Result<String> {
+        let Some(range) = range else {
+            return Ok(self.select_sql(table, ""));
+        };
+        let key = self
+            .int_key(table)
+            .ok_or_else(|| KeyRange::unsplittable(&table.name))?;
+        let filter = range.sql_filter(&key, |v| format!("'{v}'::int8"));
+        Ok(self.select_sql(table, &filter))
+    }
+
+    /// `filter` is a WHERE clause (with a leading space) or empty.
+    fn select_sql(&self, table: &Table, filter: &str) -> String {
         let info = self.col_info(table);
         let exprs: Vec<String> = table
             .columns
@@ -258,7 +307,7 @@ impl PgSource {
                 .collect()
         };
         let mut sql = format!(
-            "SELECT {} FROM {} AS t",
+            "SELECT {} FROM {} AS t{filter}",
             exprs.join(", "),
             self.qualified(&table.name)
         );
@@ -269,10 +318,16 @@ impl PgSource {
         sql
     }
 
-    fn read_guarded(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+    fn read_guarded(
+        &mut self,
+        table: &Table,
+        range: Option<KeyRange>,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
         let at = self.spec.location();
         let table_err = |e: tokio_postgres::Error| read_error(&at, &table.name, &e);
-        let select = self.select_sql(table);
+        let select = self.range_sql(table, range)?;
         // COPY gives no column types: the prepared SELECT does.
         let described = self
             .block(self.client.prepare(&select))
@@ -428,6 +483,11 @@ pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
+/// A string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 impl Source for PgSource {
     // Reads on a thread of its own while the sinks format.
     fn as_send(&mut self) -> Option<&mut (dyn Source + Send)> {
@@ -450,8 +510,7 @@ impl Source for PgSource {
                 }
             ))
         })?;
-        self.namespace = Some(namespace);
-        self.columns = columns
+        let columns = columns
             .into_iter()
             .map(|(t, cols)| {
                 let info = cols
@@ -461,6 +520,8 @@ impl Source for PgSource {
                 (t, info)
             })
             .collect();
+        // Already set by another source: the same snapshot read the same.
+        let _ = self.catalog.set(Catalog { namespace, columns });
         Ok(Schema { tables })
     }
 
@@ -478,6 +539,77 @@ impl Source for PgSource {
     }
 
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+        self.read(table, None, batch_rows, out)
+    }
+
+    fn read_range(
+        &mut self,
+        table: &Table,
+        range: KeyRange,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
+        self.read(table, Some(range), batch_rows, out)
+    }
+
+    fn key_bounds(&mut self, table: &Table) -> Result<Option<(i64, i64)>> {
+        let Some(key) = self.int_key(table) else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT min({key})::int8, max({key})::int8 FROM {} AS t",
+            self.qualified(&table.name)
+        );
+        self.guarded(&table.name, |s| {
+            let row = s
+                .block(s.client.query_one(&sql, &[]))
+                .map_err(|e| read_error(&s.spec.location(), &table.name, &e))?;
+            let bound = |i| row.try_get::<_, Option<i64>>(i);
+            match (bound(0), bound(1)) {
+                (Ok(Some(min)), Ok(Some(max))) => Ok(Some((min, max))),
+                (Ok(_), Ok(_)) => Ok(None),
+                (Err(e), _) | (_, Err(e)) => Err(Error::table(&table.name, pg_message(&e))),
+            }
+        })
+    }
+
+    fn workers(&mut self, n: usize) -> Result<Workers> {
+        if n == 0 {
+            return Ok(Workers::default());
+        }
+        // Not in a savepoint: a subtransaction can't export. A failure
+        // ends the transaction, so it stops the dump.
+        let exported = self
+            .block(self.client.query_one("SELECT pg_export_snapshot()", &[]))
+            .and_then(|r| r.try_get::<_, String>(0));
+        let id = exported.map_err(|e| {
+            Error::Connect(format!(
+                "-j: PostgreSQL at {} can't share its snapshot: {}",
+                self.spec.location(),
+                pg_message(&e)
+            ))
+        })?;
+        let mut sources: Vec<Box<dyn Source + Send>> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let worker = PgSource::connect(self.spec.clone(), Some(&id), Arc::clone(&self.catalog))
+                .map_err(Workers::failed)?;
+            sources.push(Box::new(worker));
+        }
+        Ok(Workers {
+            sources,
+            note: None,
+        })
+    }
+}
+
+impl PgSource {
+    fn read(
+        &mut self,
+        table: &Table,
+        range: Option<KeyRange>,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
         if let Some(c) = table
             .columns
             .iter()
@@ -495,6 +627,8 @@ impl Source for PgSource {
             return Err(Error::table(&table.name, "has no columns"));
         }
         let batch_rows = batch_rows.max(1);
-        self.guarded(&table.name, |s| s.read_guarded(table, batch_rows, out))
+        self.guarded(&table.name, |s| {
+            s.read_guarded(table, range, batch_rows, out)
+        })
     }
 }

@@ -8,7 +8,7 @@ mod types;
 use std::path::{Path, PathBuf};
 
 use dump2py_core::error::{Error, Result};
-use dump2py_core::plugin::{BatchFn, Source};
+use dump2py_core::plugin::{BatchFn, Source, Workers};
 use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{Column, ForeignKey, Schema, Storage, Table};
 use dump2py_core::url::parse_query;
@@ -271,6 +271,17 @@ impl Source for SqliteSource {
 
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
         types::read_table(&self.conn, table, batch_rows.max(1), out)
+    }
+
+    /// Another connection could share this one's snapshot only through
+    /// `sqlite3_snapshot_open`, which the bundled SQLite is built without
+    /// (no SQLITE_ENABLE_SNAPSHOT in libsqlite3-sys) and rusqlite doesn't
+    /// wrap: one reader.
+    fn workers(&mut self, n: usize) -> Result<Workers> {
+        Ok(Workers {
+            sources: Vec::new(),
+            note: (n > 0).then(|| "SQLite: one reader (its snapshot can't be shared)".to_string()),
+        })
     }
 
     /// Django's SQLite backend stores decimals as REAL.
