@@ -381,12 +381,19 @@ impl Cross {
     }
 }
 
-/// The line of restore.py naming the source: the one line that differs
-/// between two databases holding the same data.
+/// The line of restore.py naming the source: with the line saying how it
+/// stores decimals (without metadata), what differs between two databases
+/// holding the same data.
 pub const SOURCE_LINE: &str = "# This is a Python dump of ";
 
+/// A line of restore.py that describes the source: the source line, and
+/// (without metadata) how it stores decimals.
+pub fn describes_source(line: &str) -> bool {
+    line.starts_with(SOURCE_LINE) || line.starts_with(dump2py_python::DECIMALS_AS_REAL)
+}
+
 /// The dump with restore.py's source line checked (there once, naming
-/// `source_prefix`) and taken out.
+/// `source_prefix`) and taken out, and its decimals line.
 pub fn without_source(mut dump: Dump, source_prefix: &str) -> Dump {
     let restore = dump.get_mut("restore.py").expect("restore.py");
     let text = String::from_utf8(restore.clone()).expect("UTF-8 restore.py");
@@ -402,7 +409,7 @@ pub fn without_source(mut dump: Dump, source_prefix: &str) -> Dump {
                 );
                 found += 1;
             }
-            !is_source
+            !is_source && !describes_source(l)
         })
         .collect();
     assert_eq!(found, 1, "restore.py names its source once");

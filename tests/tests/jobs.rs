@@ -27,8 +27,8 @@ fn fill(db: &TestDb) {
         )),
         Backend::MariaDb => db.sql(&format!(
             "CREATE TABLE app_big (id bigint PRIMARY KEY, name text NOT NULL, amount decimal(10,2));
-             INSERT INTO app_big SELECT seq + {lo} - 1, concat('n', seq + {lo} - 1), (seq + {lo} - 1) / 100.0
-               FROM seq_1_to_{BIG};
+             INSERT INTO app_big SELECT k, concat('n', k), k / 100.0
+               FROM (SELECT CAST(seq AS SIGNED) + {lo} - 1 AS k FROM seq_1_to_{BIG}) s;
              CREATE TABLE app_note (id integer PRIMARY KEY, big_id bigint REFERENCES app_big(id));
              INSERT INTO app_note SELECT seq, seq FROM seq_1_to_500;"
         )),
@@ -124,7 +124,8 @@ fn commits_during_the_dump_are_in_no_reader(backend: Backend) {
     }
     let t = tempfile::tempdir().expect("tempdir");
     let out = t.path().join("dump");
-    let mut child = spawn_dump2py(&["-d", &db.url, "-j", "4", &path_str(&out)]);
+    // One data file per table (rows_of reads it).
+    let mut child = spawn_dump2py(&["-d", &db.url, "-j", "4", "-m", "1000000", &path_str(&out)]);
     // Commit until the dump is done (at least a few during it).
     let mut k = 5;
     let status = loop {

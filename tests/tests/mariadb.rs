@@ -32,7 +32,7 @@ fn header_line(restore: &[u8]) -> String {
 fn without_header(restore: &[u8]) -> String {
     String::from_utf8_lossy(restore)
         .lines()
-        .filter(|l| !l.starts_with(SOURCE_LINE))
+        .filter(|l| !describes_source(l))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -3,6 +3,7 @@
 
 pub mod names;
 mod restore;
+pub use restore::DECIMALS_AS_REAL;
 mod values;
 
 use std::collections::{BTreeMap, HashMap};

@@ -23,6 +23,10 @@ fn dq(s: &str) -> String {
     out
 }
 
+/// How restore.py learns that the dumped database stored decimals as REAL
+/// (a line of its own: it describes the source, as the header's does).
+pub const DECIMALS_AS_REAL: &str = "Dump2pyLoader.decimals_as_real = ";
+
 pub fn header(out: &mut String, info: &DumpInfo, site: &Site, py: &PyNames) {
     let _ = writeln!(out, "#!/usr/bin/env python\n# -*- coding: UTF-8 -*-\n");
     out.push_str("# This is a Python dump of ");
@@ -60,9 +64,12 @@ pub fn header(out: &mut String, info: &DumpInfo, site: &Site, py: &PyNames) {
         out.push_str(DURATIONS);
         // Values are as stored: the loader reads them as Django would.
         out.push_str("Dump2pyLoader.read_as_django = True\n");
-        if info.storage.decimals_as_real {
-            out.push_str("Dump2pyLoader.decimals_as_real = True\n");
-        }
+        let real = if info.storage.decimals_as_real {
+            "True"
+        } else {
+            "False"
+        };
+        let _ = writeln!(out, "{DECIMALS_AS_REAL}{real}");
     }
     // Lino always defines bv2kw; without metadata, only for folded babel fields.
     if site.languages.len() > 1 || (site.settings.is_some() && !site.languages.is_empty()) {
