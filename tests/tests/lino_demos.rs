@@ -410,8 +410,10 @@ fn ledger_without_metadata_restores_as_django_reads() {
     ]);
     let script = fs::read_to_string(raw.join("restore.py")).expect("restore.py");
     assert!(
-        script.contains("\nDump2pyLoader.read_as_django = 'sqlite'\n"),
-        "{script}"
+        script.contains(
+            "\nDump2pyLoader.read_as_django = True\nDump2pyLoader.decimals_as_real = True\n"
+        ),
+        "restore.py doesn't read SQLite's decimals as Django would"
     );
     restores_the_same(LEDGER, &db, &[], &raw, &before);
     eprintln!("ledger: {:.1} s", start.elapsed().as_secs_f64());
