@@ -106,10 +106,7 @@ fn key_text(v: &Value) -> String {
         Value::Date(d) => format!("'{d}'"),
         Value::Time(t) => format!("'{t}'"),
         Value::DateTime(t) => format!("'{t}'"),
-        Value::Uuid(u) => format!(
-            "'{}'",
-            u.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ),
+        Value::Uuid(u) => format!("'{}'", crate::py::uuid::uuid_string(u)),
         Value::Duration(m) => crate::value::duration_string(*m),
     }
 }

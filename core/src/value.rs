@@ -204,13 +204,32 @@ impl DateTime {
     }
 
     pub fn shift_minutes(self, minutes: i64) -> Option<DateTime> {
+        self.shift_micros(minutes.checked_mul(60_000_000)?)
+    }
+
+    /// The wall time `micros` later (earlier if negative), same offset;
+    /// `None` outside years 1 to 9999.
+    pub fn shift_micros(self, micros: i64) -> Option<DateTime> {
+        const DAY: i64 = 86_400_000_000;
         let t = self.time;
-        let total = self.date.to_days() * 1440 + t.hour as i64 * 60 + t.minute as i64 + minutes;
-        let date = Date::from_days(total.div_euclid(1440))?;
-        let m = total.rem_euclid(1440);
+        let of_day = ((i64::from(t.hour) * 60 + i64::from(t.minute)) * 60 + i64::from(t.second))
+            * 1_000_000
+            + i64::from(t.micro);
+        let total = (self.date.to_days().checked_mul(DAY)?)
+            .checked_add(of_day)?
+            .checked_add(micros)?;
+        let date = Date::from_days(total.div_euclid(DAY))?;
+        let us = total.rem_euclid(DAY);
+        let secs = us / 1_000_000;
+        let time = Time::new(
+            (secs / 3600) as u8,
+            (secs / 60 % 60) as u8,
+            (secs % 60) as u8,
+            (us % 1_000_000) as u32,
+        )?;
         Some(DateTime {
             date,
-            time: Time::new((m / 60) as u8, (m % 60) as u8, t.second, t.micro)?,
+            time,
             offset_minutes: self.offset_minutes,
         })
     }

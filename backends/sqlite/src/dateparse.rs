@@ -45,29 +45,10 @@ pub fn datetime(s: &str) -> Option<DateTime> {
         return aware.to_utc().map(|_| aware);
     }
     // An offset with seconds has no minutes to keep: the value in UTC.
-    utc(naive, us)
-}
-
-fn utc(dt: DateTime, offset_us: i64) -> Option<DateTime> {
-    let t = dt.time;
-    let day_us = 86_400_000_000i64;
-    let of_day = ((i64::from(t.hour) * 60 + i64::from(t.minute)) * 60 + i64::from(t.second))
-        * 1_000_000
-        + i64::from(t.micro);
-    let total = dt.date.to_days() * day_us + of_day - offset_us;
-    let date = Date::from_days(total.div_euclid(day_us))?;
-    let us = total.rem_euclid(day_us);
-    let secs = us / 1_000_000;
-    let time = Time::new(
-        (secs / 3600) as u8,
-        (secs / 60 % 60) as u8,
-        (secs % 60) as u8,
-        (us % 1_000_000) as u32,
-    )?;
+    let utc = naive.shift_micros(-us)?;
     Some(DateTime {
-        date,
-        time,
         offset_minutes: Some(0),
+        ..utc
     })
 }
 

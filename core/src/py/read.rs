@@ -86,9 +86,10 @@ impl Reading {
                 Ok(None)
             }
             Value::Text(t) => {
+                // No more bytes than allowed characters: no need to count.
                 let long = self
                     .max_length
-                    .is_some_and(|n| t.chars().count() as u64 > n);
+                    .is_some_and(|n| t.len() as u64 > n && t.chars().count() as u64 > n);
                 Ok(long.then_some(Differs::TooLong))
             }
             Value::Int(n) => Ok(self.out_of_range(i128::from(*n))),

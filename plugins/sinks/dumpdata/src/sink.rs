@@ -22,7 +22,7 @@ use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{DumpInfo, Report, Sink};
 use dump2py_core::py::value::Py;
 use dump2py_core::registry::SinkOptions;
-use dump2py_core::schema::Storage;
+use dump2py_core::schema::{Storage, Table};
 use dump2py_core::staging::Spool;
 use dump2py_core::{Batch, Value};
 
@@ -171,7 +171,7 @@ impl<F: Format> DumpdataSink<F> {
         }
     }
 
-    fn write_objects(&mut self, i: usize, table: &str, batch: &Batch) -> Result<()> {
+    fn write_objects(&mut self, i: usize, table: &Table, batch: &Batch) -> Result<()> {
         let model = &self.view.models[i];
         let pk_index = model.pk.first().and_then(|c| c.index);
         if let (Some(kept), Some(p)) = (self.view.keys.kept.get(i), pk_index) {
@@ -203,9 +203,9 @@ impl<F: Format> DumpdataSink<F> {
             self.format
                 .head(&mut buf, model, row, self.storage)
                 .map_err(|(column, message)| Error::Value {
-                    table: table.to_string(),
+                    table: table.name.clone(),
                     column,
-                    pk: pk_text(model, row),
+                    pk: table.pk_text(row),
                     message,
                 })?;
             // The owner's key finds its many-to-many lists at `finish`,
@@ -434,20 +434,6 @@ fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> std::io::Result<bool> {
     Ok(true)
 }
 
-fn pk_text(model: &DdModel, row: &[Value]) -> String {
-    let parts: Vec<String> = model
-        .pk
-        .iter()
-        .filter_map(|c| c.index.and_then(|i| row.get(i)))
-        .map(|v| match v {
-            Value::Text(t) => t.clone(),
-            Value::Int(n) => n.to_string(),
-            other => format!("{other:?}"),
-        })
-        .collect();
-    parts.join(", ")
-}
-
 impl<F: Format> Sink for DumpdataSink<F> {
     fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()> {
         self.view = View::with_natural(site, self.natural).map_err(Error::Usage)?;
@@ -498,7 +484,7 @@ impl<F: Format> Sink for DumpdataSink<F> {
     fn rows(&mut self, model: &Model, batch: &Batch) -> Result<()> {
         let table = model.table.name.as_str();
         match self.view.roles.get(table).copied() {
-            Some(Role::Objects(i)) => self.write_objects(i, table, batch),
+            Some(Role::Objects(i)) => self.write_objects(i, &model.table, batch),
             Some(Role::Links { model: i, m2m: j }) => {
                 let l = &self.view.models[i].m2m[j];
                 let (Some(o), Some(t)) = (l.owner.index, l.target.index) else {

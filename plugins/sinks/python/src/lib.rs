@@ -172,7 +172,7 @@ impl PythonSink {
             values::write_value(&mut line, &self.site, f, row).map_err(|message| Error::Value {
                 table: model.table.name.clone(),
                 column: f.column.clone(),
-                pk: pk_text(model, row),
+                pk: model.table.pk_text(row),
                 message,
             })?;
         }
@@ -253,15 +253,6 @@ impl PythonSink {
         });
         self.open_part(model, 1)
     }
-}
-
-fn pk_text(model: &Model, row: &[dump2py_core::Value]) -> String {
-    let parts: Vec<String> = model
-        .pk_indexes()
-        .iter()
-        .map(|&i| format!("{:?}", row[i]))
-        .collect();
-    parts.join(", ")
 }
 
 impl Sink for PythonSink {
