@@ -385,7 +385,7 @@ impl PgSource {
                             fields.len()
                         )));
                     }
-                    decode_row(table, &decoders, rows.bytes(), &fields, &mut batch.values)?;
+                    decode_row(table, &decoders, rows.bytes(), &fields, &mut batch)?;
                     if batch.values.len() >= width * batch_rows
                         && !out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))?
                     {
@@ -411,13 +411,13 @@ fn decode_row(
     decoders: &[Decoder],
     bytes: &[u8],
     fields: &Fields,
-    out: &mut Vec<Value>,
+    batch: &mut Batch,
 ) -> Result<()> {
     for (i, (d, field)) in decoders.iter().zip(fields).enumerate() {
         let v = match field {
             None => Value::Null,
             Some(r) => d
-                .decode(&bytes[r.clone()])
+                .decode_in(&bytes[r.clone()], batch)
                 .map_err(|message| Error::Value {
                     table: table.name.clone(),
                     column: table.columns[i].name.clone(),
@@ -425,7 +425,7 @@ fn decode_row(
                     message: format!("declared {} but {message}", table.columns[i].declared_type),
                 })?,
         };
-        out.push(v);
+        batch.values.push(v);
     }
     Ok(())
 }

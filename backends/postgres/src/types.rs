@@ -5,7 +5,7 @@
 
 use dump2py_core::schema::ColumnKind;
 use dump2py_core::value::{civil_from_days, Date, DateTime, Time};
-use dump2py_core::Value;
+use dump2py_core::{Batch, Value};
 use tokio_postgres::types::Type;
 
 /// Days from 1970-01-01 to PostgreSQL's epoch 2000-01-01.
@@ -89,15 +89,20 @@ impl Decoder {
 
     /// Decodes one non-NULL value; the error says what is wrong with it.
     pub fn decode(self, b: &[u8]) -> Result<Value, String> {
+        self.decode_in(b, &mut Batch::default())
+    }
+
+    /// As [`Decoder::decode`], text in one of `batch`'s spare strings.
+    pub fn decode_in(self, b: &[u8], batch: &mut Batch) -> Result<Value, String> {
         Ok(match self {
             Decoder::Bool => Value::Bool(fixed::<1>(b)?[0] != 0),
             Decoder::Int2 => Value::Int(i16::from_be_bytes(fixed(b)?) as i64),
             Decoder::Int4 => Value::Int(i32::from_be_bytes(fixed(b)?) as i64),
             Decoder::Int8 => Value::Int(i64::from_be_bytes(fixed(b)?)),
-            Decoder::Numeric => Value::Decimal(numeric_text(b)?),
+            Decoder::Numeric => Value::Decimal(numeric_into(b, batch.string(""))?),
             Decoder::Float4 => Value::Float(float4(f32::from_be_bytes(fixed(b)?))),
             Decoder::Float8 => Value::Float(f64::from_be_bytes(fixed(b)?)),
-            Decoder::Text => Value::Text(utf8(b)?.to_string()),
+            Decoder::Text => Value::Text(batch.string(utf8(b)?)),
             Decoder::Bytea => Value::Bytes(b.to_vec()),
             Decoder::Date => Value::Date(date(i32::from_be_bytes(fixed(b)?))?),
             Decoder::Time => Value::Time(time(i64::from_be_bytes(fixed(b)?))?),
@@ -107,9 +112,9 @@ impl Decoder {
             }
             Decoder::Interval => Value::Duration(interval(b)?),
             Decoder::Uuid => Value::Uuid(fixed(b)?),
-            Decoder::Json => Value::Json(utf8(b)?.to_string()),
+            Decoder::Json => Value::Json(batch.string(utf8(b)?)),
             Decoder::Jsonb => match b.split_first() {
-                Some((1, text)) => Value::Json(utf8(text)?.to_string()),
+                Some((1, text)) => Value::Json(batch.string(utf8(text)?)),
                 _ => return Err("jsonb in an unknown binary format version".into()),
             },
         })
@@ -206,6 +211,11 @@ fn interval(b: &[u8]) -> Result<i64, String> {
 /// The exact text of a binary `numeric`, as PostgreSQL prints it: base-10000
 /// digits with a weight, and `dscale` digits after the point.
 pub fn numeric_text(b: &[u8]) -> Result<String, String> {
+    numeric_into(b, String::new())
+}
+
+/// As [`numeric_text`], into `s` (empty).
+fn numeric_into(b: &[u8], mut s: String) -> Result<String, String> {
     use dump2py_core::value::push_uint;
     let word = |i: usize| -> Result<u16, String> {
         b.get(i..i + 2)
@@ -239,7 +249,7 @@ pub fn numeric_text(b: &[u8]) -> Result<String, String> {
             .map(digit)
             .unwrap_or(0)
     };
-    let mut s = String::with_capacity(8 + 4 * ndigits + dscale);
+    s.reserve(8 + 4 * ndigits + dscale);
     if sign == 0x4000 && digits.iter().any(|&d| d != 0) {
         s.push('-');
     }

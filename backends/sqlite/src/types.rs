@@ -88,7 +88,7 @@ pub fn read_table(
     while let Some(row) = rows.next().map_err(table_err)? {
         for (i, (col, read)) in table.columns.iter().zip(&reads).enumerate() {
             let raw = row.get_ref(i).map_err(table_err)?;
-            match convert(*read, raw) {
+            match convert_in(*read, raw, &mut batch) {
                 Ok(v) => batch.values.push(v),
                 Err(message) => {
                     return Err(Error::Value {
@@ -180,6 +180,12 @@ fn parsed<T>(raw: ValueRef, parse: fn(&str) -> Option<T>) -> Result<T, String> {
 }
 
 fn convert(read: Read, raw: ValueRef) -> Result<Value, String> {
+    convert_in(read, raw, &mut Batch::default())
+}
+
+/// A stored value as Django reads it; its text in one of `batch`'s spare
+/// strings.
+fn convert_in(read: Read, raw: ValueRef, batch: &mut Batch) -> Result<Value, String> {
     use ColumnKind as K;
     Ok(match (read.kind, raw) {
         (_, ValueRef::Null) => Value::Null,
@@ -189,7 +195,7 @@ fn convert(read: Read, raw: ValueRef) -> Result<Value, String> {
         (K::Bool, ValueRef::Integer(n)) => Value::Int(n),
         (K::Bool, ValueRef::Real(f)) if f == 0.0 || f == 1.0 => Value::Bool(f == 1.0),
         (K::Bool, ValueRef::Real(f)) => Value::Float(f),
-        (K::Bool, ValueRef::Text(t)) => Value::Text(text(t)?.to_string()),
+        (K::Bool, ValueRef::Text(t)) => Value::Text(batch.string(text(t)?)),
         (K::Bool, ValueRef::Blob(b)) => Value::Bytes(b.to_vec()),
         (K::Int | K::UInt | K::Duration, ValueRef::Integer(n)) => match read.kind {
             K::Duration => Value::Duration(n),
@@ -198,13 +204,15 @@ fn convert(read: Read, raw: ValueRef) -> Result<Value, String> {
         (K::Float, ValueRef::Real(f)) => Value::Float(f),
         (K::Float, ValueRef::Integer(n)) => Value::Float(n as f64),
         (K::Decimal, ValueRef::Integer(n)) => Value::Decimal(n.to_string()),
-        (K::Decimal, ValueRef::Real(f)) if f.is_finite() => Value::Decimal(decimal_text(f)),
-        (K::Decimal, ValueRef::Text(t)) if is_decimal(text(t)?) => {
-            Value::Decimal(text(t)?.trim().to_string())
+        (K::Decimal, ValueRef::Real(f)) if f.is_finite() => {
+            Value::Decimal(decimal_text(f, batch.string("")))
         }
-        (K::Text | K::Uuid, ValueRef::Text(t)) => Value::Text(text(t)?.to_string()),
+        (K::Decimal, ValueRef::Text(t)) if is_decimal(text(t)?) => {
+            Value::Decimal(batch.string(text(t)?.trim()))
+        }
+        (K::Text | K::Uuid, ValueRef::Text(t)) => Value::Text(batch.string(text(t)?)),
         (K::Text, ValueRef::Integer(n)) => Value::Text(n.to_string()),
-        (K::Json, ValueRef::Text(t)) => Value::Json(text(t)?.to_string()),
+        (K::Json, ValueRef::Text(t)) => Value::Json(batch.string(text(t)?)),
         (K::Bytes, ValueRef::Blob(b)) => Value::Bytes(b.to_vec()),
         (K::Bytes, ValueRef::Text(t)) => Value::Bytes(t.to_vec()),
         (K::Date, _) => Value::Date(parsed(raw, dateparse::date)?),
@@ -273,9 +281,9 @@ fn is_decimal(s: &str) -> bool {
 
 /// The shortest text that reads back as `f`, in plain (not exponent)
 /// notation, as Django's `Decimal(repr(f))` would give before quantizing.
-fn decimal_text(f: f64) -> String {
+/// Into `s` (empty).
+fn decimal_text(f: f64, mut s: String) -> String {
     if let Some((m, places)) = dump2py_core::value::short_decimal(f) {
-        let mut s = String::with_capacity(24);
         dump2py_core::value::push_scaled(&mut s, m, places);
         return s;
     }
@@ -288,7 +296,6 @@ fn decimal_text(f: f64) -> String {
     };
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let point = exp + 1; // digits before the decimal point
-    let mut s = String::new();
     if neg {
         s.push('-');
     }
@@ -327,14 +334,17 @@ mod tests {
 
     #[test]
     fn decimals_keep_their_digits() {
-        assert_eq!(decimal_text(12.5), "12.5");
-        assert_eq!(decimal_text(-0.001), "-0.001");
-        assert_eq!(decimal_text(1e20), "100000000000000000000");
-        assert_eq!(decimal_text(0.1), "0.1");
-        assert_eq!(decimal_text(-0.0), "-0");
-        assert_eq!(decimal_text(99.99), "99.99");
-        assert_eq!(decimal_text(0.1 + 0.2), "0.30000000000000004");
-        assert_eq!(decimal_text(3.0), "3");
+        assert_eq!(decimal_text(12.5, String::new()), "12.5");
+        assert_eq!(decimal_text(-0.001, String::new()), "-0.001");
+        assert_eq!(decimal_text(1e20, String::new()), "100000000000000000000");
+        assert_eq!(decimal_text(0.1, String::new()), "0.1");
+        assert_eq!(decimal_text(-0.0, String::new()), "-0");
+        assert_eq!(decimal_text(99.99, String::new()), "99.99");
+        assert_eq!(
+            decimal_text(0.1 + 0.2, String::new()),
+            "0.30000000000000004"
+        );
+        assert_eq!(decimal_text(3.0, String::new()), "3");
         assert!(is_decimal("-12.50") && !is_decimal("1e5") && !is_decimal("."));
     }
 

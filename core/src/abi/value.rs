@@ -230,13 +230,13 @@ impl Batch {
                 self.width
             ));
         }
-        Ok(CoreBatch {
-            width: self.width,
-            values: values
+        Ok(CoreBatch::from_values(
+            self.width,
+            values
                 .iter()
                 .map(|v| v.to_core())
                 .collect::<Result<_, _>>()?,
-        })
+        ))
     }
 }
 

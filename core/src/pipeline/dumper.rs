@@ -117,6 +117,7 @@ impl Dumper<'_> {
                 for (sink, _) in sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
                     sink.rows(model, &batch)?;
                 }
+                batch.recycle();
                 Ok(true)
             })();
             match step {

@@ -95,7 +95,20 @@ pub(super) fn written_by_us(target: &Path, meta: &fs::Metadata) -> bool {
     }
 }
 
-/// A file's size and SHA-256, as its manifest lists it.
+/// A file's size and SHA-256 as a [`HashedFile`] recorded them while
+/// writing it, else as read now.
+pub(super) fn described(path: &Path, name: &str) -> Result<ManifestFile> {
+    match take_digest(path) {
+        Some(d) => Ok(ManifestFile {
+            name: name.to_string(),
+            size: d.size,
+            sha256: hex(&d.sha256),
+        }),
+        None => describe(path, name),
+    }
+}
+
+/// A file's size and SHA-256, as its manifest lists it, read now.
 pub fn describe(path: &Path, name: &str) -> Result<ManifestFile> {
     let io = |e| Error::io(path, e);
     let mut f = File::open(path).map_err(io)?;

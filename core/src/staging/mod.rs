@@ -22,6 +22,7 @@
 //! recognises as written by dump2py, the only thing it replaces.
 
 mod beside;
+mod hashed;
 mod manifest;
 mod staged;
 #[cfg(test)]
@@ -29,8 +30,10 @@ mod tests;
 mod transaction;
 
 use beside::{clean_stale, hex, Names, TargetLock};
+use hashed::take_digest;
+pub use hashed::HashedFile;
 pub use manifest::{check_target, describe, read_manifest, sidecar_of, Manifest, ManifestFile};
-use manifest::{existing, write_manifest};
+use manifest::{described, existing, write_manifest};
 pub use staged::Staged;
 use transaction::commit;
 pub use transaction::Transaction;

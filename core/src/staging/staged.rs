@@ -148,7 +148,7 @@ pub(super) fn make_durable(p: &Pending) -> Result<()> {
             .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
-            files.push(describe(&e.path(), &e.file_name().to_string_lossy())?);
+            files.push(described(&e.path(), &e.file_name().to_string_lossy())?);
         }
         let manifest = p.staging.join(MANIFEST);
         write_manifest(&manifest, FORMAT_DIR, files, &p.tables)?;
@@ -163,7 +163,7 @@ pub(super) fn make_durable(p: &Pending) -> Result<()> {
         }
     } else {
         let name = p.target.file_name().unwrap_or_default().to_string_lossy();
-        let file = describe(&p.staging, &name)?;
+        let file = described(&p.staging, &name)?;
         if let Some(side) = &p.sidecar {
             write_manifest(side, FORMAT_FILE, vec![file], &p.tables)?;
             if sync_on() {

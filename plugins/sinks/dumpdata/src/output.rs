@@ -2,12 +2,11 @@
 //! (compressed when its name ends in `.gz`, `.bz2` or `.xz`, as `dumpdata
 //! -o` does), or standard output for `-`.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use dump2py_core::error::{Error, Result};
-use dump2py_core::staging::{Spool, Staged};
+use dump2py_core::staging::{HashedFile, Spool, Staged};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -78,8 +77,7 @@ impl Target {
             } => (staged, compression),
         };
         let path = staged.path();
-        let file = File::create(path).map_err(|e| Error::io(staged.target(), e))?;
-        let file = BufWriter::with_capacity(1 << 16, file);
+        let file = HashedFile::create(path).map_err(|e| Error::io(staged.target(), e))?;
         Ok(match compression {
             Compression::None => Writer::Plain(file),
             Compression::Gzip => Writer::Gzip(flate2::write::GzEncoder::new(
@@ -117,10 +115,10 @@ impl Target {
 }
 
 pub enum Writer {
-    Plain(BufWriter<File>),
-    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
-    Bzip2(bzip2::write::BzEncoder<BufWriter<File>>),
-    Xz(liblzma::write::XzEncoder<BufWriter<File>>),
+    Plain(HashedFile),
+    Gzip(flate2::write::GzEncoder<HashedFile>),
+    Bzip2(bzip2::write::BzEncoder<HashedFile>),
+    Xz(liblzma::write::XzEncoder<HashedFile>),
     Stdout(BufWriter<io::Stdout>),
 }
 
@@ -157,7 +155,6 @@ impl Writer {
             Writer::Xz(w) => w.finish()?,
             Writer::Stdout(mut w) => return w.flush(),
         };
-        file.into_inner().map_err(|e| e.into_error())?;
-        Ok(())
+        file.finish()
     }
 }

@@ -8,7 +8,7 @@ mod values;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use dump2py_core::django::{Model, Site};
@@ -16,7 +16,7 @@ use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{DumpInfo, Report, Sink};
 use dump2py_core::py::repr;
 use dump2py_core::registry::{SinkFactory, SinkOptions};
-use dump2py_core::staging::Staged;
+use dump2py_core::staging::{HashedFile, Staged};
 use dump2py_core::{Batch, Value};
 
 dump2py_core::inventory::submit! {
@@ -54,7 +54,7 @@ struct TableWriter {
     rows: u64,
     part_rows: u64,
     part: u64,
-    out: Option<BufWriter<File>>,
+    out: Option<HashedFile>,
     written: Vec<PathBuf>,
 }
 
@@ -103,8 +103,7 @@ impl PythonSink {
             return Ok(());
         };
         let path = dir.join(&name);
-        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let mut out = BufWriter::with_capacity(1 << 16, file);
+        let mut out = HashedFile::create(&path).map_err(|e| Error::io(&path, e))?;
         // Lino's lines; the table's name inside a string literal, the
         // field names in a comment that no name can end.
         let mut message = format!("Loading {} objects", tw.expected);
@@ -145,26 +144,17 @@ impl PythonSink {
                 b"\n"
             };
             out.write_all(tail)
-                .and_then(|_| out.flush())
+                .and_then(|_| out.finish())
                 .map_err(|e| Error::io(&path, e))?;
         }
         Ok(())
     }
 
-    fn write_row(&mut self, model: &Model, row: &[dump2py_core::Value]) -> Result<()> {
+    /// `create` is the line's start: `loader.save(create_T(`.
+    fn write_row(&mut self, model: &Model, create: &str, row: &[Value]) -> Result<()> {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        line.push_str("loader.save(");
-        match self.py.function(&model.table.name) {
-            Some(f) => line.push_str(&f.name),
-            None => {
-                return Err(Error::table(
-                    &model.table.name,
-                    "the table is not a model of the site",
-                ))
-            }
-        }
-        line.push('(');
+        line.push_str(create);
         for (i, f) in model.fields.iter().enumerate() {
             if i > 0 {
                 line.push(',');
@@ -292,6 +282,13 @@ impl Sink for PythonSink {
             .filter(|f| f.is_content_type())
             .map(|f| f.index)
             .collect();
+        let Some(f) = self.py.function(&model.table.name) else {
+            return Err(Error::table(
+                &model.table.name,
+                "the table is not a model of the site",
+            ));
+        };
+        let create = format!("loader.save({}(", f.name);
         for row in batch.rows() {
             for &i in &ct_fields {
                 if let Value::Int(id) = row[i] {
@@ -300,7 +297,7 @@ impl Sink for PythonSink {
                     }
                 }
             }
-            self.write_row(model, row)?;
+            self.write_row(model, &create, row)?;
         }
         Ok(())
     }

@@ -1,0 +1,218 @@
+//! An output file written and hashed on a thread of its own: the sink's
+//! thread only formats, and the manifest needs no second read of the file.
+//! Full buffers go to the writer through a bounded queue (back-pressure,
+//! memory bounded) and come back empty to be filled again.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use sha2::{Digest, Sha256};
+
+use super::sync_on;
+
+/// Bytes handed to the writer at once.
+const CHUNK: usize = 1 << 18;
+/// Full chunks waiting for the writer.
+const QUEUE: usize = 3;
+
+/// Size and SHA-256 of each file finished here, by path: `make_durable`
+/// takes them instead of reading the file again.
+static DIGESTS: Mutex<Option<HashMap<PathBuf, Digested>>> = Mutex::new(None);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Digested {
+    pub size: u64,
+    pub sha256: [u8; 32],
+}
+
+/// The digest recorded for `path`, if the file still has its size.
+pub(super) fn take_digest(path: &Path) -> Option<Digested> {
+    let d = DIGESTS.lock().ok()?.as_mut()?.remove(path)?;
+    let size = std::fs::metadata(path).ok()?.len();
+    (size == d.size).then_some(d)
+}
+
+pub struct HashedFile {
+    path: PathBuf,
+    buf: Vec<u8>,
+    full: Option<SyncSender<Vec<u8>>>,
+    empty: Receiver<Vec<u8>>,
+    writer: Option<JoinHandle<io::Result<Digested>>>,
+}
+
+impl HashedFile {
+    /// Creates (truncates) `path`.
+    pub fn create(path: &Path) -> io::Result<HashedFile> {
+        let file = File::create(path)?;
+        let (full, full_rx) = sync_channel::<Vec<u8>>(QUEUE);
+        let (empty_tx, empty) = sync_channel::<Vec<u8>>(QUEUE + 1);
+        let writer = std::thread::Builder::new()
+            .name("dump2py-write".into())
+            .spawn(move || write_chunks(file, full_rx, empty_tx))?;
+        Ok(HashedFile {
+            path: path.to_path_buf(),
+            buf: Vec::with_capacity(CHUNK),
+            full: Some(full),
+            empty,
+            writer: Some(writer),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes what is left and waits for the writer (and, unless
+    /// `--no-sync`, for the disk); records the file's digest.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.send()?;
+        let digest = self.join()?;
+        let mut digests = DIGESTS.lock().map_err(|_| io::Error::other("poisoned"))?;
+        (digests.get_or_insert_with(HashMap::new)).insert(self.path.clone(), digest);
+        Ok(())
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let next = self
+            .empty
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        let chunk = std::mem::replace(&mut self.buf, next);
+        let sent = self.full.as_ref().is_some_and(|f| f.send(chunk).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The writer stopped: its error says why.
+        Err(self
+            .join()
+            .err()
+            .unwrap_or_else(|| io::Error::other("the writer stopped")))
+    }
+
+    fn join(&mut self) -> io::Result<Digested> {
+        self.full = None;
+        match self.writer.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the writer thread panicked")),
+            None => Err(io::Error::other("the file was already closed")),
+        }
+    }
+}
+
+impl Write for HashedFile {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.write_all(data).map(|()| data.len())
+    }
+
+    fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let room = CHUNK.saturating_sub(self.buf.len()).max(1);
+            let (now, rest) = data.split_at(room.min(data.len()));
+            self.buf.extend_from_slice(now);
+            data = rest;
+            if self.buf.len() >= CHUNK {
+                self.send()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the buffer to the writer; [`HashedFile::finish`] waits for it.
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+impl Drop for HashedFile {
+    /// Unfinished (an error elsewhere): the writer ends; nothing is recorded.
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = self.join();
+        }
+    }
+}
+
+fn write_chunks(
+    mut file: File,
+    full: Receiver<Vec<u8>>,
+    empty: SyncSender<Vec<u8>>,
+) -> io::Result<Digested> {
+    let mut hash = Sha256::new();
+    let mut size = 0u64;
+    for mut chunk in full {
+        hash.update(&chunk);
+        file.write_all(&chunk)?;
+        size += chunk.len() as u64;
+        chunk.clear();
+        let _ = empty.try_send(chunk);
+    }
+    if sync_on() {
+        file.sync_all()?;
+    }
+    Ok(Digested {
+        size,
+        sha256: hash.finalize().into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_is_that_of_the_bytes_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut f = HashedFile::create(&path).unwrap();
+        let mut want = Vec::new();
+        for i in 0..100_000u32 {
+            let line = format!("line {i}\n");
+            f.write_all(line.as_bytes()).unwrap();
+            want.extend_from_slice(line.as_bytes());
+        }
+        f.write_all(&vec![b'x'; 3 * CHUNK + 5]).unwrap();
+        want.extend(std::iter::repeat_n(b'x', 3 * CHUNK + 5));
+        f.finish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+        let d = take_digest(&path).unwrap();
+        assert_eq!(d.size, want.len() as u64);
+        assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(&want)));
+        // Taken once; a file changed since is read again.
+        assert_eq!(take_digest(&path), None);
+    }
+
+    #[test]
+    fn a_changed_size_drops_the_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut f = HashedFile::create(&path).unwrap();
+        f.write_all(b"abc").unwrap();
+        f.finish().unwrap();
+        std::fs::write(&path, b"abcd").unwrap();
+        assert_eq!(take_digest(&path), None);
+    }
+
+    #[test]
+    fn a_write_error_reaches_the_writer_of_the_sink() {
+        // /dev/full takes the open and fails every write.
+        let mut f = HashedFile::create(Path::new("/dev/full")).unwrap();
+        let big = vec![0u8; CHUNK];
+        let mut result = Ok(());
+        for _ in 0..(QUEUE + 3) {
+            result = f.write_all(&big);
+            if result.is_err() {
+                break;
+            }
+        }
+        let e = result.and_then(|()| f.finish()).unwrap_err();
+        assert!(e.to_string().contains("No space"), "{e}");
+    }
+}
