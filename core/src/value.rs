@@ -299,6 +299,17 @@ fn digits_into(buf: &mut [u8; 20], mut n: u64, width: usize) -> usize {
 /// Appends `n` in decimal, zero-padded to `width` digits. The formatting
 /// hot path: no `core::fmt`, no allocation (one value per field of a dump).
 pub fn push_uint(out: &mut String, n: u64, width: usize) {
+    // Most numbers of a dump are the parts of dates and times.
+    if n < 10 && width <= 1 {
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
+    if n < 100 && width <= 2 {
+        let r = n as usize * 2;
+        out.push(char::from(DIGITS2[r]));
+        out.push(char::from(DIGITS2[r + 1]));
+        return;
+    }
     let mut buf = [0u8; 20];
     let start = digits_into(&mut buf, n, width);
     push_ascii(out, &buf[start..]);

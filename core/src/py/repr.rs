@@ -7,6 +7,7 @@
 /// Python's `str.isprintable()` for one character: what `repr` keeps.
 pub use super::printable::is_printable;
 use std::fmt::{self, Write as _};
+use std::sync::OnceLock;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -120,6 +121,15 @@ pub(super) fn write_str_body(out: &mut String, s: &str, quote: u8) {
             run = i;
             continue;
         }
+        // Two-byte UTF-8 (Latin, Greek, Cyrillic, ...): a bit per code point.
+        if b & 0xe0 == 0xc0 {
+            let c = (usize::from(b & 0x1f) << 6)
+                | usize::from(bytes.get(i + 1).map_or(0, |b| b & 0x3f));
+            if two_byte_printable()[c / 64] >> (c % 64) & 1 == 1 {
+                i += 2;
+                continue;
+            }
+        }
         // `i` is always on a char boundary: we only step by whole chars.
         let Some(c) = s[i..].chars().next() else {
             break;
@@ -132,6 +142,21 @@ pub(super) fn write_str_body(out: &mut String, s: &str, quote: u8) {
         i += c.len_utf8();
     }
     out.push_str(&s[run..]);
+}
+
+/// [`is_printable`] of U+0000 to U+07FF, a bit each.
+fn two_byte_printable() -> &'static [u64; 32] {
+    static TABLE: OnceLock<[u64; 32]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = [0u64; 32];
+        for c in (0..0x800u32)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_printable(c))
+        {
+            t[c as usize / 64] |= 1 << (c as usize % 64);
+        }
+        t
+    })
 }
 
 /// `\xNN`, `\uNNNN` or `\UNNNNNNNN`, lowercase, as `repr` does.
@@ -348,6 +373,27 @@ mod tests {
             }
         }
         assert_eq!(plain_run(b""), 0);
+    }
+
+    #[test]
+    fn two_byte_characters_are_kept_or_escaped_as_is_printable_says() {
+        for c in (0x80..0x800u32).filter_map(char::from_u32) {
+            let mut kept = String::from("'a");
+            kept.push(c);
+            kept.push_str("b'");
+            let escaped = format!(
+                "'a\\{}{:02x}b'",
+                if (c as u32) < 0x100 { 'x' } else { 'u' },
+                c as u32
+            );
+            let escaped = if (c as u32) < 0x100 {
+                escaped
+            } else {
+                format!("'a\\u{:04x}b'", c as u32)
+            };
+            let want = if is_printable(c) { kept } else { escaped };
+            assert_eq!(str_repr(&format!("a{c}b")), want, "U+{:04X}", c as u32);
+        }
     }
 
     #[test]
