@@ -72,4 +72,7 @@ report_tables() { # rows
         "mariadb-dump -h '$host' -P '$port' -u '$user' --single-transaction '$name' > '$work/out.sql'"
 }
 
-bench "$(mariadb-dump --version | sed 's/^.*Distrib //; s/,.*//') mariadb-dump, server $("${client[@]}" -e 'SELECT version()')"
+# Both sides use their client's default TLS mode (dump2py: ssl-mode=PREFERRED);
+# the line says whether the server offers TLS at all.
+tls="$("${client[@]}" -e "SELECT IF(@@have_ssl = 'YES', 'the server offers TLS', 'the server offers no TLS')")"
+bench "$(mariadb-dump --version | sed 's/^.*Distrib //; s/,.*//') mariadb-dump, server $("${client[@]}" -e 'SELECT version()'), default TLS modes ($tls)"

@@ -7,6 +7,8 @@
 #
 #   bench/postgres.sh [ROWS]
 #
+# Both sides use PGSSLMODE (default prefer: TLS where the server offers
+# it); the first line says what the connection got.
 # Needs psql, pg_dump and GNU time (/usr/bin/time), and the server at
 # PGHOST:PGPORT (default 127.0.0.1:5432) as PGUSER (default postgres).
 # The tables stay in database dump2py_bench (DUMP2PY_BENCH_DB), made once.
@@ -14,7 +16,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 host="${PGHOST:-127.0.0.1}" port="${PGPORT:-5432}" user="${PGUSER:-postgres}"
 db="${DUMP2PY_BENCH_DB:-dump2py_bench}"
-url="postgres://$user@$host:$port/$db"
+# Both sides connect with the same sslmode: libpq's default, or PGSSLMODE.
+export PGSSLMODE="${PGSSLMODE:-prefer}"
+url="postgres://$user@$host:$port/$db?sslmode=$PGSSLMODE"
 
 psql_() { psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" "$@"; }
 
@@ -48,7 +52,7 @@ report() { # rows
     local n="$1" t
     t="$(make_table "$n")"
     # dump2py reads the first schema of search_path: this size's.
-    compare "$n" "$url?options=-c%20search_path%3Dbench_$n" "pg_dump --data-only" \
+    compare "$n" "$url&options=-c%20search_path%3Dbench_$n" "pg_dump --data-only" \
         "pg_dump --data-only -h '$host' -p '$port' -U '$user' -t '$t' '$db' > '$work/out.sql'"
     # For reference: pg_dump's parallel directory format (it compresses).
     local j
@@ -71,8 +75,9 @@ report_tables() { # rows
         } | psql_ -d "$db" >&2
     fi
     echo "10 tables:"
-    compare "$n" "$url?options=-c%20search_path%3D$s" "pg_dump --data-only" \
+    compare "$n" "$url&options=-c%20search_path%3D$s" "pg_dump --data-only" \
         "pg_dump --data-only -h '$host' -p '$port' -U '$user' -n '$s' '$db' > '$work/out.sql'"
 }
 
-bench "$(pg_dump --version)"
+tls="$(psql_ -d postgres -Atc "SELECT coalesce((SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl), 'no TLS')")"
+bench "$(pg_dump --version); sslmode=$PGSSLMODE on both sides ($tls)"

@@ -501,13 +501,9 @@ impl MysqlSource {
         let streamed: std::result::Result<Result<()>, mysql_async::Error> = rt.block_on(async {
             let mut result = conn.query_iter(sql).await?;
             let mut batch = Batch::new(width, batch_rows);
-            // Key columns stay in the row, for the message of a bad value.
-            let is_key: Vec<bool> = (table.columns.iter())
-                .map(|c| table.primary_key.contains(&c.name))
-                .collect();
             // One row at a time from the socket: nothing holds the table.
             while let Some(row) = result.next().await? {
-                let mut raw = row.unwrap_raw();
+                let raw = row.unwrap_raw();
                 if raw.len() != width {
                     return Ok(Err(Error::table(
                         &table.name,
@@ -515,19 +511,13 @@ impl MysqlSource {
                     )));
                 }
                 for (i, conv) in convs.iter().enumerate() {
-                    let converted = if is_key[i] {
-                        let bytes = match &raw[i] {
-                            Some(mysql_async::Value::Bytes(b)) => Some(b.as_slice()),
-                            _ => None,
-                        };
-                        types::convert(*conv, bytes)
-                    } else {
-                        let bytes = match raw[i].take() {
-                            Some(mysql_async::Value::Bytes(b)) => Some(b),
-                            _ => None,
-                        };
-                        types::convert_owned(*conv, bytes)
+                    // Copied into the batch's spare strings: the driver's
+                    // buffers are freed here, on the thread that made them.
+                    let bytes = match &raw[i] {
+                        Some(mysql_async::Value::Bytes(b)) => Some(b.as_slice()),
+                        _ => None,
                     };
+                    let converted = types::convert_in(*conv, bytes, &mut batch);
                     match converted {
                         Ok(v) => batch.values.push(v),
                         Err(message) => {

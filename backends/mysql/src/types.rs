@@ -4,7 +4,7 @@
 
 use dump2py_core::schema::{Column, ColumnKind};
 use dump2py_core::value::{Date, DateTime, Time};
-use dump2py_core::Value;
+use dump2py_core::{Batch, Value};
 
 /// `bigint(20) unsigned` → `bigint unsigned`: integer display widths mean
 /// nothing (MySQL 8 no longer shows them), but `tinyint(1)` is how a
@@ -130,6 +130,11 @@ fn utf8(raw: &[u8]) -> Result<&str, String> {
 
 /// One value as the text protocol sent it (`None` is SQL NULL).
 pub fn convert(conv: Conv, raw: Option<&[u8]>) -> Result<Value, String> {
+    convert_in(conv, raw, &mut Batch::default())
+}
+
+/// As [`convert`], text in one of `batch`'s spare strings.
+pub fn convert_in(conv: Conv, raw: Option<&[u8]>, batch: &mut Batch) -> Result<Value, String> {
     let Some(raw) = raw else {
         return Ok(Value::Null);
     };
@@ -156,10 +161,10 @@ pub fn convert(conv: Conv, raw: Option<&[u8]>) -> Result<Value, String> {
             if !is_decimal(s) {
                 return Err(bad("a decimal number"));
             }
-            Value::Decimal(s.to_string())
+            Value::Decimal(batch.string(s))
         }
-        Conv::Text => Value::Text(utf8(raw)?.to_string()),
-        Conv::Json => Value::Json(utf8(raw)?.to_string()),
+        Conv::Text => Value::Text(batch.string(utf8(raw)?)),
+        Conv::Json => Value::Json(batch.string(utf8(raw)?)),
         Conv::Bytes => Value::Bytes(raw.to_vec()),
         Conv::Date => Value::Date(
             Date::parse(utf8(raw)?).ok_or_else(|| bad("a date from 0001-01-01 to 9999-12-31"))?,
@@ -179,31 +184,6 @@ pub fn convert(conv: Conv, raw: Option<&[u8]>) -> Result<Value, String> {
         }
         Conv::Uuid => Value::Uuid(parse_uuid(raw).ok_or_else(|| bad("a UUID"))?),
     })
-}
-
-/// As [`convert`], but text and bytes keep the buffer the value came in
-/// (no copy: the text protocol is mostly text).
-pub fn convert_owned(conv: Conv, raw: Option<Vec<u8>>) -> Result<Value, String> {
-    let Some(raw) = raw else {
-        return Ok(Value::Null);
-    };
-    let text = |raw: Vec<u8>| {
-        String::from_utf8(raw).map_err(|e| {
-            let at = e.utf8_error().valid_up_to();
-            format!("holds text that is not UTF-8 (bad byte at offset {at})")
-        })
-    };
-    match conv {
-        Conv::Text => text(raw).map(Value::Text),
-        Conv::Json => text(raw).map(Value::Json),
-        Conv::Bytes => Ok(Value::Bytes(raw)),
-        Conv::Decimal => match text(raw) {
-            Ok(s) if is_decimal(&s) => Ok(Value::Decimal(s)),
-            Ok(s) => convert(conv, Some(s.as_bytes())),
-            Err(e) => Err(e),
-        },
-        _ => convert(conv, Some(&raw)),
-    }
 }
 
 fn is_decimal(s: &str) -> bool {
@@ -317,15 +297,16 @@ mod tests {
             Conv::DateTime,
         ] {
             for raw in ["12", "2024-01-02 03:04:05.000006", "é\n'"] {
-                let owned = convert_owned(conv, Some(raw.as_bytes().to_vec()));
-                assert_eq!(owned, convert(conv, Some(raw.as_bytes())), "{conv:?} {raw}");
+                // Into a spare string that held a longer text before.
+                let mut batch = Batch::default();
+                let spare = batch.string("a longer text than any of these");
+                batch.values.push(Value::Text(spare));
+                let before = batch.values.clone();
+                let got = convert_in(conv, Some(raw.as_bytes()), &mut batch);
+                assert_eq!(got, convert(conv, Some(raw.as_bytes())), "{conv:?} {raw}");
+                assert_eq!(batch.values, before);
             }
-            assert_eq!(convert_owned(conv, None), Ok(Value::Null));
         }
-        assert_eq!(
-            convert_owned(Conv::Text, Some(vec![b'a', 0xff])),
-            convert(Conv::Text, Some(&[b'a', 0xff]))
-        );
     }
 
     #[test]

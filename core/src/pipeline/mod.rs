@@ -5,6 +5,7 @@
 //! [`read_ahead`] reads on a thread of its own; [`dumper`] takes each
 //! table through the transformers into the sinks; [`exclude()`] is `-e`.
 
+mod count;
 mod dumper;
 mod exclude;
 mod read_ahead;
@@ -23,6 +24,20 @@ use crate::value::Value;
 use dumper::Dumper;
 pub use exclude::exclude;
 use read_ahead::{read_ahead, Task};
+
+/// The source's connection and its workers', each to be used on a thread.
+fn connections<'s>(
+    main: &'s mut (dyn Source + Send),
+    workers: &'s mut [Box<dyn Source + Send>],
+) -> Vec<&'s mut (dyn Source + Send)> {
+    std::iter::once(main)
+        .chain(
+            workers
+                .iter_mut()
+                .map(|w| &mut **w as &mut (dyn Source + Send)),
+        )
+        .collect()
+}
 
 /// Tables with fewer rows are read whole: a range read costs a query.
 const SPLIT_ROWS: u64 = 100_000;
@@ -125,15 +140,7 @@ impl Pipeline<'_> {
             chains.insert(table.name.clone(), chain);
         }
         let site = self.site(&transformed, content_types, &|_| 0);
-        let mut counts: HashMap<String, Result<u64>> = HashMap::new();
-        for model in &site.models {
-            let chain = chains
-                .get(&model.table.name)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let counted = self.count(model, chain);
-            counts.insert(model.table.name.clone(), counted);
-        }
+        let mut counts = self.count_models(&site.models, &chains, &mut workers);
         // Models in cycles are ordered by their row counts.
         let mut site = if site.cycles.is_empty() {
             site
@@ -204,13 +211,7 @@ impl Pipeline<'_> {
         };
         let report = match self.source.as_send() {
             Some(source) => {
-                let sources = std::iter::once(source)
-                    .chain(
-                        workers
-                            .iter_mut()
-                            .map(|w| &mut **w as &mut (dyn Source + Send)),
-                    )
-                    .collect();
+                let sources = connections(source, &mut workers);
                 read_ahead(sources, &tasks, batch_rows, |read| {
                     dumper.dump_all(plan, &mut ct_batches, read)
                 })?
@@ -279,6 +280,44 @@ impl Pipeline<'_> {
             Some(meta) => Site::from_meta(schema, meta, cts, counts),
             None => Site::build(schema, cts, counts, &self.options.view),
         }
+    }
+
+    /// The row count of each model's table, by table name; with workers,
+    /// counted on all connections at once.
+    fn count_models(
+        &mut self,
+        models: &[Model],
+        chains: &HashMap<String, Vec<Table>>,
+        workers: &mut [Box<dyn Source + Send>],
+    ) -> HashMap<String, Result<u64>> {
+        let source_table = |m: &'_ Model| {
+            let chain = chains.get(&m.table.name).map(Vec::as_slice).unwrap_or(&[]);
+            chain.first().unwrap_or(&m.table).clone()
+        };
+        let mut counts = HashMap::new();
+        let mut to_count = Vec::new();
+        for model in models {
+            match &model.problem {
+                Some(p) => {
+                    counts.insert(
+                        model.table.name.clone(),
+                        Err(Error::table(&model.table.name, p.clone())),
+                    );
+                }
+                None => to_count.push((model.table.name.clone(), source_table(model))),
+            }
+        }
+        let tables: Vec<&Table> = to_count.iter().map(|(_, t)| t).collect();
+        let counted = match self.source.as_send() {
+            Some(main) if !workers.is_empty() => {
+                count::count_all(connections(main, workers), &tables)
+            }
+            _ => tables.iter().map(|t| self.source.count_rows(t)).collect(),
+        };
+        for ((name, _), n) in to_count.iter().zip(counted) {
+            counts.insert(name.clone(), n);
+        }
+        counts
     }
 
     fn count(&mut self, model: &Model, chain: &[Table]) -> Result<u64> {

@@ -20,6 +20,12 @@ struct MemSource {
     workers: usize,
     /// The key ranges read, by this source and its workers.
     ranges: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Which source (0 this one, then its workers) counted which table.
+    counted: std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>>,
+    /// This source's number among its workers.
+    id: usize,
+    /// A first count waits (up to 5 s) until this many sources count.
+    count_together: usize,
 }
 
 impl MemSource {
@@ -44,6 +50,23 @@ impl Source for MemSource {
         })
     }
     fn count_rows(&mut self, table: &Table) -> Result<u64> {
+        let first = self.counted.lock().map(|mut c| {
+            let first = !c.iter().any(|(id, _)| *id == self.id);
+            c.push((self.id, table.name.clone()));
+            first
+        });
+        if first.unwrap_or(false) && self.count_together > 1 {
+            let started = std::time::Instant::now();
+            let counting = || {
+                let c = self.counted.lock().map(|c| c.clone()).unwrap_or_default();
+                (0..=self.workers)
+                    .filter(|i| c.iter().any(|(id, _)| id == i))
+                    .count()
+            };
+            while counting() < self.count_together && started.elapsed().as_secs() < 5 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
         let rows = self.tables.iter().find(|(t, _)| t.name == table.name);
         Ok(rows.map_or(0, |(_, r)| r.len() as u64))
     }
@@ -51,7 +74,11 @@ impl Source for MemSource {
         let k = n.min(self.workers);
         Ok(crate::plugin::Workers {
             sources: (0..k)
-                .map(|_| Box::new(self.clone()) as Box<dyn Source + Send>)
+                .map(|i| {
+                    let mut w = self.clone();
+                    w.id = i + 1;
+                    Box::new(w) as Box<dyn Source + Send>
+                })
                 .collect(),
             note: (k < n).then(|| format!("{k} of {n} workers")),
         })
@@ -248,6 +275,9 @@ fn source() -> MemSource {
         sent: 0,
         workers: 0,
         ranges: Default::default(),
+        counted: Default::default(),
+        id: 0,
+        count_together: 0,
     }
 }
 
@@ -675,5 +705,52 @@ fn several_readers_give_what_one_gives() {
             "{ranges:?}"
         );
         assert_eq!(w.len(), usize::from(workers < jobs - 1), "{w:?}");
+    }
+}
+
+#[test]
+fn with_workers_every_connection_counts() {
+    let mut src = three_tables(10);
+    for i in 0..6 {
+        let mut t = src.tables[1].clone();
+        t.0.name = format!("app_more{i}");
+        src.tables.push(t);
+    }
+    src.workers = 2;
+    src.count_together = 3;
+    let rows = Rows::default();
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rows.clone())];
+    let report = Pipeline {
+        source: &mut src,
+        transformers: &mut [],
+        sinks: &mut sinks,
+        options: PipelineOptions {
+            tolerate: true,
+            jobs: 3,
+            ..PipelineOptions::default()
+        },
+    }
+    .run(&DumpInfo::default(), &mut Quiet)
+    .expect("dump");
+    // app_thing and app_more*, 10 rows each; app_torn in one batch, whole.
+    assert_eq!(report.rows(), 7 * 10 + 6);
+    let counted = src.counted.lock().map(|c| c.clone()).unwrap_or_default();
+    // Each table once, and each of the three connections counted some.
+    let mut tables: Vec<&str> = counted.iter().map(|(_, t)| t.as_str()).collect();
+    tables.sort();
+    let want = [
+        "app_broken",
+        "app_more0",
+        "app_more1",
+        "app_more2",
+        "app_more3",
+    ];
+    assert_eq!(&tables[..5], want);
+    assert_eq!(tables.len(), 9, "{counted:?}");
+    for id in 0..3 {
+        assert!(
+            counted.iter().any(|(i, _)| *i == id),
+            "source {id}: {counted:?}"
+        );
     }
 }

@@ -22,9 +22,10 @@ const PLAIN_ASCII: [bool; 256] = {
     t
 };
 
-/// How many leading bytes of `b` are printable ASCII other than `'` and
-/// `\`: text `repr` copies as it is in either quote. Eight bytes at a time.
-fn plain_run(b: &[u8]) -> usize {
+/// How many leading bytes of `b` are printable ASCII other than `quote`
+/// and `\`: text `repr` copies as it is inside `quote`. Eight bytes at a
+/// time.
+fn plain_run(b: &[u8], quote: u8) -> usize {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // Whether some byte of `w` is zero (exact about "some", not "which").
@@ -37,14 +38,14 @@ fn plain_run(b: &[u8]) -> usize {
         let special = w & HIGHS != 0 // not ASCII
             || w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0 // below 0x20
             || has_zero(w ^ (ONES * 0x7f))
-            || has_zero(w ^ (ONES * u64::from(b'\'')))
+            || has_zero(w ^ (ONES * u64::from(quote)))
             || has_zero(w ^ (ONES * u64::from(b'\\')));
         if special {
             break;
         }
         i += 8;
     }
-    while i < b.len() && PLAIN_ASCII[b[i] as usize] && b[i] != b'\'' {
+    while i < b.len() && PLAIN_ASCII[b[i] as usize] && b[i] != quote {
         i += 1;
     }
     i
@@ -52,7 +53,7 @@ fn plain_run(b: &[u8]) -> usize {
 
 /// Appends `repr(s)` as CPython 3.11 prints it.
 pub fn write_str(out: &mut String, s: &str) {
-    if plain_run(s.as_bytes()) == s.len() {
+    if plain_run(s.as_bytes(), b'\'') == s.len() {
         // The usual text: nothing to escape, no `'` to choose `"` for.
         out.reserve(s.len() + 2);
         out.push('\'');
@@ -99,7 +100,7 @@ pub(super) fn write_str_body(out: &mut String, s: &str, quote: u8) {
     // `run` starts the pending stretch of literal text, copied in one go.
     let (mut run, mut i) = (0, 0);
     while i < bytes.len() {
-        i += plain_run(&bytes[i..]);
+        i += plain_run(&bytes[i..], quote);
         let Some(&b) = bytes.get(i) else { break };
         if PLAIN_ASCII[b as usize] && b != quote {
             i += 1;
@@ -359,20 +360,26 @@ mod tests {
 
     #[test]
     fn plain_runs_stop_at_the_first_byte_to_look_at() {
-        let slow = |b: &[u8]| {
-            (b.iter())
-                .position(|&c| !PLAIN_ASCII[c as usize] || c == b'\'')
-                .unwrap_or(b.len())
-        };
-        // Every byte value at every place of a run longer than two words.
-        for special in 0..=255u8 {
-            for at in 0..20 {
-                let mut b = vec![b'a'; 20];
-                b[at] = special;
-                assert_eq!(plain_run(&b), slow(&b), "byte {special:#x} at {at}");
+        for quote in [b'\'', b'"'] {
+            let slow = |b: &[u8]| {
+                (b.iter())
+                    .position(|&c| !PLAIN_ASCII[c as usize] || c == quote)
+                    .unwrap_or(b.len())
+            };
+            // Every byte value at every place of a run longer than two words.
+            for special in 0..=255u8 {
+                for at in 0..20 {
+                    let mut b = vec![b'a'; 20];
+                    b[at] = special;
+                    assert_eq!(plain_run(&b, quote), slow(&b), "byte {special:#x} at {at}");
+                }
             }
+            assert_eq!(plain_run(b"", quote), 0);
         }
-        assert_eq!(plain_run(b""), 0);
+        // Lino's double-quoted literals escape `"` in the middle of a run.
+        let mut out = String::new();
+        write_str_quoted(&mut out, "table q'\"\\ and more text", b'"');
+        assert_eq!(out, "\"table q'\\\"\\\\ and more text\"");
     }
 
     #[test]
