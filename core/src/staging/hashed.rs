@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
+use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
@@ -28,13 +29,15 @@ static DIGESTS: Mutex<Option<HashMap<PathBuf, Digested>>> = Mutex::new(None);
 pub(super) struct Digested {
     pub size: u64,
     pub sha256: [u8; 32],
+    /// When the writer finished: a file written again since is read.
+    modified: Option<SystemTime>,
 }
 
-/// The digest recorded for `path`, if the file still has its size.
+/// The digest recorded for `path`, if the file is still as written.
 pub(super) fn take_digest(path: &Path) -> Option<Digested> {
     let d = DIGESTS.lock().ok()?.as_mut()?.remove(path)?;
-    let size = std::fs::metadata(path).ok()?.len();
-    (size == d.size).then_some(d)
+    let meta = std::fs::metadata(path).ok()?;
+    (meta.len() == d.size && meta.modified().ok() == d.modified).then_some(d)
 }
 
 pub struct HashedFile {
@@ -160,6 +163,7 @@ fn write_chunks(
     Ok(Digested {
         size,
         sha256: hash.finalize().into(),
+        modified: file.metadata()?.modified().ok(),
     })
 }
 
@@ -190,13 +194,25 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_size_drops_the_digest() {
+    fn a_changed_file_drops_the_digest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let mut f = HashedFile::create(&path).unwrap();
         f.write_all(b"abc").unwrap();
         f.finish().unwrap();
         std::fs::write(&path, b"abcd").unwrap();
+        assert_eq!(take_digest(&path), None);
+        // Nor is a file of the same size written again since.
+        let mut f = HashedFile::create(&path).unwrap();
+        f.write_all(b"abc").unwrap();
+        f.finish().unwrap();
+        let later = SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
         assert_eq!(take_digest(&path), None);
     }
 
