@@ -99,8 +99,9 @@ struct Cli {
     max_row_count: u64,
 
     /// Read up to N tables (or key ranges of a big table) at once, on
-    /// connections sharing one snapshot (PostgreSQL, MariaDB/MySQL); the
-    /// outputs are the same as with one.
+    /// connections sharing one snapshot (PostgreSQL, MariaDB/MySQL), and
+    /// format the Python dump's rows on N threads; the outputs are the same
+    /// as with one.
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     jobs: u16,
@@ -366,7 +367,8 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 target: dir.clone(),
                 overwrite: cli.overwrite,
                 max_row_count: cli.max_row_count,
-                extra: Default::default(),
+                // With -j the rows of a batch are also formatted on N threads.
+                extra: [("jobs".to_string(), cli.jobs.to_string())].into(),
             },
         )?);
     }

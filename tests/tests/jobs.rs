@@ -82,10 +82,24 @@ fn mariadb_outputs_are_the_same_for_every_job_count() {
     same_outputs_for_every_job_count(Backend::MariaDb);
 }
 
+/// A table of 5,000 rows with text to escape: batches big enough that
+/// `-j` formats them on several threads.
+fn add_many(db: &Path) {
+    let c = rusqlite::Connection::open(db).expect("open");
+    c.execute_batch(
+        "CREATE TABLE app_many (id integer PRIMARY KEY, name text NOT NULL, day date, doc json);
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 5000)
+         INSERT INTO app_many SELECT i, 'n' || i || ' d''été \"' || char(10) || 'ü',
+           date(2451545 + i), '{\"a\": [' || i || ', 0.5]}' FROM s;",
+    )
+    .expect("fill");
+}
+
 #[test]
 fn sqlite_reads_alone_and_says_so() {
     let t = tempfile::tempdir().expect("tempdir");
     let db = common_db(t.path());
+    add_many(&db);
     let url = sqlite_url(&db);
     let (one, one_json, _) = dump(&url, "1", t.path());
     let (got, json, err) = dump(&url, "3", t.path());
@@ -95,6 +109,44 @@ fn sqlite_reads_alone_and_says_so() {
         err.contains("warning: SQLite") && err.contains("one reader"),
         "{err}"
     );
+}
+
+/// A value the Python sink can't write (JSON nested deeper than a data
+/// file's Python parses) in a batch formatted on several threads: the
+/// error of `-j 1`.
+#[test]
+fn a_bad_value_formatted_on_several_threads_is_the_same_error() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let db = common_db(t.path());
+    add_many(&db);
+    rusqlite::Connection::open(&db)
+        .and_then(|c| {
+            let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+            c.execute(
+                "UPDATE app_many SET doc = ?1 WHERE id IN (3001, 4500)",
+                [deep],
+            )
+        })
+        .expect("break");
+    let url = sqlite_url(&db);
+    let mut errors = Vec::new();
+    for jobs in ["1", "4"] {
+        let out = t.path().join(format!("bad-{jobs}"));
+        let o = dump2py(["-d", &url, "-j", jobs, &path_str(&out)]);
+        assert!(!o.status.success() && !out.exists(), "-j {jobs}");
+        let err = stderr(&o);
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or("")
+            .to_string();
+        errors.push(line);
+    }
+    assert!(
+        errors[0].contains("app_many") && errors[0].contains("3001") && errors[0].contains("doc"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[0], errors[1]);
 }
 
 /// A copy of the min1 fixture.

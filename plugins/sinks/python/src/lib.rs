@@ -44,7 +44,14 @@ pub struct PythonSink {
     /// References to stale content types in the current table, by id.
     stale: BTreeMap<i64, u64>,
     warnings: Vec<String>,
+    /// With `-j N`, N threads format each batch's rows (in slices, written
+    /// in order).
+    format_pool: Option<rayon::ThreadPool>,
 }
+
+/// A batch is split among the formatting threads in slices of at least
+/// this many rows.
+const ROWS_PER_SLICE: usize = 128;
 
 /// The files of the table being written.
 struct TableWriter {
@@ -63,6 +70,22 @@ impl PythonSink {
         if options.max_row_count == 0 {
             return Err(Error::Usage("--max-row-count must be at least 1".into()));
         }
+        let jobs = match options.extra.get("jobs") {
+            None => 1,
+            Some(j) => j
+                .parse::<usize>()
+                .map_err(|_| Error::Usage(format!("python sink: jobs {j:?} is not a number")))?,
+        };
+        let format_pool = if jobs > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs)
+                .thread_name(|i| format!("dump2py-format-{i}"))
+                .build()
+                .map_err(|e| Error::Usage(format!("python sink: {e}")))?;
+            Some(pool)
+        } else {
+            None
+        };
         Ok(PythonSink {
             staged: Staged::new(&options.target, options.overwrite, true)?,
             max_rows: options.max_row_count,
@@ -76,6 +99,7 @@ impl PythonSink {
             line: String::with_capacity(4096),
             stale: BTreeMap::new(),
             warnings: Vec::new(),
+            format_pool,
         })
     }
 
@@ -154,22 +178,50 @@ impl PythonSink {
     fn write_row(&mut self, model: &Model, create: &str, row: &[Value]) -> Result<()> {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
-        line.push_str(create);
-        for (i, f) in model.fields.iter().enumerate() {
-            if i > 0 {
-                line.push(',');
-            }
-            values::write_value(&mut line, &self.site, f, row).map_err(|message| Error::Value {
-                table: model.table.name.clone(),
-                column: f.column.clone(),
-                pk: model.table.pk_text(row),
-                message,
-            })?;
-        }
-        line.push_str("))\n");
-        let written = self.emit_line(model, line.as_bytes());
+        let formatted = format_row(&mut line, &self.site, model, create, row);
+        let written = formatted.and_then(|()| self.emit_line(model, line.as_bytes()));
         self.line = line;
         written
+    }
+
+    /// The rows of `values` (`width` values each) formatted on the pool,
+    /// in slices; then written in order.
+    fn write_rows_in_parallel(
+        &mut self,
+        pool: &rayon::ThreadPool,
+        model: &Model,
+        create: &str,
+        values: &[Value],
+        width: usize,
+    ) -> Result<()> {
+        use rayon::prelude::*;
+        let rows = values.len() / width.max(1);
+        let per_slice = rows
+            .div_ceil(pool.current_num_threads())
+            .max(ROWS_PER_SLICE);
+        let site = &self.site;
+        let slices: Vec<Result<(String, Vec<usize>)>> = pool.install(|| {
+            (values.par_chunks(per_slice * width.max(1)))
+                .map(|slice| {
+                    let mut text = String::with_capacity(slice.len() * 24);
+                    let mut ends = Vec::with_capacity(per_slice);
+                    for row in slice.chunks_exact(width.max(1)) {
+                        format_row(&mut text, site, model, create, row)?;
+                        ends.push(text.len());
+                    }
+                    Ok((text, ends))
+                })
+                .collect()
+        });
+        for slice in slices {
+            let (text, ends) = slice?;
+            let mut start = 0;
+            for end in ends {
+                self.emit_line(model, &text.as_bytes()[start..end])?;
+                start = end;
+            }
+        }
+        Ok(())
     }
 
     /// Writes one row line (ending in a newline) into the current part,
@@ -245,6 +297,30 @@ impl PythonSink {
     }
 }
 
+/// Appends one row's line, `loader.save(create_T(...))` and a newline.
+fn format_row(
+    line: &mut String,
+    site: &Site,
+    model: &Model,
+    create: &str,
+    row: &[Value],
+) -> Result<()> {
+    line.push_str(create);
+    for (i, f) in model.fields.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        values::write_value(line, site, f, row).map_err(|message| Error::Value {
+            table: model.table.name.clone(),
+            column: f.column.clone(),
+            pk: model.table.pk_text(row),
+            message,
+        })?;
+    }
+    line.push_str("))\n");
+    Ok(())
+}
+
 impl Sink for PythonSink {
     fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()> {
         // Model globals come from the site's metadata (or a saved file):
@@ -297,9 +373,21 @@ impl Sink for PythonSink {
                     }
                 }
             }
-            self.write_row(model, &create, row)?;
         }
-        Ok(())
+        let pool = self.format_pool.take();
+        let written = match &pool {
+            Some(pool) if batch.len() >= 2 * ROWS_PER_SLICE => {
+                self.write_rows_in_parallel(pool, model, &create, &batch.values, batch.width)
+            }
+            _ => (|| {
+                for row in batch.rows() {
+                    self.write_row(model, &create, row)?;
+                }
+                Ok(())
+            })(),
+        };
+        self.format_pool = pool;
+        written
     }
 
     fn table_end(&mut self, model: &Model, rows: u64) -> Result<()> {
