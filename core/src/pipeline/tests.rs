@@ -649,6 +649,30 @@ impl Sink for Rows {
     fn abort(&mut self) {}
 }
 
+/// A tolerant dump of `src` with `-j jobs` into a sink that keeps the rows.
+fn dump_with_jobs(
+    src: &mut MemSource,
+    jobs: usize,
+    observer: &mut dyn Observer,
+) -> (Report, Vec<TableRow>) {
+    let rows = Rows::default();
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rows.clone())];
+    let report = Pipeline {
+        source: src,
+        transformers: &mut [],
+        sinks: &mut sinks,
+        options: PipelineOptions {
+            tolerate: true,
+            jobs,
+            ..PipelineOptions::default()
+        },
+    }
+    .run(&DumpInfo::default(), observer)
+    .expect("dump");
+    let got = rows.0.borrow().clone();
+    (report, got)
+}
+
 #[test]
 fn several_readers_give_what_one_gives() {
     let run_jobs = |jobs: usize, workers: usize| {
@@ -659,8 +683,6 @@ fn several_readers_give_what_one_gives() {
         for (i, row) in src.tables[1].1.iter_mut().enumerate() {
             row[0] = Value::Int(i as i64 * 3 - 200_000);
         }
-        let rows = Rows::default();
-        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rows.clone())];
         let mut warnings = Vec::new();
         struct Warn<'w>(&'w mut Vec<String>);
         impl Observer for Warn<'_> {
@@ -668,19 +690,7 @@ fn several_readers_give_what_one_gives() {
                 self.0.push(m.to_string());
             }
         }
-        let report = Pipeline {
-            source: &mut src,
-            transformers: &mut [],
-            sinks: &mut sinks,
-            options: PipelineOptions {
-                tolerate: true,
-                jobs,
-                ..PipelineOptions::default()
-            },
-        }
-        .run(&DumpInfo::default(), &mut Warn(&mut warnings))
-        .expect("dump");
-        let got = rows.0.borrow().clone();
+        let (report, got) = dump_with_jobs(&mut src, jobs, &mut Warn(&mut warnings));
         let ranges = src.ranges.lock().map(|l| l.clone()).unwrap_or_default();
         (report.tables, got, warnings, ranges)
     };
@@ -718,20 +728,7 @@ fn with_workers_every_connection_counts() {
     }
     src.workers = 2;
     src.count_together = 3;
-    let rows = Rows::default();
-    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rows.clone())];
-    let report = Pipeline {
-        source: &mut src,
-        transformers: &mut [],
-        sinks: &mut sinks,
-        options: PipelineOptions {
-            tolerate: true,
-            jobs: 3,
-            ..PipelineOptions::default()
-        },
-    }
-    .run(&DumpInfo::default(), &mut Quiet)
-    .expect("dump");
+    let (report, _) = dump_with_jobs(&mut src, 3, &mut Quiet);
     // app_thing and app_more*, 10 rows each; app_torn in one batch, whole.
     assert_eq!(report.rows(), 7 * 10 + 6);
     let counted = src.counted.lock().map(|c| c.clone()).unwrap_or_default();
