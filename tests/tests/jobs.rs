@@ -111,9 +111,9 @@ fn sqlite_reads_alone_and_says_so() {
     );
 }
 
-/// A value the Python sink can't write (JSON nested deeper than a data
-/// file's Python parses) in a batch formatted on several threads: the
-/// error of `-j 1`.
+/// Values the Python sink can't write (JSON nested deeper than a data
+/// file's Python parses) in different slices of one batch formatted on
+/// several threads: the error of `-j 1`, the first row's.
 #[test]
 fn a_bad_value_formatted_on_several_threads_is_the_same_error() {
     let t = tempfile::tempdir().expect("tempdir");
@@ -123,7 +123,7 @@ fn a_bad_value_formatted_on_several_threads_is_the_same_error() {
         .and_then(|c| {
             let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
             c.execute(
-                "UPDATE app_many SET doc = ?1 WHERE id IN (3001, 4500)",
+                "UPDATE app_many SET doc = ?1 WHERE id IN (3001, 3900, 4500)",
                 [deep],
             )
         })

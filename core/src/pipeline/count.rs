@@ -2,7 +2,6 @@
 //! counting is a scan on some servers (InnoDB), as long as a read.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::plugin::Source;
@@ -15,24 +14,32 @@ pub(super) fn count_all(
     tables: &[&Table],
 ) -> Vec<Result<u64>> {
     let next = AtomicUsize::new(0);
-    let counted: Vec<Mutex<Option<Result<u64>>>> =
-        tables.iter().map(|_| Mutex::new(None)).collect();
-    let (next, counted_ref) = (&next, &counted);
+    let next = &next;
+    let mut counted: Vec<Option<Result<u64>>> = tables.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
-        for source in sources {
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(table) = tables.get(i) else { break };
-                let n = source.count_rows(table);
-                if let Ok(mut slot) = counted_ref[i].lock() {
-                    *slot = Some(n);
-                }
-            });
+        let threads: Vec<_> = (sources.into_iter())
+            .map(|source| {
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(table) = tables.get(i) else { break };
+                        mine.push((i, source.count_rows(table)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        // A thread that panicked leaves its tables uncounted.
+        for mine in threads.into_iter().filter_map(|t| t.join().ok()) {
+            for (i, n) in mine {
+                counted[i] = Some(n);
+            }
         }
     });
     (counted.into_iter().zip(tables))
-        .map(|(slot, table)| {
-            slot.into_inner().ok().flatten().unwrap_or_else(|| {
+        .map(|(n, table)| {
+            n.unwrap_or_else(|| {
                 Err(Error::table(
                     &table.name,
                     "its rows were not counted (a counting thread failed)",

@@ -39,6 +39,12 @@ fn connections<'s>(
         .collect()
 }
 
+/// Why a model's table can't be counted or read, known before asking the
+/// source.
+fn problem(model: &Model) -> Option<Error> {
+    (model.problem.as_ref()).map(|p| Error::table(&model.table.name, p.clone()))
+}
+
 /// Tables with fewer rows are read whole: a range read costs a query.
 const SPLIT_ROWS: u64 = 100_000;
 
@@ -297,12 +303,9 @@ impl Pipeline<'_> {
         let mut counts = HashMap::new();
         let mut to_count = Vec::new();
         for model in models {
-            match &model.problem {
-                Some(p) => {
-                    counts.insert(
-                        model.table.name.clone(),
-                        Err(Error::table(&model.table.name, p.clone())),
-                    );
+            match problem(model) {
+                Some(e) => {
+                    counts.insert(model.table.name.clone(), Err(e));
                 }
                 None => to_count.push((model.table.name.clone(), source_table(model))),
             }
@@ -321,8 +324,8 @@ impl Pipeline<'_> {
     }
 
     fn count(&mut self, model: &Model, chain: &[Table]) -> Result<u64> {
-        match &model.problem {
-            Some(p) => Err(Error::table(&model.table.name, p.clone())),
+        match problem(model) {
+            Some(e) => Err(e),
             None => self
                 .source
                 .count_rows(chain.first().unwrap_or(&model.table)),

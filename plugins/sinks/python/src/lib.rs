@@ -184,46 +184,6 @@ impl PythonSink {
         written
     }
 
-    /// The rows of `values` (`width` values each) formatted on the pool,
-    /// in slices; then written in order.
-    fn write_rows_in_parallel(
-        &mut self,
-        pool: &rayon::ThreadPool,
-        model: &Model,
-        create: &str,
-        values: &[Value],
-        width: usize,
-    ) -> Result<()> {
-        use rayon::prelude::*;
-        let rows = values.len() / width.max(1);
-        let per_slice = rows
-            .div_ceil(pool.current_num_threads())
-            .max(ROWS_PER_SLICE);
-        let site = &self.site;
-        let slices: Vec<Result<(String, Vec<usize>)>> = pool.install(|| {
-            (values.par_chunks(per_slice * width.max(1)))
-                .map(|slice| {
-                    let mut text = String::with_capacity(slice.len() * 24);
-                    let mut ends = Vec::with_capacity(per_slice);
-                    for row in slice.chunks_exact(width.max(1)) {
-                        format_row(&mut text, site, model, create, row)?;
-                        ends.push(text.len());
-                    }
-                    Ok((text, ends))
-                })
-                .collect()
-        });
-        for slice in slices {
-            let (text, ends) = slice?;
-            let mut start = 0;
-            for end in ends {
-                self.emit_line(model, &text.as_bytes()[start..end])?;
-                start = end;
-            }
-        }
-        Ok(())
-    }
-
     /// Writes one row line (ending in a newline) into the current part,
     /// moving on to the next part when the current one is full.
     fn emit_line(&mut self, model: &Model, line: &[u8]) -> Result<()> {
@@ -295,6 +255,38 @@ impl PythonSink {
         });
         self.open_part(model, 1)
     }
+}
+
+/// The rows of `values` (`width` values each) formatted on `pool`, in
+/// slices of rows: each slice's text and where each of its lines ends.
+fn format_slices(
+    pool: &rayon::ThreadPool,
+    site: &Site,
+    model: &Model,
+    create: &str,
+    values: &[Value],
+    width: usize,
+) -> Result<Vec<(String, Vec<usize>)>> {
+    use rayon::prelude::*;
+    let width = width.max(1);
+    let per_slice = (values.len() / width)
+        .div_ceil(pool.current_num_threads())
+        .max(ROWS_PER_SLICE);
+    let slices: Vec<Result<(String, Vec<usize>)>> = pool.install(|| {
+        (values.par_chunks(per_slice * width))
+            .map(|slice| {
+                let mut text = String::with_capacity(slice.len() * 24);
+                let mut ends = Vec::with_capacity(per_slice);
+                for row in slice.chunks_exact(width) {
+                    format_row(&mut text, site, model, create, row)?;
+                    ends.push(text.len());
+                }
+                Ok((text, ends))
+            })
+            .collect()
+    });
+    // The first error in row order, as one thread would meet it.
+    slices.into_iter().collect()
 }
 
 /// Appends one row's line, `loader.save(create_T(...))` and a newline.
@@ -374,20 +366,25 @@ impl Sink for PythonSink {
                 }
             }
         }
-        let pool = self.format_pool.take();
-        let written = match &pool {
+        let slices = match &self.format_pool {
             Some(pool) if batch.len() >= 2 * ROWS_PER_SLICE => {
-                self.write_rows_in_parallel(pool, model, &create, &batch.values, batch.width)
+                format_slices(pool, &self.site, model, &create, &batch.values, batch.width)?
             }
-            _ => (|| {
+            _ => {
                 for row in batch.rows() {
                     self.write_row(model, &create, row)?;
                 }
-                Ok(())
-            })(),
+                return Ok(());
+            }
         };
-        self.format_pool = pool;
-        written
+        for (text, ends) in slices {
+            let mut start = 0;
+            for end in ends {
+                self.emit_line(model, &text.as_bytes()[start..end])?;
+                start = end;
+            }
+        }
+        Ok(())
     }
 
     fn table_end(&mut self, model: &Model, rows: u64) -> Result<()> {
