@@ -365,6 +365,76 @@ fn an_empty_file_or_dev_null_is_no_database_unless_allowed() {
 }
 
 #[test]
+fn only_an_empty_regular_file_or_dev_null_is_an_empty_database() {
+    let t = tmp();
+    let out = t.path().join("d");
+    let db = fs::read(fixture("min1.sqlite3")).expect("read min1");
+    // A file that isn't a database, and a database cut short.
+    let one = t.path().join("x.db");
+    fs::write(&one, "x").expect("write");
+    let cut = t.path().join("cut.db");
+    fs::write(&cut, &db[..4096]).expect("write");
+    for (path, want) in [
+        (&one, "not an SQLite database (1 byte"),
+        (&cut, "is truncated: 4096 bytes"),
+    ] {
+        for allow in [false, true] {
+            let mut args = vec!["-d".to_string(), sqlite_url(path), s(&out)];
+            if allow {
+                args.push("--allow-empty".into());
+            }
+            let err = fails(&dump2py(&args), 1);
+            assert!(err.contains(want), "{err}");
+            assert!(!out.exists());
+        }
+    }
+    // A FIFO, a pipe on standard input, a character device: refused, even
+    // with --allow-empty, and without suggesting it.
+    let fifo = t.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    for (db, kind) in [
+        (s(&fifo), "a pipe or FIFO"),
+        ("/dev/zero".to_string(), "a character device"),
+        ("/dev/full".to_string(), "a character device"),
+    ] {
+        for allow in [false, true] {
+            let mut args = vec!["-d".to_string(), format!("sqlite:{db}"), s(&out)];
+            if allow {
+                args.push("--allow-empty".into());
+            }
+            let err = fails(&dump2py(&args), 1);
+            assert!(err.contains(kind), "{db}: {err}");
+            assert!(!err.contains("allow"), "{db}: {err}");
+            assert!(!out.exists());
+        }
+    }
+    for allow in [false, true] {
+        let mut cmd = Command::new(bin());
+        cmd.args(["-d", "sqlite:/dev/stdin", &s(&out)]);
+        if allow {
+            cmd.arg("--allow-empty");
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut stdin = child.stdin.take().expect("stdin");
+        // dump2py may stop reading at once: a broken pipe is fine.
+        let _ = std::io::Write::write_all(&mut stdin, &db);
+        drop(stdin);
+        let r = child.wait_with_output().expect("wait");
+        let err = fails(&r, 1);
+        assert!(
+            err.contains("a pipe or FIFO") && !err.contains("allow"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+#[test]
 fn a_long_output_name_works() {
     let t = tmp();
     let name = "d".repeat(240);

@@ -76,6 +76,82 @@ pub fn parse_url(url: &str) -> Result<(PathBuf, OpenOptions)> {
     Ok((PathBuf::from(path), options))
 }
 
+/// An empty regular file, or the null device: what SQLite opens as a
+/// database without tables.
+fn is_empty_db(m: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    if m.is_file() {
+        return m.len() == 0;
+    }
+    std::fs::metadata("/dev/null")
+        .is_ok_and(|null| m.file_type().is_char_device() && null.rdev() == m.rdev())
+}
+
+/// What a path that is not a regular file is, for messages.
+fn file_kind(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_fifo() {
+        "a pipe or FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The magic string an SQLite database file starts with.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+/// The smallest database: one page of the smallest page size.
+const MIN_DB_SIZE: u64 = 512;
+
+/// A non-empty regular file must start with SQLite's header and hold the
+/// pages the header counts: SQLite itself takes a file shorter than its
+/// header for an empty database, and a truncated one for a smaller one.
+fn check_header(path: &Path, len: u64) -> Result<()> {
+    use std::io::Read;
+    let shown = path.display();
+    let mut head = [0u8; 100];
+    let read = std::fs::File::open(path).and_then(|f| {
+        let mut n = 0;
+        let mut f = f.take(100);
+        loop {
+            match f.read(&mut head[n..])? {
+                0 => return Ok(n),
+                k => n += k,
+            }
+        }
+    });
+    let n = read.map_err(|e| Error::Connect(format!("can't read database file {shown}: {e}")))?;
+    if n < 100 || &head[..16] != SQLITE_MAGIC || len < MIN_DB_SIZE {
+        let size = match len {
+            1 => "1 byte".to_string(),
+            n => format!("{n} bytes"),
+        };
+        return Err(Error::Connect(format!(
+            "{shown} is not an SQLite database ({size} without SQLite's header)"
+        )));
+    }
+    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(u32::from_be_bytes([head[28], head[29], head[30], head[31]]));
+    let change = &head[24..28];
+    let valid_for = &head[92..96];
+    // The page count is valid when written by the change it names.
+    if change == valid_for && pages > 0 && pages.saturating_mul(page_size) > len {
+        return Err(Error::Connect(format!(
+            "{shown} is truncated: {len} bytes, its header counts {pages} pages of {page_size} bytes"
+        )));
+    }
+    Ok(())
+}
+
 pub struct SqliteSource {
     conn: Connection,
     path: PathBuf,
@@ -109,12 +185,12 @@ impl SqliteSource {
             }
             // SQLite takes an empty file, or /dev/null, for an empty database:
             // most likely a wrong path, so it must be asked for.
-            Ok(m) if !m.is_file() || m.len() == 0 => {
+            Ok(m) if is_empty_db(&m) => {
                 if !options.allow_empty {
                     let what = if m.is_file() {
                         "an empty file"
                     } else {
-                        "not a regular file"
+                        "the null device"
                     };
                     return Err(Error::Connect(format!(
                         "{shown} is not an SQLite database ({what}; add ?allow_empty=1 to the URL, or --allow-empty, to dump it as empty)"
@@ -127,7 +203,15 @@ impl SqliteSource {
                     path: path.to_path_buf(),
                 });
             }
-            Ok(_) => {}
+            // SQLite reads a pipe, a FIFO or a device as if it were empty
+            // (or blocks on it): only a regular file can be a database.
+            Ok(m) if !m.is_file() => {
+                return Err(Error::Connect(format!(
+                    "{shown} is not an SQLite database file ({}): SQLite reads only regular files; save the database to a file first",
+                    file_kind(&m)
+                )))
+            }
+            Ok(m) => check_header(path, m.len())?,
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
