@@ -26,6 +26,7 @@ mod verify;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use clap::Parser;
@@ -186,7 +187,62 @@ fn main() -> ExitCode {
         eprintln!("error: can't watch for signals: {e}");
         return ExitCode::FAILURE;
     }
-    match run(&cli) {
+    watch_exit();
+    let code = run_main(&cli);
+    FINISHED.store(true, Ordering::SeqCst);
+    code
+}
+
+/// Whether fd 1 is closed, checked before Rust's runtime opens `/dev/null`
+/// on it (which would make `--json -` write into nothing and succeed).
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static CHECK_STDOUT: extern "C" fn() = {
+    extern "C" fn check() {
+        // SAFETY: fcntl on fd 1 touches no memory.
+        if unsafe { libc::fcntl(1, libc::F_GETFD) } < 0 {
+            staging::note_stdout_closed();
+        }
+    }
+    check
+};
+
+/// Set when dump2py itself ends the process (returning from `main`, or a
+/// signal's handler): any other `exit()` is a plugin's or a library's.
+static FINISHED: AtomicBool = AtomicBool::new(false);
+
+/// A plugin (or a library it calls) may call `exit(0)` in the middle of a
+/// dump: the process would end with status 0 and nothing published. An
+/// `atexit` hook sees that the run didn't finish, removes the stagings,
+/// says so on stderr and ends the process with status 1.
+fn watch_exit() {
+    extern "C" fn on_exit() {
+        if FINISHED.load(Ordering::SeqCst) {
+            return;
+        }
+        let what = match staging::abort_all_now() {
+            Some(0) | None => "no output was written".to_string(),
+            Some(n) => format!("{n} output(s) already published, complete; no other was written"),
+        };
+        let msg = format!(
+            "\nerror: the process was ended by exit() before dump2py finished (a plugin or a library it uses called it): {what}\n"
+        );
+        // SAFETY: writes a valid buffer to fd 2, then ends the process
+        // without running the other exit hooks again.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(1);
+        }
+    }
+    // SAFETY: registers a function that lives as long as the process.
+    unsafe {
+        libc::atexit(on_exit);
+    }
+}
+
+fn run_main(cli: &Cli) -> ExitCode {
+    match run(cli) {
         Ok(code) => code,
         Err(e) => {
             // A signal is stopping the run: its handler reports and exits.
@@ -225,6 +281,7 @@ fn watch_signals() -> std::io::Result<()> {
                     n => format!("{n} output(s) already published, complete; no other was written"),
                 };
                 eprintln!("\nerror: interrupted by {name}: {what}");
+                FINISHED.store(true, Ordering::SeqCst);
                 std::process::exit(128 + signal);
             }
         })?;

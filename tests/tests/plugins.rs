@@ -847,6 +847,43 @@ fn broken_plugins_fail_with_one_line_naming_them_and_leave_no_dump() {
     }
 }
 
+#[test]
+fn a_plugin_that_calls_exit_never_looks_like_success() {
+    let t = tmp();
+    let demo = fs::canonicalize(plugin(DEMO)).expect("path");
+    let work = t.path().join("work");
+    fs::create_dir(&work).expect("mkdir");
+    let out = work.join("out");
+    for stage in ["create", "table", "batch"] {
+        let a = args(&[
+            "-d",
+            &min1(),
+            &s(&out),
+            "--json",
+            &s(&work.join("o.json")),
+            "--plugin",
+            &s(&demo),
+            "-T",
+            &format!("exit:{stage}"),
+        ]);
+        let r = run(&a, &[]);
+        let err = stderr(&r);
+        assert_eq!(r.status.code(), Some(1), "{stage}: {err}");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{stage}: not one line: {err}"
+        );
+        assert!(
+            err.contains("ended by exit() before dump2py finished")
+                && err.contains("no output was written"),
+            "{stage}: {err}"
+        );
+        let left: Vec<_> = fs::read_dir(&work).expect("ls").collect();
+        assert!(left.is_empty(), "{stage} left {left:?}");
+    }
+}
+
 /// `--list-plugins` as (kind, name, version, schemes, from).
 fn listing(extra: &[String], env: &[(&str, &str)]) -> (String, Vec<[String; 5]>) {
     let mut a = args(&["--list-plugins"]);

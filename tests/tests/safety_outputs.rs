@@ -434,6 +434,49 @@ fn only_an_empty_regular_file_or_dev_null_is_an_empty_database() {
     }
 }
 
+/// dump2py run by `sh` with its standard output redirected as `redirect`
+/// says (`>&-` closes it).
+fn with_stdout(redirect: &str, args: &[String]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec \"$0\" \"$@\" {redirect}"))
+        .arg(bin())
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run sh")
+}
+
+#[test]
+fn an_output_to_a_closed_or_unwritable_stdout_fails() {
+    let t = tmp();
+    let dump = t.path().join("dump");
+    let args = vec![
+        "-d".to_string(),
+        min1(),
+        "--json".into(),
+        "-".into(),
+        s(&dump),
+    ];
+    for (redirect, want) in [
+        (">&-", "standard output is closed"),
+        ("1</dev/null", "standard output is open for reading only"),
+    ] {
+        let r = with_stdout(redirect, &args);
+        let err = fails(&r, 1);
+        assert!(err.contains(want), "{redirect}: {err}");
+        // Refused before anything is written: no dump either.
+        assert!(!dump.exists(), "{redirect}");
+    }
+    // A full one fails when writing, naming it.
+    let r = with_stdout(">/dev/full", &args);
+    let err = fails(&r, 1);
+    assert!(err.contains("<stdout>: No space left on device"), "{err}");
+    // /dev/null is a fine place for it.
+    let r = with_stdout(">/dev/null", &args);
+    assert!(r.status.success(), "{}", stderr(&r));
+}
+
 #[test]
 fn a_long_output_name_works() {
     let t = tmp();

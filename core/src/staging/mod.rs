@@ -224,3 +224,74 @@ fn remove(path: &Path) {
         Err(_) => {}
     }
 }
+
+/// Standard output as a file of its own (a duplicate of fd 1), for an
+/// output written there: Rust's `io::stdout()` takes a closed fd 1 for a
+/// sink that accepts everything, which would lose the output silently.
+/// Checked before anything is read: closed, or not open for writing, is
+/// an error.
+pub fn stdout_file() -> Result<File> {
+    use std::os::fd::FromRawFd;
+    let stdout = Path::new("<stdout>");
+    if STDOUT_CLOSED.load(Ordering::SeqCst) {
+        return Err(Error::Usage(
+            "standard output is closed: nowhere to write the output named '-'".into(),
+        ));
+    }
+    // SAFETY: fcntl on fd 1 touches no memory.
+    let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
+    if flags < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EBADF) {
+            return Err(Error::Usage(
+                "standard output is closed: nowhere to write the output named '-'".into(),
+            ));
+        }
+        return Err(Error::io(stdout, e));
+    }
+    if flags & libc::O_ACCMODE == libc::O_RDONLY {
+        return Err(Error::Usage(
+            "standard output is open for reading only: nowhere to write the output named '-'"
+                .into(),
+        ));
+    }
+    // SAFETY: as above; a new descriptor, owned by the File below.
+    let fd = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
+    if fd < 0 {
+        return Err(Error::io(stdout, io::Error::last_os_error()));
+    }
+    // SAFETY: `fd` is open and owned by nothing else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Notes that fd 1 was closed when the process started. Rust's runtime
+/// opens `/dev/null` on a closed fd 1 before `main`, so the binary checks
+/// earlier (an `.init_array` function) and tells [`stdout_file`] here.
+pub fn note_stdout_closed() {
+    STDOUT_CLOSED.store(true, Ordering::SeqCst);
+}
+
+/// For an exit hook (a plugin called `exit()` before the run finished):
+/// as [`abort_all`] when the registry is free, without waiting for it;
+/// `None` when it is held.
+pub fn abort_all_now() -> Option<usize> {
+    let mut live = match LIVE.try_lock() {
+        Ok(l) => l,
+        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return None,
+    };
+    live.aborting = true;
+    for entry in std::mem::take(&mut live.entries).into_values() {
+        for p in &entry.remove {
+            remove(p);
+        }
+        if let Some(lock) = &entry.lock {
+            let _ = fs::remove_file(lock);
+        }
+    }
+    let published = live.published;
+    std::mem::forget(live);
+    Some(published)
+}

@@ -34,7 +34,8 @@ pub enum Target {
         staged: Staged,
         compression: Compression,
     },
-    Stdout,
+    /// Standard output, checked open for writing when the sink is made.
+    Stdout(std::fs::File),
 }
 
 impl Target {
@@ -42,7 +43,7 @@ impl Target {
     /// `overwrite`.
     pub fn new(path: &Path, overwrite: bool) -> Result<Target> {
         if path.as_os_str() == "-" {
-            return Ok(Target::Stdout);
+            return Ok(Target::Stdout(dump2py_core::staging::stdout_file()?));
         }
         Ok(Target::File {
             staged: Staged::new(path, overwrite, false)?,
@@ -54,7 +55,7 @@ impl Target {
     pub fn path(&self) -> PathBuf {
         match self {
             Target::File { staged, .. } => staged.target().to_path_buf(),
-            Target::Stdout => PathBuf::from("<stdout>"),
+            Target::Stdout(_) => PathBuf::from("<stdout>"),
         }
     }
 
@@ -64,13 +65,16 @@ impl Target {
     pub fn spool(&self) -> Result<Spool> {
         match self {
             Target::File { staged, .. } => staged.spool(),
-            Target::Stdout => Spool::in_temp_dir(),
+            Target::Stdout(_) => Spool::in_temp_dir(),
         }
     }
 
     pub fn open(&self) -> Result<Writer> {
         let (staged, compression) = match self {
-            Target::Stdout => return Ok(Writer::Stdout(BufWriter::new(io::stdout()))),
+            Target::Stdout(file) => {
+                let file = file.try_clone().map_err(|e| Error::io("<stdout>", e))?;
+                return Ok(Writer::Stdout(BufWriter::new(file)));
+            }
             Target::File {
                 staged,
                 compression,
@@ -96,7 +100,7 @@ impl Target {
     pub fn publish(&mut self) -> Result<()> {
         match self {
             Target::File { staged, .. } => staged.publish(),
-            Target::Stdout => Ok(()),
+            Target::Stdout(_) => Ok(()),
         }
     }
 
@@ -119,7 +123,7 @@ pub enum Writer {
     Gzip(flate2::write::GzEncoder<HashedFile>),
     Bzip2(bzip2::write::BzEncoder<HashedFile>),
     Xz(liblzma::write::XzEncoder<HashedFile>),
-    Stdout(BufWriter<io::Stdout>),
+    Stdout(BufWriter<std::fs::File>),
 }
 
 impl Write for Writer {

@@ -541,14 +541,14 @@ impl<F: Format> Sink for DumpdataSink<F> {
         self.writing = None;
         // Standard output can't be staged: written at `publish`, once
         // every other output is complete.
-        if matches!(self.target, Target::Stdout) {
+        if matches!(self.target, Target::Stdout(_)) {
             return Ok(());
         }
         self.assemble_and_drop_spool()
     }
 
     fn publish(&mut self) -> Result<()> {
-        if matches!(self.target, Target::Stdout) {
+        if matches!(self.target, Target::Stdout(_)) {
             self.assemble_and_drop_spool()?;
         }
         self.target.publish()

@@ -7,7 +7,9 @@
 //!   field names, then one line per row, values separated by `;`; it
 //!   appears only when the dump is complete;
 //! - transformers that fail on purpose: `fail:STAGE` returns an error and
-//!   `panic:STAGE` panics, at STAGE `create`, `table` or `batch`.
+//!   `panic:STAGE` panics, at STAGE `create`, `table` or `batch`;
+//!   `exit:STAGE` calls `exit(0)`, `abort:STAGE` calls `abort()` and
+//!   `segv:STAGE` crashes with a segmentation fault.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -263,14 +265,24 @@ enum Stage {
     Batch,
 }
 
-/// Fails (`panic` false: an error; true: a panic) at its stage.
+/// How a [`Failing`] transformer fails.
+#[derive(Clone, Copy, PartialEq)]
+enum How {
+    Error,
+    Panic,
+    Exit,
+    Abort,
+    Segv,
+}
+
+/// Fails as `how` says at its stage.
 struct Failing {
     stage: Stage,
-    panic: bool,
+    how: How,
 }
 
 impl Failing {
-    fn new(args: &str, panic: bool) -> Result<Failing> {
+    fn new(args: &str, how: How) -> Result<Failing> {
         let stage = match args {
             "create" => Stage::Create,
             "table" => Stage::Table,
@@ -281,7 +293,7 @@ impl Failing {
                 )))
             }
         };
-        let f = Failing { stage, panic };
+        let f = Failing { stage, how };
         f.at(Stage::Create)?;
         Ok(f)
     }
@@ -295,10 +307,18 @@ impl Failing {
             Stage::Table => "table",
             Stage::Batch => "batch",
         };
-        if self.panic {
-            panic!("demo panic at {name}");
+        match self.how {
+            How::Error => Err(Error::Usage(format!("failed on purpose at {name}"))),
+            How::Panic => panic!("demo panic at {name}"),
+            How::Exit => std::process::exit(0),
+            How::Abort => std::process::abort(),
+            How::Segv => {
+                // SAFETY: none: a crash is what this transformer is for
+                // (a store to an unmapped page, as a plugin's bug does).
+                unsafe { (16 as *mut u8).write_volatile(1) };
+                unreachable!("the store to address 16 returned")
+            }
         }
-        Err(Error::Usage(format!("failed on purpose at {name}")))
     }
 }
 
@@ -314,11 +334,23 @@ impl Transformer for Failing {
 }
 
 fn fail(args: &str) -> Result<Box<dyn Transformer>> {
-    Ok(Box::new(Failing::new(args, false)?))
+    Ok(Box::new(Failing::new(args, How::Error)?))
 }
 
 fn panic(args: &str) -> Result<Box<dyn Transformer>> {
-    Ok(Box::new(Failing::new(args, true)?))
+    Ok(Box::new(Failing::new(args, How::Panic)?))
+}
+
+fn exit(args: &str) -> Result<Box<dyn Transformer>> {
+    Ok(Box::new(Failing::new(args, How::Exit)?))
+}
+
+fn abort(args: &str) -> Result<Box<dyn Transformer>> {
+    Ok(Box::new(Failing::new(args, How::Abort)?))
+}
+
+fn segv(args: &str) -> Result<Box<dyn Transformer>> {
+    Ok(Box::new(Failing::new(args, How::Segv)?))
 }
 
 dump2py_sdk::export_plugin! {
@@ -326,5 +358,11 @@ dump2py_sdk::export_plugin! {
     version: "0.0.7",
     sources: [("demo", ["demo"], open_demo)],
     sinks: [("democsv", create_csv)],
-    transformers: [("fail", fail), ("panic", panic)],
+    transformers: [
+        ("fail", fail),
+        ("panic", panic),
+        ("exit", exit),
+        ("abort", abort),
+        ("segv", segv)
+    ],
 }
