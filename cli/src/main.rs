@@ -18,6 +18,9 @@ macro_rules! usage {
     };
 }
 
+#[macro_use]
+mod say;
+
 mod outputs;
 mod plugins;
 mod progress;
@@ -174,8 +177,13 @@ fn main() -> ExitCode {
         Err(e) => {
             use clap::error::ErrorKind;
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                let _ = e.print();
-                return ExitCode::SUCCESS;
+                return match e.print() {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: can't write to standard output: {e}");
+                        ExitCode::FAILURE
+                    }
+                };
             }
             // One line: the cause, not the usage.
             let text = e.render().to_string();
@@ -188,7 +196,14 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     watch_exit();
-    let code = run_main(&cli);
+    let mut code = run_main(&cli);
+    // A result on standard output that can't be written is a failure.
+    if let Some(e) = say::stdout_error() {
+        if code == ExitCode::SUCCESS || code == ExitCode::from(EXIT_INCOMPLETE) {
+            eprintln!("error: can't write to standard output: {e}");
+            code = ExitCode::FAILURE;
+        }
+    }
     FINISHED.store(true, Ordering::SeqCst);
     code
 }

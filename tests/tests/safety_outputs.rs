@@ -478,6 +478,41 @@ fn an_output_to_a_closed_or_unwritable_stdout_fails() {
 }
 
 #[test]
+fn a_full_stdout_or_stderr_never_panics() {
+    let t = tmp();
+    let dump = t.path().join("dump");
+    let a = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    // Only messages are lost: the dump is complete and published, exit 0.
+    let r = with_stdout("2>/dev/full", &a(&["-d", &min1(), &s(&dump)]));
+    assert_eq!(r.status.code(), Some(0));
+    dump_ok(["--verify", &s(&dump)]);
+    // A failing run still fails, with its own status.
+    let r = with_stdout("2>/dev/full", &a(&["-d", "sqlite:/nonexistent.db", "x"]));
+    assert_eq!(r.status.code(), Some(1));
+    let r = with_stdout(
+        "2>/dev/full",
+        &a(&["--max-row-count", "0", "-d", &min1(), "x"]),
+    );
+    assert_eq!(r.status.code(), Some(2));
+    // A result on stdout that can't be written is a failure.
+    for args in [
+        a(&["--list-plugins"]),
+        a(&["-s", "-d", &min1()]),
+        a(&["--verify", &s(&dump)]),
+        a(&["--help"]),
+    ] {
+        let r = with_stdout(">/dev/full", &args);
+        let err = fails(&r, 1);
+        assert!(
+            err.contains("can't write to standard output: No space left on device"),
+            "{args:?}: {err}"
+        );
+        let r = with_stdout(">/dev/full 2>/dev/full", &args);
+        assert_eq!(r.status.code(), Some(1), "{args:?}");
+    }
+}
+
+#[test]
 fn a_long_output_name_works() {
     let t = tmp();
     let name = "d".repeat(240);
