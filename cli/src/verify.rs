@@ -28,12 +28,18 @@ pub fn files(dump: &Path) -> Result<Manifest> {
         };
         (dir, staging::sidecar_of(dump), FORMAT_FILE)
     };
-    let Some(manifest) = staging::read_manifest(&manifest_path) else {
-        bail!(
-            "{}: no manifest: {} is missing or unreadable (not an output of dump2py, or its manifest was lost)",
+    let manifest = match staging::load_manifest(&manifest_path) {
+        Ok(m) => m,
+        Err(_) if fs::symlink_metadata(&manifest_path).is_err() => bail!(
+            "{}: no manifest: {} is missing (not an output of dump2py, or its manifest was lost)",
             dump.display(),
             manifest_path.display()
-        );
+        ),
+        Err(why) => bail!(
+            "{}: its manifest {} is unreadable: {why}",
+            dump.display(),
+            manifest_path.display()
+        ),
     };
     if manifest.format != format {
         bail!(

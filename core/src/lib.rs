@@ -6,6 +6,7 @@ pub mod abi;
 pub mod batch;
 pub mod django;
 pub mod error;
+pub mod files;
 pub mod meta;
 pub mod pipeline;
 pub mod plugin;

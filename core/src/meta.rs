@@ -234,7 +234,8 @@ impl SiteMeta {
     }
 
     pub fn read(path: &Path) -> Result<SiteMeta> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::files::read_small_text(path, crate::files::MAX_JSON)
+            .map_err(|e| Error::io(path, e))?;
         SiteMeta::parse(&text)
             .map_err(|e| Error::Usage(format!("{} is not a site schema: {e}", path.display())))
     }

@@ -512,6 +512,72 @@ fn a_full_stdout_or_stderr_never_panics() {
     }
 }
 
+/// dump2py, ended after 30 s (exit status 124) if it hangs.
+fn bounded_run(args: &[String]) -> Output {
+    Command::new("timeout")
+        .arg("30")
+        .arg(bin())
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run timeout")
+}
+
+#[test]
+fn small_files_are_read_bounded_never_forever() {
+    let t = tmp();
+    let dump = t.path().join("dump");
+    dump_ok(["-d", &min1(), &s(&dump)]);
+    let manifest = dump.join("dump2py.json");
+    let fifo = t.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let a = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    for (special, kind) in [
+        (Path::new("/dev/zero"), "a character device"),
+        (fifo.as_path(), "a FIFO"),
+    ] {
+        // A dump's manifest replaced by a link to it.
+        fs::remove_file(&manifest).expect("rm");
+        std::os::unix::fs::symlink(special, &manifest).expect("ln");
+        let err = fails(&bounded_run(&a(&["--verify", &s(&dump)])), 1);
+        assert!(
+            err.contains("dump2py.json is unreadable: not a regular file")
+                && err.contains(kind),
+            "{err}"
+        );
+        let err = fails(&bounded_run(&a(&["-o", "-d", &min1(), &s(&dump)])), 1);
+        assert!(err.contains("was not written by dump2py"), "{err}");
+        // Files named on the command line or in a URL.
+        let p = s(special);
+        for args in [
+            a(&["--site-schema", &p, "-d", &min1(), "x"]),
+            a(&[
+                "-d",
+                &format!("postgres://u@127.0.0.1:1/db?sslmode=verify-ca&sslrootcert={p}"),
+                "x",
+            ]),
+            a(&[
+                "-d",
+                &format!("postgres://u@127.0.0.1:1/db?sslmode=require&sslcert={p}&sslkey={p}"),
+                "x",
+            ]),
+            a(&[
+                "-d",
+                &format!("mysql://u@127.0.0.1:1/db?ssl-mode=VERIFY_CA&ssl-ca={p}"),
+                "x",
+            ]),
+        ] {
+            let err = fails(&bounded_run(&args), 1);
+            assert!(
+                err.contains(&format!("{p}: not a regular file ({kind})")),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    assert!(!t.path().join("x").exists());
+}
+
 #[test]
 fn a_long_output_name_works() {
     let t = tmp();

@@ -4,6 +4,9 @@
 //! that a mistake names the file, and rustls' errors become sentences.
 
 use std::net::IpAddr;
+use std::path::Path;
+
+use dump2py_core::files::{read_small, MAX_PEM};
 
 use base64::Engine;
 use mysql_async::{ClientIdentity, SslOpts};
@@ -42,7 +45,8 @@ pub(crate) fn ssl_opts(spec: &ConnSpec) -> Result<Option<SslOpts>, String> {
 fn roots(spec: &ConnSpec) -> Result<Vec<Vec<u8>>, String> {
     let certs = match &spec.ssl_ca {
         Some(path) => {
-            let pem = std::fs::read(path).map_err(|e| format!("can't read ssl-ca {path}: {e}"))?;
+            let pem = read_small(Path::new(path), MAX_PEM)
+                .map_err(|e| format!("can't read ssl-ca {path}: {e}"))?;
             CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("ssl-ca {path}: not a PEM certificate file: {e}"))?
@@ -71,7 +75,7 @@ fn roots(spec: &ConnSpec) -> Result<Vec<Vec<u8>>, String> {
 /// The client's certificate chain and key, checked, as PEM.
 fn identity(cert: &str, key: &str) -> Result<ClientIdentity, String> {
     let read = |what: &str, path: &str| {
-        std::fs::read(path).map_err(|e| format!("can't read {what} {path}: {e}"))
+        read_small(Path::new(path), MAX_PEM).map_err(|e| format!("can't read {what} {path}: {e}"))
     };
     let cert_pem = read("ssl-cert", cert)?;
     let certs = CertificateDer::pem_slice_iter(&cert_pem)

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::io;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -25,6 +26,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 
 use crate::url::{ConnectSpec, SslMode};
+use dump2py_core::files::{read_small, MAX_PEM};
 
 /// What the server's certificate is checked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +93,8 @@ fn roots(file: Option<&str>, mode: SslMode) -> Result<RootCertStore, String> {
     let mut store = RootCertStore::empty();
     match file {
         Some(path) if path != "system" => {
-            let pem =
-                std::fs::read(path).map_err(|e| format!("can't read sslrootcert {path}: {e}"))?;
+            let pem = read_small(Path::new(path), MAX_PEM)
+                .map_err(|e| format!("can't read sslrootcert {path}: {e}"))?;
             let certs = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("sslrootcert {path}: not a PEM certificate file: {e}"))?;
@@ -150,14 +152,16 @@ fn client_identity(
     cert: &str,
     key: &str,
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
-    let pem = std::fs::read(cert).map_err(|e| format!("can't read sslcert {cert}: {e}"))?;
+    let pem = read_small(Path::new(cert), MAX_PEM)
+        .map_err(|e| format!("can't read sslcert {cert}: {e}"))?;
     let chain = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("sslcert {cert}: not a PEM certificate file: {e}"))?;
     if chain.is_empty() {
         return Err(format!("sslcert {cert} holds no PEM certificate"));
     }
-    let pem = std::fs::read(key).map_err(|e| format!("can't read sslkey {key}: {e}"))?;
+    let pem =
+        read_small(Path::new(key), MAX_PEM).map_err(|e| format!("can't read sslkey {key}: {e}"))?;
     // The PEM parser skips an ENCRYPTED PRIVATE KEY and chokes on the
     // headers of an old-style encrypted one: both are named here instead.
     if contains(&pem, b"-----BEGIN ENCRYPTED PRIVATE KEY-----")

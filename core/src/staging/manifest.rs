@@ -55,8 +55,14 @@ pub struct ManifestFile {
 
 /// The manifest at `path`, if it is one.
 pub fn read_manifest(path: &Path) -> Option<Manifest> {
-    let text = fs::read(path).ok()?;
-    serde_json::from_slice(&text).ok()
+    load_manifest(path).ok()
+}
+
+/// The manifest at `path`, or why it isn't one (a bounded read: a link to
+/// `/dev/zero` or a FIFO is refused, not read forever).
+pub fn load_manifest(path: &Path) -> std::result::Result<Manifest, String> {
+    let text = crate::files::read_small(path, crate::files::MAX_JSON).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&text).map_err(|e| format!("not a manifest: {e}"))
 }
 
 /// The manifest path of a file output.

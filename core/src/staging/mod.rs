@@ -32,7 +32,9 @@ mod transaction;
 use beside::{clean_stale, hex, Names, TargetLock};
 use hashed::take_digest;
 pub use hashed::HashedFile;
-pub use manifest::{check_target, describe, read_manifest, sidecar_of, Manifest, ManifestFile};
+pub use manifest::{
+    check_target, describe, load_manifest, read_manifest, sidecar_of, Manifest, ManifestFile,
+};
 use manifest::{described, existing, write_manifest};
 pub use staged::Staged;
 use transaction::commit;
