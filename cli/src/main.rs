@@ -475,8 +475,14 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     if cli.simulate {
         for (table, outcome) in &report.tables {
             match outcome {
-                TableOutcome::Dumped { rows } => println!("{table}: {rows} rows"),
-                TableOutcome::Skipped { reason } => println!("{table}: not readable: {reason}"),
+                TableOutcome::Dumped { rows } => {
+                    println!("{}: {rows} rows", say::escape(table))
+                }
+                TableOutcome::Skipped { reason } => println!(
+                    "{}: not readable: {}",
+                    say::escape(table),
+                    say::escape(reason)
+                ),
             }
         }
     }

@@ -89,7 +89,7 @@ impl Progress {
 
     fn println(&self, line: String) {
         match &self.bar {
-            Some(bar) => bar.println(line),
+            Some(bar) => bar.println(crate::say::message(&line)),
             None => eprintln!("{line}"),
         }
     }
@@ -171,7 +171,7 @@ impl Observer for Progress {
     }
 
     fn table_started(&mut self, model: &Model, _expected_rows: u64) {
-        self.table = model.table.name.clone();
+        self.table = crate::say::escape(&model.table.name).into_owned();
         self.draw();
     }
 

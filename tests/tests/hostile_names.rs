@@ -30,6 +30,10 @@ fn spec(name: &str, columns: &[&str], rows: u64) -> Spec {
     }
 }
 
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -467,4 +471,66 @@ fn xml_refuses_a_name_it_cannot_hold() {
     dump_ok(["-d", &sqlite_url(&db), "--json", &path_str(&json)]);
     let text = fs::read_to_string(&json).expect("json");
     assert!(text.contains("\"a\\u0001b\": \"v1\""), "{text}");
+}
+
+/// Control characters in names (an escape sequence that clears the screen,
+/// a bell, a line break) reach no terminal raw: every message and every
+/// line on stdout writes them escaped.
+#[test]
+fn control_characters_in_names_are_escaped_in_every_message() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let db = t.path().join("db.sqlite3");
+    let c = rusqlite::Connection::open(&db).expect("open sqlite");
+    let (clear, bell) = ("a\u{1b}[2Jb\nc\rd", "w\u{7}\u{9b}");
+    c.execute_batch(&format!(
+        "CREATE TABLE {} (id integer primary key, x text);
+         INSERT INTO {} VALUES (1, 'y');
+         CREATE TABLE {} (id integer primary key, d date);
+         INSERT INTO {} VALUES (1, 'not a date');",
+        quote(clear),
+        quote(clear),
+        quote(bell),
+        quote(bell)
+    ))
+    .expect("create");
+    drop(c);
+    let url = sqlite_url(&db);
+    let out = t.path().join("out");
+    let raw = |text: &[u8], what: &str| {
+        let bad: Vec<u8> = text
+            .iter()
+            .copied()
+            .filter(|b| b.is_ascii_control() && *b != b'\n')
+            .collect();
+        assert!(bad.is_empty(), "{what}: raw control bytes {bad:?}");
+        let text = String::from_utf8_lossy(text);
+        assert!(!text.contains('\u{9b}'), "{what}: a raw C1 control");
+        text.into_owned()
+    };
+    // Tolerated: a line per table (-v 2), a warning and a summary.
+    let r = dump2py(["-t", "-v", "2", "-d", &url, &s(&out)]);
+    assert_eq!(r.status.code(), Some(3), "{}", stderr(&r));
+    let err = raw(&r.stderr, "-t -v 2");
+    assert!(err.contains("a\\u{1b}[2Jb\\nc\\rd: 1 row"), "{err}");
+    assert!(
+        err.contains("warning: tolerated: table w\\u{7}\\u{9b}, column d"),
+        "{err}"
+    );
+    // An error.
+    let r = dump2py(["-d", &url, &s(&t.path().join("out2"))]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = raw(&r.stderr, "error");
+    assert!(
+        err.starts_with("error: table w\\u{7}\\u{9b}, column d"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // --simulate's rows on stdout.
+    let r = dump2py(["-s", "-t", "-d", &url]);
+    let text = raw(&r.stdout, "--simulate");
+    assert!(text.contains("a\\u{1b}[2Jb\\nc\\rd: 1 rows"), "{text}");
+    assert!(
+        text.contains("w\\u{7}\\u{9b}: not readable: table w\\u{7}"),
+        "{text}"
+    );
 }

@@ -472,7 +472,16 @@ fn anonymize_explains_bad_arguments_in_one_line() {
         ("anonymize:secret=x", "no columns"),
         (
             "anonymize:secret=x,colums=email",
-            "unknown argument 'colums'",
+            "argument 2 is not secret=, columns= or domain= ('colums': did you mean columns?)",
+        ),
+        // A secret cut at its comma: no part of it is shown.
+        (
+            "anonymize:columns=email,secret=Sup3r,S3cretTail",
+            "argument 3 is not KEY=VALUE",
+        ),
+        (
+            "anonymize:columns=email,secret=Sup3r,S3cret=Tail",
+            "argument 3 is not secret=, columns= or domain= (a secret",
         ),
         (
             "anonymize:secret=x,columns=id",
@@ -496,6 +505,10 @@ fn anonymize_explains_bad_arguments_in_one_line() {
         );
         assert!(err.contains(want), "{spec}: {err}");
         assert!(!err.contains("secret=x"), "the secret is shown: {err}");
+        assert!(
+            !err.contains("Sup3r") && !err.contains("S3cret") && !err.contains("Tail"),
+            "a part of the secret is shown: {err}"
+        );
         assert!(!out.exists());
     }
 }

@@ -542,8 +542,7 @@ fn small_files_are_read_bounded_never_forever() {
         std::os::unix::fs::symlink(special, &manifest).expect("ln");
         let err = fails(&bounded_run(&a(&["--verify", &s(&dump)])), 1);
         assert!(
-            err.contains("dump2py.json is unreadable: not a regular file")
-                && err.contains(kind),
+            err.contains("dump2py.json is unreadable: not a regular file") && err.contains(kind),
             "{err}"
         );
         let err = fails(&bounded_run(&a(&["-o", "-d", &min1(), &s(&dump)])), 1);

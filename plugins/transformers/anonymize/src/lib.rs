@@ -75,6 +75,27 @@ pub struct Anonymize {
     plans: HashMap<String, Vec<Plan>>,
 }
 
+/// The arguments' keys.
+const KEYS: [&str; 3] = ["secret", "columns", "domain"];
+
+/// The edit distance of two short words (Levenshtein).
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
 fn usage(message: impl std::fmt::Display) -> Error {
     Error::Usage(format!("{message}; {USAGE}"))
 }
@@ -83,15 +104,34 @@ impl Anonymize {
     /// Parses the arguments; `env_secret` is `DUMP2PY_ANONYMIZE_SECRET`.
     pub fn new(args: &str, env_secret: Option<String>) -> Result<Anonymize> {
         let (mut secret, mut columns, mut domain) = (None, None, None);
-        for part in args.split(',').filter(|p| !p.trim().is_empty()) {
+        // The text of an argument may be part of a secret cut at a comma:
+        // messages name arguments by position, never show their text.
+        for (n, part) in args.split(',').enumerate() {
+            if part.trim().is_empty() {
+                continue;
+            }
+            let nth = n + 1;
+            let comma = "(a secret with a comma must be given in DUMP2PY_ANONYMIZE_SECRET)";
             let (k, v) = part
                 .split_once('=')
-                .ok_or_else(|| usage(format!("argument '{}' is not KEY=VALUE", part.trim())))?;
+                .ok_or_else(|| usage(format!("argument {nth} is not KEY=VALUE {comma}")))?;
             let slot = match k.trim() {
                 "secret" => &mut secret,
                 "columns" => &mut columns,
                 "domain" => &mut domain,
-                other => return Err(usage(format!("unknown argument '{other}'"))),
+                other => {
+                    // A misspelt key is shown with its correction: one
+                    // letter from a key's name, it says nothing of a secret.
+                    let word = other.bytes().all(|b| b.is_ascii_lowercase());
+                    let hint = KEYS
+                        .iter()
+                        .find(|key| word && edits(other, key) <= 1)
+                        .map(|key| format!(" ('{other}': did you mean {key}?)"))
+                        .unwrap_or_default();
+                    return Err(usage(format!(
+                        "argument {nth} is not secret=, columns= or domain={hint} {comma}"
+                    )));
+                }
             };
             if slot.replace(v.to_string()).is_some() {
                 return Err(usage(format!("'{}' is given twice", k.trim())));
