@@ -578,6 +578,37 @@ fn small_files_are_read_bounded_never_forever() {
 }
 
 #[test]
+fn a_file_name_that_is_not_utf8_is_refused_a_directory_works() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let t = tmp();
+    let json = t.path().join(OsString::from_vec(b"o\xff.json".to_vec()));
+    let dump = t.path().join(OsString::from_vec(b"d\xff".to_vec()));
+    let r = dump2py([
+        "-d".as_ref(),
+        min1().as_ref(),
+        "--json".as_ref(),
+        json.as_os_str(),
+        dump.as_os_str(),
+    ]);
+    let err = fails(&r, 1);
+    assert!(
+        err.contains("o\\xFF.json\": the file name is not UTF-8"),
+        "{err}"
+    );
+    assert!(fs::read_dir(t.path()).expect("ls").next().is_none());
+    // A directory's name is in no manifest: it is fine.
+    dump_ok(["-d".as_ref(), min1().as_ref(), dump.as_os_str()]);
+    dump_ok(["--verify".as_ref(), dump.as_os_str()]);
+    dump_ok([
+        "-o".as_ref(),
+        "-d".as_ref(),
+        min1().as_ref(),
+        dump.as_os_str(),
+    ]);
+}
+
+#[test]
 fn a_long_output_name_works() {
     let t = tmp();
     let name = "d".repeat(240);

@@ -22,6 +22,14 @@ impl Staged {
     /// after taking the target's lock and removing what killed runs left.
     pub fn new(target: &Path, overwrite: bool, dir: bool) -> Result<Staged> {
         check_target(target, overwrite)?;
+        // A file's manifest names it: a name that isn't UTF-8 can't be
+        // written there as it is (and would never match again).
+        if !dir && target.file_name().is_some_and(|n| n.to_str().is_none()) {
+            return Err(Error::Usage(format!(
+                "{:?}: the file name is not UTF-8; dump2py's manifest names every file it writes: choose a UTF-8 name",
+                target.as_os_str()
+            )));
+        }
         let names = Names::of(target)?;
         if !dir && sidecar_of(target).file_name().map_or(0, |n| n.len()) > 255 {
             return Err(Error::Usage(format!(
