@@ -589,6 +589,69 @@ fn unreadable_table_is_reported_and_skipped_with_t() {
 
 /// With the site's metadata, a model whose table is gone, or that the
 /// user may not read, stops the dump, or `-t` skips it and lists it.
+/// A table with a row-level security policy, read by a role the policy
+/// filters: as pg_dump, row_security is off, so the server refuses the
+/// read instead of giving the rows the policy lets through.
+#[test]
+fn a_row_level_security_policy_is_an_error_never_part_of_the_rows() {
+    need_server!(PG);
+    let mut db = TestDb::new(PG, "rls");
+    let reader = db.user("dump2py_reader", None);
+    db.sql(&format!(
+        "CREATE TABLE app_note (id int PRIMARY KEY, who text);
+         INSERT INTO app_note VALUES (1, '{reader}'), (2, 'someone else');
+         ALTER TABLE app_note ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY mine ON app_note USING (who = current_user);
+         GRANT SELECT ON app_note TO \"{reader}\";"
+    ));
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = t.path().join("dump");
+    let url = PG.url_as(&reader, None, &db.name);
+    let err = one_line_error(&dump2py(["-d", &url, &path_str(&out)]), SECRET);
+    assert!(
+        err.contains("table app_note: query would be affected by row-level security policy")
+            && err.contains("BYPASSRLS"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // The owner reads every row.
+    let r = dump_ok(["-d", &db.url, "--json", "-", "-v", "0"]);
+    assert!(stdout(&r).contains("someone else"), "{}", stdout(&r));
+}
+
+/// The role's search_path chooses the schema dumped (as Django's connection
+/// sees it), but never the functions the read calls: a schema before
+/// pg_catalog with its own `host(inet)` changes nothing.
+#[test]
+fn the_roles_search_path_never_changes_what_a_value_reads_as() {
+    need_server!(PG);
+    let mut db = TestDb::new(PG, "search_path");
+    let reader = db.user("dump2py_reader", None);
+    db.sql(&format!(
+        "CREATE SCHEMA other;
+         CREATE TABLE other.app_host (id int PRIMARY KEY, ip inet);
+         INSERT INTO other.app_host VALUES (1, '10.1.2.3');
+         CREATE TABLE public.app_host (id int PRIMARY KEY, ip inet);
+         INSERT INTO public.app_host VALUES (1, '10.9.9.9'), (2, '10.9.9.8');
+         CREATE FUNCTION other.host(inet) RETURNS text LANGUAGE sql AS $$ SELECT 'hijacked' $$;
+         GRANT USAGE ON SCHEMA other TO \"{reader}\";
+         GRANT SELECT ON ALL TABLES IN SCHEMA other, public TO \"{reader}\";
+         GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA other TO \"{reader}\";
+         ALTER ROLE \"{reader}\" IN DATABASE \"{}\" SET search_path = other, pg_catalog, public;",
+        db.name
+    ));
+    let url = PG.url_as(&reader, None, &db.name);
+    let r = dump_ok(["-d", &url, "--json", "-", "-v", "0"]);
+    let json = stdout(&r);
+    assert!(json.contains("\"ip\": \"10.1.2.3\""), "{json}");
+    assert!(
+        !json.contains("hijacked") && !json.contains("10.9.9"),
+        "{json}"
+    );
+    let r = dump_ok(["-d", &url, "-s"]);
+    assert_eq!(stdout(&r).trim(), "app_host: 1 rows", "{}", stdout(&r));
+}
+
 #[test]
 fn site_models_without_a_readable_table_are_errors_or_skipped() {
     need_server!(PG);

@@ -9,17 +9,6 @@ use tokio_postgres::Client;
 
 use crate::types::column_kind;
 
-pub enum CatalogError {
-    Pg(tokio_postgres::Error),
-    Other(String),
-}
-
-impl From<tokio_postgres::Error> for CatalogError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        CatalogError::Pg(e)
-    }
-}
-
 /// Per table, per column: the base type name and whether it has a collation.
 pub type ColumnTypes = HashMap<String, Vec<(String, bool)>>;
 
@@ -31,14 +20,13 @@ fn key_names(rel: &str, keys: &str) -> String {
     )
 }
 
-pub async fn read(client: &Client) -> Result<(String, Vec<Table>, ColumnTypes), CatalogError> {
-    let ns: Option<String> = client
-        .query_one("SELECT current_schema()::text", &[])
-        .await?
-        .try_get(0)?;
-    let ns = ns.ok_or_else(|| {
-        CatalogError::Other("no schema of search_path exists (SHOW search_path)".into())
-    })?;
+/// The catalog of schema `ns` (the one the connection chose, see
+/// `PgSource::connect`).
+pub async fn read(
+    client: &Client,
+    ns: &str,
+) -> Result<(String, Vec<Table>, ColumnTypes), tokio_postgres::Error> {
+    let ns = ns.to_string();
     let ns_filter = "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1)";
     // Tables, partitioned tables, views, materialized views and foreign
     // tables; a partition's rows are read through its parent.

@@ -67,6 +67,8 @@ pub struct PgSource {
     rt: Runtime,
     client: Client,
     spec: ConnectSpec,
+    /// The schema dumped: the first of the role's search_path that exists.
+    namespace: String,
     /// Set by the first `schema` of this source or of a worker.
     catalog: Arc<OnceLock<Catalog>>,
 }
@@ -98,8 +100,15 @@ fn pg_message(e: &tokio_postgres::Error) -> String {
 /// The server's refusal is the table's fault (`-t` may skip it); a lost
 /// connection is not, and stops the dump.
 fn read_error(at: &str, table: &str, e: &tokio_postgres::Error) -> Error {
-    if e.as_db_error().is_some() {
-        Error::table(table, pg_message(e))
+    if let Some(db) = e.as_db_error() {
+        let mut message = pg_message(e);
+        if db.message().contains("row-level security") {
+            message.push_str(
+                " (the role would see only some of its rows: dump as the table's owner, \
+                 a superuser or a role with BYPASSRLS)",
+            );
+        }
+        Error::table(table, message)
     } else {
         Error::Connect(format!(
             "PostgreSQL at {at}, reading table {table}: {}",
@@ -152,10 +161,11 @@ impl PgSource {
             Ok(Err(e)) => return Err(connect_error(&spec, &e)),
             Ok(Ok((client, ()))) => client,
         };
-        let source = PgSource {
+        let mut source = PgSource {
             rt,
             client,
             spec,
+            namespace: String::new(),
             catalog,
         };
         // pg_dump -j's way: the snapshot set before the first query.
@@ -167,11 +177,15 @@ impl PgSource {
         // snapshot is taken by the first query after BEGIN (the catalog).
         // The timeouts are off because a dump is idle in its transaction
         // while sinks write, and a big table's read may take long.
+        // row_security off (as pg_dump): a table whose row-level security
+        // policy would hide rows from this role is an error, never a dump
+        // of the rows the policy lets through.
         source
             .batch(&format!(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {shared}\
                  SET LOCAL statement_timeout = 0; \
-                 SET LOCAL idle_in_transaction_session_timeout = 0"
+                 SET LOCAL idle_in_transaction_session_timeout = 0; \
+                 SET LOCAL row_security = off"
             ))
             .map_err(|e| {
                 Error::Connect(format!(
@@ -180,7 +194,41 @@ impl PgSource {
                     pg_message(&e)
                 ))
             })?;
+        source.namespace = source.schema_to_read()?;
         Ok(source)
+    }
+
+    /// The schema to dump: the first of the role's search_path that exists
+    /// (as Django's connection sees it). The search_path is then emptied
+    /// for the transaction, as pg_dump does: every table is named with its
+    /// schema, and every function, type and operator is pg_catalog's, never
+    /// one of the same name in a schema of the role's search_path.
+    fn schema_to_read(&self) -> Result<String> {
+        let at = self.spec.location();
+        let fail = |e: tokio_postgres::Error| {
+            Error::Connect(format!(
+                "PostgreSQL at {at}: can't read the schema to dump: {}",
+                pg_message(&e)
+            ))
+        };
+        let ns: Option<String> = self
+            .block(
+                self.client
+                    .query_one("SELECT pg_catalog.current_schema()::text", &[]),
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(fail)?;
+        let ns = ns.ok_or_else(|| {
+            Error::Connect(format!(
+                "PostgreSQL at {at}: no schema of search_path exists (SHOW search_path)"
+            ))
+        })?;
+        self.block(
+            self.client
+                .query_one("SELECT pg_catalog.set_config('search_path', '', true)", &[]),
+        )
+        .map_err(fail)?;
+        Ok(ns)
     }
 
     fn block<F: Future>(&self, f: F) -> F::Output {
@@ -499,15 +547,12 @@ impl Source for PgSource {
     }
 
     fn schema(&mut self) -> Result<Schema> {
-        let read = self.block(catalog::read(&self.client));
+        let read = self.block(catalog::read(&self.client, &self.namespace));
         let (namespace, tables, columns) = read.map_err(|e| {
             Error::Connect(format!(
                 "can't read the schema of {}: {}",
                 self.describe(),
-                match e {
-                    catalog::CatalogError::Pg(e) => pg_message(&e),
-                    catalog::CatalogError::Other(m) => m,
-                }
+                pg_message(&e)
             ))
         })?;
         let columns = columns
