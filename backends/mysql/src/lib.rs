@@ -385,8 +385,25 @@ impl Source for MysqlSource {
             Err(e) => return Err(failed(&self.place, e)),
         };
         let mut schema = schema::build(&tables, &columns, &keys, &checks);
+        let mut invisible = schema::add_invisible(&mut schema);
+        // Tables without any privilege are missing from information_schema:
+        // an entry that can't be read stands for them (it stops the dump,
+        // or -t skips it and the dump says it is incomplete).
+        if let Some(why) = self.unseen_tables() {
+            schema.tables.insert(
+                0,
+                Table {
+                    name: schema::UNSEEN.to_string(),
+                    columns: Vec::new(),
+                    primary_key: Vec::new(),
+                    foreign_keys: Vec::new(),
+                    unique: Vec::new(),
+                },
+            );
+            invisible.insert(schema::UNSEEN.to_string(), why);
+        }
         // Already set by another source: the same snapshot read the same.
-        let _ = self.invisible.set(schema::add_invisible(&mut schema));
+        let _ = self.invisible.set(invisible);
         Ok(schema)
     }
 
@@ -449,6 +466,60 @@ impl Source for MysqlSource {
 }
 
 impl MysqlSource {
+    /// Why some tables may be invisible to this user: its grants (and its
+    /// role's) give no SELECT on the whole database. None when they do, or
+    /// when the server doesn't say (SHOW GRANTS fails).
+    fn unseen_tables(&mut self) -> Option<String> {
+        let first = |rows: schema::Rows| rows.into_iter().next()?.into_iter().next()?;
+        let db = first(self.rows("SELECT DATABASE()").ok()?)?;
+        let user = first(self.rows("SELECT CURRENT_USER()").ok()?).unwrap_or_default();
+        let mut grants: Vec<String> = self
+            .rows("SHOW GRANTS")
+            .ok()?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect();
+        // The current role's grants, and those of the roles granted to it.
+        let role = self
+            .rows("SELECT CURRENT_ROLE()")
+            .ok()
+            .and_then(first)
+            .filter(|r| r != "NONE" && !r.is_empty());
+        let mut roles: Vec<String> = role.into_iter().collect();
+        let mut seen = 0;
+        while seen < roles.len() && seen < 16 {
+            let role = roles[seen].clone();
+            seen += 1;
+            let name = if role.starts_with('`') {
+                role
+            } else {
+                quote(&role)
+            };
+            let Ok(rows) = self.rows(&format!("SHOW GRANTS FOR {name}")) else {
+                continue;
+            };
+            for line in rows
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().flatten())
+            {
+                if let Some(inner) = schema::granted_role(&line) {
+                    if !roles.contains(&inner) {
+                        roles.push(inner);
+                    }
+                }
+                grants.push(line);
+            }
+        }
+        if schema::reads_whole_database(&grants, &db) {
+            return None;
+        }
+        Some(format!(
+            "user {user} has no SELECT privilege on database `{db}` (SHOW GRANTS): the tables \
+             it has no privilege on are invisible to it, and would be missing from the dump \
+             without a word; GRANT SELECT ON `{db}`.* to it"
+        ))
+    }
+
     fn check_visible(&mut self, table: &Table) -> Result<()> {
         self.used = true;
         match self.invisible.get().and_then(|m| m.get(&table.name)) {

@@ -404,3 +404,162 @@ mod tests {
         assert_eq!(link.unique, vec![vec!["x".to_string(), "y".to_string()]]);
     }
 }
+
+/// The name of the entry that stands for the tables a user without
+/// SELECT on the whole database can't see: `/` is in no MariaDB/MySQL
+/// table name, so it can't be a real table's.
+pub const UNSEEN: &str = "(tables invisible to this user)/*";
+
+/// Whether the grants (lines of `SHOW GRANTS`) let the user read every
+/// table of database `db`: SELECT (or ALL PRIVILEGES) on `*.*` or on a
+/// database pattern matching `db`. A user with privileges on some tables
+/// only doesn't see the others in information_schema at all.
+pub fn reads_whole_database(grants: &[String], db: &str) -> bool {
+    grants.iter().any(|g| {
+        let Some((privileges, target)) = grant_parts(g) else {
+            return false;
+        };
+        let select = split_top(privileges, ',').iter().any(|p| {
+            let p = p.trim().to_ascii_uppercase();
+            p == "SELECT" || p == "ALL PRIVILEGES" || p == "ALL"
+        });
+        select
+            && match target {
+                "*.*" => true,
+                t => t
+                    .strip_suffix(".*")
+                    .and_then(unquote)
+                    .is_some_and(|pattern| like(&pattern, db)),
+            }
+    })
+}
+
+/// `GRANT privileges ON target TO …` → (privileges, target); None for a
+/// role's grant or a routine's.
+fn grant_parts(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix("GRANT ")?;
+    let on = find_top(rest, " ON ")?;
+    let (privileges, after) = (&rest[..on], &rest[on + 4..]);
+    let to = find_top(after, " TO ")?;
+    let target = after[..to].trim();
+    let upper = target.to_ascii_uppercase();
+    if upper.starts_with("PROCEDURE ") || upper.starts_with("FUNCTION ") {
+        return None;
+    }
+    Some((privileges, target))
+}
+
+/// Where `needle` first occurs outside backquotes and parentheses.
+fn find_top(text: &str, needle: &str) -> Option<usize> {
+    let (mut quoted, mut depth) = (false, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '`' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            _ if !quoted && depth == 0 && text[i..].starts_with(needle) => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `text` split at `sep` outside backquotes and parentheses.
+fn split_top(text: &str, sep: char) -> Vec<&str> {
+    let (mut quoted, mut depth, mut start) = (false, 0usize, 0);
+    let mut out = Vec::new();
+    for (i, c) in text.char_indices() {
+        match c {
+            '`' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            c if c == sep && !quoted && depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
+/// `GRANT `role` TO …` → the role granted (None for any other line).
+pub fn granted_role(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("GRANT ")?;
+    if find_top(rest, " ON ").is_some() {
+        return None;
+    }
+    let to = find_top(rest, " TO ")?;
+    unquote(rest[..to].trim())
+}
+
+/// `` `name` `` (backquotes doubled inside) → name.
+fn unquote(quoted: &str) -> Option<String> {
+    let inner = quoted.strip_prefix('`')?.strip_suffix('`')?;
+    Some(inner.replace("``", "`"))
+}
+
+/// A database pattern of a grant: `%` any run, `_` any one character,
+/// `\` makes the next one literal.
+fn like(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('%', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some(('_', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            Some(('\\', rest)) if !rest.is_empty() => {
+                n.first() == Some(&rest[0]) && go(&rest[1..], &n[1..])
+            }
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    go(&p, &n)
+}
+
+#[cfg(test)]
+mod grant_tests {
+    use super::*;
+
+    fn reads(lines: &[&str], db: &str) -> bool {
+        let lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        reads_whole_database(&lines, db)
+    }
+
+    #[test]
+    fn grants_that_cover_a_database() {
+        let usage = "GRANT USAGE ON *.* TO `u`@`%`";
+        assert!(reads(&[usage, "GRANT SELECT ON `d`.* TO `u`@`%`"], "d"));
+        assert!(reads(
+            &["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"],
+            "d"
+        ));
+        assert!(reads(&["GRANT SELECT, INSERT ON *.* TO `u`@`%`"], "d"));
+        assert!(reads(
+            &["GRANT INSERT, SELECT ON `d\\_%`.* TO `u`@`%`"],
+            "d_x"
+        ));
+        assert!(!reads(
+            &["GRANT INSERT, SELECT ON `d\\_%`.* TO `u`@`%`"],
+            "dax"
+        ));
+        assert!(reads(&["GRANT SELECT ON `d_b`.* TO `u`@`%`"], "dxb"));
+        assert!(reads(&["GRANT SELECT ON `a``b`.* TO `u`@`%`"], "a`b"));
+        assert!(!reads(&[usage], "d"));
+        assert!(!reads(&[usage, "GRANT SELECT ON `d`.`t` TO `u`@`%`"], "d"));
+        assert!(!reads(
+            &["GRANT SELECT (`a`, `b`) ON `d`.* TO `u`@`%`"],
+            "d"
+        ));
+        assert!(!reads(&["GRANT INSERT ON `d`.* TO `u`@`%`"], "d"));
+        assert!(!reads(&["GRANT SELECT ON `other`.* TO `u`@`%`"], "d"));
+        assert!(!reads(&["GRANT `r` TO `u`@`%`"], "d"));
+        assert!(!reads(
+            &["GRANT EXECUTE ON PROCEDURE `d`.`p` TO `u`@`%`"],
+            "d"
+        ));
+        // A database named like a keyword of the statement.
+        assert!(reads(&["GRANT SELECT ON ` TO `.* TO `u`@`%`"], " TO "));
+    }
+}
