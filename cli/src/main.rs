@@ -275,12 +275,19 @@ fn run_main(cli: &Cli) -> ExitCode {
     }
 }
 
-/// SIGINT, SIGTERM and SIGHUP abort the dump like an error, even while the
-/// main thread waits for the database: the stagings and spools are removed,
-/// nothing more is published, and the exit status is 128 + the signal.
+/// SIGINT, SIGTERM, SIGHUP (and every other signal that would end the
+/// process silently: SIGQUIT, SIGUSR1, SIGALRM, SIGXFSZ, …) abort the dump
+/// like an error, even while the main thread waits for the database: the
+/// stagings and spools are removed, the site's Python (--settings) is
+/// killed, nothing more is published, and the exit status is 128 + the
+/// signal.
 fn watch_signals() -> std::io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    use signal_hook::consts::*;
+    // Every signal whose default ends the process without a word (SIGXFSZ:
+    // a file over `ulimit -f`; SIGPIPE stays ignored, as Rust sets it).
+    let mut signals = signal_hook::iterator::Signals::new([
+        SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXFSZ, SIGVTALRM, SIGPROF,
+    ])?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -289,7 +296,15 @@ fn watch_signals() -> std::io::Result<()> {
                 let name = match signal {
                     SIGINT => "SIGINT",
                     SIGTERM => "SIGTERM",
-                    _ => "SIGHUP",
+                    SIGHUP => "SIGHUP",
+                    SIGQUIT => "SIGQUIT",
+                    SIGUSR1 => "SIGUSR1",
+                    SIGUSR2 => "SIGUSR2",
+                    SIGALRM => "SIGALRM",
+                    SIGXFSZ => "SIGXFSZ (a file grew over the limit of `ulimit -f`)",
+                    SIGVTALRM => "SIGVTALRM",
+                    SIGPROF => "SIGPROF",
+                    _ => "a signal",
                 };
                 let what = match published {
                     0 => "no output was written".to_string(),

@@ -272,11 +272,23 @@ impl SiteMeta {
                 .map_err(|e| Error::Usage(format!("bad --pythonpath: {e}")))?;
             cmd.env("PYTHONPATH", joined);
         }
-        let out = cmd.output().map_err(|e| {
+        // In a group of its own, which a signal to dump2py kills whole
+        // (staging::abort_all): Django may start processes of its own.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let cant = |e: std::io::Error| {
             Error::Usage(format!(
                 "can't run the site's Python '{python}' (--python): {e}"
             ))
-        })?;
+        };
+        let child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(cant)?;
+        let watch = crate::staging::watch_child(child.id());
+        let out = child.wait_with_output().map_err(cant)?;
+        drop(watch);
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
             // sitemeta.py prints one line saying why on stderr.

@@ -1,5 +1,5 @@
-//! A dump stopped by a signal mid-table: SIGINT, SIGTERM and SIGHUP abort
-//! it like an error (staging and spool removed, the old dump intact, exit
+//! A dump stopped by a signal mid-table: SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+//! SIGUSR1, SIGALRM and SIGXFSZ (`ulimit -f`) abort it like an error (staging and spool removed, the old dump intact, exit
 //! 128 + the signal); what a SIGKILL leaves is removed by the next run that
 //! writes beside it.
 
@@ -55,7 +55,14 @@ fn with_old_dump() -> (
 
 #[test]
 fn a_signal_aborts_the_dump_and_leaves_nothing() {
-    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+    for (signal, code) in [
+        ("INT", 130),
+        ("TERM", 143),
+        ("HUP", 129),
+        ("QUIT", 131),
+        ("USR1", 138),
+        ("ALRM", 142),
+    ] {
         let (t, old) = with_old_dump();
         let mut child = start_dump(t.path());
         wait_for_data_files(&mut child, &t.path().join("dump"));
@@ -94,4 +101,158 @@ fn what_a_sigkill_leaves_is_removed_by_the_next_run() {
     dump_ok(["-o", "-d", &min1, &s(&t.path().join("dump"))]);
     assert_eq!(dot_files(t.path()), Vec::<String>::new());
     assert!(fs::read_dir(t.path().join("dump")).is_ok());
+}
+
+/// A file over `ulimit -f` raises SIGXFSZ: handled as SIGTERM is.
+#[test]
+fn a_file_over_ulimit_f_aborts_like_a_signal() {
+    let (t, old) = with_old_dump();
+    let min1 = sqlite_url(&fixture("min1.sqlite3"));
+    // 100 blocks of 512 bytes: the JSON of min1 is bigger.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 100 && exec \"$0\" \"$@\"")
+        .arg(bin())
+        .args(["-o", "-d", &min1, "-v", "0"])
+        .arg(t.path().join("dump"))
+        .arg("--json")
+        .arg(t.path().join("data.json"))
+        .output()
+        .expect("run sh");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(128 + 25), "{err}");
+    assert!(err.contains("interrupted by SIGXFSZ"), "{err}");
+    assert_eq!(dot_files(t.path()), Vec::<String>::new());
+    assert!(!t.path().join("data.json").exists());
+    assert_eq!(read_dump(&t.path().join("dump")), old);
+}
+
+/// Whether process `pid` is gone (or a zombie about to be reaped).
+fn gone(pid: &str) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// SIGTERM while the site's Python reads its metadata (--settings) kills
+/// that Python too.
+#[test]
+fn a_signal_during_settings_kills_the_sites_python() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let pidfile = t.path().join("pid");
+    let python = t.path().join("python");
+    fs::write(
+        &python,
+        format!("#!/bin/sh\necho $$ > '{}'\nexec sleep 120\n", s(&pidfile)),
+    )
+    .expect("write");
+    let made = Command::new("chmod").arg("+x").arg(&python).status();
+    assert!(made.expect("chmod").success());
+    let mut child = Command::new(bin())
+        .args(["--settings", "site.settings", "--python", &s(&python)])
+        .arg(t.path().join("dump"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dump2py");
+    let mut pid = String::new();
+    for _ in 0..200 {
+        pid = fs::read_to_string(&pidfile).unwrap_or_default();
+        if !pid.trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = pid.trim().to_string();
+    assert!(!pid.is_empty(), "the site's Python never started");
+    kill(&child, "TERM");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    let mut dead = false;
+    for _ in 0..100 {
+        dead = gone(&pid);
+        if dead {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if !dead {
+        let _ = Command::new("kill").args(["-9", &pid]).status();
+    }
+    assert!(dead, "the site's Python ({pid}) still runs");
+}
+
+/// Under `umask 777` a run fails (it can't write into its own staging
+/// directory), and what it made, mode 000, is removed all the same: by it,
+/// and by the next run. Run as an unprivileged user (root may write
+/// anywhere): as `nobody` through setpriv when the tests run as root.
+#[test]
+fn what_a_run_under_umask_777_makes_is_removed() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let root = Command::new("id").arg("-u").output().expect("id");
+    let as_root = stdout(&root).trim() == "0";
+    let work = t.path().join("work");
+    fs::create_dir(&work).expect("mkdir");
+    let mut prefix: Vec<String> = Vec::new();
+    if as_root {
+        let ok = Command::new("setpriv").arg("--version").output();
+        if !ok.is_ok_and(|o| o.status.success()) {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("setpriv is missing: can't run as another user");
+            }
+            eprintln!("SKIPPED: setpriv is missing: can't run as another user");
+            return;
+        }
+        let chown = Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(t.path())
+            .status()
+            .expect("chown");
+        assert!(chown.success());
+        prefix = [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]
+        .map(String::from)
+        .to_vec();
+    }
+    // The fixture must be readable by that user: a copy of its own.
+    let db = work.join("db.sqlite3");
+    fs::copy(fixture("min1.sqlite3"), &db).expect("copy");
+    if as_root {
+        let _ = Command::new("chown")
+            .args(["65534:65534"])
+            .arg(&db)
+            .status();
+    }
+    let run = |umask: &str, extra: &[&str]| {
+        let mut args = prefix.clone();
+        args.extend(["sh".into(), "-c".into()]);
+        args.push(format!("umask {umask} && exec \"$0\" \"$@\""));
+        args.push(s(&bin()));
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args.extend([
+            "-d".into(),
+            sqlite_url(&db),
+            "--json".into(),
+            s(&work.join("o.json")),
+        ]);
+        args.push(s(&work.join("dump")));
+        Command::new(&args[0])
+            .args(&args[1..])
+            .current_dir(&work)
+            .output()
+            .expect("run")
+    };
+    let out = run("777", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(dot_files(&work), Vec::<String>::new(), "{}", stderr(&out));
+    let out = run("022", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(dot_files(&work), Vec::<String>::new());
+    assert!(work.join("dump/restore.py").exists());
 }

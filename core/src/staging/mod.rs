@@ -147,6 +147,7 @@ pub fn aborting() -> bool {
 /// (later writes by path then fail instead of recreating it). Returns how
 /// many outputs were published before (all complete).
 pub fn abort_all() -> usize {
+    kill_children();
     let mut live = live();
     live.aborting = true;
     for entry in std::mem::take(&mut live.entries).into_values() {
@@ -165,6 +166,44 @@ pub fn abort_all() -> usize {
     // The lock stays taken: the main thread can't publish from here on.
     std::mem::forget(live);
     published
+}
+
+/// Process groups of child processes (the site's Python) to kill when a
+/// signal or an exit hook ends the run.
+static CHILDREN: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// A child process started in a process group of its own (its PID), killed
+/// with its group by [`abort_all`]; forgotten when this is dropped.
+pub struct ChildWatch(i32);
+
+/// Notes a child (started with `process_group(0)`) for [`abort_all`].
+pub fn watch_child(pid: u32) -> ChildWatch {
+    let pid = pid as i32;
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+    ChildWatch(pid)
+}
+
+impl Drop for ChildWatch {
+    fn drop(&mut self) {
+        CHILDREN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| *p != self.0);
+    }
+}
+
+fn kill_children() {
+    let children = match CHILDREN.try_lock() {
+        Ok(c) => c,
+        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return,
+    };
+    for pid in children.iter() {
+        // SAFETY: kill touches no memory; -pid is the child's group.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
 }
 
 /// fsync of a file or directory.
@@ -218,12 +257,33 @@ impl Drop for Spool {
 fn remove(path: &Path) {
     match fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => {
-            let _ = fs::remove_dir_all(path);
+            // A directory made under `umask 777` can't be listed: ours,
+            // it is made listable first.
+            if fs::remove_dir_all(path).is_err() {
+                open_up(path);
+                let _ = fs::remove_dir_all(path);
+            }
         }
         Ok(_) => {
             let _ = fs::remove_file(path);
         }
         Err(_) => {}
+    }
+}
+
+/// Gives the owner every permission on `dir` and the directories in it,
+/// so that they can be listed and emptied.
+fn open_up(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).is_err() {
+        return;
+    }
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                open_up(&e.path());
+            }
+        }
     }
 }
 
@@ -279,6 +339,7 @@ pub fn note_stdout_closed() {
 /// as [`abort_all`] when the registry is free, without waiting for it;
 /// `None` when it is held.
 pub fn abort_all_now() -> Option<usize> {
+    kill_children();
     let mut live = match LIVE.try_lock() {
         Ok(l) => l,
         Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
