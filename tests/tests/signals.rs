@@ -151,7 +151,7 @@ fn a_signal_during_settings_kills_the_sites_python() {
     .expect("write");
     let made = Command::new("chmod").arg("+x").arg(&python).status();
     assert!(made.expect("chmod").success());
-    let mut child = Command::new(bin())
+    let child = Command::new(bin())
         .args(["--settings", "site.settings", "--python", &s(&python)])
         .arg(t.path().join("dump"))
         .stderr(Stdio::piped())
