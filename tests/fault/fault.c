@@ -7,6 +7,9 @@
  *   DUMP2PY_FAULT_AT=N          the Nth counted call fails (1-based);
  *                               unset or 0: none fails
  *   DUMP2PY_FAULT_LOG=/file     appends "N call path" for each counted call
+ *   DUMP2PY_FAULT_KILL=1        the Nth call kills the process (SIGKILL)
+ *                               instead of failing, as `kill -9` or a
+ *                               power loss would stop it there
  *
  * Counted: write, writev, pwrite, pwritev, ftruncate, fsync, fdatasync
  * (by the fd's path), open/openat with O_CREAT, mkdir, rename (either
@@ -17,6 +20,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +71,10 @@ static int fault(const char *call, const char *path) {
         }
     }
     const char *at = getenv("DUMP2PY_FAULT_AT");
-    return at && atol(at) == n;
+    int hit = at && atol(at) == n;
+    const char *kill_it = getenv("DUMP2PY_FAULT_KILL");
+    if (hit && kill_it && *kill_it == '1') raise(SIGKILL);
+    return hit;
 }
 
 static const char *fd_path(int fd, char *buf, size_t size) {

@@ -28,13 +28,32 @@ fn snapshot(dir: &Path) -> Snapshot {
                 out.insert(rel, None);
                 walk(root, &p, out);
             } else {
-                out.insert(rel, Some(fs::read(&p).expect("read")));
+                out.insert(rel, Some(without_run(&p, fs::read(&p).expect("read"))));
             }
         }
     }
     let mut out = Snapshot::new();
     walk(dir, dir, &mut out);
     out
+}
+
+/// A manifest with its run id as `*`: each run has an id of its own.
+fn without_run(path: &Path, bytes: Vec<u8>) -> Vec<u8> {
+    if !path.to_string_lossy().ends_with("dump2py.json") {
+        return bytes;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        match line.split_once("\"run\": \"") {
+            Some((head, _)) => {
+                out.push_str(head);
+                out.push_str("\"run\": \"*\"\n");
+            }
+            None => out.push_str(line),
+        }
+    }
+    out.into_bytes()
 }
 
 /// Makes `dir` hold exactly `snap`.
@@ -248,4 +267,84 @@ fn a_fault_anywhere_with_overwrite_leaves_the_old_outputs() {
         a
     };
     every_fault("--overwrite", old, args);
+}
+
+/// `kill -9` at each rename of the commit (and at each step of writing its
+/// journal), over old outputs: the next run that writes beside them
+/// completes the commit, or finds it never began. Either way every output
+/// is whole and one run's, all old or all new, and --verify passes.
+#[test]
+fn a_kill_between_two_renames_is_completed_by_the_next_run() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let work = t.path().join("work");
+    fs::create_dir(&work).expect("mkdir");
+    let lib = fault_library(t.path());
+    let run = |args: &[String], at: Option<usize>, log: Option<&Path>| {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .env_remove("DATABASE_URL")
+            .env("LD_PRELOAD", &lib)
+            .env("DUMP2PY_FAULT_DIR", &work)
+            .env("DUMP2PY_FAULT_KILL", "1")
+            .env(
+                "DUMP2PY_FAULT_AT",
+                at.map_or("0".to_string(), |n| n.to_string()),
+            );
+        if let Some(log) = log {
+            c.env("DUMP2PY_FAULT_LOG", log);
+        }
+        c.output().expect("run dump2py")
+    };
+    let mut old_args = outputs(&work);
+    old_args.extend(["-m", "3", "--indent", "2"].map(String::from));
+    dump_ok(&old_args);
+    let before = snapshot(&work);
+    let mut args = outputs(&work);
+    args.push("-o".into());
+    let log = t.path().join("calls.log");
+    let o = run(&args, None, Some(&log));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let complete = snapshot(&work);
+    let calls = calls(&log);
+    let chosen: Vec<usize> = calls
+        .iter()
+        .filter(|c| c.1 == "rename" || c.2.contains(".journal"))
+        .map(|c| c.0)
+        .collect();
+    assert!(chosen.len() >= 6, "{calls:?}");
+    let other = work.join("other");
+    let min1 = sqlite_url(&fixture("min1.sqlite3"));
+    let mut bad = Vec::new();
+    for n in chosen {
+        restore(&work, &before);
+        let o = run(&args, Some(n), None);
+        let (call, path) = (&calls[n - 1].1, &calls[n - 1].2);
+        let what = format!("kill at call {n} ({call} {path})");
+        if o.status.code().is_some() {
+            bad.push(format!("{what}: not killed: {}", stderr(&o)));
+            continue;
+        }
+        // The next run writing beside them.
+        let r = dump2py(["-v", "0", "-d", &min1, &other.to_string_lossy()]);
+        if !r.status.success() {
+            bad.push(format!("{what}: the next run failed: {}", stderr(&r)));
+            continue;
+        }
+        fs::remove_dir_all(&other).expect("rm other");
+        let after = snapshot(&work);
+        if after != before && after != complete {
+            bad.push(format!(
+                "{what}: neither old nor new: against the new: {}",
+                changes(&complete, &after)
+            ));
+            continue;
+        }
+        for output in ["dump", "min1.json", "min1.xml"] {
+            let v = dump2py(["--verify", &work.join(output).to_string_lossy()]);
+            if !v.status.success() {
+                bad.push(format!("{what}: --verify {output}: {}", stderr(&v)));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

@@ -125,6 +125,9 @@ pub(super) fn same_file(file: &File, path: &Path) -> bool {
 /// Removes what runs that are gone (killed) left in `parent`: the
 /// artifacts of every stem whose lock nobody holds.
 pub(super) fn clean_stale(parent: &Path, own_stem: &str) {
+    // First the commits a killed run left half done: they may move
+    // stagings of other stems into place.
+    journal::recover(parent);
     let Ok(dir) = fs::read_dir(parent) else {
         return;
     };
@@ -167,7 +170,7 @@ pub(super) fn open_lock_if_exists(path: &Path) -> Option<File> {
 }
 
 /// `(stem, what)` when `name` is an artifact of some run: `STEM.lock` or
-/// `STEM-PID.{tmp,side,spool,old,oldside,del}`.
+/// `STEM-PID.{tmp,side,spool,old,oldside,del,journal}`.
 pub(super) fn artifact(name: &str) -> Option<(&str, &str)> {
     if !name.starts_with('.') {
         return None;
@@ -176,7 +179,10 @@ pub(super) fn artifact(name: &str) -> Option<(&str, &str)> {
         return stem.ends_with(".dump2py").then_some((stem, "lock"));
     }
     let (rest, what) = name.rsplit_once('.')?;
-    if !matches!(what, "tmp" | "side" | "spool" | "old" | "oldside" | "del") {
+    if !matches!(
+        what,
+        "tmp" | "side" | "spool" | "old" | "oldside" | "del" | "journal"
+    ) {
         return None;
     }
     let (stem, pid) = rest.rsplit_once('-')?;

@@ -15,6 +15,11 @@ pub(super) fn existing(target: &Path) -> Result<Option<fs::Metadata>> {
 /// dump2py wrote (an empty directory, or an output with its manifest):
 /// checked before any work, and again before publishing.
 pub fn check_target(target: &Path, overwrite: bool) -> Result<()> {
+    // A commit that a killed run left half done beside it is completed
+    // first: then the target is whole again.
+    if let Ok(names) = Names::of(target) {
+        super::journal::recover(&names.parent);
+    }
     let Some(meta) = existing(target)? else {
         return Ok(());
     };
@@ -44,6 +49,9 @@ pub struct Manifest {
     /// Rows per table in the output (none in a manifest of before issue 13).
     #[serde(default)]
     pub tables: BTreeMap<String, u64>,
+    /// The run that wrote it: outputs published together share it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub run: String,
 }
 
 #[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -147,6 +155,7 @@ pub(super) fn write_manifest(
         version: env!("CARGO_PKG_VERSION").to_string(),
         files,
         tables: tables.clone(),
+        run: super::run_id().to_string(),
     };
     let mut text =
         serde_json::to_string_pretty(&m).map_err(|e| Error::io(path, io::Error::other(e)))?;

@@ -23,6 +23,7 @@
 
 mod beside;
 mod hashed;
+mod journal;
 mod manifest;
 mod staged;
 #[cfg(test)]
@@ -32,6 +33,7 @@ mod transaction;
 use beside::{clean_stale, hex, Names, TargetLock};
 use hashed::take_digest;
 pub use hashed::HashedFile;
+pub use journal::run_id;
 pub use manifest::{
     check_target, describe, load_manifest, read_manifest, sidecar_of, Manifest, ManifestFile,
 };

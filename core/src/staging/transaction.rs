@@ -65,6 +65,17 @@ impl Undo {
 /// [`Transaction`]); holds the registry's lock, so a signal waits for it.
 pub(super) fn commit(live: &mut Live, ids: &[u64]) -> Result<()> {
     check_pending(live)?;
+    let pending: Vec<Pending> = ids
+        .iter()
+        .filter_map(|id| live.entries.get(id).and_then(|e| e.pending.clone()))
+        .collect();
+    // Any commit of more than one rename (a file and its manifest too)
+    // can be left half done.
+    let journal = match pending.as_slice() {
+        [] => None,
+        [one] if one.dir => None,
+        _ => Some(super::journal::Journal::write(&pending)?),
+    };
     let mut done: Vec<Undo> = Vec::new();
     // What the old outputs became: removed once all are in place.
     let mut old: Vec<PathBuf> = Vec::new();
@@ -103,10 +114,16 @@ pub(super) fn commit(live: &mut Live, ids: &[u64]) -> Result<()> {
         for step in done.iter().rev() {
             step.undo();
         }
+        if let Some(j) = &journal {
+            j.remove();
+        }
         return Err(e);
     }
     for p in &old {
         remove(p);
+    }
+    if let Some(j) = &journal {
+        j.remove();
     }
     for id in ids {
         if live.entries.remove(id).is_some() {
