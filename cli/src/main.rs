@@ -196,6 +196,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     watch_exit();
+    dump2py_core::abi::call::watch_crashes();
     let mut code = run_main(&cli);
     // A result on standard output that can't be written is a failure.
     if let Some(e) = say::stdout_error() {

@@ -223,6 +223,11 @@ pub trait Transformer {
     fn finish(&mut self) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
+    /// Who this is, for errors: a plugin's says which (`transformer NAME
+    /// (plugin P V, PATH)`).
+    fn label(&self) -> String {
+        "a transformer".to_string()
+    }
 }
 
 #[cfg(test)]

@@ -897,6 +897,134 @@ fn a_plugin_that_calls_exit_never_looks_like_success() {
     }
 }
 
+/// A plugin's crash ends dump2py with its signal, after one line naming
+/// the plugin; a symbol no library defines is refused at load, naming it;
+/// a huge error message is cut; a value a transformer made that can't be
+/// dumped is the transformer's error (never skipped with -t as the table's).
+#[test]
+fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
+    use std::os::unix::process::ExitStatusExt;
+    let t = tmp();
+    let c_dir = t.path().join("c");
+    fs::create_dir(&c_dir).expect("mkdir");
+    let undefined = fs::canonicalize(c_plugin("undefined", &c_dir)).expect("path");
+    let demo = fs::canonicalize(plugin(DEMO)).expect("path");
+    let label = format!("transformer {{}} (plugin demo 0.0.7, {})", s(&demo));
+    let work = t.path().join("work");
+    fs::create_dir(&work).expect("mkdir");
+    let out = s(&work.join("out"));
+    for (spec, signal, what) in [
+        (
+            "segv:batch",
+            libc_sig::SEGV,
+            "SIGSEGV, a segmentation fault",
+        ),
+        (
+            "segv:create",
+            libc_sig::SEGV,
+            "SIGSEGV, a segmentation fault",
+        ),
+        ("abort:table", libc_sig::ABRT, "SIGABRT, an abort"),
+    ] {
+        let r = run(
+            &args(&["-d", &min1(), &out, "--plugin", &s(&demo), "-T", spec]),
+            &[],
+        );
+        assert_eq!(r.status.signal(), Some(signal), "{spec}: {}", stderr(&r));
+        let err = stderr(&r);
+        assert_eq!(err.trim().lines().count(), 1, "{spec}: {err}");
+        let name = spec.split(':').next().unwrap_or_default();
+        let want = format!(
+            "error: dump2py crashed ({what}) in {}: no output was written",
+            label.replace("{}", name)
+        );
+        assert!(err.trim().starts_with(&want), "{spec}: {err}");
+        assert!(!work.join("out").exists());
+    }
+    // The next run removes what a crash left.
+    dump_ok(["-d", &min1(), &out]);
+    assert_eq!(names_in(&work), BTreeSet::from(["out".to_string()]));
+    fs::remove_dir_all(work.join("out")).expect("rm");
+
+    let r = run(
+        &args(&[
+            "-d",
+            &min1(),
+            &out,
+            "--plugin",
+            &s(&undefined),
+            "-T",
+            "undefined",
+        ]),
+        &[],
+    );
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: plugin {}: not a loadable library: ",
+            s(&undefined)
+        )) && err.contains("undefined symbol: dump2py_test_no_such_function"),
+        "{err}"
+    );
+
+    let r = run(
+        &args(&[
+            "-d",
+            &min1(),
+            &out,
+            "--plugin",
+            &s(&demo),
+            "-T",
+            "longerror:1000000",
+        ]),
+        &[],
+    );
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{}", err.len());
+    assert!(err.len() < 3000, "{} bytes", err.len());
+    assert!(
+        err.trim_end().ends_with("… (1000003 bytes in all)"),
+        "{}",
+        &err[err.len() - 80..]
+    );
+
+    let xml = s(&work.join("o.xml"));
+    for tolerate in [false, true] {
+        let mut a = args(&[
+            "-d",
+            &min1(),
+            "--xml",
+            &xml,
+            "--plugin",
+            &s(&demo),
+            "-T",
+            "control:name",
+        ]);
+        if tolerate {
+            a.push("-t".into());
+        }
+        let r = run(&a, &[]);
+        let err = stderr(&r);
+        assert_eq!(r.status.code(), Some(1), "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "error: {}: wrote a value that can't be dumped: table contacts_companytype, column name, primary key 1: contains control characters",
+                label.replace("{}", "control")
+            )),
+            "{err}"
+        );
+    }
+    assert!(names_in(&work).is_empty(), "{:?}", names_in(&work));
+}
+
+/// Signal numbers (Linux).
+mod libc_sig {
+    pub const SEGV: i32 = 11;
+    pub const ABRT: i32 = 6;
+}
+
 /// `--list-plugins` as (kind, name, version, schemes, from).
 fn listing(extra: &[String], env: &[(&str, &str)]) -> (String, Vec<[String; 5]>) {
     let mut a = args(&["--list-plugins"]);

@@ -9,7 +9,7 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
-use super::{one_line, Batch, Str, Table, ERR, GO_ON, OK, STOP};
+use super::{one_line, one_short_line, Batch, Str, Table, ERR, GO_ON, OK, STOP};
 use crate::batch::Batch as CoreBatch;
 use crate::error::{Error, Result};
 use crate::plugin::BatchFn;
@@ -119,8 +119,11 @@ impl<'a> Call<'a> {
     /// Calls into the plugin and turns its status into a result.
     pub fn run(mut self, f: impl FnOnce(*const Out) -> i32) -> Result<Call<'a>> {
         let out = self.out();
+        // For a crash inside the plugin: the handler names it.
+        let outer = IN_PLUGIN.with(|c| c.replace((self.label.as_ptr(), self.label.len())));
         // `out` holds the only pointer to `self` while the plugin runs.
         let status = f(&out);
+        IN_PLUGIN.with(|c| c.set(outer));
         if let Some(p) = self.panic.take() {
             resume_unwind(p);
         }
@@ -171,7 +174,7 @@ unsafe fn callback<R>(ctx: *mut c_void, fallback: R, f: impl FnOnce(&mut Call) -
 unsafe extern "C" fn cb_error(ctx: *mut c_void, message: Str, table: Str) {
     callback(ctx, (), |c| {
         let text = |s: Str| match s.as_bytes() {
-            Ok(b) => one_line(&String::from_utf8_lossy(b)),
+            Ok(b) => one_short_line(&String::from_utf8_lossy(b)),
             Err(e) => format!("(unreadable: {e})"),
         };
         c.error = Some(text(message));
@@ -231,6 +234,9 @@ unsafe extern "C" fn cb_batch(ctx: *mut c_void, batch: *const Batch) -> i32 {
 // ---- the plugin's side ----
 
 thread_local! {
+    /// The label of the plugin this thread is in a call of (null: none):
+    /// read by the crash handler, so a plain `Cell` of constant init.
+    static IN_PLUGIN: Cell<(*const u8, usize)> = const { Cell::new((std::ptr::null(), 0)) };
     /// How many shims are running on this thread: their panics are reported
     /// as errors, not printed.
     static IN_SHIM: Cell<u32> = const { Cell::new(0) };
@@ -400,4 +406,70 @@ pub(crate) unsafe fn context<'a, F>(ctx: *const c_void) -> Result<&'a F> {
     (ctx as *const F)
         .as_ref()
         .ok_or_else(|| host_data("a null context"))
+}
+
+/// The actions the crash handler replaced, restored before it returns.
+static mut PREVIOUS: [std::mem::MaybeUninit<libc::sigaction>; 5] =
+    [const { std::mem::MaybeUninit::uninit() }; 5];
+const CRASHES: [libc::c_int; 5] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGABRT,
+];
+
+/// A crash (a plugin's segmentation fault, `abort()`, …) ends the process
+/// with its signal, as before, but first writes one line on stderr naming
+/// the signal and, if the crash is inside a plugin's call, the plugin.
+/// Everything the handler does is async-signal-safe: `write`, then the
+/// previous action restored (Rust's own: its stack-overflow report).
+pub fn watch_crashes() {
+    extern "C" fn on_crash(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut c_void) {
+        fn say(bytes: &[u8]) {
+            // SAFETY: a valid buffer; write is async-signal-safe.
+            unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+        }
+        let name: &[u8] = match sig {
+            libc::SIGSEGV => b"SIGSEGV, a segmentation fault",
+            libc::SIGBUS => b"SIGBUS, a bus error",
+            libc::SIGILL => b"SIGILL, an illegal instruction",
+            libc::SIGFPE => b"SIGFPE, an arithmetic error",
+            _ => b"SIGABRT, an abort",
+        };
+        say(b"\nerror: dump2py crashed (");
+        say(name);
+        say(b")");
+        let (ptr, len) = IN_PLUGIN.with(Cell::get);
+        if !ptr.is_null() {
+            say(b" in ");
+            // SAFETY: the label lives while its call runs, which crashed.
+            say(unsafe { std::slice::from_raw_parts(ptr, len) });
+        }
+        say(b": no output was written; the next run removes what it staged\n");
+        let i = CRASHES.iter().position(|s| *s == sig).unwrap_or(0);
+        // SAFETY: restores the action saved at install; sigaction and
+        // raise are async-signal-safe.
+        unsafe {
+            let previous = std::ptr::addr_of!(PREVIOUS[i]).cast::<libc::sigaction>();
+            libc::sigaction(sig, previous, std::ptr::null_mut());
+            // Sent (kill, raise, abort): sent again to the previous action.
+            // A fault happens again when the instruction is retried.
+            if info.is_null() || (*info).si_code <= 0 {
+                libc::raise(sig);
+            }
+        }
+    }
+    // SAFETY: installs a handler of the right signature; PREVIOUS is
+    // written here once, before any crash can read it.
+    unsafe {
+        for (i, sig) in CRASHES.iter().enumerate() {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_crash as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut action.sa_mask);
+            let previous = std::ptr::addr_of_mut!(PREVIOUS[i]).cast::<libc::sigaction>();
+            libc::sigaction(*sig, &action, previous);
+        }
+    }
 }

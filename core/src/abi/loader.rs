@@ -96,8 +96,16 @@ pub fn load(path: &Path) -> Result<Loaded> {
     }
     // Loading runs the library's initialisers; nothing of ours is called
     // before the ABI version has been checked.
-    let lib = unsafe { libloading::Library::new(path) }
-        .map_err(|e| fail(format!("not a loadable library: {e}")))?;
+    // RTLD_NOW: a symbol no library defines is an error now, naming it,
+    // not the end of the process at its first call.
+    let lib: libloading::Library = unsafe {
+        libloading::os::unix::Library::open(
+            Some(path),
+            libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL,
+        )
+    }
+    .map_err(|e| fail(format!("not a loadable library: {e}")))?
+    .into();
     // Never unloaded: instances and function pointers live as long as the
     // process (and unloading a library that failed to declare itself could
     // run its destructors for nothing).

@@ -213,6 +213,24 @@ pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The longest message of a plugin shown: more is cut, saying how much.
+const MAX_MESSAGE: usize = 2000;
+
+/// A plugin's message as one line of at most [`MAX_MESSAGE`] bytes (and a
+/// note of how long it was).
+pub(crate) fn one_short_line(s: &str) -> String {
+    let mut line = one_line(s);
+    if line.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+        line.push_str(&format!("… ({} bytes in all)", s.len()));
+    }
+    line
+}
+
 /// The error of a declaration without a function it must have.
 pub(crate) fn missing(what: &str) -> String {
     format!("its declaration has no {what} function")

@@ -181,6 +181,10 @@ struct DynTransformer {
 }
 
 impl Transformer for DynTransformer {
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+
     fn table(&mut self, input: &CoreTable) -> Result<CoreTable> {
         let t = TableRef::new(input);
         let i = self.instance;

@@ -90,7 +90,12 @@ impl Dumper<'_> {
         let transformers = &mut *self.transformers;
         let sinks = &mut *self.sinks;
         let observer = &mut *self.observer;
+        // With transformers, a value that can't be dumped may be theirs: the
+        // batch as read is kept to tell (when they keep the layout).
+        let same_layout = chain.len() > 1
+            && chain.first().map(|t| &t.columns) == chain.last().map(|t| &t.columns);
         let mut each = |mut batch: Batch| {
+            let original = same_layout.then(|| batch.clone());
             let step = (|| {
                 for (i, t) in transformers.iter_mut().enumerate() {
                     if let (Some(input), Some(output)) = (chain.get(i), chain.get(i + 1)) {
@@ -108,14 +113,32 @@ impl Dumper<'_> {
                         }
                     }
                 }
+                let transformed = original.as_ref().map(|_| batch.clone());
                 if let Err(e) = reading.apply(&mut batch) {
-                    unreadable = Some(e);
+                    match blame(
+                        e,
+                        transformers,
+                        &model.table,
+                        original.as_ref(),
+                        transformed.as_ref(),
+                    ) {
+                        e @ Error::Plugin { .. } => return Err(e),
+                        e => unreadable = Some(e),
+                    }
                     return Ok(false);
                 }
                 rows += batch.len() as u64;
                 observer.rows_read(batch.len() as u64);
                 for (sink, _) in sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
-                    sink.rows(model, &batch)?;
+                    sink.rows(model, &batch).map_err(|e| {
+                        blame(
+                            e,
+                            transformers,
+                            &model.table,
+                            original.as_ref(),
+                            transformed.as_ref(),
+                        )
+                    })?;
                 }
                 batch.recycle();
                 Ok(true)
@@ -154,5 +177,54 @@ impl Dumper<'_> {
             sink.table_end(model, rows)?;
         }
         Ok(rows)
+    }
+}
+
+/// A value error (`table T, column C, primary key P`) for a value that the
+/// transformers changed is theirs, not the database's: it names them, and
+/// `--tolerate` doesn't skip it. `original` is the batch as read,
+/// `transformed` as the transformers left it (same layout).
+fn blame(
+    e: Error,
+    transformers: &[Box<dyn crate::plugin::Transformer>],
+    table: &crate::schema::Table,
+    original: Option<&Batch>,
+    transformed: Option<&Batch>,
+) -> Error {
+    let (Some(original), Some(transformed)) = (original, transformed) else {
+        return e;
+    };
+    let Error::Value {
+        column,
+        pk,
+        message,
+        ..
+    } = &e
+    else {
+        return e;
+    };
+    let Some(ci) = table.column_index(column) else {
+        return e;
+    };
+    let width = transformed.width.max(1);
+    let row = transformed
+        .values
+        .chunks(width)
+        .position(|r| table.pk_text(r) == *pk);
+    let theirs = match row {
+        Some(r) => original.values.get(r * width + ci) != transformed.values.get(r * width + ci),
+        // The row is not the database's at all.
+        None => true,
+    };
+    if !theirs {
+        return e;
+    }
+    let who: Vec<String> = transformers.iter().map(|t| t.label()).collect();
+    Error::Plugin {
+        plugin: who.join(", "),
+        message: format!(
+            "wrote a value that can't be dumped: table {}, column {column}, primary key {pk}: {message}",
+            table.name
+        ),
     }
 }

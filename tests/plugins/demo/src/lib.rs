@@ -9,7 +9,10 @@
 //! - transformers that fail on purpose: `fail:STAGE` returns an error and
 //!   `panic:STAGE` panics, at STAGE `create`, `table` or `batch`;
 //!   `exit:STAGE` calls `exit(0)`, `abort:STAGE` calls `abort()` and
-//!   `segv:STAGE` crashes with a segmentation fault.
+//!   `segv:STAGE` crashes with a segmentation fault;
+//! - `control:COLUMN` puts a control character into every text value of
+//!   COLUMN (which XML can't write), `longerror:BYTES` fails with a
+//!   message of BYTES bytes.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -333,6 +336,34 @@ impl Transformer for Failing {
     }
 }
 
+/// Puts `\u{1}` into each text value of its column.
+struct Control(String);
+
+impl Transformer for Control {
+    fn batch(&mut self, input: &Table, _: &Table, batch: &mut Batch) -> Result<()> {
+        if let Some(i) = input.column_index(&self.0) {
+            let width = batch.width.max(1);
+            for v in batch.values.iter_mut().skip(i).step_by(width) {
+                if let Value::Text(t) = v {
+                    t.push('\u{1}');
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn control(args: &str) -> Result<Box<dyn Transformer>> {
+    Ok(Box::new(Control(args.to_string())))
+}
+
+fn longerror(args: &str) -> Result<Box<dyn Transformer>> {
+    let n: usize = args
+        .parse()
+        .map_err(|_| Error::Usage("longerror:BYTES".into()))?;
+    Err(Error::Usage(format!("{}END", "x".repeat(n))))
+}
+
 fn fail(args: &str) -> Result<Box<dyn Transformer>> {
     Ok(Box::new(Failing::new(args, How::Error)?))
 }
@@ -363,6 +394,8 @@ dump2py_sdk::export_plugin! {
         ("panic", panic),
         ("exit", exit),
         ("abort", abort),
-        ("segv", segv)
+        ("segv", segv),
+        ("control", control),
+        ("longerror", longerror)
     ],
 }
