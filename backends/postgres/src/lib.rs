@@ -136,9 +136,9 @@ impl PgSource {
             .map_err(|e| Error::Connect(format!("can't start the PostgreSQL client: {e}")))?;
         let at = spec.location();
         let config = spec.config();
-        // connect_timeout bounds each TCP connect; this bounds the whole
-        // handshake too (a server that accepts but never answers).
-        let limit = spec.connect_timeout + std::time::Duration::from_secs(2);
+        // connect_timeout bounds the whole handshake, as libpq's does (a
+        // server that accepts but never answers), not only the TCP connect.
+        let limit = spec.connect_timeout;
         let tls = tls::client_config(&spec)
             .map_err(|why| Error::Connect(format!("PostgreSQL at {at}: {why}")))?;
         let connected = rt.block_on(async {
