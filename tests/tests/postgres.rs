@@ -1043,6 +1043,61 @@ fn tls_modes_as_libpq() {
     assert!(!Path::new(&out("untrusted")).exists());
 }
 
+/// PostgreSQL's own recipe for a self-signed server certificate
+/// (`openssl req -new -x509 -nodes -subj /CN=…`) makes a CA certificate;
+/// given as sslrootcert itself, libpq takes it under verify-ca, and so does
+/// dump2py. Another self-signed certificate is still refused.
+#[test]
+fn a_self_signed_server_certificate_given_as_its_root_passes_verify_ca() {
+    let Some(server) = PrivateServer::start_with(SECRET, Auth::Tls) else {
+        return;
+    };
+    let t = tempfile::tempdir().expect("tempdir");
+    let selfsigned = |name: &str| {
+        let o = Command::new("openssl")
+            .current_dir(t.path())
+            .args(["req", "-new", "-x509", "-days", "2", "-nodes", "-text"])
+            .args([
+                "-out",
+                &format!("{name}.crt"),
+                "-keyout",
+                &format!("{name}.key"),
+            ])
+            .args(["-subj", "/CN=localhost"])
+            .output()
+            .expect("openssl");
+        assert!(o.status.success(), "openssl: {}", stderr(&o));
+    };
+    selfsigned("self");
+    selfsigned("stranger");
+    // The server's certificate replaced by it (same files), and reloaded.
+    for f in ["crt", "key"] {
+        let bytes = fs::read(t.path().join(format!("self.{f}"))).expect("read");
+        fs::write(server.dir().join(format!("server.{f}")), bytes).expect("write");
+    }
+    let data = path_str(&server.data);
+    let o = server.run("pg_ctl", &["-D", &data, "reload"]);
+    assert!(o.status.success(), "pg_ctl reload: {}", stderr(&o));
+    std::thread::sleep(Duration::from_secs(1));
+    let url = |root: &str| {
+        format!(
+            "postgres://postgres:{SECRET}@{HOST}:{}/postgres?sslmode=verify-ca&sslrootcert={}",
+            server.port,
+            path_str(&t.path().join(root))
+        )
+    };
+    let out = t.path().join("dump");
+    dump_hiding(&url("self.crt"), &out, SECRET);
+    let err = one_line_error(
+        &dump2py(["-d", &url("stranger.crt"), &path_str(&t.path().join("no"))]),
+        SECRET,
+    );
+    assert!(
+        err.contains("TLS") && err.contains("CaUsedAsEndEntity"),
+        "{err}"
+    );
+}
+
 #[test]
 fn client_certificates_as_libpq() {
     let Some(server) = PrivateServer::start_with(SECRET, Auth::ClientCert) else {

@@ -50,10 +50,13 @@ pub(crate) fn client_config(spec: &ConnectSpec) -> Result<Option<Arc<ClientConfi
         SslMode::VerifyFull => Check::ChainAndName,
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut trusted = Vec::new();
     let chain = match check {
         Check::Nothing => None,
         Check::Chain | Check::ChainAndName => {
-            let roots = Arc::new(roots(root, spec.ssl_mode)?);
+            let (store, certs) = roots(root, spec.ssl_mode)?;
+            trusted = certs;
+            let roots = Arc::new(store);
             let verifier =
                 WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
                     .build()
@@ -63,6 +66,7 @@ pub(crate) fn client_config(spec: &ConnectSpec) -> Result<Option<Arc<ClientConfi
     };
     let verifier = Verifier {
         chain,
+        trusted,
         check_name: check == Check::ChainAndName,
         provider: Arc::clone(&provider),
     };
@@ -89,8 +93,14 @@ pub(crate) fn client_config(spec: &ConnectSpec) -> Result<Option<Arc<ClientConfi
 
 /// The trusted roots: the PEM file `sslrootcert`, or the system's (also
 /// for `sslrootcert=system`).
-fn roots(file: Option<&str>, mode: SslMode) -> Result<RootCertStore, String> {
+/// Also the certificates of `sslrootcert` themselves: a self-signed server
+/// certificate that is one of them is trusted as it is (as by libpq).
+fn roots(
+    file: Option<&str>,
+    mode: SslMode,
+) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), String> {
     let mut store = RootCertStore::empty();
+    let mut trusted = Vec::new();
     match file {
         Some(path) if path != "system" => {
             let pem = read_small(Path::new(path), MAX_PEM)
@@ -98,6 +108,7 @@ fn roots(file: Option<&str>, mode: SslMode) -> Result<RootCertStore, String> {
             let certs = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("sslrootcert {path}: not a PEM certificate file: {e}"))?;
+            trusted.clone_from(&certs);
             let (added, _) = store.add_parsable_certificates(certs);
             if added == 0 {
                 return Err(format!("sslrootcert {path} holds no usable CA certificate"));
@@ -119,7 +130,7 @@ fn roots(file: Option<&str>, mode: SslMode) -> Result<RootCertStore, String> {
             }
         }
     }
-    Ok(store)
+    Ok((store, trusted))
 }
 
 /// The client's certificate and key, checked to belong together when
@@ -194,6 +205,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 struct Verifier {
     /// None: the certificate is taken as it comes (`require`).
     chain: Option<Arc<WebPkiServerVerifier>>,
+    /// The certificates of `sslrootcert`.
+    trusted: Vec<CertificateDer<'static>>,
     check_name: bool,
     provider: Arc<CryptoProvider>,
 }
@@ -216,6 +229,20 @@ impl ServerCertVerifier for Verifier {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            // PostgreSQL's recipe for a self-signed certificate makes a CA
+            // certificate (openssl's `req -x509`), which webpki won't take
+            // as a server's. Given as sslrootcert itself, it is a trust
+            // anchor: libpq (OpenSSL) takes it, and so does verify-ca here.
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
+                if !self.check_name
+                    && e.to_string().contains("CaUsedAsEndEntity")
+                    && self
+                        .trusted
+                        .iter()
+                        .any(|t| t.as_ref() == end_entity.as_ref()) =>
+            {
+                Ok(ServerCertVerified::assertion())
+            }
             other => other,
         }
     }
