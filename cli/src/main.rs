@@ -370,6 +370,24 @@ fn with_allow_empty(url: &str, allow: bool) -> Result<String> {
     Ok(format!("{url}{sep}allow_empty=1"))
 }
 
+/// A umask that takes the owner's permissions makes staging directories
+/// dump2py can't write into or list: refused before anything is made.
+fn check_umask() -> Result<()> {
+    // SAFETY: umask only sets the process's mask; it is put back at once.
+    let mask = unsafe {
+        let mask = libc::umask(0o022);
+        libc::umask(mask);
+        mask
+    };
+    if mask & 0o700 != 0 {
+        anyhow::bail!(
+            "the umask {mask:03o} takes the owner's permissions: dump2py couldn't write or read \
+             back its own files; use a umask such as 022 or 077"
+        );
+    }
+    Ok(())
+}
+
 fn run(cli: &Cli) -> Result<ExitCode> {
     // Plugins join the registry before anything is looked up in it.
     cli.plugins.load()?;
@@ -378,6 +396,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     staging::set_sync(!cli.no_sync);
+    check_umask()?;
     if cli.max_row_count == 0 {
         usage!("--max-row-count must be at least 1");
     }

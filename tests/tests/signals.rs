@@ -184,9 +184,9 @@ fn a_signal_during_settings_kills_the_sites_python() {
     assert!(dead, "the site's Python ({pid}) still runs");
 }
 
-/// Under `umask 777` a run fails (it can't write into its own staging
-/// directory), and what it made, mode 000, is removed all the same: by it,
-/// and by the next run. Run as an unprivileged user (root may write
+/// A umask that takes the owner's permissions (777) is refused before
+/// anything is made; what a run under one left (mode 000) is removed by
+/// the next run. Run as an unprivileged user (root may write
 /// anywhere): as `nobody` through setpriv when the tests run as root.
 #[test]
 fn what_a_run_under_umask_777_makes_is_removed() {
@@ -248,9 +248,29 @@ fn what_a_run_under_umask_777_makes_is_removed() {
             .output()
             .expect("run")
     };
-    let out = run("777", &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_eq!(dot_files(&work), Vec::<String>::new(), "{}", stderr(&out));
+    for umask in ["777", "200"] {
+        let out = run(umask, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "error: the umask {umask} takes the owner's permissions"
+            )),
+            "{err}"
+        );
+        assert!(fs::read_dir(&work).expect("ls").count() == 1, "{err}");
+    }
+    // What a run killed under such a umask (an older dump2py) left: a
+    // staging of mode 000, and a file in it.
+    let left = work.join(".dump.dump2py-999999.tmp");
+    fs::create_dir(&left).expect("mkdir");
+    fs::write(left.join("x.py"), "x").expect("write");
+    let inner = left.join("sub");
+    fs::create_dir(&inner).expect("mkdir");
+    for p in [&inner, &left] {
+        let _ = Command::new("chown").args(["65534:65534"]).arg(p).status();
+        fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o000)).expect("chmod");
+    }
     let out = run("022", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(dot_files(&work), Vec::<String>::new());
