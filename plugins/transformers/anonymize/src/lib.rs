@@ -582,7 +582,20 @@ mod tests {
         assert!(err("columns=email,secret=", None).starts_with("no secret"));
         assert_eq!(err("columns=email", Some("from-env")), "");
         assert!(err("secret=x", None).starts_with("no columns"));
-        assert!(err("secret=x,colums=email", None).starts_with("unknown argument 'colums'"));
+        assert!(err("secret=x,colums=email", None).starts_with(
+            "argument 2 is not secret=, columns= or domain= ('colums': did you mean columns?)"
+        ));
+        // Part of a secret cut at a comma is never shown.
+        let e = err("columns=email,secret=Sup3r,S3cretTail", None);
+        assert!(
+            e.starts_with("argument 3 is not KEY=VALUE") && !e.contains("S3cret"),
+            "{e}"
+        );
+        let e = err("columns=email,secret=Sup3r,Tail=x", None);
+        assert!(
+            e.starts_with("argument 3 is not secret=") && !e.contains("Tail"),
+            "{e}"
+        );
         assert!(err("secret=x,columns=a..b", None).contains("'a..b' is not a column"));
         assert!(err("secret=x,columns=a|", None).contains("'' is not a column"));
         assert!(err("secret=x,columns=email,secret=y", None).contains("given twice"));
