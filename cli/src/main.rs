@@ -569,7 +569,17 @@ fn verify_dump(cli: &Cli, dump: &std::path::Path) -> Result<ExitCode> {
     if cli.output_dir.is_some() || !cli.outputs.is_empty() || cli.simulate {
         usage!("--verify checks a dump: it writes nothing (no OUTPUT_DIR, --json, --xml, -f, -s)");
     }
-    let manifest = verify::files(dump)?;
+    let manifest = verify::files(dump).map_err(|e| {
+        if staging::interrupted(dump) {
+            e.context(format!(
+                "{}: its publishing was cut short (kill -9, power loss): the next dump2py \
+                 run writing beside it completes it",
+                dump.display()
+            ))
+        } else {
+            e
+        }
+    })?;
     let url = match (&cli.database, &cli.settings) {
         (Some(url), _) => Some(url.clone()),
         (None, Some(settings)) => {

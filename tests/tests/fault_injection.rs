@@ -315,6 +315,8 @@ fn a_kill_between_two_renames_is_completed_by_the_next_run() {
     let other = work.join("other");
     let min1 = sqlite_url(&fixture("min1.sqlite3"));
     let mut bad = Vec::new();
+    // Outputs --verify found half published: some kill must leave one.
+    let mut cut_short = 0;
     for n in chosen {
         restore(&work, &before);
         let o = run(&args, Some(n), None);
@@ -323,6 +325,16 @@ fn a_kill_between_two_renames_is_completed_by_the_next_run() {
         if o.status.code().is_some() {
             bad.push(format!("{what}: not killed: {}", stderr(&o)));
             continue;
+        }
+        // --verify completes nothing, but says why an output doesn't pass.
+        for output in ["dump", "min1.json", "min1.xml"] {
+            let v = dump2py(["--verify", &work.join(output).to_string_lossy()]);
+            if !v.status.success() {
+                cut_short += 1;
+                if !stderr(&v).contains("its publishing was cut short") {
+                    bad.push(format!("{what}: --verify {output} before: {}", stderr(&v)));
+                }
+            }
         }
         // The next run writing beside them.
         let r = dump2py(["-v", "0", "-d", &min1, &other.to_string_lossy()]);
@@ -347,4 +359,5 @@ fn a_kill_between_two_renames_is_completed_by_the_next_run() {
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert!(cut_short > 0, "no kill left an output half published");
 }

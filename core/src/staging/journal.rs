@@ -180,3 +180,25 @@ pub(super) fn recover(parent: &Path) {
         }
     }
 }
+
+/// Whether a run that is gone left a commit half done that moves an
+/// output to `target` (for `--verify`, which completes nothing).
+pub fn interrupted(target: &Path) -> bool {
+    let Ok(names) = Names::of(target) else {
+        return false;
+    };
+    let Ok(dir) = fs::read_dir(&names.parent) else {
+        return false;
+    };
+    let target = absolute(target);
+    dir.flatten().any(|entry| {
+        let name = entry.file_name();
+        let is_journal = name
+            .to_str()
+            .and_then(beside::artifact)
+            .is_some_and(|(_, what)| what == "journal");
+        is_journal
+            && Journal::read(&entry.path())
+                .is_some_and(|j| j.moves.iter().any(|m| m.target == target))
+    })
+}
