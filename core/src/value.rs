@@ -52,6 +52,17 @@ impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
+
+    /// About the memory this value takes: itself and the text or bytes it
+    /// holds (what batches are bounded by).
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len(),
+                Value::Bytes(b) => b.len(),
+                _ => 0,
+            }
+    }
 }
 
 fn days_in_month(year: i32, month: u8) -> u8 {

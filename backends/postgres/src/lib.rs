@@ -377,7 +377,7 @@ impl PgSource {
         let finished = self.block(async {
             let mut stream = std::pin::pin!(stream);
             while let Some(chunk) = stream.next().await {
-                rows.push(&chunk.map_err(table_err)?);
+                rows.push(chunk.map_err(table_err)?);
                 while rows.next_row(&mut fields).map_err(malformed)? {
                     if fields.len() != width {
                         return Err(malformed(format!(
@@ -386,7 +386,7 @@ impl PgSource {
                         )));
                     }
                     decode_row(table, &decoders, rows.bytes(), &fields, &mut batch)?;
-                    if batch.values.len() >= width * batch_rows
+                    if batch.full(batch_rows)
                         && !out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))?
                     {
                         return Ok(false);
@@ -425,7 +425,7 @@ fn decode_row(
                     message: format!("declared {} but {message}", table.columns[i].declared_type),
                 })?,
         };
-        batch.values.push(v);
+        batch.push(v);
     }
     Ok(())
 }
