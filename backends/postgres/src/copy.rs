@@ -67,6 +67,20 @@ impl<C: AsRef<[u8]>> CopyRows<C> {
         self.buf.extend_from_slice(chunk.as_ref());
     }
 
+    /// Lets go of the last chunk once every row of it was read: a row's
+    /// message is freed before its batch is handed on.
+    pub fn release_spent(&mut self) {
+        if self
+            .chunk
+            .as_ref()
+            .is_some_and(|c| self.pos >= c.as_ref().len())
+        {
+            self.chunk = None;
+            self.buf.clear();
+            self.pos = 0;
+        }
+    }
+
     pub fn bytes(&self) -> &[u8] {
         match &self.chunk {
             Some(c) => c.as_ref(),
@@ -192,6 +206,8 @@ mod tests {
                         .map(|f| f.clone().map(|r| b[r].to_vec()))
                         .collect(),
                 );
+                // As the source does before handing a batch on.
+                c.release_spent();
             }
         }
         c.finish()?;

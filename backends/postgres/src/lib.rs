@@ -418,10 +418,11 @@ impl PgSource {
                         )));
                     }
                     decode_row(table, &decoders, rows.bytes(), &fields, &mut batch)?;
-                    if batch.full(batch_rows)
-                        && !out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))?
-                    {
-                        return Ok(false);
+                    if batch.full(batch_rows) {
+                        rows.release_spent();
+                        if !out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))? {
+                            return Ok(false);
+                        }
                     }
                 }
             }
