@@ -53,6 +53,18 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// About how long this value's text is in an output (a Python
+    /// literal, JSON, XML): its text with room for some escapes, base64's
+    /// four bytes for three, 32 for the rest. Sinks reserve a row's line
+    /// with it, so that a big value's line is allocated once, not doubled.
+    pub fn text_estimate(&self) -> usize {
+        match self {
+            Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len() + s.len() / 16 + 8,
+            Value::Bytes(b) => b.len().div_ceil(3) * 4 + 8,
+            _ => 32,
+        }
+    }
+
     /// About the memory this value takes: itself and the text or bytes it
     /// holds (what batches are bounded by).
     pub fn footprint(&self) -> usize {

@@ -203,6 +203,9 @@ impl<F: Format> DumpdataSink<F> {
         let mut buf = std::mem::take(&mut self.buf);
         for row in batch.rows() {
             buf.clear();
+            // Room for the whole object at once: a big value's object is
+            // not grown (and copied) at its end.
+            buf.reserve(row.iter().map(Value::text_estimate).sum::<usize>() + 256);
             self.format
                 .head(&mut buf, model, row, self.storage)
                 .map_err(|(column, message)| Error::Value {

@@ -304,6 +304,9 @@ fn format_row(
     create: &str,
     row: &[Value],
 ) -> Result<()> {
+    // Room for the whole line at once: a big value's line is not grown
+    // (and copied) at its end.
+    line.reserve(create.len() + row.iter().map(Value::text_estimate).sum::<usize>() + 8);
     line.push_str(create);
     for (i, f) in model.fields.iter().enumerate() {
         if i > 0 {
