@@ -52,6 +52,29 @@ impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
+
+    /// About how long this value's text is in an output (a Python
+    /// literal, JSON, XML): its text with room for some escapes, base64's
+    /// four bytes for three, 32 for the rest. Sinks reserve a row's line
+    /// with it, so that a big value's line is allocated once, not doubled.
+    pub fn text_estimate(&self) -> usize {
+        match self {
+            Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len() + s.len() / 16 + 8,
+            Value::Bytes(b) => b.len().div_ceil(3) * 4 + 8,
+            _ => 32,
+        }
+    }
+
+    /// About the memory this value takes: itself and the text or bytes it
+    /// holds (what batches are bounded by).
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len(),
+                Value::Bytes(b) => b.len(),
+                _ => 0,
+            }
+    }
 }
 
 fn days_in_month(year: i32, month: u8) -> u8 {

@@ -574,7 +574,7 @@ impl MysqlSource {
             let mut batch = Batch::new(width, batch_rows);
             // One row at a time from the socket: nothing holds the table.
             while let Some(row) = result.next().await? {
-                let raw = row.unwrap_raw();
+                let mut raw = row.unwrap_raw();
                 if raw.len() != width {
                     return Ok(Err(Error::table(
                         &table.name,
@@ -584,13 +584,20 @@ impl MysqlSource {
                 for (i, conv) in convs.iter().enumerate() {
                     // Copied into the batch's spare strings: the driver's
                     // buffers are freed here, on the thread that made them.
-                    let bytes = match &raw[i] {
-                        Some(mysql_async::Value::Bytes(b)) => Some(b.as_slice()),
-                        _ => None,
+                    // A big text or blob is moved, not copied: the
+                    // driver's copy is all there is of it.
+                    let converted = match (&mut raw[i], conv) {
+                        (
+                            Some(mysql_async::Value::Bytes(b)),
+                            Conv::Text | Conv::Json | Conv::Bytes,
+                        ) if b.len() >= MOVED_BYTES => owned_value(*conv, std::mem::take(b)),
+                        (Some(mysql_async::Value::Bytes(b)), _) => {
+                            types::convert_in(*conv, Some(b.as_slice()), &mut batch)
+                        }
+                        _ => types::convert_in(*conv, None, &mut batch),
                     };
-                    let converted = types::convert_in(*conv, bytes, &mut batch);
                     match converted {
-                        Ok(v) => batch.values.push(v),
+                        Ok(v) => batch.push(v),
                         Err(message) => {
                             let c = &table.columns[i];
                             return Ok(Err(Error::Value {
@@ -602,7 +609,7 @@ impl MysqlSource {
                         }
                     }
                 }
-                if batch.len() >= batch_rows {
+                if batch.full(batch_rows) {
                     match out(std::mem::replace(&mut batch, Batch::new(width, batch_rows))) {
                         Ok(true) => {}
                         Ok(false) => return Ok(Ok(())),
@@ -617,6 +624,24 @@ impl MysqlSource {
             Ok(Ok(()))
         });
         streamed.map_err(|e| self.table_error(&table.name, e))?
+    }
+}
+
+/// A text or blob at least this long is moved out of the driver's row
+/// rather than copied into a spare string.
+const MOVED_BYTES: usize = 1 << 16;
+
+/// A text, JSON or blob value (`conv`) made of the driver's bytes, moved.
+fn owned_value(conv: Conv, bytes: Vec<u8>) -> std::result::Result<Value, String> {
+    match conv {
+        Conv::Bytes => Ok(Value::Bytes(bytes)),
+        Conv::Text | Conv::Json => match String::from_utf8(bytes) {
+            Ok(s) if matches!(conv, Conv::Json) => Ok(Value::Json(s)),
+            Ok(s) => Ok(Value::Text(s)),
+            // The error as a copy would have it.
+            Err(e) => types::convert(conv, Some(e.as_bytes())),
+        },
+        _ => types::convert(conv, Some(&bytes)),
     }
 }
 

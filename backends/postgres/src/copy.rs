@@ -7,10 +7,13 @@ use std::ops::Range;
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
-#[derive(Debug, Default)]
-pub struct CopyRows {
+pub struct CopyRows<C> {
+    /// The unread bytes of earlier chunks, when a row spans chunks.
     buf: Vec<u8>,
-    /// Where the next unread row starts in `buf`.
+    /// The last chunk, read where it is while no row spans beyond it: a
+    /// row of one big value (one chunk) is never copied.
+    chunk: Option<C>,
+    /// Where the next unread row starts in [`CopyRows::bytes`].
     pos: usize,
     header_read: bool,
     ended: bool,
@@ -19,20 +22,70 @@ pub struct CopyRows {
 /// Where each field of one row lies in [`CopyRows::bytes`]; `None` is NULL.
 pub type Fields = Vec<Option<Range<usize>>>;
 
-impl CopyRows {
-    pub fn push(&mut self, chunk: &[u8]) {
+/// A spent row buffer bigger than this is freed, not kept.
+const KEEP_BYTES: usize = 1 << 20;
+
+impl<C> Default for CopyRows<C> {
+    fn default() -> Self {
+        CopyRows {
+            buf: Vec::new(),
+            chunk: None,
+            pos: 0,
+            header_read: false,
+            ended: false,
+        }
+    }
+}
+
+impl<C: AsRef<[u8]>> CopyRows<C> {
+    pub fn push(&mut self, chunk: C) {
+        if let Some(last) = self.chunk.take() {
+            let rest = &last.as_ref()[self.pos.min(last.as_ref().len())..];
+            self.pos = 0;
+            if rest.is_empty() {
+                self.chunk = Some(chunk);
+            } else {
+                // A row goes on in this chunk: both into the buffer.
+                self.buf.clear();
+                self.buf.extend_from_slice(rest);
+                self.buf.extend_from_slice(chunk.as_ref());
+            }
+            return;
+        }
         if self.pos == self.buf.len() {
+            if self.buf.capacity() > KEEP_BYTES {
+                self.buf = Vec::new();
+            }
             self.buf.clear();
             self.pos = 0;
+            self.chunk = Some(chunk);
+            return;
         } else if self.pos > self.buf.len() / 2 {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        self.buf.extend_from_slice(chunk);
+        self.buf.extend_from_slice(chunk.as_ref());
+    }
+
+    /// Lets go of the last chunk once every row of it was read: a row's
+    /// message is freed before its batch is handed on.
+    pub fn release_spent(&mut self) {
+        if self
+            .chunk
+            .as_ref()
+            .is_some_and(|c| self.pos >= c.as_ref().len())
+        {
+            self.chunk = None;
+            self.buf.clear();
+            self.pos = 0;
+        }
     }
 
     pub fn bytes(&self) -> &[u8] {
-        &self.buf
+        match &self.chunk {
+            Some(c) => c.as_ref(),
+            None => &self.buf,
+        }
     }
 
     /// Fills `fields` with the next whole row: Ok(false) when more bytes
@@ -68,7 +121,7 @@ impl CopyRows {
                 continue;
             }
             let len = usize::try_from(len).map_err(|_| format!("field length {len}"))?;
-            if self.buf.len() - at < len {
+            if self.bytes().len() - at < len {
                 return Ok(false);
             }
             fields.push(Some(at..at + len));
@@ -80,7 +133,7 @@ impl CopyRows {
 
     /// The stream ended: it must have ended with the end marker.
     pub fn finish(&self) -> Result<(), String> {
-        match (self.ended, self.buf.len() - self.pos) {
+        match (self.ended, self.bytes().len() - self.pos) {
             (true, 0) => Ok(()),
             (true, n) => Err(format!("{n} bytes after the end of the COPY data")),
             (false, _) => Err("the COPY data ended in the middle of a row".into()),
@@ -88,7 +141,7 @@ impl CopyRows {
     }
 
     fn header_end(&self) -> Result<Option<usize>, String> {
-        let b = &self.buf[self.pos..];
+        let b = &self.bytes()[self.pos..];
         if b.len() < SIGNATURE.len() + 8 {
             return Ok(None);
         }
@@ -98,17 +151,17 @@ impl CopyRows {
         let mut at = self.pos + SIGNATURE.len() + 4; // past the flags
         let ext = self.read_i32(&mut at).unwrap_or(0);
         let ext = usize::try_from(ext).map_err(|_| format!("header extension length {ext}"))?;
-        Ok((self.buf.len() - at >= ext).then_some(at + ext))
+        Ok((self.bytes().len() - at >= ext).then_some(at + ext))
     }
 
     fn read_i16(&self, at: &mut usize) -> Option<i16> {
-        let b = self.buf.get(*at..*at + 2)?;
+        let b = self.bytes().get(*at..*at + 2)?;
         *at += 2;
         Some(i16::from_be_bytes([b[0], b[1]]))
     }
 
     fn read_i32(&self, at: &mut usize) -> Option<i32> {
-        let b = self.buf.get(*at..*at + 4)?;
+        let b = self.bytes().get(*at..*at + 4)?;
         *at += 4;
         Some(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
@@ -140,7 +193,7 @@ mod tests {
     }
 
     fn read_all(data: &[u8], chunk: usize) -> Result<Vec<Vec<Option<Vec<u8>>>>, String> {
-        let mut c = CopyRows::default();
+        let mut c = CopyRows::<&[u8]>::default();
         let mut rows = Vec::new();
         let mut fields = Fields::new();
         for part in data.chunks(chunk) {
@@ -153,6 +206,8 @@ mod tests {
                         .map(|f| f.clone().map(|r| b[r].to_vec()))
                         .collect(),
                 );
+                // As the source does before handing a batch on.
+                c.release_spent();
             }
         }
         c.finish()?;

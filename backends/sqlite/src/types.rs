@@ -89,7 +89,7 @@ pub fn read_table(
         for (i, (col, read)) in table.columns.iter().zip(&reads).enumerate() {
             let raw = row.get_ref(i).map_err(table_err)?;
             match convert_in(*read, raw, &mut batch) {
-                Ok(v) => batch.values.push(v),
+                Ok(v) => batch.push(v),
                 Err(message) => {
                     return Err(Error::Value {
                         table: table.name.clone(),
@@ -100,7 +100,7 @@ pub fn read_table(
                 }
             }
         }
-        if batch.len() >= batch_rows
+        if batch.full(batch_rows)
             && !out(std::mem::replace(&mut batch, Batch::new(width, batch_rows)))?
         {
             return Ok(());

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use crate::batch::Batch;
 use crate::error::{Error, Result};
@@ -15,6 +15,93 @@ use crate::schema::Table;
 /// batches per reader besides the one each side works on), and a reader
 /// ahead of the sinks waits for them (back-pressure).
 pub(super) const QUEUE_BATCHES: usize = 4;
+
+/// Bytes of batches ([`Batch::bytes`]) that the read being written may
+/// have handed on and the sinks not yet written, and as many for all the
+/// reads ahead of it: a reader past it waits before it reads on. A batch of
+/// one big value is thus written before the next row is read.
+pub(super) const QUEUE_BYTES: usize = 16 << 20;
+
+/// The bytes in flight per task, shared by the readers and the consumer.
+struct Budget {
+    flight: Mutex<Flight>,
+    changed: Condvar,
+}
+
+struct Flight {
+    /// Per task: bytes of batches sent and not yet written.
+    bytes: Vec<usize>,
+    /// The task the consumer takes batches from.
+    head: usize,
+    stop: bool,
+}
+
+impl Budget {
+    fn new(tasks: usize) -> Budget {
+        Budget {
+            flight: Mutex::new(Flight {
+                bytes: vec![0; tasks],
+                head: 0,
+                stop: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn change(&self, f: impl FnOnce(&mut Flight)) {
+        if let Ok(mut flight) = self.flight.lock() {
+            f(&mut flight);
+        }
+        self.changed.notify_all();
+    }
+
+    /// Task `task` sends `n` bytes (counted before the consumer may take
+    /// them).
+    fn sending(&self, task: usize, n: usize) {
+        if let Ok(mut flight) = self.flight.lock() {
+            flight.bytes[task] += n;
+        }
+    }
+
+    /// After task `task` sent a batch: waits until the task being written
+    /// is within [`QUEUE_BYTES`], and the tasks ahead of it are, or the
+    /// consumer is past this task or stopped.
+    fn wait(&self, task: usize) {
+        let Ok(mut flight) = self.flight.lock() else {
+            return;
+        };
+        let waits = |f: &Flight| {
+            !f.stop
+                && task >= f.head
+                && match task == f.head {
+                    true => f.bytes[task] > QUEUE_BYTES,
+                    false => f.bytes[f.head + 1..].iter().sum::<usize>() > QUEUE_BYTES,
+                }
+        };
+        while waits(&flight) {
+            match self.changed.wait(flight) {
+                Ok(f) => flight = f,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// The consumer wrote `n` bytes of task `task`.
+    fn written(&self, task: usize, n: usize) {
+        self.change(|f| f.bytes[task] = f.bytes[task].saturating_sub(n));
+    }
+
+    /// The consumer goes on to task `head`: the ones before are done or
+    /// dropped.
+    fn head(&self, head: usize) {
+        self.change(|f| {
+            for b in &mut f.bytes[..head] {
+                *b = 0;
+            }
+            f.head = head;
+        });
+    }
+}
 
 /// One read of the plan: a table, whole or one key range of it (the
 /// ranges of a table follow each other, in key order).
@@ -50,11 +137,19 @@ pub(super) fn read_ahead<T>(
         })
         .unzip();
     let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
-    let (senders, next, stop) = (&senders, &next, &stop);
+    let budget = Budget::new(tasks.len());
+    let (senders, next, stop, budget) = (&senders, &next, &stop, &budget);
     std::thread::scope(|scope| {
         let readers: Vec<_> = (sources.into_iter())
             .map(|source| {
-                scope.spawn(move || read_tasks(source, tasks, senders, next, stop, batch_rows))
+                let reader = Reader {
+                    tasks,
+                    senders,
+                    next,
+                    stop,
+                    budget,
+                };
+                scope.spawn(move || reader.read(source, batch_rows))
             })
             .collect();
         let mut at = 0usize;
@@ -77,9 +172,15 @@ pub(super) fn read_ahead<T>(
                 *rx = None;
             }
             at = end;
-            for rx in &mut receivers[first..end] {
+            for (task, rx) in (first..end).zip(&mut receivers[first..end]) {
                 let Some(rx) = rx.take() else { continue };
-                match drain(&rx, &table.name, each) {
+                budget.head(task);
+                match drain(&rx, &table.name, |batch| {
+                    let n = batch.bytes();
+                    let go_on = each(batch);
+                    budget.written(task, n);
+                    go_on
+                }) {
                     Ok(true) => {}
                     // Stopped: the rest of the table is dropped unread.
                     Ok(false) => return Ok(()),
@@ -90,6 +191,7 @@ pub(super) fn read_ahead<T>(
         });
         // Dropping the receivers stops a reader still reading.
         stop.store(true, Ordering::SeqCst);
+        budget.change(|f| f.stop = true);
         drop(receivers);
         let panicked = readers.into_iter().any(|r| r.join().is_err());
         if panicked {
@@ -99,34 +201,49 @@ pub(super) fn read_ahead<T>(
     })
 }
 
-/// One reader: the next task not yet taken, until none is left or the
-/// consumer stops.
-fn read_tasks(
-    source: &mut (dyn Source + Send),
-    tasks: &[Task],
-    senders: &[Mutex<Option<SyncSender<Read>>>],
-    next: &AtomicUsize,
-    stop: &AtomicBool,
-    batch_rows: usize,
-) {
-    while !stop.load(Ordering::SeqCst) {
-        let i = next.fetch_add(1, Ordering::SeqCst);
-        let Some(task) = tasks.get(i) else { break };
-        let Some(tx) = senders.get(i).and_then(|s| s.lock().ok()?.take()) else {
-            continue;
-        };
-        // A send fails when the consumer dropped this task: stop it.
-        let mut each = |batch| Ok(tx.send(Read::Batch(batch)).is_ok());
-        let read = match task.range {
-            None => source.read_table(&task.table, batch_rows, &mut each),
-            Some(range) => source.read_range(&task.table, range, batch_rows, &mut each),
-        };
-        let _ = tx.send(Read::End(read));
+/// What a reader thread shares with the others and the consumer.
+struct Reader<'t> {
+    tasks: &'t [Task],
+    senders: &'t [Mutex<Option<SyncSender<Read>>>],
+    next: &'t AtomicUsize,
+    stop: &'t AtomicBool,
+    budget: &'t Budget,
+}
+
+impl Reader<'_> {
+    /// The next task not yet taken, until none is left or the consumer
+    /// stops.
+    fn read(&self, source: &mut (dyn Source + Send), batch_rows: usize) {
+        while !self.stop.load(Ordering::SeqCst) {
+            let i = self.next.fetch_add(1, Ordering::SeqCst);
+            let Some(task) = self.tasks.get(i) else { break };
+            let Some(tx) = self.senders.get(i).and_then(|s| s.lock().ok()?.take()) else {
+                continue;
+            };
+            // A send fails when the consumer dropped this task: stop it.
+            let mut each = |batch: Batch| {
+                self.budget.sending(i, batch.bytes());
+                let sent = tx.send(Read::Batch(batch)).is_ok();
+                if sent {
+                    self.budget.wait(i);
+                }
+                Ok(sent)
+            };
+            let read = match task.range {
+                None => source.read_table(&task.table, batch_rows, &mut each),
+                Some(range) => source.read_range(&task.table, range, batch_rows, &mut each),
+            };
+            let _ = tx.send(Read::End(read));
+        }
     }
 }
 
 /// One task's batches into `each`: whether the table goes on.
-fn drain(rx: &Receiver<Read>, table: &str, each: &mut BatchFn) -> Result<bool> {
+fn drain(
+    rx: &Receiver<Read>,
+    table: &str,
+    mut each: impl FnMut(Batch) -> Result<bool>,
+) -> Result<bool> {
     loop {
         match rx.recv() {
             Ok(Read::Batch(batch)) => {

@@ -751,3 +751,115 @@ fn with_workers_every_connection_counts() {
         );
     }
 }
+
+/// Rows of one value bigger than the read-ahead's bytes: a batch each
+/// ([`Batch::full`]); each time the sink writes one it says so.
+struct BigRows {
+    rows: usize,
+    written: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Per batch sent: how many sent batches the sink had not yet written
+    /// when the source went on to read the next row.
+    unwritten: Vec<usize>,
+}
+
+impl Source for BigRows {
+    fn as_send(&mut self) -> Option<&mut (dyn Source + Send)> {
+        Some(self)
+    }
+    fn describe(&self) -> String {
+        "big".into()
+    }
+    fn schema(&mut self) -> Result<Schema> {
+        let col = |n: &str, kind| Column {
+            name: n.into(),
+            declared_type: String::new(),
+            kind,
+            nullable: false,
+            generated: false,
+        };
+        Ok(Schema {
+            tables: vec![Table {
+                name: "app_blob".into(),
+                columns: vec![col("id", ColumnKind::Int), col("data", ColumnKind::Bytes)],
+                primary_key: vec!["id".into()],
+                foreign_keys: vec![],
+                unique: vec![],
+            }],
+        })
+    }
+    fn count_rows(&mut self, _: &Table) -> Result<u64> {
+        Ok(self.rows as u64)
+    }
+    fn read_table(&mut self, _: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let mut batch = Batch::new(2, batch_rows);
+        let mut sent = 0;
+        for i in 0..self.rows {
+            batch.push(Value::Int(i as i64));
+            // Zeroed pages: not touched, so not resident.
+            batch.push(Value::Bytes(vec![0; read_ahead::QUEUE_BYTES + 1]));
+            if batch.full(batch_rows) {
+                sent += 1;
+                if !out(std::mem::replace(&mut batch, Batch::new(2, batch_rows)))? {
+                    return Ok(());
+                }
+                let written = self.written.load(Ordering::SeqCst);
+                self.unwritten.push(sent - written);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counts the batches it writes.
+struct CountWritten(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+impl Sink for CountWritten {
+    fn begin(&mut self, _: &DumpInfo, _: &Site) -> Result<()> {
+        Ok(())
+    }
+    fn table_start(&mut self, _: &Model, _: u64) -> Result<()> {
+        Ok(())
+    }
+    fn rows(&mut self, _: &Model, b: &Batch) -> Result<()> {
+        assert_eq!(b.len(), 1, "a row bigger than a batch's bytes is a batch");
+        // Slow enough that a reader not held back would run ahead.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    fn table_end(&mut self, _: &Model, _: u64) -> Result<()> {
+        Ok(())
+    }
+    fn table_skipped(&mut self, _: &Model, _: &str) -> Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _: &Report) -> Result<()> {
+        Ok(())
+    }
+    fn abort(&mut self) {}
+}
+
+/// A reader holds back once its batches not yet written pass
+/// `QUEUE_BYTES`, however few they are: with values bigger than that, the
+/// source reads a row only once the sinks wrote the one before (not
+/// `QUEUE_BATCHES` rows ahead).
+#[test]
+fn reading_ahead_is_bounded_by_bytes() {
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut src = BigRows {
+        rows: 6,
+        written: written.clone(),
+        unwritten: Vec::new(),
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(CountWritten(written.clone()))];
+    let report = Pipeline {
+        source: &mut src,
+        transformers: &mut [],
+        sinks: &mut sinks,
+        options: PipelineOptions::default(),
+    }
+    .run(&DumpInfo::default(), &mut Quiet)
+    .expect("dump");
+    assert_eq!(report.rows(), 6);
+    assert_eq!(src.unwritten, [0; 6]);
+}

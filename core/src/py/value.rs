@@ -131,6 +131,23 @@ fn base64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
+/// The bytes whose base64 text [`py`] gives for `v` (a blob, or a
+/// `BinaryField` stored as text): a writer may encode them into its own
+/// buffer with [`push_base64`] instead of copying `py`'s text (a big blob
+/// then has one copy, not two). Base64 needs no escape in any format.
+pub fn base64_source(kind: Kind, v: &Value) -> Option<&[u8]> {
+    match (kind, v) {
+        (_, Value::Bytes(b)) => Some(b),
+        (Kind::Binary, Value::Text(t)) => Some(t.as_bytes()),
+        _ => None,
+    }
+}
+
+/// Appends the base64 text of `b`, as [`py`] gives it.
+pub fn push_base64(out: &mut String, b: &[u8]) {
+    base64::engine::general_purpose::STANDARD.encode_string(b, out);
+}
+
 fn decimal_text(
     text: &str,
     places: Option<u32>,

@@ -55,6 +55,9 @@ fn cmp_sort_keys(
     Ordering::Equal
 }
 
+/// A buffer that grew past this (an object of a big value) is freed after it.
+const KEEP_BYTES: usize = 1 << 20;
+
 /// What is wrong with one value: its column and why.
 pub type FieldError = (String, String);
 
@@ -200,6 +203,9 @@ impl<F: Format> DumpdataSink<F> {
         let mut buf = std::mem::take(&mut self.buf);
         for row in batch.rows() {
             buf.clear();
+            // Room for the whole object at once: a big value's object is
+            // not grown (and copied) at its end.
+            buf.reserve(row.iter().map(Value::text_estimate).sum::<usize>() + 256);
             self.format
                 .head(&mut buf, model, row, self.storage)
                 .map_err(|(column, message)| Error::Value {
@@ -220,6 +226,10 @@ impl<F: Format> DumpdataSink<F> {
                 .map_err(|e| Error::io(self.target.path(), e))?;
             if let (Some(Some(keys)), Some(p)) = (self.sort_keys.get_mut(i), pk_index) {
                 keys.insert(key_of(&row[p]), sort_values(model, row));
+            }
+            // An object of a big value is not kept for the next one.
+            if buf.capacity() > KEEP_BYTES {
+                buf = String::with_capacity(4096);
             }
         }
         self.buf = buf;
@@ -281,6 +291,12 @@ impl<F: Format> DumpdataSink<F> {
             let natural_fks = model.fields.iter().any(|f| f.natural.is_some());
             let mut r = BufReader::new(File::open(file).map_err(io)?);
             while read_record(&mut r, &mut key).map_err(io)? {
+                // The record of a big value is not kept for the next one.
+                for b in [&mut body, &mut resolved] {
+                    if b.capacity() > KEEP_BYTES {
+                        *b = Vec::new();
+                    }
+                }
                 read_record(&mut r, &mut body).map_err(io)?;
                 self.format.before_object(&mut s, first);
                 first = false;

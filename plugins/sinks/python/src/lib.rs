@@ -53,6 +53,9 @@ pub struct PythonSink {
 /// this many rows.
 const ROWS_PER_SLICE: usize = 128;
 
+/// A row's line buffer that grew past this (a big value) is freed.
+const KEEP_LINE_BYTES: usize = 1 << 20;
+
 /// The files of the table being written.
 struct TableWriter {
     expected: u64,
@@ -180,6 +183,10 @@ impl PythonSink {
         line.clear();
         let formatted = format_row(&mut line, &self.site, model, create, row);
         let written = formatted.and_then(|()| self.emit_line(model, line.as_bytes()));
+        // The line of a big value is not kept for the rows after it.
+        if line.capacity() > KEEP_LINE_BYTES {
+            line = String::with_capacity(4096);
+        }
         self.line = line;
         written
     }
@@ -297,6 +304,9 @@ fn format_row(
     create: &str,
     row: &[Value],
 ) -> Result<()> {
+    // Room for the whole line at once: a big value's line is not grown
+    // (and copied) at its end.
+    line.reserve(create.len() + row.iter().map(Value::text_estimate).sum::<usize>() + 8);
     line.push_str(create);
     for (i, f) in model.fields.iter().enumerate() {
         if i > 0 {

@@ -79,7 +79,12 @@ fn write_plain(
         }
         Value::Decimal(d) => quoted(out, d),
         Value::Text(s) => repr::write_str(out, s),
-        Value::Bytes(b) => quoted(out, &base64::engine::general_purpose::STANDARD.encode(b)),
+        // Base64 needs no escape: encoded in place, without a copy.
+        Value::Bytes(b) => {
+            out.push('\'');
+            base64::engine::general_purpose::STANDARD.encode_string(b, out);
+            out.push('\'');
+        }
         Value::Date(d) => {
             out.push_str("date(");
             ymd(out, d);

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use dump2py_core::py::json::{write_float, write_str, Doc, Style};
-use dump2py_core::py::value::{py, Py};
+use dump2py_core::py::value::{base64_source, push_base64, py, Py};
 use dump2py_core::schema::Storage;
 use dump2py_core::value::duration_string;
 use dump2py_core::Value;
@@ -120,6 +120,12 @@ impl Format for JsonFormat {
             // Resolved at `finish`, when every row it may name is read.
             if f.natural.is_some() && !matches!(v, Value::Null) {
                 natural::placeholder(out, i, v);
+                continue;
+            }
+            if let Some(b) = base64_source(f.kind, v) {
+                out.push('"');
+                push_base64(out, b);
+                out.push('"');
                 continue;
             }
             py(f.kind, v, storage)

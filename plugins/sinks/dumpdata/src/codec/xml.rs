@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use dump2py_core::py::json::{Doc, Style};
 use dump2py_core::py::repr;
-use dump2py_core::py::value::{py, Kind, Py};
+use dump2py_core::py::value::{base64_source, push_base64, py, Kind, Py};
 use dump2py_core::schema::Storage;
 use dump2py_core::value::duration_string;
 use dump2py_core::Value;
@@ -204,6 +204,11 @@ impl Format for XmlFormat {
             // Resolved at `finish`, when every row it may name is read.
             if f.natural.is_some() && !matches!(v, Value::Null) {
                 natural::placeholder(out, i, v);
+                out.push_str("</field>");
+                continue;
+            }
+            if let Some(b) = base64_source(f.kind, v) {
+                push_base64(out, b);
                 out.push_str("</field>");
                 continue;
             }
