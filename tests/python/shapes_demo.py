@@ -15,6 +15,9 @@ from shapes.core.models import (  # noqa: E402
     Base, Explicit, Implicit, Left, Measure, Note, ProxyBase, Right)
 from shapes.extra.models import Thing  # noqa: E402
 
+# Content types first: the app without migrations refers to them (on
+# PostgreSQL and MariaDB, its tables need theirs).
+call_command("migrate", "contenttypes", interactive=False, verbosity=0)
 call_command("migrate", run_syncdb=True, interactive=False, verbosity=0)
 # Content types (and permissions) of shapes.extra anew: other ids.
 ContentType.objects.filter(app_label="extra").delete()

@@ -604,3 +604,84 @@ fn restore_checks_the_dump_before_it_empties_the_database() {
         "the dump's rows stayed"
     );
 }
+
+/// The shapes site on PostgreSQL and MariaDB (the Lino environment, which
+/// has their drivers; the site is plain Django all the same): the restore
+/// gives dumpdata's data back, and a restore the database refuses half-way
+/// leaves none of the dump's rows.
+#[test]
+fn shapes_restore_all_or_nothing_on_postgres_and_mariadb() {
+    use dump2py_tests::servers::{Backend, TestDb};
+    const SITE: &str = "shapes.settings";
+    let lino = lino();
+    for backend in [Backend::Postgres, Backend::MariaDb] {
+        if !backend.up() {
+            continue;
+        }
+        let t = tempfile::tempdir().expect("tempdir");
+        let files = t.path().join("files.sqlite3");
+        let (src, dst) = (
+            TestDb::new(backend, "restore_src"),
+            TestDb::new(backend, "restore_dst"),
+        );
+        let run = |db: &TestDb, script: &Path, args: &[&str]| -> Output {
+            lino.command(SITE, &files)
+                .env("DUMP2PY_TEST_DB_URL", &db.url)
+                .arg(script)
+                .args(args)
+                .output()
+                .expect("run python")
+        };
+        let demo = root().join("tests/python/shapes_demo.py");
+        ok(run(&src, &demo, &[]), "shapes_demo.py");
+        dst.admin_ok(SITE, &files, &["migrate", "contenttypes", "-v", "0"]);
+        dst.admin_ok(SITE, &files, &["migrate", "--run-syncdb", "-v", "0"]);
+        let data = |db: &TestDb, name: &str| -> PathBuf {
+            let out = t.path().join(name);
+            let o = out.to_string_lossy().into_owned();
+            let args = ["dumpdata", "--natural-foreign", "--format", "yaml"];
+            db.admin_ok(
+                SITE,
+                &files,
+                &[&args[..], &["-e", "contenttypes", "-o", &o]].concat(),
+            );
+            out
+        };
+        let before = data(&src, "before.yaml");
+        let dump = t.path().join("dump");
+        src.ours_ok(SITE, &files, &dump);
+        let restore = dump.join("restore.py");
+        for args in [&["--noinput"][..], &["--noinput", "--bulk"][..]] {
+            ok(run(&dst, &restore, args), "restore.py");
+            let after = data(&dst, "after.yaml");
+            lino.assert_same_data(&before, &after);
+        }
+        let rights = dump.join("core_right.py");
+        let text = fs::read_to_string(&rights).expect("core_right.py");
+        let broken = text.replace("create_core_right(1,1)", "create_core_right(1,999)");
+        assert_ne!(broken, text, "{text}");
+        fs::write(&rights, broken).expect("write");
+        let out = run(&dst, &restore, &["--noinput", "--no-verify"]);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{}: {err}", backend.name());
+        assert!(
+            err.contains("The restore failed: IntegrityError: "),
+            "{err}"
+        );
+        assert!(
+            err.contains("the database holds none of the dump's rows"),
+            "{err}"
+        );
+        let left = dst.admin_ok(
+            SITE,
+            &files,
+            &["dumpdata", "core", "auth.group", "auth.user"],
+        );
+        assert_eq!(
+            stdout(&left).trim(),
+            "[]",
+            "{}: rows stayed",
+            backend.name()
+        );
+    }
+}
