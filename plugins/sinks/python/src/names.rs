@@ -120,7 +120,6 @@ const TEMPLATE_GLOBALS: &[&str] = &[
     "_dump2py_verify",
     "_dump2py_check_site",
     "_dump2py_check_counts",
-    "_dump2py_load",
     "DUMPED_MODELS",
     "_dump2py_get_model",
 ];

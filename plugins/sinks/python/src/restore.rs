@@ -322,7 +322,7 @@ pub fn main(out: &mut String, site: &Site, files: &[String], missing: &[(String,
     out.push_str(if missing.is_empty() { "}\n" } else { ",\n}\n" });
     out.push_str(MAIN_HEAD);
     for f in files {
-        let _ = writeln!(out, "        execfile({}, *args)", lit(f));
+        let _ = writeln!(out, "            execfile({}, *args)", lit(f));
     }
     out.push_str(MAIN_TAIL);
 }
@@ -410,34 +410,19 @@ def main(args):
     os.chdir(here)
     args = (globals(), locals())
     try:
-        _dump2py_load(loader, manifest, migrating, args)
+        # The whole load, in one transaction (Dump2pyLoader.restoring).
+        with loader.restoring():
+            loader.initialize()
+"#;
+
+const MAIN_TAIL: &str = r#"            loader.finalize()
+            if manifest is not None and not migrating:
+                _dump2py_check_counts(loader, manifest)
     except BaseException as e:
-        if isinstance(e, SystemExit):
-            msg = e.code
-        else:
-            import traceback
-            traceback.print_exc()
-            msg = _dump2py_message(e)
-        state = ("The load was one transaction and is rolled back: the database holds none of "
-                 "the dump's rows, it is as %s left it." % ("initdb" if _DUMP2PY_LINO else "flush"))
-        if loader.vendor == "mysql":
-            state += (" (On MySQL/MariaDB, a table that isn't InnoDB keeps what was saved into it, "
-                      "and a statement that changes the schema commits.)")
-        raise SystemExit("The restore failed: %s\n%s" % (msg, state)) from None
+        loader.failed(e)
     loader.reset_sequences()
     loader.report_problems()
     loader.report_loaded()
-
-
-def _dump2py_load(loader, manifest, migrating, args):
-    """The whole load, in one transaction (Dump2pyLoader.restoring)."""
-    with loader.restoring():
-        loader.initialize()
-"#;
-
-const MAIN_TAIL: &str = r#"        loader.finalize()
-        if manifest is not None and not migrating:
-            _dump2py_check_counts(loader, manifest)
 
 
 if __name__ == '__main__':

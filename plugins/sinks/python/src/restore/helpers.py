@@ -525,8 +525,9 @@ class Dump2pyLoader(DpyLoader):
         full_clean() refuses is saved as dumped: only the database refuses."""
         problem, checked = None, False
         if full and "full_clean" not in obj.__dict__:
-            fields = obj._meta.concrete_fields
-            dumped = [(f.attname, getattr(obj, f.attname)) for f in fields]
+            # What the instance holds (not a deferred field, e.g. generated).
+            dumped = [(f.attname, obj.__dict__[f.attname]) for f in obj._meta.concrete_fields
+                      if f.attname in obj.__dict__]
             try:
                 obj.full_clean()
                 checked = True
@@ -658,6 +659,21 @@ class Dump2pyLoader(DpyLoader):
                         ", ".join(str(p.object.pk) for p in same)))
                     count += len(same)
             raise SystemExit("Abandoning with %d unsaved instances:%s" % (count, "".join(lines)))
+
+    def failed(self, e):
+        """Ends a restore whose load failed (and was rolled back)."""
+        if isinstance(e, SystemExit):
+            msg = e.code
+        else:
+            import traceback
+            traceback.print_exc()
+            msg = _dump2py_message(e)
+        state = ("The load was one transaction and is rolled back: the database holds none of "
+                 "the dump's rows, it is as %s left it." % ("initdb" if _DUMP2PY_LINO else "flush"))
+        if self.vendor == "mysql":
+            state += (" (On MySQL/MariaDB, a table that isn't InnoDB keeps what was saved into it, "
+                      "and a statement that changes the schema commits.)")
+        raise SystemExit("The restore failed: %s\n%s" % (msg, state)) from None
 
     def report_loaded(self):
         secs = _dump2py_clock() - self.started
