@@ -55,8 +55,7 @@ def _dump2py_create_mti_child(parent_model, pk, child_model, **kw):
         parent = parent_model._base_manager.get(pk=pk)
         for k, v in parent_values.items():
             setattr(parent, k, v)
-        parent.full_clean()
-        parent.save()
+        parent.save_base(raw=True)  # loaddata's way: no full_clean()
 
     def save(*args, **kwargs):
         kwargs.update(raw=True, force_insert=True)
