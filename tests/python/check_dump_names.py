@@ -31,7 +31,7 @@ import sys
 # Calls restore.py's template makes at module level (outside functions).
 TOP_CALLS = {"_bind_models", "make_aware", "datetime", "argparse.ArgumentParser",
              "parser.add_argument", "parser.parse_args", "main", "_dump2py_setup",
-             "_dump2py_logger"}
+             "_dump2py_logger", "_dump2py_get_model", "ct_model"}
 TOP_KINDS = (ast.Import, ast.ImportFrom, ast.Assign, ast.FunctionDef, ast.ClassDef, ast.If,
              ast.Expr)
 

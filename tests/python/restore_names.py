@@ -12,7 +12,9 @@ block), ours must define it too:
 - the helpers SOURCE_VERSION, dt, bv2kw and new_content_type_id;
 - each model global `<name> = resolve_model("<app_label>.<Model>")`, with
   the same name and the same model (ours may also write
-  `apps.get_model("<app_label>", "<Model>")`, which binds the same model);
+  `apps.get_model("<app_label>", "<Model>")`, `_dump2py_get_model(...)`
+  alike, or `ct_model("<app_label>", "<model>")` for a model it doesn't
+  dump, which bind the same model);
 - each `create_<table>` function, with the same parameters in the same
   order, except those named with --m2m TABLE.PARAM (Lino passes many-to-many
   fields as parameters that the model can't take; ours leaves them out by
@@ -58,6 +60,8 @@ def model_label(value):
     f = value.func
     if isinstance(f, ast.Name) and f.id == "resolve_model" and len(args) == 1:
         return args[0].value
+    if isinstance(f, ast.Name) and f.id in ("_dump2py_get_model", "ct_model") and len(args) in (1, 2):
+        return ".".join(a.value for a in args)
     if (isinstance(f, ast.Attribute) and f.attr == "get_model"
             and isinstance(f.value, ast.Name) and f.value.id == "apps"
             and len(args) in (1, 2)):
@@ -122,7 +126,7 @@ def main(argv):
         if name not in ours.models:
             what = "defines it otherwise" if name in ours.defined else "does not define it"
             problems.append(f"model global {name} = {text}: ours {what}")
-        elif ours.models[name][0] != label:
+        elif ours.models[name][0].lower() != label.lower():
             problems.append(f"model global {name}: Lino's is {text}, ours {ours.models[name][1]}")
         elif ours.models[name][1] != text:
             notes.append(f"model global {name}: Lino's is {text}, ours {ours.models[name][1]} "

@@ -228,3 +228,107 @@ fn bulk_restores_into_postgres_and_mariadb() {
         assert_same(&a, &b, backend.name());
     }
 }
+
+/// Lino's loader loses nothing: a value full_clean() refuses (an empty
+/// name without blank=True) is saved as dumped and listed as a warning;
+/// a cycle through nullable keys without blank=True (AWKWARD_STRICT_CYCLE)
+/// restores, with and without `--quick`. dumpdata equals the original's.
+#[test]
+fn lino_restores_what_full_clean_refuses() {
+    let lino = lino();
+    let strict = [("AWKWARD_STRICT_CYCLE", "1")];
+    // Lino's own fixture loader can't load that cycle: the demo data
+    // comes from the default site (the same tables).
+    let (t, db) = awkward(lino, &[]);
+    sqlite_rows(
+        lino,
+        &db,
+        "UPDATE things_alpha SET name = '' WHERE id = 1 RETURNING id",
+    );
+    let cycle = "SELECT a.id, a.beta_id, b.id, b.alpha_id FROM things_alpha a \
+                 JOIN things_beta b ON b.id = a.beta_id ORDER BY a.id";
+    let linked = sqlite_rows(lino, &db, cycle);
+    assert!(linked.contains("(1, 1, 1, 1)"), "no cycle: {linked}");
+    let before = t.path().join("before.json");
+    lino.dumpdata(AWKWARD, &db, &before);
+    let dump = t.path().join("dump");
+    lino.ours_ok(AWKWARD, &db, &strict, &[&dump.to_string_lossy()]);
+    for (n, args) in [&[][..], &["--quick"][..]].into_iter().enumerate() {
+        let out = run_restore(lino, AWKWARD, &db, &strict, &dump, args);
+        let log = stdout(&out) + &stderr(&out);
+        assert!(out.status.success(), "{args:?}: {log}");
+        if args.is_empty() {
+            assert!(
+                // Beta 2 has no alpha (None, without blank=True).
+                log.contains("2 object(s) were saved as dumped although their validation failed:")
+                    && log.contains("- things.Alpha 1: name: This field cannot be blank.")
+                    && log.contains("- things.Beta 2: alpha: This field cannot be blank."),
+                "{log}"
+            );
+        } else {
+            assert!(!log.contains("validation failed"), "{log}");
+        }
+        assert_eq!(sqlite_rows(lino, &db, cycle), linked);
+        let after = t.path().join(format!("after-{n}.json"));
+        lino.dumpdata(AWKWARD, &db, &after);
+        lino.assert_same_data(&before, &after);
+    }
+}
+
+/// A dump of min1 into the awkward site is refused before anything is
+/// emptied; a restore that fails half-way (a row the database refuses)
+/// leaves none of the dump's rows.
+#[test]
+fn lino_refuses_another_site_and_rolls_back_a_failed_restore() {
+    let lino = lino();
+    let (t, db) = copy_db(&fixture("min1.sqlite3"));
+    let dump = t.path().join("dump");
+    lino.ours_ok(MIN1, &db, &[], &[&dump.to_string_lossy()]);
+    let (_t2, other) = awkward(lino, &[]);
+    let (b1, b2) = (t.path().join("b1.json"), t.path().join("b2.json"));
+    lino.dumpdata(AWKWARD, &other, &b1);
+    let out = run_restore(lino, AWKWARD, &other, &[], &dump, &[]);
+    let log = stdout(&out) + &stderr(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.contains("This dump doesn't fit this site (awkward.settings)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("- contacts.Person (table contacts_person): no such model in this site"),
+        "{log}"
+    );
+    lino.dumpdata(AWKWARD, &other, &b2);
+    lino.assert_same_data(&b1, &b2);
+    // A role of a person who doesn't exist: the database refuses it.
+    let roles = dump.join("contacts_role.py");
+    let text = std::fs::read_to_string(&roles).expect("contacts_role.py");
+    let broken = text.replace(
+        "create_contacts_role(1,1,14,2)",
+        "create_contacts_role(1,1,9999,2)",
+    );
+    assert_ne!(broken, text, "{text}");
+    std::fs::write(&roles, broken).expect("write");
+    let out = run_restore(lino, MIN1, &db, &[], &dump, &[]);
+    let log = stdout(&out) + &stderr(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("- contacts_role.py: "), "{log}");
+    let out = run_restore(lino, MIN1, &db, &[], &dump, &["--no-verify"]);
+    let log = stdout(&out) + &stderr(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.contains("The restore failed: Abandoning with 1 unsaved instances:"),
+        "{log}"
+    );
+    assert!(
+        log.contains("the database holds none of the dump's rows"),
+        "{log}"
+    );
+    let conn = rusqlite::Connection::open(&db).expect("open db");
+    for table in ["countries_country", "contacts_partner", "contacts_person"] {
+        let n: i64 = conn
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 0, "{table} kept rows");
+    }
+}

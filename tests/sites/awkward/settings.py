@@ -9,6 +9,7 @@ default site; see tests/python/README.md):
 - AWKWARD_LANGUAGES: the site's languages (default "en de fr")
 - AWKWARD_RENAMED=1: things.Note's field `text` is called `body`
 - AWKWARD_PROXY=1: adds a proxy model things.SpecialNode
+- AWKWARD_STRICT_CYCLE=1: things.Alpha.beta and Beta.alpha without blank=True
 """
 
 import os

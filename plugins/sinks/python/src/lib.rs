@@ -459,7 +459,7 @@ impl Sink for PythonSink {
                 labels.join(", ")
             ));
         }
-        restore::main(&mut text, &self.files, &self.missing);
+        restore::main(&mut text, &self.site, &self.files, &self.missing);
         let path = self.dir().join("restore.py");
         fs::write(&path, text).map_err(|e| Error::io(&path, e))
     }

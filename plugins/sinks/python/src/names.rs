@@ -112,6 +112,16 @@ const TEMPLATE_GLOBALS: &[&str] = &[
     "_dump2py_statements",
     "_Dump2pyPending",
     "Dump2pyLoader",
+    "json",
+    "hashlib",
+    "_dump2py_raw_child",
+    "_dump2py_message",
+    "_DUMP2PY_MANIFEST",
+    "_dump2py_verify",
+    "_dump2py_check_site",
+    "_dump2py_check_counts",
+    "DUMPED_MODELS",
+    "_dump2py_get_model",
 ];
 
 /// The globals every create function's body may use; with those below

@@ -142,20 +142,40 @@ fn model_globals(out: &mut String, site: &Site) {
         .collect();
     models.sort_by(|a, b| a.0.cmp(&b.0));
     out.push('\n');
+    let mut bound = std::collections::HashSet::new();
     for (label, m) in models {
         let Some(global) = m.global_name() else {
             continue;
         };
+        bound.insert(global.clone());
         if m.auto_created {
             let object = m.object_name.as_deref().unwrap_or(&m.model_name);
             let _ = writeln!(
                 out,
-                "{global} = apps.get_model({}, {})",
+                "{global} = _dump2py_get_model({}, {})",
                 dq(&m.app_label),
                 dq(object)
             );
         } else {
             let _ = writeln!(out, "{global} = resolve_model({})", dq(&label));
+        }
+    }
+    // The site's other models (proxies, models left out with -e), which
+    // a content type may name: by natural key, None (with a warning) where
+    // this site lacks one.
+    if let Some(meta) = &site.meta {
+        let mut others: Vec<(String, String, String)> = (meta.models.iter())
+            .map(|m| {
+                let global = format!("{}_{}", m.app_label, m.object_name);
+                (global, m.app_label.clone(), m.object_name.to_lowercase())
+            })
+            .filter(|(g, _, _)| names::is_identifier(g) && !bound.contains(g))
+            .collect();
+        others.sort();
+        for (global, app, model) in others {
+            if bound.insert(global.clone()) {
+                let _ = writeln!(out, "{global} = ct_model({}, {})", lit(&app), lit(&model));
+            }
         }
     }
     out.push('\n');
@@ -265,7 +285,30 @@ fn may_be_duration(model: &Model, f: &dump2py_core::django::Field) -> bool {
 }
 
 /// `main` and the command line; `files` are the data files in order.
-pub fn main(out: &mut String, files: &[String], missing: &[(String, String)]) {
+pub fn main(out: &mut String, site: &Site, files: &[String], missing: &[(String, String)]) {
+    // What restore.py checks of the site before it empties the database:
+    // each dumped model (by label, or by table without metadata) and the
+    // fields its create function passes.
+    out.push_str("\n\nDUMPED_MODELS = [\n");
+    for m in &site.models {
+        if missing.iter().any(|(t, _)| *t == m.table.name) {
+            continue;
+        }
+        let label = match site.settings {
+            Some(_) => dq(&m.label()),
+            None => "None".to_string(),
+        };
+        let _ = write!(out, "    ({}, {label}, (", lit(&m.table.name));
+        for f in &m.fields {
+            if m.table.column(&f.column).is_some_and(|c| c.generated) {
+                continue;
+            }
+            out.push_str(&lit(&f.attname));
+            out.push_str(", ");
+        }
+        out.push_str(")),\n");
+    }
+    out.push_str("]\n");
     out.push_str("\n\nMISSING_TABLES = {");
     for (i, (t, reason)) in missing.iter().enumerate() {
         let _ = write!(
@@ -279,7 +322,7 @@ pub fn main(out: &mut String, files: &[String], missing: &[(String, String)]) {
     out.push_str(if missing.is_empty() { "}\n" } else { ",\n}\n" });
     out.push_str(MAIN_HEAD);
     for f in files {
-        let _ = writeln!(out, "        execfile({}, *args)", lit(f));
+        let _ = writeln!(out, "            execfile({}, *args)", lit(f));
     }
     out.push_str(MAIN_TAIL);
 }
@@ -321,12 +364,20 @@ def _bind_models(tables):
     return names
 "#;
 
-/// Lino's `resolve_model`; Django's own on a site without Lino.
+/// Lino's `resolve_model`; Django's own on a site without Lino. A model
+/// the site lacks is None (the check before the restore names it).
 const RESOLVE_MODEL: &str = r#"
+def _dump2py_get_model(*label):
+    try:
+        return apps.get_model(*label)
+    except LookupError:
+        return None
+
+
 if _DUMP2PY_LINO:
     from lino.core.utils import resolve_model
 else:
-    resolve_model = apps.get_model
+    resolve_model = _dump2py_get_model
 "#;
 
 const MAIN_HEAD: &str = r#"
@@ -342,16 +393,36 @@ def main(args):
             raise SystemExit(
                 "--bulk refused: this dump is of version %s and the site is at version %s; "
                 "its data migration runs only in a restore without --bulk." % (SOURCE_VERSION, version))
+    here = os.path.dirname(os.path.abspath(__file__))
+    if args.no_verify:
+        manifest = None
+        logger.warning("--no-verify: the dump's files are not checked against its manifest, "
+                       "nor the restored row counts.")
+    else:
+        manifest = _dump2py_verify(here)
+    # A data migration may rename models and fields, and add or drop rows
+    # (asked before the loader installs it: it changes SOURCE_VERSION).
+    migrating = Dump2pyLoader.needs_migration(SOURCE_VERSION) is not None
     loader = Dump2pyLoader(globals(), quick=args.quick, strict=True, bulk=args.bulk)
+    if not migrating:
+        _dump2py_check_site(DUMPED_MODELS)
     loader.empty_database(args.interactive)
-    os.chdir(os.path.dirname(os.path.abspath(__file__)))
-    loader.initialize()
+    os.chdir(here)
     args = (globals(), locals())
-    with loader.restoring():
+    try:
+        # The whole load, in one transaction (Dump2pyLoader.restoring).
+        with loader.restoring():
+            loader.initialize()
 "#;
 
-const MAIN_TAIL: &str = r#"        loader.finalize()
+const MAIN_TAIL: &str = r#"            loader.finalize()
+            if manifest is not None and not migrating:
+                _dump2py_check_counts(loader, manifest)
+    except BaseException as e:
+        loader.failed(e)
     loader.reset_sequences()
+    loader.report_problems()
+    loader.report_loaded()
 
 
 if __name__ == '__main__':
@@ -361,10 +432,15 @@ if __name__ == '__main__':
                         action='store_false', default=True,
                         help="Don't ask for confirmation before flushing the database.")
     parser.add_argument('--quick', dest='quick', action='store_true', default=False,
-                        help='Do not call full_clean() on restored instances.')
+                        help="Do not call full_clean() on restored instances (on a Lino site; "
+                             "on plain Django, restore.py never calls it).")
     parser.add_argument('--bulk', dest='bulk', action='store_true', default=False,
                         help="Load as loaddata does: raw saves in batches, no save() methods, "
                              "no full_clean(), no deferral; refused when the dump needs a data migration.")
+    parser.add_argument('--no-verify', dest='no_verify', action='store_true', default=False,
+                        help="Restore a dump without its manifest or changed since it was written "
+                             "(e.g. repaired by hand): no check of its files nor of the restored "
+                             "row counts.")
     parser.add_argument('--incomplete', dest='incomplete', action='store_true', default=False,
                         help='Restore even though some tables could not be dumped.')
     args = parser.parse_args()

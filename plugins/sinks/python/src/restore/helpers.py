@@ -1,5 +1,7 @@
 
 import os
+import json
+import hashlib
 import logging
 from decimal import Decimal, Context as _Dump2pyContext
 from datetime import datetime, date, time, timedelta, timezone
@@ -53,8 +55,7 @@ def _dump2py_create_mti_child(parent_model, pk, child_model, **kw):
         parent = parent_model._base_manager.get(pk=pk)
         for k, v in parent_values.items():
             setattr(parent, k, v)
-        parent.full_clean()
-        parent.save()
+        parent.save_base(raw=True)  # loaddata's way: no full_clean()
 
     def save(*args, **kwargs):
         kwargs.update(raw=True, force_insert=True)
@@ -93,7 +94,8 @@ def new_content_type_id(m):
     if m is None:
         return None
     from django.contrib.contenttypes.models import ContentType
-    ct = ContentType.objects.get_for_model(m)
+    # By natural key (app_label, model), the target's id; a proxy's own.
+    ct = ContentType.objects.get_for_model(m, for_concrete_model=False)
     return None if ct is None else ct.pk
 
 
@@ -149,6 +151,103 @@ def execfile(fn, *args):
             exec(code, namespace, local)
 
 
+_DUMP2PY_MANIFEST = "dump2py.json"
+
+
+def _dump2py_verify(here):
+    """The manifest of the dump in `here`, once every file is as it lists
+    it (size, SHA-256) and nothing is missing or extra: checked before
+    anything touches the database."""
+    path = os.path.join(here, _DUMP2PY_MANIFEST)
+    try:
+        with open(path, "rb") as f:
+            manifest = json.loads(f.read().decode("utf-8"))
+    except FileNotFoundError:
+        raise SystemExit("%s is missing: the dump can't be checked. Restore it unchecked "
+                         "with --no-verify." % path) from None
+    except (OSError, ValueError) as e:
+        raise SystemExit("%s can't be read as a manifest: %s" % (path, e)) from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    tables = manifest.get("tables", {}) if isinstance(manifest, dict) else None
+    if (manifest.get("format") != "dump2py-python" or not isinstance(files, list)
+            or not isinstance(tables, dict)
+            or not all(isinstance(f, dict) and isinstance(f.get("name"), str)
+                       and isinstance(f.get("size"), int) and isinstance(f.get("sha256"), str)
+                       for f in files)
+            or not all(isinstance(n, int) for n in tables.values())):
+        raise SystemExit("%s is not the manifest of a Python dump of dump2py." % path)
+    listed = {f["name"]: f for f in files}
+    present = set(os.listdir(here)) - {_DUMP2PY_MANIFEST}
+    bad = []
+    for name in sorted(present - set(listed)):
+        bad.append("%s: not in the manifest" % name)
+    for name in sorted(set(listed) - present):
+        bad.append("%s: missing" % name)
+    for name in sorted(present & set(listed)):
+        fn, want = os.path.join(here, name), listed[name]
+        if not os.path.isfile(fn):
+            bad.append("%s: not a file" % name)
+            continue
+        size = os.path.getsize(fn)
+        if size != want["size"]:
+            bad.append("%s: %d bytes, the manifest says %d" % (name, size, want["size"]))
+            continue
+        digest = hashlib.sha256()
+        with open(fn, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != want["sha256"].lower():
+            bad.append("%s: its SHA-256 differs from the manifest's" % name)
+    if bad:
+        raise SystemExit("The dump in %s is not as dump2py wrote it; nothing was restored "
+                         "(use --no-verify to restore it all the same):\n- %s" % (here, "\n- ".join(bad)))
+    return manifest
+
+
+def _dump2py_check_site(dumped):
+    """Every dumped model (table, label or None, attnames) exists in this
+    site with its fields: checked before the database is emptied."""
+    bad = []
+    for table, label, attnames in dumped:
+        if label is None:
+            name = MODEL_NAMES.get(table)
+            m = globals().get(name) if name else None
+            if m is None:
+                bad.append("table %s: no model of this site has it" % table)
+                continue
+        else:
+            try:
+                m = apps.get_model(label)
+            except (LookupError, ValueError):
+                bad.append("%s (table %s): no such model in this site" % (label, table))
+                continue
+        have = {f.attname for f in m._meta.concrete_fields}
+        missing = [a for a in attnames if a not in have]
+        if missing:
+            bad.append("%s (table %s): no field %s" % (m._meta.label, table, ", ".join(missing)))
+    if bad:
+        raise SystemExit("This dump doesn't fit this site (%s); nothing was restored:\n- %s" % (
+            settings.SETTINGS_MODULE, "\n- ".join(bad)))
+
+
+def _dump2py_check_counts(loader, manifest):
+    """Each dumped table's rows, now in the database, against the manifest."""
+    conn = connections[loader.db]
+    existing = set(conn.introspection.table_names())
+    bad = []
+    with conn.cursor() as cursor:
+        for table, want in sorted(manifest.get("tables", {}).items()):
+            if table not in existing:
+                bad.append("%s: no such table (%d rows in the dump)" % (table, want))
+                continue
+            cursor.execute("SELECT COUNT(*) FROM %s" % conn.ops.quote_name(table))
+            have = cursor.fetchone()[0]
+            if have != want:
+                bad.append("%s: %d rows, the dump has %d" % (table, have, want))
+    if bad:
+        raise SystemExit("Row counts differ from the manifest's:\n- %s" % "\n- ".join(bad))
+
+
 class _Dump2pyPending:
     """A deferred object: Lino's loader keeps these in `save_later`."""
 
@@ -160,12 +259,28 @@ class _Dump2pyPending:
         return self.loader.try_save(self.object, self)
 
 
+def _dump2py_raw_child(obj):
+    """An MTI child that came as a plain instance (a dump without site
+    metadata whose parent link isn't <parent>_ptr): only its own table's
+    row, as create_mti_child saves it; the parent's row has its own file."""
+    def save(*args, **kwargs):
+        kwargs.update(raw=True, force_insert=True)
+        obj.save_base(**kwargs)
+
+    obj.save = save
+    obj.full_clean = lambda *args, **kwargs: None
+    return obj
+
+
 class Dump2pyLoader(DpyLoader):
-    """Lino's DpyLoader contract, faster: each data file loads in one
-    transaction, each save in a savepoint, so that a failed save defers
-    its object as Lino does while the others stay. auto_now and
-    auto_now_add are off while restoring: dumped values come back. With
-    bulk, loaddata's semantics: raw saves and batched inserts."""
+    """Lino's DpyLoader contract, faster and losing nothing. The whole
+    load is one transaction: a failed restore leaves none of the dump's
+    rows. On a Lino site each save has a savepoint, so that a save the
+    database refuses defers its object as Lino does; full_clean() runs,
+    but an object it refuses is saved as dumped and reported as a warning.
+    On plain Django (and with bulk), loaddata's semantics: raw saves, no
+    full_clean(), constraints checked once at the end. auto_now and
+    auto_now_add are off while restoring: dumped values come back."""
 
     max_deferred_objects = 4000
     batch_size = 1000
@@ -179,6 +294,11 @@ class Dump2pyLoader(DpyLoader):
 
     def __init__(self, globals_dict, quick=False, strict=True, bulk=False):
         self.bulk = bulk
+        # loaddata's way: raw saves, no full_clean(), no deferral.
+        self.raw = bulk or not _DUMP2PY_LINO
+        # (model, pk): what full_clean() or a field's to_python() said of an
+        # object saved as dumped all the same.
+        self.problems = {}
         self.db = DEFAULT_DB_ALIAS
         self.vendor = connections[self.db].vendor
         self.rows = 0
@@ -250,58 +370,51 @@ class Dump2pyLoader(DpyLoader):
 
     @contextmanager
     def restoring(self):
-        """The context of the whole restore: auto_now and auto_now_add off;
-        with bulk, one transaction whose constraints are checked once at
-        the end, as loaddata does."""
+        """The context of the whole load: one transaction; auto_now and
+        auto_now_add off. Raw (plain Django, bulk): constraints checked
+        once at the end, as loaddata does; else checked at each statement,
+        so that a save that fails does so in its savepoint (PostgreSQL
+        defers Django's foreign keys to the commit; for SQLite, see
+        check_targets)."""
         fields = []
         for m in apps.get_models(include_auto_created=True):
             for f in m._meta.local_fields:
                 if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
                     fields.append((f, f.auto_now, f.auto_now_add))
                     f.auto_now = f.auto_now_add = False
+        conn = connections[self.db]
         try:
-            if self.bulk:
-                conn = connections[self.db]
+            if self.raw:
                 with conn.constraint_checks_disabled(), transaction.atomic(using=self.db):
                     yield
                     self.flush_buffers()
                     conn.check_constraints()
             else:
-                yield
+                with transaction.atomic(using=self.db):
+                    if self.vendor == "postgresql":
+                        with conn.cursor() as cursor:
+                            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    yield
         finally:
             for f, auto_now, auto_now_add in fields:
                 f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
     @contextmanager
     def data_file(self, fn):
-        """The context of one data file: one transaction, one line of progress."""
+        """The context of one data file: one line of progress."""
         rows, start = self.rows, _dump2py_clock()
-        if self.bulk:
-            yield
-        else:
-            with self.transaction():
-                yield
+        yield
         rows, secs = self.rows - rows, _dump2py_clock() - start
         logger.info("%s: %d rows in %.2f s (%d rows/s)", fn, rows, secs, rows / secs if secs > 0 else 0)
-
-    @contextmanager
-    def transaction(self):
-        """A transaction whose constraints are checked at each statement,
-        so that a save that fails does so in its savepoint (PostgreSQL
-        defers Django's foreign keys to the commit; for SQLite, see
-        check_targets)."""
-        with transaction.atomic(using=self.db):
-            if self.vendor == "postgresql":
-                with connections[self.db].cursor() as cursor:
-                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            yield
 
     def save(self, obj):
         for o in self.objects(obj):
             self.rows += 1
             if self.read_as_django:
                 self.as_django_reads(o)
-            if self.bulk:
+            if o._meta.parents and "save" not in o.__dict__:
+                _dump2py_raw_child(o)
+            if self.raw:
                 self.bulk_save(o)
             else:
                 self.try_save(o)
@@ -384,24 +497,51 @@ class Dump2pyLoader(DpyLoader):
     def convert(obj):
         """Each value through its field's to_python(), as full_clean() and
         loaddata's deserializer do: without them, a duration, UUID or
-        binary dumped as Django's text must become a value all the same."""
+        binary dumped as Django's text must become a value all the same.
+        A value that to_python() refuses stays as dumped: what it said,
+        or None."""
+        problems = []
         for f in obj._meta.local_concrete_fields:
             value = getattr(obj, f.attname)
             if value is not None:
-                setattr(obj, f.attname, f.to_python(value))
+                try:
+                    setattr(obj, f.attname, f.to_python(value))
+                except Exception as e:
+                    problems.append("%s: %s" % (f.attname, _dump2py_message(e)))
+        return "; ".join(problems) or None
+
+    def note_problem(self, obj, problem):
+        """What full_clean() or to_python() said of obj, saved all the same;
+        None forgets an earlier attempt's (a deferred object saved later)."""
+        key = (obj._meta.label, obj.pk)
+        if problem is None:
+            self.problems.pop(key, None)
+        else:
+            self.problems[key] = problem
 
     def clean_and_save(self, obj, full):
-        if full:
+        """full_clean() (with full), then the save. An object that
+        full_clean() refuses is saved as dumped: only the database refuses."""
+        problem, checked = None, False
+        if full and "full_clean" not in obj.__dict__:
+            # What the instance holds (not a deferred field, e.g. generated).
+            dumped = [(f.attname, obj.__dict__[f.attname]) for f in obj._meta.concrete_fields
+                      if f.attname in obj.__dict__]
             try:
                 obj.full_clean()
-            except ValidationError as e:
-                raise ValidationError("%s : %s" % (obj, e)) from None
+                checked = True
+            except Exception as e:  # a ValidationError, or a field's to_python() failing
+                problem = _dump2py_message(e)
+                for attname, value in dumped:
+                    setattr(obj, attname, value)
+                self.convert(obj)
         else:
-            self.convert(obj)
-        if self.vendor == "sqlite" and (not full or "full_clean" in obj.__dict__):
+            problem = self.convert(obj)
+        if self.vendor == "sqlite" and not checked:
             self.check_targets(obj)
         with transaction.atomic(using=self.db):
             obj.save()
+        self.note_problem(obj, problem)
 
     def try_save(self, obj, pending=None):
         """Saves obj, or defers it as Lino's loader does; True if saved."""
@@ -432,7 +572,7 @@ class Dump2pyLoader(DpyLoader):
         for f, _ in nullable:
             setattr(obj, f.attname, None)
         try:
-            self.clean_and_save(obj, True)
+            self.clean_and_save(obj, not self.quick)
         except Exception:
             pass
         finally:
@@ -472,10 +612,13 @@ class Dump2pyLoader(DpyLoader):
 
     def bulk_save(self, obj):
         """loaddata's save: raw, no save() of the model, no full_clean();
-        rows of a model without MTI parents in batches."""
-        self.convert(obj)
-        if obj._meta.parents or "save" in obj.__dict__:
-            obj.save_base(raw=True, force_insert=True, using=self.db)
+        with bulk, rows of a model without MTI parents in batches."""
+        self.note_problem(obj, self.convert(obj))
+        if not self.bulk or obj._meta.parents or "save" in obj.__dict__:
+            if "save" in obj.__dict__:
+                obj.save(using=self.db)
+            else:
+                obj.save_base(raw=True, force_insert=True, using=self.db)
             self.register_success()
             return
         batch = self.buffers.setdefault(obj.__class__, [])
@@ -500,11 +643,7 @@ class Dump2pyLoader(DpyLoader):
     def finalize(self):
         """Saves what is still deferred, runs Lino's after_load handlers,
         and ends the restore with an error if objects remain unsaved."""
-        if self.bulk:
-            self.flush_deferred_objects()
-        else:
-            with self.transaction():
-                self.flush_deferred_objects()
+        self.flush_deferred_objects()
         for h in self.AFTER_LOAD_HANDLERS:
             logger.info("Running after_load handler %s", h.__doc__)
             h(self)
@@ -519,6 +658,42 @@ class Dump2pyLoader(DpyLoader):
                         ", ".join(str(p.object.pk) for p in same)))
                     count += len(same)
             raise SystemExit("Abandoning with %d unsaved instances:%s" % (count, "".join(lines)))
+
+    def failed(self, e):
+        """Ends a restore whose load failed (and was rolled back)."""
+        if isinstance(e, SystemExit):
+            msg = e.code
+        else:
+            import traceback
+            traceback.print_exc()
+            msg = _dump2py_message(e)
+        state = ("The load was one transaction and is rolled back: the database holds none of "
+                 "the dump's rows, it is as %s left it." % ("initdb" if _DUMP2PY_LINO else "flush"))
+        if self.vendor == "mysql":
+            state += (" (On MySQL/MariaDB, a table that isn't InnoDB keeps what was saved into it, "
+                      "and a statement that changes the schema commits.)")
+        raise SystemExit("The restore failed: %s\n%s" % (msg, state)) from None
+
+    def report_loaded(self):
         secs = _dump2py_clock() - self.started
         logger.info("Loaded %d objects in %.2f s (%d rows/s); %d were deferred and saved later",
                     self.count_objects, secs, self.count_objects / secs if secs > 0 else 0, self.deferred)
+
+    def report_problems(self):
+        """The objects saved as dumped although full_clean() or a field's
+        to_python() refused them: one warning each, at the end."""
+        if not self.problems:
+            return
+        logger.warning("%d object(s) were saved as dumped although their validation failed:",
+                       len(self.problems))
+        for (label, pk), msg in sorted(self.problems.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+            logger.warning("- %s %s: %s", label, pk, msg)
+
+
+def _dump2py_message(e):
+    """An exception as one line."""
+    if isinstance(e, ValidationError) and hasattr(e, "message_dict"):
+        return "; ".join("%s: %s" % (k, " ".join(v)) for k, v in sorted(e.message_dict.items()))
+    if isinstance(e, ValidationError):
+        return " ".join(e.messages)
+    return "%s: %s" % (e.__class__.__name__, e)

@@ -8,6 +8,8 @@ from lino.api import dd
 # Variants of the site (see awkward/settings.py): a renamed field, a proxy.
 NOTE_RENAMED = os.environ.get("AWKWARD_RENAMED") == "1"
 WITH_PROXY = os.environ.get("AWKWARD_PROXY") == "1"
+# Alpha and Beta's cycle through nullable keys without blank=True.
+CYCLE_BLANK = os.environ.get("AWKWARD_STRICT_CYCLE") != "1"
 # The name of things.Note's text field in this variant: "text" or "body".
 NOTE_TEXT = "body" if NOTE_RENAMED else "text"
 
@@ -89,12 +91,12 @@ class Node(dd.Model):
 class Alpha(dd.Model):
     """Alpha and Beta point to each other (a FK cycle)."""
     name = models.CharField(max_length=50)
-    beta = dd.ForeignKey("things.Beta", null=True, blank=True, related_name="+")
+    beta = dd.ForeignKey("things.Beta", null=True, blank=CYCLE_BLANK, related_name="+")
 
 
 class Beta(dd.Model):
     name = models.CharField(max_length=50)
-    alpha = dd.ForeignKey(Alpha, null=True, blank=True, related_name="+")
+    alpha = dd.ForeignKey(Alpha, null=True, blank=CYCLE_BLANK, related_name="+")
 
 
 class Base(dd.Model):
