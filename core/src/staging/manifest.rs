@@ -39,7 +39,8 @@ pub fn check_target(target: &Path, overwrite: bool) -> Result<()> {
 }
 
 /// What a published output holds (README, "Manifests"): written last,
-/// read by `--overwrite` and `--verify`, ignored by restore.py.
+/// read by `--overwrite` and `--verify`, and by restore.py (which checks the
+/// dump against it before it empties the database, and the rows it loaded after).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Manifest {
     pub format: String,
