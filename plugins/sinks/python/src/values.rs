@@ -120,11 +120,6 @@ fn write_content_type(out: &mut String, site: &Site, value: &Value) -> Result<()
         Value::Int(id) => *id,
         other => return Err(format!("content type id {other:?} is not an integer")),
     };
-    if site.stale_content_type(id).is_some() {
-        // The sink warns about it (PythonSink::warnings).
-        out.push_str("None");
-        return Ok(());
-    }
     match site.content_types.get(&id) {
         // The global restore.py binds (PythonSink::begin checks that each
         // is an identifier); any other name is looked up by label.
@@ -132,6 +127,9 @@ fn write_content_type(out: &mut String, site: &Site, value: &Value) -> Result<()
             global: Some(global),
             ..
         }) if crate::names::is_identifier(global) => out.push_str(global),
+        // The sink warns about it (PythonSink::warnings).
+        Some(_) if site.stale_content_type(id).is_some() => out.push_str("None"),
+        // A proxy model's, or a model without site metadata.
         Some(ct) => {
             out.push_str("ct_model(");
             repr::write_str(out, &ct.app_label);
