@@ -124,4 +124,8 @@ pub struct Storage {
     /// Decimals are stored as REAL (SQLite): Django reads them through a
     /// float rounded to 15 significant digits.
     pub decimals_as_real: bool,
+    /// Aware datetimes are instants that Django reads in its connection's
+    /// time zone (PostgreSQL's timestamptz): on a site without `USE_TZ` as
+    /// the naive wall time in `TIME_ZONE`.
+    pub datetimes_as_instants: bool,
 }

@@ -196,6 +196,9 @@ typedef struct dump2py_dump_info {
     size_t n_excluded;
     /* 1: decimals are stored as REAL (SQLite), read through a float. */
     uint8_t decimals_as_real;
+    /* 1: aware datetimes are instants (PostgreSQL's timestamptz); the
+       values a sink gets are already read as Django reads them. */
+    uint8_t datetimes_as_instants;
 } dump2py_dump_info;
 
 /* ---- call: dump2py's callbacks for one call ---- */

@@ -256,6 +256,8 @@ pub struct DumpInfo {
     pub n_excluded: usize,
     /// 1: the source stores decimals as REAL ([`Storage`](crate::schema::Storage)).
     pub decimals_as_real: u8,
+    /// 1: aware datetimes are instants ([`Storage`](crate::schema::Storage)).
+    pub datetimes_as_instants: u8,
 }
 
 unsafe impl Prefixed for DumpInfo {
@@ -339,6 +341,7 @@ impl<'a> DumpInfoRef<'a> {
             excluded: models[n_models + n_skipped..].as_ptr(),
             n_excluded: site.excluded.len(),
             decimals_as_real: info.storage.decimals_as_real as u8,
+            datetimes_as_instants: info.storage.datetimes_as_instants as u8,
         };
         DumpInfoRef {
             _tables: tables,
@@ -368,6 +371,7 @@ impl DumpInfo {
             tool_version: self.tool_version.to_string()?,
             storage: crate::schema::Storage {
                 decimals_as_real: self.decimals_as_real != 0,
+                datetimes_as_instants: self.datetimes_as_instants != 0,
             },
         };
         let models = |p: *const Model, n: usize| -> Result<Vec<CoreModel>, String> {

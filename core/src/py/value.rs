@@ -153,6 +153,7 @@ mod tests {
 
     const SQLITE: Storage = Storage {
         decimals_as_real: true,
+        datetimes_as_instants: false,
     };
 
     #[test]

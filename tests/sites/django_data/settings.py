@@ -7,8 +7,9 @@ own create functions, a few of tests/fixtures' fixture files, a user and
 a group with permissions of several apps.
 
 DJANGO_DATA_USE_TZ=0 makes it a site without time zones (default: with).
-On PostgreSQL (DUMP2PY_TEST_DB_URL postgres://…) it also has
-django.contrib.postgres and the app `pgkinds` (arrays, hstore, ranges).
+DJANGO_DATA_PGKINDS=1 (on PostgreSQL only: DUMP2PY_TEST_DB_URL
+postgres://…) adds django.contrib.postgres and the app `pgkinds` (arrays,
+hstore, ranges).
 The database is the SQLite file DUMP2PY_TEST_DB or DUMP2PY_TEST_DB_URL
 (see ../testdb.py)."""
 
@@ -37,7 +38,8 @@ INSTALLED_APPS = [
     "serializers",
     "fixtures",
 ]
-POSTGRES = os.environ.get(URL_VAR, "").startswith("postgres")
+POSTGRES = (os.environ.get(URL_VAR, "").startswith("postgres")
+            and os.environ.get("DJANGO_DATA_PGKINDS") == "1")
 if POSTGRES:
     INSTALLED_APPS += ["django.contrib.postgres", "django_data.pgkinds"]
 DATABASES = databases(db_path())
