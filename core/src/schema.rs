@@ -19,6 +19,8 @@ pub enum ColumnKind {
     Json,
     Uuid,
     Duration,
+    /// A PostgreSQL array, hstore or range (django.contrib.postgres).
+    Composite,
     Unsupported(String),
 }
 
@@ -108,6 +110,9 @@ fn key_text(v: &Value) -> String {
         Value::DateTime(t) => format!("'{t}'"),
         Value::Uuid(u) => format!("'{}'", crate::py::uuid::uuid_string(u)),
         Value::Duration(m) => crate::value::duration_string(*m),
+        v @ (Value::Array(_) | Value::Map(_) | Value::Range(_)) => {
+            crate::py::composite::value_to_string(v)
+        }
     }
 }
 

@@ -104,6 +104,7 @@ typedef struct dump2py_names {
 #define DUMP2PY_JSON 11u       /* ptr/len: JSON text as stored */
 #define DUMP2PY_UUID 12u       /* ptr/len: 16 bytes */
 #define DUMP2PY_DURATION 13u   /* int: microseconds */
+#define DUMP2PY_COMPOSITE 14u  /* an array, hstore or range: not carried yet */
 
 /* One value; `kind` says which payload holds it (see the kind tags).
  * (`int_` and `flt` are `int` and `float` in Rust.) */

@@ -406,6 +406,23 @@ fn restore_gives_the_original(site: &Site, backend: Option<Backend>, dir: &Path)
     site.dumpdata_with("xml", None, &before, RESTORE_DUMPDATA);
     let dump = dir.join("dump");
     site.ours(&[&path_str(&dump)]);
+    if site.pgkinds {
+        // Django's values, which restore without full_clean() too.
+        let file = |name: &str| fs::read_to_string(dump.join(name)).expect("data file");
+        let (arrays, hstore, ranges) = (
+            file("pgkinds_arrays.py"),
+            file("pgkinds_hstore.py"),
+            file("pgkinds_ranges.py"),
+        );
+        assert!(arrays.contains("[1, -2, None, 2147483647]"), "{arrays}");
+        assert!(
+            arrays.contains("[[1, 2], [3, -9223372036854775808]]"),
+            "{arrays}"
+        );
+        assert!(hstore.contains("'b': None"), "{hstore}");
+        assert!(ranges.contains(".NumericRange(1, 10, '[)')"), "{ranges}");
+        assert!(ranges.contains(".NumericRange(empty=True)"), "{ranges}");
+    }
     let fresh = Site::empty(backend, site.use_tz, site.pgkinds, dir, "fresh")
         .expect("the server went away");
     ok(
@@ -490,6 +507,17 @@ fn postgres_with_time_zones() {
 #[test]
 fn postgres_without_time_zones() {
     conforms(PG, false);
+}
+
+/// With django.contrib.postgres' arrays, hstore and ranges.
+#[test]
+fn postgres_arrays_hstore_ranges_with_time_zones() {
+    conforms_with(PG, true, true);
+}
+
+#[test]
+fn postgres_arrays_hstore_ranges_without_time_zones() {
+    conforms_with(PG, false, true);
 }
 
 #[test]

@@ -26,6 +26,7 @@ fn column_kind_code(k: &ColumnKind) -> u32 {
         ColumnKind::Json => kind::JSON,
         ColumnKind::Uuid => kind::UUID,
         ColumnKind::Duration => kind::DURATION,
+        ColumnKind::Composite => kind::COMPOSITE,
         ColumnKind::Unsupported(_) => kind::UNSUPPORTED,
     }
 }
@@ -46,6 +47,7 @@ fn column_kind(code: u32, declared: &str) -> Result<ColumnKind, String> {
         kind::JSON => ColumnKind::Json,
         kind::UUID => ColumnKind::Uuid,
         kind::DURATION => ColumnKind::Duration,
+        kind::COMPOSITE => ColumnKind::Composite,
         other => return Err(format!("unknown column kind {other}")),
     })
 }

@@ -161,6 +161,12 @@ fn model(m: &ModelMeta, schema: &Schema, table_of: &HashMap<String, &str>, times
 /// What Django does to the field's stored values on reading.
 fn reading(f: &FieldMeta, times: &Times) -> Reading {
     let datetime = f.internal_type == "DateTimeField";
+    // Fields that may hold datetimes inside (django.contrib.postgres).
+    let holds_datetimes = datetime
+        || matches!(
+            f.internal_type.as_str(),
+            "ArrayField" | "DateTimeRangeField"
+        );
     let decimal = (f.internal_type == "DecimalField")
         .then_some(f.decimal_places)
         .flatten()
@@ -170,7 +176,7 @@ fn reading(f: &FieldMeta, times: &Times) -> Reading {
         empty_is_none: f.empty_is_none || f.choicelist.is_some(),
         decimal,
         aware: times.use_tz && datetime,
-        wall_time_in: times.zone.clone().filter(|_| datetime),
+        wall_time_in: times.zone.clone().filter(|_| holds_datetimes),
         // A UUIDField's max_length is its hex column's, not its text's.
         max_length: f.max_length.filter(|_| f.internal_type != "UUIDField"),
         range: f.min_value.zip(f.max_value),

@@ -106,6 +106,13 @@ impl Reading {
                 }
                 Ok(None)
             }
+            // The datetimes in an ArrayField or DateTimeRangeField.
+            Value::Array(_) | Value::Range(_) if storage.datetimes_as_instants => {
+                if let Some(zone) = &self.wall_time_in {
+                    zone.wall_times_in(v)?;
+                }
+                Ok(None)
+            }
             Value::DateTime(dt) if self.aware && dt.offset_minutes.is_none() => {
                 dt.offset_minutes = Some(0);
                 Ok(None)
@@ -161,6 +168,26 @@ impl WallTimeZone {
             name: name.to_string(),
             zone,
         }
+    }
+
+    /// Every aware datetime in `v` (an array's elements, a range's bounds)
+    /// as its naive wall time here.
+    fn wall_times_in(&self, v: &mut Value) -> Result<(), String> {
+        match v {
+            Value::DateTime(dt) if dt.offset_minutes.is_some() => *dt = self.wall_time(*dt)?,
+            Value::Array(items) => {
+                for item in items {
+                    self.wall_times_in(item)?;
+                }
+            }
+            Value::Range(r) => {
+                for b in [&mut r.lower, &mut r.upper].into_iter().flatten() {
+                    self.wall_times_in(b)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The naive wall time here of the instant `dt` (aware).
