@@ -19,6 +19,8 @@ pub enum ColumnKind {
     Json,
     Uuid,
     Duration,
+    /// A PostgreSQL array, hstore or range (django.contrib.postgres).
+    Composite,
     Unsupported(String),
 }
 
@@ -108,6 +110,9 @@ fn key_text(v: &Value) -> String {
         Value::DateTime(t) => format!("'{t}'"),
         Value::Uuid(u) => format!("'{}'", crate::py::uuid::uuid_string(u)),
         Value::Duration(m) => crate::value::duration_string(*m),
+        v @ (Value::Array(_) | Value::Map(_) | Value::Range(_)) => {
+            crate::py::composite::value_to_string(v)
+        }
     }
 }
 
@@ -124,4 +129,8 @@ pub struct Storage {
     /// Decimals are stored as REAL (SQLite): Django reads them through a
     /// float rounded to 15 significant digits.
     pub decimals_as_real: bool,
+    /// Aware datetimes are instants that Django reads in its connection's
+    /// time zone (PostgreSQL's timestamptz): on a site without `USE_TZ` as
+    /// the naive wall time in `TIME_ZONE`.
+    pub datetimes_as_instants: bool,
 }

@@ -46,6 +46,35 @@ pub enum Value {
     Uuid([u8; 16]),
     /// A duration in microseconds.
     Duration(i64),
+    /// A PostgreSQL array (django.contrib.postgres' `ArrayField`); a
+    /// multi-dimensional one as arrays of arrays.
+    Array(Vec<Value>),
+    /// A PostgreSQL hstore (`HStoreField`), in the server's order.
+    Map(Vec<(String, Option<String>)>),
+    /// A PostgreSQL range (the `*RangeField`s).
+    Range(Box<Range>),
+}
+
+/// A range's bounds: `None` is infinite. An empty range has neither.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Range {
+    pub lower: Option<Value>,
+    pub upper: Option<Value>,
+    pub lower_inc: bool,
+    pub upper_inc: bool,
+    pub empty: bool,
+}
+
+impl Range {
+    /// psycopg's `bounds`: `[)`, `[]`, `()` or `(]`.
+    pub fn bounds(&self) -> &'static str {
+        match (self.lower_inc, self.upper_inc) {
+            (true, false) => "[)",
+            (true, true) => "[]",
+            (false, false) => "()",
+            (false, true) => "(]",
+        }
+    }
 }
 
 impl Value {

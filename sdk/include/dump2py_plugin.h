@@ -104,6 +104,7 @@ typedef struct dump2py_names {
 #define DUMP2PY_JSON 11u       /* ptr/len: JSON text as stored */
 #define DUMP2PY_UUID 12u       /* ptr/len: 16 bytes */
 #define DUMP2PY_DURATION 13u   /* int: microseconds */
+#define DUMP2PY_COMPOSITE 14u  /* an array, hstore or range: not carried yet */
 
 /* One value; `kind` says which payload holds it (see the kind tags).
  * (`int_` and `flt` are `int` and `float` in Rust.) */
@@ -196,6 +197,9 @@ typedef struct dump2py_dump_info {
     size_t n_excluded;
     /* 1: decimals are stored as REAL (SQLite), read through a float. */
     uint8_t decimals_as_real;
+    /* 1: aware datetimes are instants (PostgreSQL's timestamptz); the
+       values a sink gets are already read as Django reads them. */
+    uint8_t datetimes_as_instants;
 } dump2py_dump_info;
 
 /* ---- call: dump2py's callbacks for one call ---- */

@@ -590,6 +590,7 @@ int main(void) {
     S(dump2py_dump_info) F(dump2py_dump_info, source) F(dump2py_dump_info, models)
     F(dump2py_dump_info, languages) F(dump2py_dump_info, skipped)
     F(dump2py_dump_info, n_excluded) F(dump2py_dump_info, decimals_as_real)
+    F(dump2py_dump_info, datetimes_as_instants)
     S(dump2py_key_value)
     S(dump2py_sink_options) F(dump2py_sink_options, target) F(dump2py_sink_options, overwrite)
     F(dump2py_sink_options, max_row_count) F(dump2py_sink_options, extra)
@@ -694,6 +695,10 @@ fn the_c_header_matches_the_rust_abi() {
         s(
             "dump2py_dump_info.decimals_as_real",
             offset_of!(abi::DumpInfo, decimals_as_real),
+        ),
+        s(
+            "dump2py_dump_info.datetimes_as_instants",
+            offset_of!(abi::DumpInfo, datetimes_as_instants),
         ),
         s("dump2py_key_value", size_of::<abi::KeyValue>()),
         s("dump2py_sink_options", size_of::<abi::SinkOptions>()),

@@ -119,6 +119,25 @@ pub fn read_dump(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// The virtualenv with Django alone (tests/python/requirements-django.txt),
+/// created once per machine by tests/python/setup-env.sh.
+pub fn django_env() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(root().join("tests/python/setup-env.sh"))
+            .arg("requirements-django.txt")
+            .output()
+            .expect("run setup-env.sh");
+        assert!(
+            out.status.success(),
+            "setting up the Django environment failed:\n{}",
+            stderr(&out)
+        );
+        PathBuf::from(stdout(&out).lines().last().unwrap_or_default().trim())
+    })
+}
+
 /// The Lino reference environment, created once per machine by
 /// tests/python/setup-env.sh.
 pub struct Lino {

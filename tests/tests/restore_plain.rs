@@ -7,7 +7,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use dump2py_tests::*;
 
@@ -15,20 +14,7 @@ const PLAIN: &str = "plain.settings";
 
 /// The virtualenv with Django alone (tests/python/requirements-django.txt).
 fn venv() -> &'static Path {
-    static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(root().join("tests/python/setup-env.sh"))
-            .arg("requirements-django.txt")
-            .output()
-            .expect("run setup-env.sh");
-        assert!(
-            out.status.success(),
-            "setting up the Django environment failed:\n{}",
-            stderr(&out)
-        );
-        PathBuf::from(stdout(&out).lines().last().unwrap_or_default().trim())
-    })
+    django_env()
 }
 
 fn python(db: &Path) -> Command {

@@ -98,7 +98,8 @@ impl Conv {
             ColumnKind::DateTime => Conv::DateTime,
             ColumnKind::Json => Conv::Json,
             ColumnKind::Uuid => Conv::Uuid,
-            ColumnKind::Unsupported(_) => return None,
+            // PostgreSQL's alone.
+            ColumnKind::Composite | ColumnKind::Unsupported(_) => return None,
         })
     }
 

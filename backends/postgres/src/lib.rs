@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use dump2py_core::error::{Error, Result};
 use dump2py_core::plugin::{BatchFn, KeyRange, Source, Workers};
 use dump2py_core::registry::SourceFactory;
-use dump2py_core::schema::{ColumnKind, Schema, Table};
+use dump2py_core::schema::{ColumnKind, Schema, Storage, Table};
 use dump2py_core::{Batch, Value};
 use tokio::runtime::Runtime;
 use tokio_postgres::{Client, NoTls};
@@ -573,6 +573,15 @@ impl Source for PgSource {
     // Reads on a thread of its own while the sinks format.
     fn as_send(&mut self) -> Option<&mut (dyn Source + Send)> {
         Some(self)
+    }
+
+    /// timestamptz values are instants: Django reads them in its
+    /// connection's time zone (TIME_ZONE on a site without USE_TZ).
+    fn storage(&self) -> Storage {
+        Storage {
+            datetimes_as_instants: true,
+            ..Storage::default()
+        }
     }
 
     fn describe(&self) -> String {

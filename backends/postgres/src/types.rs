@@ -4,9 +4,9 @@
 //! IntervalStyle, TimeZone and extra_float_digits.
 
 use dump2py_core::schema::ColumnKind;
-use dump2py_core::value::{civil_from_days, Date, DateTime, Time};
+use dump2py_core::value::{civil_from_days, Date, DateTime, Range, Time};
 use dump2py_core::{Batch, Value};
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{Kind, Type};
 
 /// Days from 1970-01-01 to PostgreSQL's epoch 2000-01-01.
 const PG_EPOCH_DAYS: i64 = 10_957;
@@ -29,6 +29,16 @@ pub fn column_kind(base: &str, declared: &str) -> ColumnKind {
         "interval" => ColumnKind::Duration,
         "uuid" => ColumnKind::Uuid,
         "json" | "jsonb" => ColumnKind::Json,
+        // django.contrib.postgres: ArrayField (an array type's name starts
+        // with `_`), HStoreField, the range fields.
+        "hstore" | "int4range" | "int8range" | "numrange" | "daterange" | "tsrange"
+        | "tstzrange" => ColumnKind::Composite,
+        _ if base.starts_with('_')
+            && column_kind(&base[1..], declared)
+                != ColumnKind::Unsupported(declared.to_string()) =>
+        {
+            ColumnKind::Composite
+        }
         _ => ColumnKind::Unsupported(declared.to_string()),
     }
 }
@@ -59,6 +69,11 @@ pub enum Decoder {
     Uuid,
     Json,
     Jsonb,
+    /// An array of the element type's values (any number of dimensions).
+    Array(&'static Decoder),
+    /// A range of the subtype's values.
+    Range(&'static Decoder),
+    Hstore,
 }
 
 impl Decoder {
@@ -83,7 +98,38 @@ impl Decoder {
             Type::JSONB => Decoder::Jsonb,
             // An extension type; its binary format is text's.
             _ if ty.name() == "citext" => Decoder::Text,
-            _ => return None,
+            _ if ty.name() == "hstore" => Decoder::Hstore,
+            _ => match ty.kind() {
+                Kind::Array(elem) => Decoder::Array(Decoder::for_type(elem)?.scalar()?),
+                Kind::Range(sub) => Decoder::Range(Decoder::for_type(sub)?.scalar()?),
+                _ => return None,
+            },
+        })
+    }
+
+    /// The same decoder as a `'static` reference, for an array's
+    /// elements or a range's bounds (scalars only).
+    fn scalar(self) -> Option<&'static Decoder> {
+        Some(match self {
+            Decoder::Bool => &Decoder::Bool,
+            Decoder::Int2 => &Decoder::Int2,
+            Decoder::Int4 => &Decoder::Int4,
+            Decoder::Int8 => &Decoder::Int8,
+            Decoder::Numeric => &Decoder::Numeric,
+            Decoder::Float4 => &Decoder::Float4,
+            Decoder::Float8 => &Decoder::Float8,
+            Decoder::Text => &Decoder::Text,
+            Decoder::Bytea => &Decoder::Bytea,
+            Decoder::Date => &Decoder::Date,
+            Decoder::Time => &Decoder::Time,
+            Decoder::Timestamp => &Decoder::Timestamp,
+            Decoder::Timestamptz => &Decoder::Timestamptz,
+            Decoder::Interval => &Decoder::Interval,
+            Decoder::Uuid => &Decoder::Uuid,
+            Decoder::Json => &Decoder::Json,
+            Decoder::Jsonb => &Decoder::Jsonb,
+            Decoder::Hstore => &Decoder::Hstore,
+            Decoder::Array(_) | Decoder::Range(_) => return None,
         })
     }
 
@@ -117,8 +163,134 @@ impl Decoder {
                 Some((1, text)) => Value::Json(batch.string(utf8(text)?)),
                 _ => return Err("jsonb in an unknown binary format version".into()),
             },
+            Decoder::Array(elem) => array(elem, b)?,
+            Decoder::Range(sub) => range(sub, b)?,
+            Decoder::Hstore => hstore(b)?,
         })
     }
+}
+
+/// Reads the binary formats of arrays, ranges and hstore: big-endian
+/// lengths, -1 for NULL.
+struct Reader<'a> {
+    b: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if self.b.len() < n {
+            return Err("truncated array, range or hstore".into());
+        }
+        let (head, rest) = self.b.split_at(n);
+        self.b = rest;
+        Ok(head)
+    }
+
+    fn i32(&mut self) -> Result<i32, String> {
+        Ok(i32::from_be_bytes(fixed(self.take(4)?)?))
+    }
+
+    /// A length-prefixed value: None for NULL.
+    fn item(&mut self) -> Result<Option<&'a [u8]>, String> {
+        match self.i32()? {
+            -1 => Ok(None),
+            n if n < 0 => Err(format!("length {n} in an array, range or hstore")),
+            n => self.take(n as usize).map(Some),
+        }
+    }
+
+    fn done(&self) -> Result<(), String> {
+        match self.b.len() {
+            0 => Ok(()),
+            n => Err(format!("{n} bytes after an array, range or hstore")),
+        }
+    }
+}
+
+/// An array as psycopg reads it: nested lists by dimension (Django's
+/// ArrayField of ArrayField), `[]` for an empty one.
+fn array(elem: &Decoder, b: &[u8]) -> Result<Value, String> {
+    let mut r = Reader { b };
+    let ndim = r.i32()?;
+    let _has_nulls = r.i32()?;
+    let _oid = r.i32()?;
+    if !(0..=6).contains(&ndim) {
+        return Err(format!("array of {ndim} dimensions"));
+    }
+    let mut dims = Vec::new();
+    for _ in 0..ndim {
+        let len = r.i32()?;
+        let _lower_bound = r.i32()?;
+        dims.push(usize::try_from(len).map_err(|_| format!("array dimension of {len}"))?);
+    }
+    let value = if dims.is_empty() {
+        Value::Array(Vec::new())
+    } else {
+        elements(elem, &mut r, &dims)?
+    };
+    r.done()?;
+    Ok(value)
+}
+
+fn elements(elem: &Decoder, r: &mut Reader, dims: &[usize]) -> Result<Value, String> {
+    let (&n, rest) = dims.split_first().unwrap_or((&0, &[]));
+    let mut items = Vec::with_capacity(n.min(r.b.len() / 4 + 1));
+    for _ in 0..n {
+        items.push(if rest.is_empty() {
+            match r.item()? {
+                None => Value::Null,
+                Some(b) => elem.decode(b)?,
+            }
+        } else {
+            elements(elem, r, rest)?
+        });
+    }
+    Ok(Value::Array(items))
+}
+
+/// A range: its flags byte, then the bounds that are finite.
+fn range(sub: &Decoder, b: &[u8]) -> Result<Value, String> {
+    const EMPTY: u8 = 0x01;
+    const LB_INC: u8 = 0x02;
+    const UB_INC: u8 = 0x04;
+    const LB_INF: u8 = 0x08;
+    const UB_INF: u8 = 0x10;
+    let mut r = Reader { b };
+    let flags = r.take(1)?[0];
+    let mut bound = |inf: u8| -> Result<Option<Value>, String> {
+        if flags & (EMPTY | inf) != 0 {
+            return Ok(None);
+        }
+        match r.item()? {
+            None => Ok(None),
+            Some(b) => sub.decode(b).map(Some),
+        }
+    };
+    let lower = bound(LB_INF)?;
+    let upper = bound(UB_INF)?;
+    r.done()?;
+    Ok(Value::Range(Box::new(Range {
+        lower,
+        upper,
+        lower_inc: flags & LB_INC != 0,
+        upper_inc: flags & UB_INC != 0,
+        empty: flags & EMPTY != 0,
+    })))
+}
+
+/// An hstore: a count, then key and value (NULL allowed) pairs, in the
+/// server's order (psycopg's dict keeps it).
+fn hstore(b: &[u8]) -> Result<Value, String> {
+    let mut r = Reader { b };
+    let n = r.i32()?;
+    let mut pairs = Vec::with_capacity(usize::try_from(n).unwrap_or(0).min(b.len() / 8));
+    for _ in 0..n {
+        let key = r.item()?.ok_or("an hstore key is NULL")?;
+        let value = r.item()?.map(|v| utf8(v).map(str::to_string)).transpose()?;
+        pairs.push((utf8(key)?.to_string(), value));
+    }
+    r.done()?;
+    Ok(Value::Map(pairs))
 }
 
 fn fixed<const N: usize>(b: &[u8]) -> Result<[u8; N], String> {
@@ -348,6 +520,104 @@ mod tests {
         assert_eq!(iv(7_203_000_004, 1, 0), Ok(93_603_000_004));
         assert_eq!(iv(86_399_999_999, -1, 0), Ok(-1));
         assert!(iv(0, 0, 1).is_err_and(|e| e.contains("month")));
+    }
+
+    /// Length-prefixed items of the binary formats (None: NULL).
+    fn items(out: &mut Vec<u8>, items: &[Option<&[u8]>]) {
+        for item in items {
+            match item {
+                None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(b) => {
+                    out.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                    out.extend_from_slice(b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn arrays_ranges_and_hstore() {
+        let int4 = |n: i32| n.to_be_bytes().to_vec();
+        // int4[][] {{1,NULL},{3,4}}: 2 dimensions of 2.
+        let mut b = Vec::new();
+        for w in [2i32, 1, 23, 2, 1, 2, 1] {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        let (one, three, four) = (int4(1), int4(3), int4(4));
+        items(&mut b, &[Some(&one), None, Some(&three), Some(&four)]);
+        let grid = Decoder::Array(&Decoder::Int4).decode(&b);
+        let row = |a: Value, b: Value| Value::Array(vec![a, b]);
+        assert_eq!(
+            grid,
+            Ok(Value::Array(vec![
+                row(Value::Int(1), Value::Null),
+                row(Value::Int(3), Value::Int(4))
+            ]))
+        );
+        // Truncated, or with bytes left over: an error, never a panic.
+        assert!(Decoder::Array(&Decoder::Int4)
+            .decode(&b[..b.len() - 1])
+            .is_err());
+        let mut long = b.clone();
+        long.push(0);
+        assert!(Decoder::Array(&Decoder::Int4).decode(&long).is_err());
+        let empty = [0u8; 12];
+        assert_eq!(
+            Decoder::Array(&Decoder::Int4).decode(&empty),
+            Ok(Value::Array(vec![]))
+        );
+        // int4range [1,10), (,5], empty.
+        let mut r = vec![0x02];
+        items(&mut r, &[Some(&int4(1)), Some(&int4(10))]);
+        let range = |lower, upper, lower_inc, upper_inc, empty| {
+            Ok(Value::Range(Box::new(Range {
+                lower,
+                upper,
+                lower_inc,
+                upper_inc,
+                empty,
+            })))
+        };
+        let ints = Decoder::Range(&Decoder::Int4);
+        assert_eq!(
+            ints.decode(&r),
+            range(
+                Some(Value::Int(1)),
+                Some(Value::Int(10)),
+                true,
+                false,
+                false
+            )
+        );
+        let mut r = vec![0x08 | 0x04];
+        items(&mut r, &[Some(&int4(5))]);
+        assert_eq!(
+            ints.decode(&r),
+            range(None, Some(Value::Int(5)), false, true, false)
+        );
+        assert_eq!(ints.decode(&[0x01]), range(None, None, false, false, true));
+        assert!(ints.decode(&[]).is_err());
+        // hstore: a => 1, b => NULL.
+        let mut h = 2i32.to_be_bytes().to_vec();
+        items(&mut h, &[Some(b"a"), Some(b"1"), Some(b"b"), None]);
+        assert_eq!(
+            Decoder::Hstore.decode(&h),
+            Ok(Value::Map(vec![
+                ("a".into(), Some("1".into())),
+                ("b".into(), None)
+            ]))
+        );
+        let mut bad = 1i32.to_be_bytes().to_vec();
+        items(&mut bad, &[None, Some(b"1")]);
+        assert!(Decoder::Hstore
+            .decode(&bad)
+            .is_err_and(|e| e.contains("NULL")));
+        assert_eq!(column_kind("_int4", "integer[]"), ColumnKind::Composite);
+        assert_eq!(column_kind("tstzrange", "tstzrange"), ColumnKind::Composite);
+        assert_eq!(
+            column_kind("_point", "point[]"),
+            ColumnKind::Unsupported("point[]".into())
+        );
     }
 
     #[test]

@@ -372,6 +372,7 @@ impl Source for SqliteSource {
     fn storage(&self) -> Storage {
         Storage {
             decimals_as_real: true,
+            ..Storage::default()
         }
     }
 

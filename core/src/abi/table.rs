@@ -26,6 +26,7 @@ fn column_kind_code(k: &ColumnKind) -> u32 {
         ColumnKind::Json => kind::JSON,
         ColumnKind::Uuid => kind::UUID,
         ColumnKind::Duration => kind::DURATION,
+        ColumnKind::Composite => kind::COMPOSITE,
         ColumnKind::Unsupported(_) => kind::UNSUPPORTED,
     }
 }
@@ -46,6 +47,7 @@ fn column_kind(code: u32, declared: &str) -> Result<ColumnKind, String> {
         kind::JSON => ColumnKind::Json,
         kind::UUID => ColumnKind::Uuid,
         kind::DURATION => ColumnKind::Duration,
+        kind::COMPOSITE => ColumnKind::Composite,
         other => return Err(format!("unknown column kind {other}")),
     })
 }
@@ -256,6 +258,8 @@ pub struct DumpInfo {
     pub n_excluded: usize,
     /// 1: the source stores decimals as REAL ([`Storage`](crate::schema::Storage)).
     pub decimals_as_real: u8,
+    /// 1: aware datetimes are instants ([`Storage`](crate::schema::Storage)).
+    pub datetimes_as_instants: u8,
 }
 
 unsafe impl Prefixed for DumpInfo {
@@ -339,6 +343,7 @@ impl<'a> DumpInfoRef<'a> {
             excluded: models[n_models + n_skipped..].as_ptr(),
             n_excluded: site.excluded.len(),
             decimals_as_real: info.storage.decimals_as_real as u8,
+            datetimes_as_instants: info.storage.datetimes_as_instants as u8,
         };
         DumpInfoRef {
             _tables: tables,
@@ -368,6 +373,7 @@ impl DumpInfo {
             tool_version: self.tool_version.to_string()?,
             storage: crate::schema::Storage {
                 decimals_as_real: self.decimals_as_real != 0,
+                datetimes_as_instants: self.datetimes_as_instants != 0,
             },
         };
         let models = |p: *const Model, n: usize| -> Result<Vec<CoreModel>, String> {

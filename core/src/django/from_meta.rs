@@ -8,7 +8,7 @@ use super::{
     dependency_order, ContentType, Field, Model, MtiParent, Site, SiteSettings, SKIPPED_LABELS,
 };
 use crate::meta::{FieldMeta, ModelMeta, SiteMeta};
-use crate::py::read::Reading;
+use crate::py::read::{Reading, WallTimeZone};
 use crate::schema::{ColumnKind, Schema, Table};
 
 pub(super) fn build(
@@ -23,23 +23,32 @@ pub(super) fn build(
         .filter(|m| !m.proxy)
         .map(|m| (m.label(), m.db_table.as_str()))
         .collect();
+    let times = Times {
+        use_tz: meta.use_tz,
+        zone: (!meta.use_tz)
+            .then_some(meta.time_zone.as_deref())
+            .flatten()
+            .map(WallTimeZone::new),
+    };
     let models: Vec<Model> = meta
         .models
         .iter()
         .filter(|m| !m.proxy && !SKIPPED_LABELS.contains(&m.label().as_str()))
-        .map(|m| model(m, schema, &table_of, meta.use_tz))
+        .map(|m| model(m, schema, &table_of, &times))
         .collect();
     let skipped = meta
         .models
         .iter()
         .filter(|m| !m.proxy && SKIPPED_LABELS.contains(&m.label().as_str()))
-        .map(|m| model(m, schema, &table_of, meta.use_tz))
+        .map(|m| model(m, schema, &table_of, &times))
         .collect();
-    // A content type names its model by the global restore.py binds.
+    // A content type names its model by the global restore.py binds (a
+    // proxy has none: restore.py looks its model up by label).
     for ct in &mut content_types {
         ct.global = meta
             .models
             .iter()
+            .filter(|m| !m.proxy)
             .find(|m| m.app_label == ct.app_label && m.object_name.to_lowercase() == ct.model)
             .map(|m| format!("{}_{}", m.app_label, m.object_name));
     }
@@ -61,7 +70,13 @@ pub(super) fn build(
     }
 }
 
-fn model(m: &ModelMeta, schema: &Schema, table_of: &HashMap<String, &str>, use_tz: bool) -> Model {
+/// How the site reads datetimes: `USE_TZ`, and without it `TIME_ZONE`.
+struct Times {
+    use_tz: bool,
+    zone: Option<WallTimeZone>,
+}
+
+fn model(m: &ModelMeta, schema: &Schema, table_of: &HashMap<String, &str>, times: &Times) -> Model {
     let mut problem = None;
     let table = schema.table(&m.db_table).cloned().unwrap_or_else(|| {
         problem = Some(format!("no such table (model {})", m.label()));
@@ -121,7 +136,7 @@ fn model(m: &ModelMeta, schema: &Schema, table_of: &HashMap<String, &str>, use_t
             internal_type: Some(f.internal_type.clone()),
             choicelist: f.choicelist.clone(),
             decimal_places: f.decimal_places,
-            reading: reading(f, use_tz),
+            reading: reading(f, times),
         });
     }
     let mti_parent = m.parent.as_ref().and_then(|p| {
@@ -144,7 +159,14 @@ fn model(m: &ModelMeta, schema: &Schema, table_of: &HashMap<String, &str>, use_t
 }
 
 /// What Django does to the field's stored values on reading.
-fn reading(f: &FieldMeta, use_tz: bool) -> Reading {
+fn reading(f: &FieldMeta, times: &Times) -> Reading {
+    let datetime = f.internal_type == "DateTimeField";
+    // Fields that may hold datetimes inside (django.contrib.postgres).
+    let holds_datetimes = datetime
+        || matches!(
+            f.internal_type.as_str(),
+            "ArrayField" | "DateTimeRangeField"
+        );
     let decimal = (f.internal_type == "DecimalField")
         .then_some(f.decimal_places)
         .flatten()
@@ -153,7 +175,8 @@ fn reading(f: &FieldMeta, use_tz: bool) -> Reading {
         // Older saved schemas know choice lists only.
         empty_is_none: f.empty_is_none || f.choicelist.is_some(),
         decimal,
-        aware: use_tz && f.internal_type == "DateTimeField",
+        aware: times.use_tz && datetime,
+        wall_time_in: times.zone.clone().filter(|_| holds_datetimes),
         // A UUIDField's max_length is its hex column's, not its text's.
         max_length: f.max_length.filter(|_| f.internal_type != "UUIDField"),
         range: f.min_value.zip(f.max_value),

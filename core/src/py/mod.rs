@@ -8,6 +8,7 @@
 //! of a dump (millions of times), so no per-value allocation on the fast
 //! paths.
 
+pub mod composite;
 pub mod decimal;
 pub mod json;
 mod printable;

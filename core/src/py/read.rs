@@ -6,7 +6,7 @@
 
 use super::decimal::{is_quantized, special, Dec};
 use crate::schema::Storage;
-use crate::value::Value;
+use crate::value::{DateTime, Value};
 
 /// What Django does to a field's stored value when it reads it, and what
 /// the field accepts. The default does nothing (a site without metadata).
@@ -18,6 +18,12 @@ pub struct Reading {
     pub decimal: Option<(u32, Option<u32>)>,
     /// A `DateTimeField` of a `USE_TZ` site: a naive value is UTC.
     pub aware: bool,
+    /// A `DateTimeField` of a site without `USE_TZ`: an instant that the
+    /// database gives in the connection's time zone (PostgreSQL's
+    /// timestamptz, [`Storage::datetimes_as_instants`]) is read as the
+    /// naive wall time in the site's `TIME_ZONE`, which Django makes the
+    /// connection's.
+    pub wall_time_in: Option<WallTimeZone>,
     /// Longer text is read as stored, but the field refuses it.
     pub max_length: Option<u64>,
     /// An integer field's range as Django defines it.
@@ -94,6 +100,19 @@ impl Reading {
             }
             Value::Int(n) => Ok(self.out_of_range(i128::from(*n))),
             Value::UInt(n) => Ok(self.out_of_range(i128::from(*n))),
+            Value::DateTime(dt) if dt.offset_minutes.is_some() && storage.datetimes_as_instants => {
+                if let Some(zone) = &self.wall_time_in {
+                    *dt = zone.wall_time(*dt)?;
+                }
+                Ok(None)
+            }
+            // The datetimes in an ArrayField or DateTimeRangeField.
+            Value::Array(_) | Value::Range(_) if storage.datetimes_as_instants => {
+                if let Some(zone) = &self.wall_time_in {
+                    zone.wall_times_in(v)?;
+                }
+                Ok(None)
+            }
             Value::DateTime(dt) if self.aware && dt.offset_minutes.is_none() => {
                 dt.offset_minutes = Some(0);
                 Ok(None)
@@ -123,6 +142,73 @@ impl Reading {
     }
 }
 
+/// A site's `TIME_ZONE`, as Python's zoneinfo reads it (the system's
+/// zoneinfo files): Django's connection time zone on a site without
+/// `USE_TZ`.
+#[derive(Debug, Clone)]
+pub struct WallTimeZone {
+    name: String,
+    zone: Result<jiff::tz::TimeZone, String>,
+}
+
+impl PartialEq for WallTimeZone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for WallTimeZone {}
+
+impl WallTimeZone {
+    /// The zone `name`; one that isn't known fails each value it reads.
+    pub fn new(name: &str) -> WallTimeZone {
+        let zone = jiff::tz::TimeZone::get(name)
+            .map_err(|e| format!("the site's TIME_ZONE {name:?} is not a known time zone: {e}"));
+        WallTimeZone {
+            name: name.to_string(),
+            zone,
+        }
+    }
+
+    /// Every aware datetime in `v` (an array's elements, a range's bounds)
+    /// as its naive wall time here.
+    fn wall_times_in(&self, v: &mut Value) -> Result<(), String> {
+        match v {
+            Value::DateTime(dt) if dt.offset_minutes.is_some() => *dt = self.wall_time(*dt)?,
+            Value::Array(items) => {
+                for item in items {
+                    self.wall_times_in(item)?;
+                }
+            }
+            Value::Range(r) => {
+                for b in [&mut r.lower, &mut r.upper].into_iter().flatten() {
+                    self.wall_times_in(b)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The naive wall time here of the instant `dt` (aware).
+    pub fn wall_time(&self, dt: DateTime) -> Result<DateTime, String> {
+        let zone = self.zone.as_ref().map_err(String::clone)?;
+        let out_of_range = || format!("{dt} in {} is outside Python's years 1 to 9999", self.name);
+        let utc = dt.to_utc().ok_or_else(out_of_range)?;
+        let t = utc.time;
+        let seconds = utc.date.to_days() * 86_400
+            + (i64::from(t.hour) * 60 + i64::from(t.minute)) * 60
+            + i64::from(t.second);
+        let instant = jiff::Timestamp::from_second(seconds).map_err(|e| e.to_string())?;
+        let offset = i64::from(zone.to_offset(instant).seconds());
+        let mut local = utc
+            .shift_micros(offset * 1_000_000)
+            .ok_or_else(out_of_range)?;
+        local.offset_minutes = None;
+        Ok(local)
+    }
+}
+
 /// `str()` of the `Decimal` Django reads from a stored decimal of a field
 /// with `places`: a REAL through 15 significant digits first, then
 /// quantized (half to even); and whether that lost places of the stored
@@ -147,10 +233,10 @@ pub fn read_decimal(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::DateTime;
 
     const SQLITE: Storage = Storage {
         decimals_as_real: true,
+        datetimes_as_instants: false,
     };
 
     fn read(r: &Reading, v: Value) -> (Value, Option<Differs>) {
@@ -216,5 +302,53 @@ mod tests {
         assert!(matches!(v, Value::DateTime(dt) if dt.offset_minutes == Some(0)));
         assert_eq!(d, None);
         assert!(Reading::default().is_plain() && !aware.is_plain());
+    }
+
+    #[test]
+    fn instants_are_read_as_wall_time_in_the_site_zone() {
+        let postgres = Storage {
+            datetimes_as_instants: true,
+            ..Storage::default()
+        };
+        let chicago = Reading {
+            wall_time_in: Some(WallTimeZone::new("America/Chicago")),
+            ..Reading::default()
+        };
+        let read = |r: &Reading, s: &str, storage: Storage| {
+            let mut v = Value::DateTime(DateTime::parse(s).expect("datetime"));
+            r.apply(&mut v, storage).map(|_| match v {
+                Value::DateTime(dt) => dt.to_string(),
+                other => format!("{other:?}"),
+            })
+        };
+        // Daylight saving time (-5), standard time (-6), a microsecond.
+        for (stored, wall) in [
+            ("2006-06-16 15:42:37Z", "2006-06-16 10:42:37"),
+            ("2006-01-01 05:59:59.000001Z", "2005-12-31 23:59:59.000001"),
+            ("2006-06-16 10:42:37+02:00", "2006-06-16 03:42:37"),
+        ] {
+            assert_eq!(read(&chicago, stored, postgres), Ok(wall.to_string()));
+        }
+        // Before 1883 Chicago had local mean time, -5:50:36.
+        assert_eq!(
+            read(&chicago, "1800-01-01 12:00:00Z", postgres),
+            Ok("1800-01-01 06:09:24".to_string())
+        );
+        // Naive values, and aware ones where the database stores text
+        // (SQLite: Django keeps them aware), stay as they are.
+        assert_eq!(
+            read(&chicago, "2006-06-16 15:42:37", postgres),
+            Ok("2006-06-16 15:42:37".to_string())
+        );
+        assert_eq!(
+            read(&chicago, "2006-06-16 15:42:37Z", SQLITE),
+            Ok("2006-06-16 15:42:37+00:00".to_string())
+        );
+        let nowhere = Reading {
+            wall_time_in: Some(WallTimeZone::new("Nowhere/Special")),
+            ..Reading::default()
+        };
+        let err = read(&nowhere, "2006-06-16 15:42:37Z", postgres).expect_err("unknown zone");
+        assert!(err.contains("TIME_ZONE \"Nowhere/Special\""), "{err}");
     }
 }

@@ -124,6 +124,10 @@ fn plain(v: &Value) -> Py<'_> {
         Value::Json(t) => Py::Json(t),
         Value::Uuid(u) => Py::Str(Cow::Owned(uuid_string(u))),
         Value::Duration(us) => Py::Duration(*us),
+        // django.contrib.postgres' fields: value_to_string's JSON text.
+        Value::Array(_) | Value::Map(_) | Value::Range(_) => {
+            Py::Str(Cow::Owned(super::composite::value_to_string(v)))
+        }
     }
 }
 
@@ -170,6 +174,7 @@ mod tests {
 
     const SQLITE: Storage = Storage {
         decimals_as_real: true,
+        datetimes_as_instants: false,
     };
 
     #[test]

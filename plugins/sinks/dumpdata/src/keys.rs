@@ -76,6 +76,10 @@ pub fn key_of(v: &Value) -> String {
         Value::Time(t) => format!("t{t}"),
         Value::DateTime(dt) => format!("t{}", dt.to_utc().unwrap_or(*dt)),
         Value::Duration(us) => format!("u{us}"),
+        // Never a key in Django; compared by their text.
+        v @ (Value::Array(_) | Value::Map(_) | Value::Range(_)) => {
+            format!("s{}", dump2py_core::py::composite::value_to_string(v))
+        }
     }
 }
 

@@ -65,6 +65,15 @@ fn write_plain(
         }
         _ => {}
     }
+    write_literal(out, value)
+}
+
+/// A value's Python expression, as Lino writes it: floats and decimals as
+/// their text in quotes (which `full_clean()` and the field's
+/// `get_prep_value` convert), django.contrib.postgres' values as Django
+/// gives them (lists, dicts, psycopg ranges), which restore without
+/// `full_clean()` too.
+fn write_literal(out: &mut String, value: &Value) -> Result<(), ValueError> {
     match value {
         Value::Null => out.push_str("None"),
         Value::Bool(true) => out.push_str("True"),
@@ -110,7 +119,73 @@ fn write_plain(
         }
         Value::Uuid(u) => uuid(out, u),
         Value::Duration(us) => duration(out, *us),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_literal(out, item)?;
+            }
+            out.push(']');
+        }
+        Value::Map(pairs) => {
+            out.push('{');
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                repr::write_str(out, k);
+                out.push_str(": ");
+                match v {
+                    Some(v) => repr::write_str(out, v),
+                    None => out.push_str("None"),
+                }
+            }
+            out.push('}');
+        }
+        Value::Range(r) => range(out, r)?,
     }
+    Ok(())
+}
+
+/// Django's range class (psycopg's `Range`; psycopg2's by its bounds'
+/// type), from the module Django takes it from: restore.py needs no
+/// import of its own.
+fn range(out: &mut String, r: &dump2py_core::value::Range) -> Result<(), ValueError> {
+    let class = match r.lower.as_ref().or(r.upper.as_ref()) {
+        Some(Value::Date(_)) => "DateRange",
+        Some(Value::DateTime(dt)) if dt.offset_minutes.is_some() => "DateTimeTZRange",
+        Some(Value::DateTime(_)) => "DateTimeRange",
+        _ => "NumericRange",
+    };
+    out.push_str("__import__('django.db.backends.postgresql.psycopg_any', fromlist=['");
+    out.push_str(class);
+    out.push_str("']).");
+    out.push_str(class);
+    if r.empty {
+        out.push_str("(empty=True)");
+        return Ok(());
+    }
+    out.push('(');
+    for (i, b) in [&r.lower, &r.upper].into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match b {
+            None => out.push_str("None"),
+            // A bound's type decides the range's type: a number, not text.
+            Some(Value::Decimal(d)) => {
+                out.push_str("Decimal(");
+                quoted(out, d);
+                out.push(')');
+            }
+            Some(v) => write_literal(out, v)?,
+        }
+    }
+    out.push_str(", '");
+    out.push_str(r.bounds());
+    out.push_str("')");
     Ok(())
 }
 
@@ -125,11 +200,6 @@ fn write_content_type(out: &mut String, site: &Site, value: &Value) -> Result<()
         Value::Int(id) => *id,
         other => return Err(format!("content type id {other:?} is not an integer")),
     };
-    if site.stale_content_type(id).is_some() {
-        // The sink warns about it (PythonSink::warnings).
-        out.push_str("None");
-        return Ok(());
-    }
     match site.content_types.get(&id) {
         // The global restore.py binds (PythonSink::begin checks that each
         // is an identifier); any other name is looked up by label.
@@ -137,6 +207,9 @@ fn write_content_type(out: &mut String, site: &Site, value: &Value) -> Result<()
             global: Some(global),
             ..
         }) if crate::names::is_identifier(global) => out.push_str(global),
+        // The sink warns about it (PythonSink::warnings).
+        Some(_) if site.stale_content_type(id).is_some() => out.push_str("None"),
+        // A proxy model's, or a model without site metadata.
         Some(ct) => {
             out.push_str("ct_model(");
             repr::write_str(out, &ct.app_label);

@@ -184,6 +184,7 @@ fn text(v: &Value) -> String {
         Value::Duration(d) => d.to_string(),
         Value::Bytes(b) => format!("{b:?}"),
         Value::Uuid(u) => format!("{u:?}"),
+        Value::Array(_) | Value::Map(_) | Value::Range(_) => format!("{v:?}"),
     }
 }
 

@@ -47,6 +47,7 @@ mod tests {
 
     const SQLITE: Storage = Storage {
         decimals_as_real: true,
+        datetimes_as_instants: false,
     };
 
     fn json(kind: Kind, v: Value) -> String {
