@@ -7,6 +7,7 @@ pub mod batch;
 pub mod django;
 pub mod error;
 pub mod meta;
+pub mod order;
 pub mod pipeline;
 pub mod plugin;
 pub mod py;

@@ -54,16 +54,19 @@ pub enum Part {
 pub struct Keys {
     /// Per model of the view: the columns kept of its rows.
     pub kept: Vec<Vec<Col>>,
-    /// Per model: its natural key, when it has one that can be followed.
-    pub parts: Vec<Option<Vec<Part>>>,
+    /// Per model: its natural key, when it has one (`natural_key()`):
+    /// what it reads, or why it can't be followed without the site's
+    /// Python. Django calls `natural_key()` only for a key it writes: so
+    /// is this an error only when such a key must be written.
+    pub parts: Vec<Option<Result<Vec<Part>, String>>>,
 }
 
 /// Per model: the kept values of each row, by its primary key.
 pub type Rows = Vec<HashMap<String, Vec<Value>>>;
 
 impl Keys {
-    /// The natural keys of `meta`'s models among `view`'s; an error names
-    /// the first one that can't be followed.
+    /// The natural keys of `meta`'s models among `view`'s; a key that
+    /// can't be followed is kept as its error, for when it is written.
     pub fn new(view: &View, site: &Site, meta: &SiteMeta) -> Result<Keys, String> {
         if !meta.natural_keys {
             return Err(
@@ -97,18 +100,25 @@ impl Keys {
             let Some(mm) = b.meta_of(i) else { continue };
             let Some(nk) = &mm.natural_key else { continue };
             let paths = match (&nk.fields, &nk.error) {
-                (Some(p), None) => p,
+                (Some(p), None) => Ok(p),
                 (_, e) => {
                     let why = e.clone().unwrap_or_else(|| "nothing reported".into());
-                    return Err(format!("model {}: {why}", mm.label()));
+                    Err(format!("model {}: {why}", mm.label()))
                 }
             };
-            let mut parts = Vec::new();
-            for path in paths {
-                let part = b.part(&mut keys, i, path).map_err(|e| {
-                    format!("model {}: natural key {}: {e}", mm.label(), path.join("."))
-                })?;
-                parts.push(part);
+            // What a key reads is kept only once the whole key can be read.
+            let mut trial = keys.clone();
+            let parts = paths.and_then(|paths| {
+                (paths.iter())
+                    .map(|path| {
+                        b.part(&mut trial, i, path).map_err(|e| {
+                            format!("model {}: natural key {}: {e}", mm.label(), path.join("."))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()
+            });
+            if parts.is_ok() {
+                keys.kept = trial.kept;
             }
             keys.parts[i] = Some(parts);
         }
@@ -123,8 +133,10 @@ impl Keys {
         key: &str,
         storage: Storage,
     ) -> Result<Vec<Py<'r>>, String> {
-        let Some(Some(parts)) = self.parts.get(model) else {
-            return Err("the model has no natural key".into());
+        let parts = match self.parts.get(model) {
+            Some(Some(Ok(parts))) => parts,
+            Some(Some(Err(why))) => return Err(why.clone()),
+            _ => return Err("the model has no natural key".into()),
         };
         let row = find(rows, model, key)?;
         parts.iter().map(|p| eval(rows, p, row, storage)).collect()
