@@ -313,6 +313,35 @@ impl Source for ReadLog {
         read
     }
 
+    fn read_ordered(
+        &mut self,
+        table: &Table,
+        order: &dump2py_core::order::ReadOrder,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> dump2py_core::Result<()> {
+        let mut rows = 0u64;
+        let read = self
+            .inner
+            .read_ordered(table, order, batch_rows, &mut |b: Batch| {
+                rows += b.len() as u64;
+                out(b)
+            });
+        eprintln!(
+            "read table {}: {rows} rows (in dumpdata's order)",
+            table.name
+        );
+        read
+    }
+
+    fn key_order_is_native(&self) -> bool {
+        self.inner.key_order_is_native()
+    }
+
+    fn storage(&self) -> dump2py_core::schema::Storage {
+        self.inner.storage()
+    }
+
     fn local_files(&self) -> Vec<PathBuf> {
         self.inner.local_files()
     }

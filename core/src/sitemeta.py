@@ -229,6 +229,10 @@ def ordering_terms(model, name, desc=False, joins=(), seen=()):
         last = i == len(pieces) - 1
         opts = cur._meta
         f = opts.pk if piece == "pk" else opts.get_field(piece)
+        parts = getattr(f, "fields", None)
+        if last and f is opts.pk and f.column is None and parts:
+            # A CompositePrimaryKey orders by its fields, in its order.
+            return [{"joins": joins, "column": p.column, "desc": desc} for p in parts]
         if not getattr(f, "concrete", False) or f.many_to_many or f.column is None:
             raise Unorderable(f"{name}: {piece} is not a column of {label(cur)}")
         # A parent's field: through the MTI links to the parent's table.

@@ -36,10 +36,10 @@ staff.permissions.set(Permission.objects.filter(codename__in=["add_user", "view_
 Group.objects.create(name="empty")
 u = User.objects.create(username="robin", email="robin@example.com")
 u.groups.add(staff)
-# Of one content type: Permission's Meta.ordering goes through its content
-# type, which many-to-many lists don't follow (README, "Several outputs from
-# one read").
-u.user_permissions.set(Permission.objects.filter(codename__in=["view_user", "delete_user"]))
+# Of several content types: Permission's Meta.ordering goes through its
+# content type, which the read follows (README, "Order").
+u.user_permissions.set(Permission.objects.filter(
+    codename__in=["view_user", "delete_user", "add_group", "change_site", "view_permission"]))
 User.objects.create(username="anna")
 "#;
 

@@ -24,8 +24,10 @@ Person.objects.create(name="Civilian")
 Spy.objects.create(name="Hidden", cover_blown=True)
 Spy.objects.create(name="Seen", cover_blown=False)
 Spy.objects.create(name="Blown", cover_blown=True)
-for u in ["ffffffff-0000-0000-0000-000000000001", "00000000-0000-0000-0000-0000000000ff",
-          "11111111-0000-0000-0000-000000000010"]:
+# Version 1 (time-based): MariaDB's uuid type stores and orders them with
+# their groups swapped.
+for u in ["ffffffff-0000-1000-8000-000000000001", "00000000-0000-1000-8000-0000000000ff",
+          "11111111-0000-1000-8000-000000000010"]:
     Token.objects.create(id=uuid.UUID(u), note=u[:4])
 t1 = Thing.objects.create(name="b")
 t2 = Thing.objects.create(name="a")

@@ -54,7 +54,7 @@ class Spy(Person):
 
 
 class Token(models.Model):
-    """MariaDB's uuid type orders by the last group first."""
+    """MariaDB's uuid type orders time-based UUIDs with their groups swapped."""
     id = models.UUIDField(primary_key=True)
     note = models.CharField(max_length=20)
 
