@@ -237,6 +237,44 @@ fn an_unfollowable_natural_key_fails_only_where_it_is_written() {
     same_as_dumpdata(&db, &[], t.path(), &["--natural-primary"], None);
 }
 
+/// A natural foreign key to a row its model's default manager hides: an
+/// error naming the reference (Django reads it through the base manager);
+/// `--all` reads it, and equals dumpdata.
+#[test]
+fn a_natural_key_of_a_hidden_row_is_an_error_but_with_all() {
+    let lino = lino();
+    let (t, db) = sqlite_site();
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let n = conn
+        .execute(
+            "UPDATE shapes_mission SET spy_id = (SELECT p.id FROM shapes_person p \
+             WHERE p.name = 'Hidden') WHERE id = 2",
+            [],
+        )
+        .expect("update");
+    assert_eq!(n, 1);
+    drop(conn);
+    let json = t.path().join("a.json");
+    let out = lino.ours(
+        SITE,
+        &db,
+        &[],
+        &["--json", &path_str(&json), "--natural-foreign", "-v", "0"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).trim().starts_with(
+            "error: table shapes_mission, column spy_id, primary key 2: no object with \
+             primary key "
+        ) && stderr(&out).contains("among the rows its default manager shows (--all"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!json.exists());
+    let json = same_as_dumpdata(&db, &[], t.path(), &["--natural-foreign", "--all"], None);
+    assert!(json.contains("\"spy\": [\"Hidden\"]"), "{json}");
+}
+
 /// What a default manager hides is Django's SQL for the site's database:
 /// a schema exported from SQLite can't filter PostgreSQL's rows, and says
 /// so; `--all` needs no filter.

@@ -59,6 +59,9 @@ pub struct Keys {
     /// Python. Django calls `natural_key()` only for a key it writes: so
     /// is this an error only when such a key must be written.
     pub parts: Vec<Option<Result<Vec<Part>, String>>>,
+    /// Per model: its rows were read through its default manager's filter
+    /// (a row it hides has no key here).
+    pub filtered: Vec<bool>,
 }
 
 /// Per model: the kept values of each row, by its primary key.
@@ -83,6 +86,7 @@ impl Keys {
         let mut keys = Keys {
             kept: vec![Vec::new(); view.models.len()],
             parts: vec![None; view.models.len()],
+            filtered: vec![false; view.models.len()],
         };
         let tables: HashMap<&str, &Table> = (site.models.iter())
             .chain(&site.skipped)
@@ -138,15 +142,30 @@ impl Keys {
             Some(Some(Err(why))) => return Err(why.clone()),
             _ => return Err("the model has no natural key".into()),
         };
-        let row = find(rows, model, key)?;
-        parts.iter().map(|p| eval(rows, p, row, storage)).collect()
+        let row = find(rows, model, key, &self.filtered)?;
+        parts
+            .iter()
+            .map(|p| eval(rows, p, row, storage, &self.filtered))
+            .collect()
     }
 }
 
-fn find<'r>(rows: &'r Rows, model: usize, key: &str) -> Result<&'r Vec<Value>, String> {
+fn find<'r>(
+    rows: &'r Rows,
+    model: usize,
+    key: &str,
+    filtered: &[bool],
+) -> Result<&'r Vec<Value>, String> {
     rows.get(model).and_then(|r| r.get(key)).ok_or_else(|| {
+        let hidden = match filtered.get(model) {
+            Some(true) => {
+                " among the rows its default manager shows (--all reads every row, as \
+                 Django reads them for natural keys)"
+            }
+            _ => "",
+        };
         format!(
-            "no object with primary key {} for its natural key",
+            "no object with primary key {}{hidden} for its natural key",
             key.get(1..).unwrap_or("")
         )
     })
@@ -157,6 +176,7 @@ fn eval<'r>(
     part: &Part,
     row: &'r [Value],
     storage: Storage,
+    filtered: &[bool],
 ) -> Result<Py<'r>, String> {
     match part {
         Part::Value { slot, kind } => py(*kind, &row[*slot], storage),
@@ -165,8 +185,8 @@ fn eval<'r>(
             if matches!(fk, Value::Null) {
                 return Err("its natural key goes through a foreign key that is null".into());
             }
-            let trow = find(rows, *target, &key_of(fk))?;
-            eval(rows, next, trow, storage)
+            let trow = find(rows, *target, &key_of(fk), filtered)?;
+            eval(rows, next, trow, storage, filtered)
         }
     }
 }

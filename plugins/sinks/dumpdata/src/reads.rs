@@ -117,6 +117,7 @@ pub fn add_reads(view: &mut View, meta: &SiteMeta, all: bool) -> Result<(), Stri
         .collect();
     let mut reads = HashMap::new();
     let mut warnings = Vec::new();
+    let mut filtered = vec![false; view.models.len()];
     for (i, m) in view.models.iter().enumerate() {
         if !view.roles.contains_key(&m.table) {
             continue;
@@ -149,13 +150,9 @@ pub fn add_reads(view: &mut View, meta: &SiteMeta, all: bool) -> Result<(), Stri
                         mm.label()
                     ));
                 }
-                if view.keys.kept.get(i).is_some_and(|k| !k.is_empty()) {
-                    return Err(format!(
-                        "model {}: its default manager hides rows, and natural keys read \
-                         them (Django reads them all): use --all",
-                        mm.label()
-                    ));
-                }
+                // A natural key of a hidden row can't be written: its row
+                // is not read (Django reads it through the base manager).
+                filtered[i] = true;
                 o.filters.push(f);
             }
         }
@@ -189,6 +186,7 @@ pub fn add_reads(view: &mut View, meta: &SiteMeta, all: bool) -> Result<(), Stri
         }
     }
     warnings.dedup();
+    view.keys.filtered = filtered;
     view.reads = reads;
     view.links_ordered = true;
     view.warnings = warnings;

@@ -2,8 +2,8 @@
 import uuid
 
 from django.contrib.auth.models import Permission
-from ordering.shapes.models import (Actor, Film, Holder, Label, NoKey, Person, Place,
-                                    Shop, Spy, Thing, Token)
+from ordering.shapes.models import (Actor, Film, Holder, Label, Mission, NoKey, Person,
+                                    Place, Shop, Spy, Thing, Token)
 
 actors = [Actor.objects.create(name=n) for n in ["Zażółć", "alice", "Actor name", "Bob", "émile"]]
 labels = [Label.objects.create(text=t) for t in ["beta", "Alpha", "gamma", "Éclair", "alpine"]]
@@ -22,7 +22,7 @@ film.permissions.set(Permission.objects.filter(
 Film.objects.create(title="Two").labels.set(labels[:2])
 Person.objects.create(name="Civilian")
 Spy.objects.create(name="Hidden", cover_blown=True)
-Spy.objects.create(name="Seen", cover_blown=False)
+seen = Spy.objects.create(name="Seen", cover_blown=False)
 Spy.objects.create(name="Blown", cover_blown=True)
 # Version 1 (time-based): MariaDB's uuid type stores and orders them with
 # their groups swapped.
@@ -34,3 +34,5 @@ t2 = Thing.objects.create(name="a")
 NoKey.objects.create(thing=t1)
 Holder.objects.create(thing=t2)
 Holder.objects.create(thing=t1)
+Mission.objects.create(spy=seen)
+Mission.objects.create(spy=None)

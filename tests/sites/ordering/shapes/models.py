@@ -38,11 +38,21 @@ class Film(models.Model):
     shops = models.ManyToManyField(Shop, blank=True)
 
 
+class PersonManager(models.Manager):
+    def get_by_natural_key(self, name):
+        return self.get(name=name)
+
+
 class Person(models.Model):
+    """Django's fixtures.Person: a natural key its MTI children inherit."""
     name = models.CharField(max_length=40)
+    objects = PersonManager()
+
+    def natural_key(self):
+        return (self.name,)
 
 
-class VisibleManager(models.Manager):
+class VisibleManager(PersonManager):
     def get_queryset(self):
         return super().get_queryset().filter(cover_blown=False)
 
@@ -84,3 +94,9 @@ class NoKey(models.Model):
 class Holder(models.Model):
     thing = models.ForeignKey(Thing, on_delete=models.CASCADE)
     nokey = models.ForeignKey(NoKey, null=True, blank=True, on_delete=models.CASCADE)
+
+
+class Mission(models.Model):
+    """A natural foreign key to a spy: Django reads its key through the
+    base manager, hidden or not."""
+    spy = models.ForeignKey(Spy, null=True, blank=True, on_delete=models.CASCADE)
