@@ -81,8 +81,11 @@ impl Dumper<'_> {
                     self.observer.warning(&w);
                 }
             }
-            // An excluded table read for a sink's own use is not in the dump.
-            if !excluded && !again {
+            // An excluded table read for a sink's own use is not in the dump;
+            // a table read again is in it once, but a skip of either read
+            // is reported.
+            let skipped = matches!(outcome, TableOutcome::Skipped { .. });
+            if !excluded && (!again || skipped) {
                 report.tables.push((model.table.name.clone(), outcome));
             }
         }
