@@ -83,6 +83,11 @@ pub trait Dialect {
     /// Django's `connection.vendor` of this database.
     fn vendor(&self) -> &'static str;
     fn quote(&self, ident: &str) -> String;
+    /// A table name as the source's own reads name it (qualified by its
+    /// schema, say); the quoted name by default.
+    fn table(&self, name: &str) -> String {
+        self.quote(name)
+    }
     /// A literal of `p`; an error says why it can't be written.
     fn literal(&self, p: &Param) -> std::result::Result<String, String>;
 }
@@ -128,7 +133,7 @@ impl ReadOrder {
             let a = alias(n + 1);
             sql.push_str(&format!(
                 " LEFT JOIN {} AS {a} ON {a}.{} = {}.{}",
-                d.quote(&j.table),
+                d.table(&j.table),
                 d.quote(&j.to_column),
                 alias(j.from),
                 d.quote(&j.column)

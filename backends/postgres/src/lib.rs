@@ -288,8 +288,11 @@ impl PgSource {
     /// The statement of a read in `order`: the columns as [`select_sql`]
     /// selects them, the order without `COLLATE`.
     fn ordered_sql(&self, table: &Table, order: &ReadOrder) -> Result<String> {
+        let dialect = Postgres {
+            namespace: self.catalog.get().map(|c| c.namespace.as_str()),
+        };
         order.select(
-            &Postgres,
+            &dialect,
             &self.qualified(&table.name),
             &self.select_exprs(table),
         )
@@ -458,15 +461,24 @@ fn pk_text(table: &Table, decoders: &[Decoder], bytes: &[u8], fields: &Fields) -
     })
 }
 
-/// PostgreSQL's SQL for [`ReadOrder`]s.
-struct Postgres;
+/// PostgreSQL's SQL for [`ReadOrder`]s: joined tables in the schema the
+/// source reads.
+struct Postgres<'a> {
+    namespace: Option<&'a str>,
+}
 
-impl Dialect for Postgres {
+impl Dialect for Postgres<'_> {
     fn vendor(&self) -> &'static str {
         "postgresql"
     }
     fn quote(&self, ident: &str) -> String {
         quote(ident)
+    }
+    fn table(&self, name: &str) -> String {
+        match self.namespace {
+            Some(n) => format!("{}.{}", quote(n), quote(name)),
+            None => quote(name),
+        }
     }
     fn literal(&self, p: &Param) -> std::result::Result<String, String> {
         match p {
