@@ -49,6 +49,11 @@ pub struct OutputArgs {
     /// (dumpdata's; needs --settings or --site-schema).
     #[arg(long)]
     pub natural_primary: bool,
+
+    /// In JSON and XML, also write the rows that models' default managers hide (dumpdata's --all;
+    /// without it they are left out, as dumpdata does; needs --settings or --site-schema).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// One output named on the command line.
@@ -103,6 +108,9 @@ impl OutputArgs {
         {
             usage!("--natural-foreign and --natural-primary are for JSON and XML outputs (--json, --xml)");
         }
+        if self.all && !out.iter().any(|o| o.format == "json" || o.format == "xml") {
+            usage!("--all is for JSON and XML outputs (--json, --xml)");
+        }
         let mut seen: Vec<(&Path, Place)> =
             output_dir.map(|d| (d, Place::of(d))).into_iter().collect();
         for o in &out {
@@ -155,6 +163,7 @@ impl OutputArgs {
         for (on, key) in [
             (self.natural_foreign, "natural_foreign"),
             (self.natural_primary, "natural_primary"),
+            (self.all, "all"),
         ] {
             if on {
                 extra.insert(key.to_string(), "1".to_string());
@@ -304,6 +313,35 @@ impl Source for ReadLog {
         read
     }
 
+    fn read_ordered(
+        &mut self,
+        table: &Table,
+        order: &dump2py_core::order::ReadOrder,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> dump2py_core::Result<()> {
+        let mut rows = 0u64;
+        let read = self
+            .inner
+            .read_ordered(table, order, batch_rows, &mut |b: Batch| {
+                rows += b.len() as u64;
+                out(b)
+            });
+        eprintln!(
+            "read table {}: {rows} rows (in dumpdata's order)",
+            table.name
+        );
+        read
+    }
+
+    fn key_order_is_native(&self) -> bool {
+        self.inner.key_order_is_native()
+    }
+
+    fn storage(&self) -> dump2py_core::schema::Storage {
+        self.inner.storage()
+    }
+
     fn local_files(&self) -> Vec<PathBuf> {
         self.inner.local_files()
     }
@@ -321,6 +359,7 @@ mod tests {
             indent: None,
             natural_foreign: false,
             natural_primary: false,
+            all: false,
         }
     }
 

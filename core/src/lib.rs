@@ -8,6 +8,7 @@ pub mod django;
 pub mod error;
 pub mod files;
 pub mod meta;
+pub mod order;
 pub mod pipeline;
 pub mod plugin;
 pub mod py;

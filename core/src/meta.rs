@@ -141,6 +141,53 @@ pub struct ModelMeta {
     /// one (Django's `sort_dependencies`), as `app_label.ObjectName`.
     #[serde(default)]
     pub natural_deps: Vec<String>,
+    /// What dumpdata's queryset (`order_by(pk.name)`) orders this model's
+    /// rows by: its key, or (an MTI child) its parent's `Meta.ordering`.
+    /// None for proxies, unmanaged models and older saved schemas.
+    #[serde(default)]
+    pub dump_order: Option<OrderMeta>,
+    /// `Meta.ordering` resolved to columns: how a many-to-many list of
+    /// this model is ordered. None without an ordering.
+    #[serde(default)]
+    pub meta_ordering: Option<OrderMeta>,
+    /// The rows the default manager hides (dumpdata leaves them out but
+    /// with `--all`), as the SQL of the keys it shows. None: it hides none.
+    #[serde(default)]
+    pub manager_filter: Option<ManagerFilterMeta>,
+}
+
+/// An ordering as the database follows it, or why it can't.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<Vec<OrderTermMeta>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One column to order by, behind `joins` from the model's table: each
+/// `[column, table, to_column]` (`content_type_id`, `django_content_type`, `id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderTermMeta {
+    pub joins: Vec<[String; 3]>,
+    pub column: String,
+    pub desc: bool,
+}
+
+/// The default manager's queryset of primary keys as SQL, compiled by
+/// Django for the site's database (`vendor`), or why it couldn't be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManagerFilterMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    #[serde(default)]
+    pub params: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A model's `natural_key()`: the paths of the fields it returns, through

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::batch::Batch;
 use crate::django::{Model, Site};
 use crate::error::Result;
+use crate::order::ReadOrder;
 use crate::schema::{Schema, Storage, Table};
 
 /// Receives each batch a source reads; returns whether to go on. On
@@ -69,6 +70,27 @@ pub trait Source {
             &table.name,
             "this source can't read key ranges",
         ))
+    }
+    /// [`Source::read_table`] in the order (and with the filters) of
+    /// `order`, as the database orders them (its collations, no
+    /// `COLLATE`): what a sink asked for with [`Sink::read_order`].
+    fn read_ordered(
+        &mut self,
+        table: &Table,
+        _order: &ReadOrder,
+        _batch_rows: usize,
+        _out: &mut BatchFn,
+    ) -> Result<()> {
+        Err(crate::Error::table(
+            &table.name,
+            "this source can't read rows in the database's order (as Django's dumpdata does)",
+        ))
+    }
+    /// Whether [`Source::read_table`]'s primary-key order is the
+    /// database's own (its collation of text keys): SQLite's is. Then a
+    /// read in key order is not read again for a sink that asks for it.
+    fn key_order_is_native(&self) -> bool {
+        false
     }
 }
 
@@ -203,6 +225,13 @@ pub trait Sink {
     /// differently than stored, say), once each; taken after every table.
     fn warnings(&mut self) -> Vec<String> {
         Vec::new()
+    }
+    /// The order (and filter) this sink wants `model`'s rows in, asked
+    /// after `begin` for a model it wants; None, the default: the
+    /// source's primary-key order. A table that sinks want in different
+    /// orders is read once per order.
+    fn read_order(&self, _model: &Model) -> Option<ReadOrder> {
+        None
     }
 }
 

@@ -205,6 +205,116 @@ def natural_deps(model):
     return deps
 
 
+class Unorderable(Exception):
+    """An ordering that dump2py can't have the database follow."""
+
+
+def ordering_terms(model, name, desc=False, joins=(), seen=()):
+    """The columns `order_by(name)` on `model` orders by, as Django's
+    SQLCompiler.find_ordering_name resolves them: each term is the joins
+    from the model's table (`[fk_column, table, to_column]`, one per
+    relation followed, MTI parent links too), the column, and whether it is
+    descending. A relation named by its name (not its attname) orders by
+    its target's Meta.ordering."""
+    if not isinstance(name, str):
+        raise Unorderable(f"an expression ({name!r})")
+    if name.startswith("-"):
+        desc, name = not desc, name[1:]
+    if name == "?":
+        raise Unorderable("random order ('?')")
+    pieces = name.split("__")
+    joins = list(joins)
+    cur = model._meta.concrete_model
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        opts = cur._meta
+        f = opts.pk if piece == "pk" else opts.get_field(piece)
+        parts = getattr(f, "fields", None)
+        if last and f is opts.pk and f.column is None and parts:
+            # A CompositePrimaryKey orders by its fields, in its order.
+            return [{"joins": joins, "column": p.column, "desc": desc} for p in parts]
+        if not getattr(f, "concrete", False) or f.many_to_many or f.column is None:
+            raise Unorderable(f"{name}: {piece} is not a column of {label(cur)}")
+        # A parent's field: through the MTI links to the parent's table.
+        owner = f.model._meta.concrete_model
+        if owner is not cur:
+            for parent in opts.get_base_chain(owner):
+                link = cur._meta.get_ancestor_link(parent)
+                joins.append([link.column, parent._meta.db_table,
+                              link.target_field.column])
+                cur = parent
+        if f.is_relation and (f.many_to_one or f.one_to_one):
+            target = f.related_model._meta.concrete_model
+            if not last:
+                joins.append([f.column, target._meta.db_table, f.target_field.column])
+                cur = target
+                continue
+            if target._meta.ordering and piece != f.attname and name != "pk":
+                key = tuple(j[0] for j in joins) + (f.column,)
+                if key in seen:
+                    raise Unorderable("an infinite loop caused by ordering")
+                terms = []
+                for o in target._meta.ordering:
+                    terms += ordering_terms(
+                        target, o, desc,
+                        joins + [[f.column, target._meta.db_table, f.target_field.column]],
+                        seen + (key,))
+                return terms
+        elif not last:
+            raise Unorderable(f"{name}: {piece} is not a relation")
+        return [{"joins": joins, "column": f.column, "desc": desc}]
+    raise Unorderable(f"{name}: nothing to order by")
+
+
+def orders(model, names):
+    """`ordering_terms` of each name, or why they can't be followed."""
+    try:
+        terms = []
+        for name in names:
+            terms += ordering_terms(model, name)
+        return {"terms": terms}
+    except Exception as e:
+        return {"error": describe(e)}
+
+
+def param_value(v):
+    """A parameter of a compiled query as JSON: text, a number, a boolean
+    or null; other values as Django's database adapter would (their str)."""
+    import datetime
+    import decimal
+    import uuid
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (decimal.Decimal, datetime.date, datetime.time, uuid.UUID)):
+        return str(v)
+    raise Unorderable(f"a parameter of type {type(v).__name__}")
+
+
+def manager_filter(model):
+    """What the default manager's queryset hides, as the SQL of the primary
+    keys it shows (`SELECT pk FROM ... WHERE ...`) in the site's database
+    dialect, with its parameters; None when it hides nothing."""
+    try:
+        qs = model._default_manager.all()
+        q = qs.query
+        if not q.where and not q.is_sliced and not q.distinct and not q.extra \
+                and not q.combinator:
+            return None
+        from django.db import connections
+        pks = qs.order_by().values_list("pk", flat=True)
+        connection = connections[qs.db]
+        sql, params = pks.query.get_compiler(connection=connection).as_sql()
+        return {
+            "manager": f"{type(model._default_manager).__module__}."
+                       f"{type(model._default_manager).__qualname__}",
+            "vendor": connection.vendor,
+            "sql": sql,
+            "params": [param_value(p) for p in params],
+        }
+    except Exception as e:
+        return {"error": f"the default manager's queryset can't be read as SQL: {describe(e)}"}
+
+
 def model_meta(model, languages, babel_types):
     opts = model._meta
     parent = None
@@ -229,6 +339,16 @@ def model_meta(model, languages, babel_types):
         "fields": [field_meta(model, f, languages, babel_types) for f in fields],
         "natural_key": natural_key_meta(model),
         "natural_deps": natural_deps(model),
+        # What dumpdata's queryset orders by (order_by(pk.name): an MTI
+        # child by its parent's Meta.ordering), and Meta.ordering (how a
+        # many-to-many list of this model is ordered), as columns through
+        # joins; and what its default manager hides.
+        "dump_order": None if opts.proxy or not opts.managed
+        else orders(model, [opts.pk.name]),
+        "meta_ordering": None if opts.proxy or not opts.managed or not opts.ordering
+        else orders(model, list(opts.ordering)),
+        "manager_filter": None if opts.proxy or not opts.managed or opts.auto_created
+        else manager_filter(model),
     }
 
 

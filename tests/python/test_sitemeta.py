@@ -58,7 +58,8 @@ DB_KEYS = {"engine": STR, "name": STR, "user": STR, "password": STR, "host": STR
 MODEL_KEYS = {"app_label": STR, "object_name": STR, "db_table": STR, "proxy": BOOL,
               "auto_created": BOOL, "managed": BOOL, "parent": (dict, type(None)),
               "fields": (list,), "ordering": (list,), "natural_key": (dict, type(None)),
-              "natural_deps": (list,)}
+              "natural_deps": (list,), "dump_order": (dict, type(None)),
+              "meta_ordering": (dict, type(None)), "manager_filter": (dict, type(None))}
 FIELD_KEYS = {"name": STR, "attname": STR, "column": OPT_STR, "internal_type": STR,
               "primary_key": BOOL, "serialize": BOOL, "null": BOOL, "decimal_places": (int, type(None)),
               "max_digits": (int, type(None)), "related_model": OPT_STR,

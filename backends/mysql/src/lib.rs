@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use dump2py_core::error::{Error, Result};
+use dump2py_core::order::{float_literal, quoted_text, Dialect, Param, ReadOrder};
 use dump2py_core::plugin::{BatchFn, KeyRange, Source, Workers};
 use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{ColumnKind, Schema, Table};
@@ -288,6 +289,31 @@ fn message(e: &mysql_async::Error) -> String {
     text.replace(['\n', '\r'], " ")
 }
 
+/// MariaDB's and MySQL's SQL for [`ReadOrder`]s.
+struct Mysql;
+
+impl Dialect for Mysql {
+    fn vendor(&self) -> &'static str {
+        "mysql"
+    }
+    fn quote(&self, ident: &str) -> String {
+        quote(ident)
+    }
+    fn literal(&self, p: &Param) -> std::result::Result<String, String> {
+        match p {
+            Param::Null => Ok("NULL".into()),
+            Param::Bool(b) => Ok(u8::from(*b).to_string()),
+            Param::Int(n) => Ok(n.to_string()),
+            Param::Float(f) => float_literal(*f),
+            // A backslash means one thing or another by the sql_mode.
+            Param::Text(t) if t.contains('\\') => {
+                Err("a text parameter with a backslash (its meaning depends on sql_mode)".into())
+            }
+            Param::Text(t) => quoted_text(t),
+        }
+    }
+}
+
 /// `name` quoted for MariaDB/MySQL.
 fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
@@ -433,7 +459,17 @@ impl Source for MysqlSource {
     }
 
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
-        self.read(table, None, batch_rows, out)
+        self.read(table, None, None, batch_rows, out)
+    }
+
+    fn read_ordered(
+        &mut self,
+        table: &Table,
+        order: &ReadOrder,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
+        self.read(table, None, Some(order), batch_rows, out)
     }
 
     fn read_range(
@@ -443,7 +479,7 @@ impl Source for MysqlSource {
         batch_rows: usize,
         out: &mut BatchFn,
     ) -> Result<()> {
-        self.read(table, Some(range), batch_rows, out)
+        self.read(table, Some(range), None, batch_rows, out)
     }
 
     fn key_bounds(&mut self, table: &Table) -> Result<Option<(i64, i64)>> {
@@ -532,6 +568,7 @@ impl MysqlSource {
         &mut self,
         table: &Table,
         range: Option<KeyRange>,
+        order: Option<&ReadOrder>,
         batch_rows: usize,
         out: &mut BatchFn,
     ) -> Result<()> {
@@ -558,7 +595,15 @@ impl MysqlSource {
         if convs.is_empty() {
             return Err(Error::table(&table.name, "has no readable columns"));
         }
-        let sql = select_sql(table, &convs, &range_filter(table, range)?);
+        let sql = match order {
+            Some(order) => {
+                let cols: Vec<String> = (table.columns.iter())
+                    .map(|c| format!("t.{}", quote(&c.name)))
+                    .collect();
+                order.select(&Mysql, &quote(&table.name), &cols)?
+            }
+            None => select_sql(table, &convs, &range_filter(table, range)?),
+        };
         let width = convs.len();
         let MysqlSource {
             conn, rt, unread, ..

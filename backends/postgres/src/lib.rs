@@ -15,6 +15,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 use dump2py_core::error::{Error, Result};
+use dump2py_core::order::{float_literal, quoted_text, Dialect, Param, ReadOrder};
 use dump2py_core::plugin::{BatchFn, KeyRange, Source, Workers};
 use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{ColumnKind, Schema, Storage, Table};
@@ -341,10 +342,10 @@ impl PgSource {
         Ok(self.select_sql(table, &filter))
     }
 
-    /// `filter` is a WHERE clause (with a leading space) or empty.
-    fn select_sql(&self, table: &Table, filter: &str) -> String {
+    /// The expressions that select `table`'s columns as Django reads them.
+    fn select_exprs(&self, table: &Table) -> Vec<String> {
         let info = self.col_info(table);
-        let exprs: Vec<String> = table
+        table
             .columns
             .iter()
             .zip(&info)
@@ -361,7 +362,26 @@ impl PgSource {
                     _ => col,
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// The statement of a read in `order`: the columns as [`select_sql`]
+    /// selects them, the order without `COLLATE`.
+    fn ordered_sql(&self, table: &Table, order: &ReadOrder) -> Result<String> {
+        let dialect = Postgres {
+            namespace: self.catalog.get().map(|c| c.namespace.as_str()),
+        };
+        order.select(
+            &dialect,
+            &self.qualified(&table.name),
+            &self.select_exprs(table),
+        )
+    }
+
+    /// `filter` is a WHERE clause (with a leading space) or empty.
+    fn select_sql(&self, table: &Table, filter: &str) -> String {
+        let info = self.col_info(table);
+        let exprs = self.select_exprs(table);
         let order_col = |name: &str| -> Option<String> {
             let idx = table.column_index(name)?;
             let (c, i) = (&table.columns[idx], &info[idx]);
@@ -402,12 +422,16 @@ impl PgSource {
         &mut self,
         table: &Table,
         range: Option<KeyRange>,
+        order: Option<&ReadOrder>,
         batch_rows: usize,
         out: &mut BatchFn,
     ) -> Result<()> {
         let at = self.spec.location();
         let table_err = |e: tokio_postgres::Error| read_error(&at, &table.name, &e);
-        let select = self.range_sql(table, range)?;
+        let select = match order {
+            Some(order) => self.ordered_sql(table, order)?,
+            None => self.range_sql(table, range)?,
+        };
         // COPY gives no column types: the prepared SELECT does.
         let described = self
             .block(self.client.prepare(&select))
@@ -516,6 +540,38 @@ fn pk_text(table: &Table, decoders: &[Decoder], bytes: &[u8], fields: &Fields) -
         None => Some(Value::Null),
         Some(r) => decoders.get(i)?.decode(bytes.get(r)?).ok(),
     })
+}
+
+/// PostgreSQL's SQL for [`ReadOrder`]s: joined tables in the schema the
+/// source reads.
+struct Postgres<'a> {
+    namespace: Option<&'a str>,
+}
+
+impl Dialect for Postgres<'_> {
+    fn vendor(&self) -> &'static str {
+        "postgresql"
+    }
+    fn quote(&self, ident: &str) -> String {
+        quote(ident)
+    }
+    fn table(&self, name: &str) -> String {
+        match self.namespace {
+            Some(n) => format!("{}.{}", quote(n), quote(name)),
+            None => quote(name),
+        }
+    }
+    fn literal(&self, p: &Param) -> std::result::Result<String, String> {
+        match p {
+            Param::Null => Ok("NULL".into()),
+            Param::Bool(b) => Ok(if *b { "TRUE" } else { "FALSE" }.into()),
+            Param::Int(n) => Ok(n.to_string()),
+            Param::Float(f) => float_literal(*f),
+            // E'' whatever standard_conforming_strings says: backslashes
+            // and quotes doubled.
+            Param::Text(t) => quoted_text(&t.replace('\\', "\\\\")).map(|q| format!("E{q}")),
+        }
+    }
 }
 
 /// Runs the connection's task whenever the source blocks on the runtime.
@@ -637,7 +693,17 @@ impl Source for PgSource {
     }
 
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
-        self.read(table, None, batch_rows, out)
+        self.read(table, None, None, batch_rows, out)
+    }
+
+    fn read_ordered(
+        &mut self,
+        table: &Table,
+        order: &ReadOrder,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
+        self.read(table, None, Some(order), batch_rows, out)
     }
 
     fn read_range(
@@ -647,7 +713,7 @@ impl Source for PgSource {
         batch_rows: usize,
         out: &mut BatchFn,
     ) -> Result<()> {
-        self.read(table, Some(range), batch_rows, out)
+        self.read(table, Some(range), None, batch_rows, out)
     }
 
     fn key_bounds(&mut self, table: &Table) -> Result<Option<(i64, i64)>> {
@@ -705,6 +771,7 @@ impl PgSource {
         &mut self,
         table: &Table,
         range: Option<KeyRange>,
+        order: Option<&ReadOrder>,
         batch_rows: usize,
         out: &mut BatchFn,
     ) -> Result<()> {
@@ -742,7 +809,7 @@ impl PgSource {
             if scattered {
                 plan(s, "off")?;
             }
-            s.read_guarded(table, range, batch_rows, out)?;
+            s.read_guarded(table, range, order, batch_rows, out)?;
             if scattered {
                 plan(s, "on")?;
             }

@@ -8,6 +8,7 @@ mod types;
 use std::path::{Path, PathBuf};
 
 use dump2py_core::error::{Error, Result};
+use dump2py_core::order::ReadOrder;
 use dump2py_core::plugin::{BatchFn, Source, Workers};
 use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{Column, ForeignKey, Schema, Storage, Table};
@@ -355,6 +356,21 @@ impl Source for SqliteSource {
 
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
         types::read_table(&self.conn, table, batch_rows.max(1), out)
+    }
+
+    fn read_ordered(
+        &mut self,
+        table: &Table,
+        order: &ReadOrder,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
+        types::read_ordered(&self.conn, table, order, batch_rows.max(1), out)
+    }
+
+    /// Text keys are ordered by their columns' collations in both reads.
+    fn key_order_is_native(&self) -> bool {
+        true
     }
 
     /// Another connection could share this one's snapshot only through

@@ -1,6 +1,7 @@
 //! SQLite's declared types → column kinds, and stored values → [`Value`]s.
 
 use dump2py_core::error::{Error, Result};
+use dump2py_core::order::{float_literal, quoted_text, Dialect, Param, ReadOrder};
 use dump2py_core::plugin::BatchFn;
 use std::borrow::Cow;
 
@@ -44,13 +45,49 @@ pub fn is_json_column(create_sql: &str, column: &str) -> bool {
     create_sql.to_ascii_lowercase().contains(&needle)
 }
 
+/// SQLite's SQL for [`ReadOrder`]s.
+pub struct Sqlite;
+
+impl Dialect for Sqlite {
+    fn vendor(&self) -> &'static str {
+        "sqlite"
+    }
+    fn quote(&self, ident: &str) -> String {
+        quote(ident)
+    }
+    fn literal(&self, p: &Param) -> std::result::Result<String, String> {
+        match p {
+            Param::Null => Ok("NULL".into()),
+            // sqlite3 adapts booleans to integers.
+            Param::Bool(b) => Ok(u8::from(*b).to_string()),
+            Param::Int(n) => Ok(n.to_string()),
+            Param::Float(f) => float_literal(*f),
+            Param::Text(t) => quoted_text(t),
+        }
+    }
+}
+
+/// The rows of `table` as `order` has them.
+pub fn read_ordered(
+    conn: &Connection,
+    table: &Table,
+    order: &ReadOrder,
+    batch_rows: usize,
+    out: &mut BatchFn,
+) -> Result<()> {
+    let cols: Vec<String> = (table.columns.iter())
+        .map(|c| format!("t.{}", quote(&c.name)))
+        .collect();
+    let sql = order.select(&Sqlite, &quote(&table.name), &cols)?;
+    read_sql(conn, table, &sql, batch_rows, out)
+}
+
 pub fn read_table(
     conn: &Connection,
     table: &Table,
     batch_rows: usize,
     out: &mut BatchFn,
 ) -> Result<()> {
-    let table_err = |e: rusqlite::Error| Error::table(&table.name, e.to_string());
     let cols: Vec<String> = table.columns.iter().map(|c| quote(&c.name)).collect();
     let order = if !table.primary_key.is_empty() {
         table
@@ -77,7 +114,19 @@ pub fn read_table(
         quote(&table.name),
         order
     );
-    let mut stmt = conn.prepare(&sql).map_err(table_err)?;
+    read_sql(conn, table, &sql, batch_rows, out)
+}
+
+/// The rows `sql` selects, `table`'s columns in its order.
+fn read_sql(
+    conn: &Connection,
+    table: &Table,
+    sql: &str,
+    batch_rows: usize,
+    out: &mut BatchFn,
+) -> Result<()> {
+    let table_err = |e: rusqlite::Error| Error::table(&table.name, e.to_string());
+    let mut stmt = conn.prepare(sql).map_err(table_err)?;
     if table.columns.is_empty() {
         return Err(Error::table(&table.name, "has no readable columns"));
     }

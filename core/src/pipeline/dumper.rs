@@ -10,9 +10,22 @@ use crate::error::{Error, Result};
 use crate::plugin::{Report, Sink, TableOutcome, Transformer};
 use crate::schema::{Storage, Table};
 
-/// One planned model: the model, whether it is excluded, which sinks want
-/// it, its layouts through the transformers, its counted rows.
-pub(super) type Planned<'m> = (&'m Model, bool, Vec<bool>, &'m [Table], Result<u64>);
+/// One planned read of a model's table.
+pub(super) struct Planned<'m> {
+    pub model: &'m Model,
+    /// Excluded (`-e`): read for a sink's own use, not in the report.
+    pub excluded: bool,
+    /// Which sinks get this read.
+    pub wanted: Vec<bool>,
+    /// Its layouts through the transformers.
+    pub chain: &'m [Table],
+    /// Its rows as counted.
+    pub counted: Result<u64>,
+    /// The order a sink asked for; None: the source's.
+    pub order: Option<std::sync::Arc<crate::order::ReadOrder>>,
+    /// A second read of a table (in another order): not in the report again.
+    pub again: bool,
+}
 
 /// The sinks' side of a dump: every planned model into the sinks.
 pub(super) struct Dumper<'d> {
@@ -31,14 +44,26 @@ impl Dumper<'_> {
         read: &mut ReadFn,
     ) -> Result<Report> {
         let mut report = Report::default();
-        for (model, excluded, wanted, chain, counted) in plan {
-            let replay = if model.table.name == CONTENT_TYPE_TABLE {
+        for (at, p) in plan.into_iter().enumerate() {
+            let Planned {
+                model,
+                excluded,
+                wanted,
+                chain,
+                counted,
+                order,
+                again,
+            } = p;
+            let replay = if model.table.name == CONTENT_TYPE_TABLE && order.is_none() {
                 ct_batches.take()
             } else {
                 None
             };
-            let dumped =
-                counted.and_then(|n| self.dump_table(model, chain, n, &wanted, replay, read));
+            let dumped = counted.and_then(|n| {
+                self.dump_table(model, chain, n, &wanted, replay, &mut |table, each| {
+                    read(at, table, each)
+                })
+            });
             let outcome = match dumped {
                 Ok(rows) => TableOutcome::Dumped { rows },
                 Err(e) if self.tolerate && e.failed_table().is_some() => {
@@ -56,8 +81,11 @@ impl Dumper<'_> {
                     self.observer.warning(&w);
                 }
             }
-            // An excluded table read for a sink's own use is not in the dump.
-            if !excluded {
+            // An excluded table read for a sink's own use is not in the dump;
+            // a table read again is in it once, but a skip of either read
+            // is reported.
+            let skipped = matches!(outcome, TableOutcome::Skipped { .. });
+            if !excluded && (!again || skipped) {
                 report.tables.push((model.table.name.clone(), outcome));
             }
         }
@@ -73,7 +101,7 @@ impl Dumper<'_> {
         expected: u64,
         wanted: &[bool],
         replay: Option<Vec<Batch>>,
-        read: &mut ReadFn,
+        read: &mut dyn FnMut(&Table, &mut crate::plugin::BatchFn) -> Result<()>,
     ) -> Result<u64> {
         let source_table = chain.first().unwrap_or(&model.table);
         self.observer.table_started(model, expected);

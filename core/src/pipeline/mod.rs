@@ -14,14 +14,16 @@ mod reading;
 mod tests;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::batch::Batch;
 use crate::django::{ContentType, Model, Site, ViewOptions, CONTENT_TYPE_TABLE};
 use crate::error::{Error, Result};
+use crate::order::ReadOrder;
 use crate::plugin::{DumpInfo, KeyRange, Report, Sink, Source, TableOutcome, Transformer};
 use crate::schema::{Schema, Table};
 use crate::value::Value;
-use dumper::Dumper;
+use dumper::{Dumper, Planned};
 pub use exclude::exclude;
 use read_ahead::{read_ahead, Task};
 
@@ -43,6 +45,22 @@ fn connections<'s>(
 /// source.
 fn problem(model: &Model) -> Option<Error> {
     (model.problem.as_ref()).map(|p| Error::table(&model.table.name, p.clone()))
+}
+
+/// Whether `order` reads what the source's own read of `table` reads:
+/// its primary key ascending, every row, and either integer keys or a
+/// source whose key order is the database's.
+fn same_as_source(order: &ReadOrder, table: &Table, native: bool) -> bool {
+    order.is_key_order(&table.primary_key)
+        && (native
+            || (table.primary_key.iter()).all(|k| {
+                table.column(k).is_some_and(|c| {
+                    matches!(
+                        c.kind,
+                        crate::schema::ColumnKind::Int | crate::schema::ColumnKind::UInt
+                    )
+                })
+            }))
 }
 
 /// Tables with fewer rows are read whole: a range read costs a query.
@@ -190,22 +208,86 @@ impl Pipeline<'_> {
                 Some(c) => c,
                 None => self.count(model, chain),
             };
-            plan.push((model, excluded, wanted, chain, counted));
+            // One read per order the sinks ask for; the source's own first.
+            let source_table = chain.first().unwrap_or(&model.table);
+            let native = self.source.key_order_is_native();
+            let sink_orders: Vec<Option<Arc<ReadOrder>>> = (self.sinks.iter().zip(&wanted))
+                .map(|(sink, w)| match w {
+                    true => sink
+                        .read_order(model)
+                        .filter(|o| !same_as_source(o, source_table, native))
+                        .map(Arc::new),
+                    false => None,
+                })
+                .collect();
+            let mut orders: Vec<Option<Arc<ReadOrder>>> = vec![None];
+            for o in sink_orders.iter().flatten() {
+                if !orders.iter().flatten().any(|x| x == o) {
+                    orders.push(Some(o.clone()));
+                }
+            }
+            let mut counted = Some(counted);
+            for (n, order) in orders.into_iter().enumerate() {
+                let wanted_here: Vec<bool> = (wanted.iter().zip(&sink_orders))
+                    .map(|(w, o)| *w && *o == order)
+                    .collect();
+                if n > 0 && !wanted_here.contains(&true) {
+                    continue;
+                }
+                // No sink that reads in the source's order: only the others.
+                if n == 0 && !self.sinks.is_empty() && !wanted_here.contains(&true) {
+                    continue;
+                }
+                let Some(c) = counted.take() else { break };
+                let (again, c) = match c {
+                    Ok(rows) => {
+                        counted = Some(Ok(rows));
+                        (
+                            plan.iter()
+                                .any(|p: &Planned| p.model.table.name == model.table.name),
+                            Ok(rows),
+                        )
+                    }
+                    Err(e) => (false, Err(e)),
+                };
+                plan.push(Planned {
+                    model,
+                    excluded,
+                    wanted: if self.sinks.is_empty() {
+                        wanted.clone()
+                    } else {
+                        wanted_here
+                    },
+                    chain,
+                    counted: c,
+                    order,
+                    again,
+                });
+            }
         }
         let expected = plan
             .iter()
-            .filter_map(|(.., c)| c.as_ref().ok())
+            .filter_map(|p| p.counted.as_ref().ok())
             .sum::<u64>();
         observer.dump_started(plan.len() as u64, expected);
         let readers = 1 + workers.len();
         let mut tasks = Vec::new();
-        for (model, _, _, chain, counted) in &plan {
-            let Ok(rows) = counted else { continue };
-            if model.table.name == CONTENT_TYPE_TABLE && ct_batches.is_some() {
+        for (read, p) in plan.iter().enumerate() {
+            let Ok(rows) = p.counted else { continue };
+            if p.model.table.name == CONTENT_TYPE_TABLE && ct_batches.is_some() && p.order.is_none()
+            {
                 continue;
             }
-            let table = chain.first().unwrap_or(&model.table);
-            tasks.extend(self.split(table, *rows, readers));
+            let table = p.chain.first().unwrap_or(&p.model.table);
+            match &p.order {
+                None => tasks.extend(self.split(read, table, rows, readers)),
+                Some(order) => tasks.push(Task {
+                    read,
+                    table: table.clone(),
+                    range: None,
+                    order: Some(order.clone()),
+                }),
+            }
         }
         let batch_rows = self.options.batch_rows;
         let mut dumper = Dumper {
@@ -224,8 +306,14 @@ impl Pipeline<'_> {
             }
             None => {
                 let source = &mut *self.source;
-                dumper.dump_all(plan, &mut ct_batches, &mut |table, each| {
-                    source.read_table(table, batch_rows, each)
+                let orders: Vec<Option<Arc<ReadOrder>>> =
+                    plan.iter().map(|p| p.order.clone()).collect();
+                dumper.dump_all(plan, &mut ct_batches, &mut |read, table, each| match orders
+                    .get(read)
+                    .and_then(Option::as_deref)
+                {
+                    Some(order) => source.read_ordered(table, order, batch_rows, each),
+                    None => source.read_table(table, batch_rows, each),
                 })?
             }
         };
@@ -248,11 +336,13 @@ impl Pipeline<'_> {
 
     /// The reads of one table: whole, or (with several readers, for a big
     /// table with one integer key) one key range per reader.
-    fn split(&mut self, table: &Table, rows: u64, readers: usize) -> Vec<Task> {
+    fn split(&mut self, read: usize, table: &Table, rows: u64, readers: usize) -> Vec<Task> {
         let whole = || {
             vec![Task {
+                read,
                 table: table.clone(),
                 range: None,
+                order: None,
             }]
         };
         if readers < 2 || rows < SPLIT_ROWS {
@@ -270,6 +360,8 @@ impl Pipeline<'_> {
         };
         (0..readers)
             .map(|i| Task {
+                read,
+                order: None,
                 table: table.clone(),
                 range: Some(KeyRange {
                     from: (i > 0).then(|| bound(i)),

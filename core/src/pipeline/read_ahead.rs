@@ -107,8 +107,12 @@ impl Budget {
 /// ranges of a table follow each other, in key order).
 #[derive(Debug, Clone)]
 pub(super) struct Task {
+    /// The read of the plan it belongs to.
+    pub read: usize,
     pub table: Table,
     pub range: Option<KeyRange>,
+    /// The order a sink asked for (a whole table); None: the source's.
+    pub order: Option<std::sync::Arc<crate::order::ReadOrder>>,
 }
 
 /// What a reader sends for one task: its batches, then how it ended.
@@ -153,11 +157,10 @@ pub(super) fn read_ahead<T>(
             })
             .collect();
         let mut at = 0usize;
-        let result = consume(&mut |table, each| {
+        let result = consume(&mut |read, table, each| {
             // Tables come in the plan's order, but one may be left out (a
             // sink that failed to start it): its reads are dropped.
-            let Some(first) = (tasks.iter().skip(at)).position(|t| t.table.name == table.name)
-            else {
+            let Some(first) = (tasks.iter().skip(at)).position(|t| t.read == read) else {
                 return Err(Error::Usage(format!(
                     "table {}: not among the tables read ahead",
                     table.name
@@ -166,7 +169,7 @@ pub(super) fn read_ahead<T>(
             let first = at + first;
             let end = first
                 + (tasks[first..].iter())
-                    .take_while(|t| t.table.name == table.name)
+                    .take_while(|t| t.read == read)
                     .count();
             for rx in &mut receivers[at..first] {
                 *rx = None;
@@ -229,9 +232,10 @@ impl Reader<'_> {
                 }
                 Ok(sent)
             };
-            let read = match task.range {
-                None => source.read_table(&task.table, batch_rows, &mut each),
-                Some(range) => source.read_range(&task.table, range, batch_rows, &mut each),
+            let read = match (&task.order, task.range) {
+                (Some(order), _) => source.read_ordered(&task.table, order, batch_rows, &mut each),
+                (None, None) => source.read_table(&task.table, batch_rows, &mut each),
+                (None, Some(range)) => source.read_range(&task.table, range, batch_rows, &mut each),
             };
             let _ = tx.send(Read::End(read));
         }
@@ -259,4 +263,5 @@ fn drain(
 
 /// Reads one table into a callback: the source's `read_table`, here or
 /// from a reader thread.
-pub(super) type ReadFn<'r> = dyn FnMut(&Table, &mut BatchFn) -> Result<()> + 'r;
+/// The read's index in the plan says which read of the table it is.
+pub(super) type ReadFn<'r> = dyn FnMut(usize, &Table, &mut BatchFn) -> Result<()> + 'r;

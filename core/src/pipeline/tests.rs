@@ -121,6 +121,42 @@ impl Source for MemSource {
         }
         Ok(())
     }
+    fn read_ordered(
+        &mut self,
+        table: &Table,
+        order: &crate::order::ReadOrder,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
+        self.reads += 1;
+        self.read_log.push(format!("{} ordered", table.name));
+        if table.name == "app_broken" {
+            return Err(Error::table(&table.name, "unreadable"));
+        }
+        let mut rows = self.rows_of(table)?.clone();
+        let key = |r: &Vec<Value>, column: &str| {
+            let i = table.column_index(column).unwrap_or(0);
+            format!("{:?}", r[i])
+        };
+        rows.sort_by(|a, b| {
+            let mut o = std::cmp::Ordering::Equal;
+            for t in &order.terms {
+                let c = key(a, &t.column).cmp(&key(b, &t.column));
+                o = o.then(if t.desc { c.reverse() } else { c });
+            }
+            o
+        });
+        for chunk in rows.chunks(batch_rows) {
+            let mut b = Batch::new(table.columns.len(), chunk.len());
+            for r in chunk {
+                b.push_row(r.iter().cloned());
+            }
+            if !out(b)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
         self.reads += 1;
         self.read_log.push(table.name.clone());
@@ -174,6 +210,8 @@ struct Recorder {
     fail_finish: bool,
     /// Fails the nth `rows` call (from 1) of this table.
     fail_rows: Option<(&'static str, usize)>,
+    /// The order it asks for every table in.
+    order: Option<crate::order::ReadOrder>,
 }
 impl Recorder {
     fn log(&self, call: String) {
@@ -195,7 +233,14 @@ impl Sink for Recorder {
         Ok(())
     }
     fn rows(&mut self, m: &Model, b: &Batch) -> Result<()> {
-        self.log(format!("rows {} {}", m.table.name, b.len()));
+        match &self.order {
+            // With an order: which rows, in which order.
+            Some(_) => {
+                let ids: Vec<String> = b.rows().map(|r| format!("{:?}", r[0])).collect();
+                self.log(format!("rows {} {}", m.table.name, ids.join(",")));
+            }
+            None => self.log(format!("rows {} {}", m.table.name, b.len())),
+        }
         if let Some((table, n)) = self.fail_rows {
             let prefix = format!("rows {table} ");
             let calls = self.calls.borrow();
@@ -230,6 +275,9 @@ impl Sink for Recorder {
     }
     fn wants(&self, _: &Model, skipped: bool) -> bool {
         self.all || !skipped
+    }
+    fn read_order(&self, _: &Model) -> Option<crate::order::ReadOrder> {
+        self.order.clone()
     }
     /// One warning per table written.
     fn warnings(&mut self) -> Vec<String> {
@@ -862,4 +910,84 @@ fn reading_ahead_is_bounded_by_bytes() {
     .expect("dump");
     assert_eq!(report.rows(), 6);
     assert_eq!(src.unwritten, [0; 6]);
+}
+
+fn order_by(terms: &[(&str, bool)]) -> crate::order::ReadOrder {
+    crate::order::ReadOrder {
+        terms: (terms.iter())
+            .map(|(c, desc)| crate::order::Term {
+                alias: 0,
+                column: c.to_string(),
+                desc: *desc,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_table_is_read_once_per_order_the_sinks_ask_for() {
+    let mut src = source();
+    let plain = Recorder::default();
+    let ordered = Recorder {
+        order: Some(order_by(&[("name", true)])),
+        ..Recorder::default()
+    };
+    // An integer key ascending is the source's own read: no other.
+    let by_key = Recorder {
+        order: Some(order_by(&[("id", false)])),
+        ..Recorder::default()
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = vec![
+        Box::new(plain.clone()),
+        Box::new(ordered.clone()),
+        Box::new(by_key.clone()),
+    ];
+    let report = run(&mut src, true, &mut sinks).expect("tolerated");
+    // app_broken fails in both reads: both skips reported; app_thing once.
+    assert_eq!(report.skipped().count(), 2, "{report:?}");
+    assert_eq!(report.rows(), 2);
+    assert_eq!(
+        src.read_log,
+        [
+            "app_broken",
+            "app_broken ordered",
+            "app_thing",
+            "app_thing ordered"
+        ]
+    );
+    let rows = |r: &Recorder| -> Vec<String> {
+        (r.calls.borrow().iter())
+            .filter(|c| c.starts_with("rows app_thing") || c.starts_with("skipped"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        rows(&plain),
+        [
+            "skipped app_broken",
+            "rows app_thing 1",
+            "rows app_thing 1",
+            "rows app_thing 0"
+        ]
+    );
+    // n5, n4 (odd ids dropped by the transformer: 4, then 2).
+    assert_eq!(
+        rows(&ordered),
+        [
+            "skipped app_broken",
+            "rows app_thing Int(4)",
+            "rows app_thing Int(2)",
+            "rows app_thing "
+        ]
+    );
+    assert_eq!(
+        rows(&by_key),
+        [
+            "skipped app_broken",
+            "rows app_thing Int(2)",
+            "rows app_thing Int(4)",
+            "rows app_thing "
+        ]
+    );
 }

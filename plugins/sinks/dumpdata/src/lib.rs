@@ -1,13 +1,15 @@
 //! Django's `dumpdata` as sinks, byte for byte with site metadata: formats
 //! `json` and `xml`, one spooling sink ([`sink`]) with a codec per format
 //! ([`codec`]), the dumpdata view of a site ([`view`]), natural keys
-//! ([`natural`]), the order of many-to-many lists ([`keys`]) and
+//! ([`natural`]), the reads in dumpdata's order ([`reads`]), keys of
+//! many-to-many lists ([`keys`]) and
 //! single-file outputs ([`output`]).
 
 pub mod codec;
 pub mod keys;
 pub mod natural;
 pub mod output;
+pub mod reads;
 pub mod sink;
 pub mod view;
 

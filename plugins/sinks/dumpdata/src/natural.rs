@@ -54,16 +54,22 @@ pub enum Part {
 pub struct Keys {
     /// Per model of the view: the columns kept of its rows.
     pub kept: Vec<Vec<Col>>,
-    /// Per model: its natural key, when it has one that can be followed.
-    pub parts: Vec<Option<Vec<Part>>>,
+    /// Per model: its natural key, when it has one (`natural_key()`):
+    /// what it reads, or why it can't be followed without the site's
+    /// Python. Django calls `natural_key()` only for a key it writes: so
+    /// is this an error only when such a key must be written.
+    pub parts: Vec<Option<Result<Vec<Part>, String>>>,
+    /// Per model: its rows were read through its default manager's filter
+    /// (a row it hides has no key here).
+    pub filtered: Vec<bool>,
 }
 
 /// Per model: the kept values of each row, by its primary key.
 pub type Rows = Vec<HashMap<String, Vec<Value>>>;
 
 impl Keys {
-    /// The natural keys of `meta`'s models among `view`'s; an error names
-    /// the first one that can't be followed.
+    /// The natural keys of `meta`'s models among `view`'s; a key that
+    /// can't be followed is kept as its error, for when it is written.
     pub fn new(view: &View, site: &Site, meta: &SiteMeta) -> Result<Keys, String> {
         if !meta.natural_keys {
             return Err(
@@ -80,6 +86,7 @@ impl Keys {
         let mut keys = Keys {
             kept: vec![Vec::new(); view.models.len()],
             parts: vec![None; view.models.len()],
+            filtered: vec![false; view.models.len()],
         };
         let tables: HashMap<&str, &Table> = (site.models.iter())
             .chain(&site.skipped)
@@ -97,18 +104,25 @@ impl Keys {
             let Some(mm) = b.meta_of(i) else { continue };
             let Some(nk) = &mm.natural_key else { continue };
             let paths = match (&nk.fields, &nk.error) {
-                (Some(p), None) => p,
+                (Some(p), None) => Ok(p),
                 (_, e) => {
                     let why = e.clone().unwrap_or_else(|| "nothing reported".into());
-                    return Err(format!("model {}: {why}", mm.label()));
+                    Err(format!("model {}: {why}", mm.label()))
                 }
             };
-            let mut parts = Vec::new();
-            for path in paths {
-                let part = b.part(&mut keys, i, path).map_err(|e| {
-                    format!("model {}: natural key {}: {e}", mm.label(), path.join("."))
-                })?;
-                parts.push(part);
+            // What a key reads is kept only once the whole key can be read.
+            let mut trial = keys.clone();
+            let parts = paths.and_then(|paths| {
+                (paths.iter())
+                    .map(|path| {
+                        b.part(&mut trial, i, path).map_err(|e| {
+                            format!("model {}: natural key {}: {e}", mm.label(), path.join("."))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()
+            });
+            if parts.is_ok() {
+                keys.kept = trial.kept;
             }
             keys.parts[i] = Some(parts);
         }
@@ -123,18 +137,35 @@ impl Keys {
         key: &str,
         storage: Storage,
     ) -> Result<Vec<Py<'r>>, String> {
-        let Some(Some(parts)) = self.parts.get(model) else {
-            return Err("the model has no natural key".into());
+        let parts = match self.parts.get(model) {
+            Some(Some(Ok(parts))) => parts,
+            Some(Some(Err(why))) => return Err(why.clone()),
+            _ => return Err("the model has no natural key".into()),
         };
-        let row = find(rows, model, key)?;
-        parts.iter().map(|p| eval(rows, p, row, storage)).collect()
+        let row = find(rows, model, key, &self.filtered)?;
+        parts
+            .iter()
+            .map(|p| eval(rows, p, row, storage, &self.filtered))
+            .collect()
     }
 }
 
-fn find<'r>(rows: &'r Rows, model: usize, key: &str) -> Result<&'r Vec<Value>, String> {
+fn find<'r>(
+    rows: &'r Rows,
+    model: usize,
+    key: &str,
+    filtered: &[bool],
+) -> Result<&'r Vec<Value>, String> {
     rows.get(model).and_then(|r| r.get(key)).ok_or_else(|| {
+        let hidden = match filtered.get(model) {
+            Some(true) => {
+                " among the rows its default manager shows (--all reads every row, as \
+                 Django reads them for natural keys)"
+            }
+            _ => "",
+        };
         format!(
-            "no object with primary key {} for its natural key",
+            "no object with primary key {}{hidden} for its natural key",
             key.get(1..).unwrap_or("")
         )
     })
@@ -145,6 +176,7 @@ fn eval<'r>(
     part: &Part,
     row: &'r [Value],
     storage: Storage,
+    filtered: &[bool],
 ) -> Result<Py<'r>, String> {
     match part {
         Part::Value { slot, kind } => py(*kind, &row[*slot], storage),
@@ -153,8 +185,8 @@ fn eval<'r>(
             if matches!(fk, Value::Null) {
                 return Err("its natural key goes through a foreign key that is null".into());
             }
-            let trow = find(rows, *target, &key_of(fk))?;
-            eval(rows, next, trow, storage)
+            let trow = find(rows, *target, &key_of(fk), filtered)?;
+            eval(rows, next, trow, storage, filtered)
         }
     }
 }

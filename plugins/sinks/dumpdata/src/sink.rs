@@ -11,7 +11,6 @@
 //! bounded by one object, plus the links (and, for a many-to-many target
 //! with `Meta.ordering`, the values each of its objects is ordered by).
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -33,28 +32,6 @@ use crate::view::{Col, DdM2m, DdModel, Role, View};
 
 /// A link table's rows: owner key → the targets' primary keys.
 type Links = HashMap<String, Vec<Value>>;
-/// Object key → the values of the model's `order_by` columns.
-type SortKeys = HashMap<String, Vec<Value>>;
-
-/// Compares two objects' `order_by` values (a missing object first).
-fn cmp_sort_keys(
-    order: &[(Col, bool)],
-    a: Option<&Vec<Value>>,
-    b: Option<&Vec<Value>>,
-) -> Ordering {
-    let (Some(a), Some(b)) = (a, b) else {
-        return a.is_some().cmp(&b.is_some());
-    };
-    for ((_, desc), (x, y)) in order.iter().zip(a.iter().zip(b)) {
-        let o = cmp_keys(x, y);
-        let o = if *desc { o.reverse() } else { o };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
-}
-
 /// A buffer that grew past this (an object of a big value) is freed after it.
 const KEEP_BYTES: usize = 1 << 20;
 
@@ -105,6 +82,12 @@ pub fn natural_option(options: &SinkOptions) -> Natural {
     }
 }
 
+/// `--all` (dumpdata's: the rows default managers hide too) from the
+/// sink options (`extra["all"]`, `1` for on).
+pub fn all_option(options: &SinkOptions) -> bool {
+    options.extra.get("all").is_some_and(|v| v == "1")
+}
+
 /// `--indent N` from the sink options (`extra["indent"]`).
 pub fn indent_option(options: &SinkOptions) -> Result<Option<usize>> {
     match options.extra.get("indent") {
@@ -127,15 +110,16 @@ pub struct DumpdataSink<F> {
     /// Per model and many-to-many field: owner key → target keys; `None`
     /// when the link table was skipped (`--tolerate`).
     links: Vec<Vec<Option<Links>>>,
-    /// Per model that is a many-to-many target with `Meta.ordering`: its
-    /// key → the values it is ordered by.
-    sort_keys: Vec<Option<SortKeys>>,
     /// The spool file being written.
     writing: Option<(usize, BufWriter<File>)>,
     buf: String,
     natural: Natural,
+    /// `--all`: rows hidden by default managers too.
+    all: bool,
     /// Per model: what its natural keys read of its rows.
     key_rows: Rows,
+    /// For the next `warnings()`.
+    warnings: Vec<String>,
 }
 
 impl<F: Format> DumpdataSink<F> {
@@ -149,11 +133,12 @@ impl<F: Format> DumpdataSink<F> {
             storage: Storage::default(),
             files: Vec::new(),
             links: Vec::new(),
-            sort_keys: Vec::new(),
             writing: None,
             buf: String::with_capacity(4096),
             natural: natural_option(options),
+            all: all_option(options),
             key_rows: Vec::new(),
+            warnings: Vec::new(),
         })
     }
 
@@ -189,12 +174,7 @@ impl<F: Format> DumpdataSink<F> {
             }
         }
         if model.excluded {
-            // Read only for the order of many-to-many lists.
-            if let (Some(Some(keys)), Some(p)) = (self.sort_keys.get_mut(i), pk_index) {
-                for row in batch.rows() {
-                    keys.insert(key_of(&row[p]), sort_values(model, row));
-                }
-            }
+            // Read only for natural keys.
             return Ok(());
         }
         let Some((_, out)) = self.writing.as_mut() else {
@@ -224,9 +204,6 @@ impl<F: Format> DumpdataSink<F> {
             write_record(out, key.as_bytes())
                 .and_then(|_| write_record(out, buf.as_bytes()))
                 .map_err(|e| Error::io(self.target.path(), e))?;
-            if let (Some(Some(keys)), Some(p)) = (self.sort_keys.get_mut(i), pk_index) {
-                keys.insert(key_of(&row[p]), sort_values(model, row));
-            }
             // An object of a big value is not kept for the next one.
             if buf.capacity() > KEEP_BYTES {
                 buf = String::with_capacity(4096);
@@ -254,29 +231,12 @@ impl<F: Format> DumpdataSink<F> {
         let mut s = String::new();
         self.format.start(&mut s);
         let mut first = true;
-        for (model, fields) in self.view.models.iter().zip(&mut self.links) {
-            for (field, lists) in model.m2m.iter().zip(fields) {
-                let Some(lists) = lists else { continue };
-                // As Django lists them: by the target's Meta.ordering, then
-                // by key (where the database would be free to choose).
-                let t = field.target_model;
-                let order = t.map_or(&[][..], |t| &self.view.models[t].order_by[..]);
-                let keys = t
-                    .and_then(|t| self.sort_keys.get(t))
-                    .and_then(Option::as_ref);
+        // Without metadata, many-to-many lists by primary key (compared as
+        // SQLite does); with it, as the database ordered the read.
+        if !self.view.links_ordered {
+            for lists in self.links.iter_mut().flatten().flatten() {
                 for targets in lists.values_mut() {
-                    let Some(keys) = keys else {
-                        targets.sort_by(cmp_keys);
-                        continue;
-                    };
-                    // Each target's values looked up once, not per comparison.
-                    let mut keyed: Vec<_> = (targets.drain(..))
-                        .map(|v| (keys.get(&key_of(&v)), v))
-                        .collect();
-                    keyed.sort_by(|(ka, a), (kb, b)| {
-                        cmp_sort_keys(order, *ka, *kb).then_with(|| cmp_keys(a, b))
-                    });
-                    targets.extend(keyed.into_iter().map(|(_, v)| v));
+                    targets.sort_by(cmp_keys);
                 }
             }
         }
@@ -372,13 +332,6 @@ impl<F: Format> DumpdataSink<F> {
     }
 }
 
-/// A row's values of its model's `order_by` columns.
-fn sort_values(model: &DdModel, row: &[Value]) -> Vec<Value> {
-    (model.order_by.iter())
-        .map(|(c, _)| c.index.map_or(Value::Null, |k| row[k].clone()))
-        .collect()
-}
-
 impl<F: Format> DumpdataSink<F> {
     /// `body` of an object of model `i` (whose key is `owner`) with each
     /// natural-key placeholder replaced by the key, into `out`.
@@ -453,6 +406,21 @@ fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> std::io::Result<bool> {
 impl<F: Format> Sink for DumpdataSink<F> {
     fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()> {
         self.view = View::with_natural(site, self.natural).map_err(Error::Usage)?;
+        match &site.meta {
+            Some(meta) => {
+                crate::reads::add_reads(&mut self.view, meta, self.all).map_err(Error::Usage)?;
+                self.warnings = std::mem::take(&mut self.view.warnings);
+            }
+            None if self.all => {
+                return Err(Error::Usage(
+                    "--all writes the rows that default managers hide: without the site's \
+                     metadata (--settings or --site-schema) no manager hides any, so it \
+                     would do nothing"
+                        .into(),
+                ))
+            }
+            None => {}
+        }
         self.key_rows = vec![HashMap::new(); self.view.models.len()];
         self.storage = info.storage;
         self.files = vec![None; self.view.models.len()];
@@ -462,17 +430,19 @@ impl<F: Format> Sink for DumpdataSink<F> {
             .iter()
             .map(|m| vec![Some(HashMap::new()); m.m2m.len()])
             .collect();
-        let targets: Vec<usize> = (self.view.models.iter())
-            .flat_map(|m| m.m2m.iter().filter_map(|l| l.target_model))
-            .collect();
-        self.sort_keys = (self.view.models.iter().enumerate())
-            .map(|(i, m)| (!m.order_by.is_empty() && targets.contains(&i)).then(HashMap::new))
-            .collect();
         Ok(())
     }
 
     fn wants(&self, model: &Model, _skipped: bool) -> bool {
         self.view.roles.contains_key(&model.table.name)
+    }
+
+    fn read_order(&self, model: &Model) -> Option<dump2py_core::order::ReadOrder> {
+        self.view.reads.get(&model.table.name).cloned()
+    }
+
+    fn warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     fn table_start(&mut self, model: &Model, _expected_rows: u64) -> Result<()> {
@@ -529,7 +499,11 @@ impl<F: Format> Sink for DumpdataSink<F> {
             Some(Role::Links { .. }) => true,
             None => false,
         };
-        if written {
+        // A table read through a default manager's filter holds fewer rows
+        // than the database: not listed, so --verify doesn't see it change.
+        let filtered =
+            (self.view.reads.get(&model.table.name)).is_some_and(|o| !o.filters.is_empty());
+        if written && !filtered {
             self.target.count_rows(&model.table.name, rows);
         }
         Ok(())

@@ -78,13 +78,8 @@ pub struct DdModel {
     pub pk_kind: Kind,
     pub fields: Vec<DdField>,
     pub m2m: Vec<DdM2m>,
-    /// `Meta.ordering` as columns of the table, descending or not: how a
-    /// many-to-many list of this model is ordered (then by primary key).
-    /// Empty: by primary key (also when the ordering can't be followed
-    /// here: related lookups, parents' fields, expressions, `?`).
-    pub order_by: Vec<(Col, bool)>,
-    /// Left out with `-e/--exclude`: not written, read only when a
-    /// many-to-many list is ordered by its `order_by` values.
+    /// Left out with `-e/--exclude`: not written, read only for the
+    /// natural keys that read it.
     pub excluded: bool,
     /// No `pk` written (`--natural-primary`, a model with a natural key).
     pub omit_pk: bool,
@@ -111,6 +106,13 @@ pub struct View {
     pub natural: Natural,
     /// What the natural keys read (with `natural`).
     pub keys: Keys,
+    /// With metadata: by table, the read dumpdata's queryset makes
+    /// ([`crate::reads`]).
+    pub reads: HashMap<String, dump2py_core::order::ReadOrder>,
+    /// Many-to-many lists come in their order (read so); else sorted by key.
+    pub links_ordered: bool,
+    /// Orderings that can't be followed, once each.
+    pub warnings: Vec<String>,
 }
 
 impl View {
@@ -170,13 +172,9 @@ impl View {
     }
 
     fn add_roles(mut self) -> View {
-        let ordered_targets: Vec<usize> = (self.models.iter())
-            .flat_map(|m| m.m2m.iter().filter_map(|l| l.target_model))
-            .filter(|&t| !self.models[t].order_by.is_empty())
-            .collect();
         for (i, m) in self.models.iter().enumerate() {
             let read_for_keys = self.keys.kept.get(i).is_some_and(|k| !k.is_empty());
-            if m.excluded && !ordered_targets.contains(&i) && !read_for_keys {
+            if m.excluded && !read_for_keys {
                 continue;
             }
             self.roles.insert(m.table.clone(), Role::Objects(i));
@@ -269,7 +267,6 @@ impl View {
                 pk_kind,
                 fields,
                 m2m,
-                order_by: order_by(m, table, &by_label),
                 excluded,
                 omit_pk: false,
             });
@@ -372,7 +369,6 @@ impl View {
                     pk_kind: pk_column_kind(t),
                     fields,
                     m2m: Vec::new(),
-                    order_by: Vec::new(),
                     excluded: false,
                     omit_pk: false,
                 }
@@ -469,48 +465,6 @@ pub(crate) fn field_kind(
         "FileField" | "ImageField" => Kind::File,
         _ => Kind::Plain,
     }
-}
-
-/// `Meta.ordering` of `m` as its table's columns; empty when some part
-/// can't be followed without the database (see [`DdModel::order_by`]).
-fn order_by(
-    m: &ModelMeta,
-    table: &Table,
-    by_label: &HashMap<String, &ModelMeta>,
-) -> Vec<(Col, bool)> {
-    let mut cols = Vec::new();
-    for o in &m.ordering {
-        let (desc, name) = match o.strip_prefix('-') {
-            Some(n) => (true, n),
-            None => (false, o.trim_start_matches('+')),
-        };
-        let field = if name == "pk" {
-            m.fields.iter().find(|f| f.primary_key)
-        } else {
-            m.fields
-                .iter()
-                .find(|f| f.name == name || f.attname == name)
-        };
-        let Some(f) = field else {
-            return Vec::new();
-        };
-        // A foreign key by name orders by the target's own ordering.
-        if f.name == name && f.attname != name {
-            let target_ordered = f
-                .related_model
-                .as_deref()
-                .and_then(|t| by_label.get(t))
-                .is_none_or(|t| !t.ordering.is_empty());
-            if target_ordered {
-                return Vec::new();
-            }
-        }
-        match &f.column {
-            Some(c) if table.column_index(c).is_some() => cols.push((Col::of(table, c), desc)),
-            _ => return Vec::new(),
-        }
-    }
-    cols
 }
 
 fn m2m_field(
@@ -613,81 +567,4 @@ fn column_type(c: &Column, fk: bool) -> String {
         _ => "TextField",
     };
     t.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use dump2py_core::schema::Column;
-
-    fn model(label: &str, ordering: &[&str], fields: serde_json::Value) -> ModelMeta {
-        let (app, name) = label.split_once('.').unwrap_or_default();
-        serde_json::from_value(serde_json::json!({
-            "app_label": app, "object_name": name, "db_table": label.replace('.', "_"),
-            "proxy": false, "auto_created": false, "managed": true, "parent": null,
-            "ordering": ordering, "fields": fields,
-        }))
-        .expect("model meta")
-    }
-
-    fn field(name: &str, column: &str, pk: bool, to: Option<&str>) -> serde_json::Value {
-        serde_json::json!({
-            "name": name, "attname": column, "column": column, "internal_type": "X",
-            "primary_key": pk, "null": false, "decimal_places": null, "max_digits": null,
-            "related_model": to, "through": null, "choicelist": null,
-            "babel_columns": [], "babel_variant": false,
-        })
-    }
-
-    #[test]
-    fn meta_ordering_as_columns_or_nothing() {
-        let fields = serde_json::json!([
-            field("id", "id", true, None),
-            field("name", "name", false, None),
-            field("country", "country_id", false, Some("c.Country")),
-            field("city", "city_id", false, Some("c.City")),
-        ]);
-        let table = Table {
-            name: "c_place".into(),
-            columns: ["id", "name", "country_id", "city_id"]
-                .iter()
-                .map(|n| Column {
-                    name: n.to_string(),
-                    declared_type: String::new(),
-                    kind: ColumnKind::Int,
-                    nullable: false,
-                    generated: false,
-                })
-                .collect(),
-            primary_key: vec!["id".into()],
-            foreign_keys: vec![],
-            unique: vec![],
-        };
-        let country = model("c.Country", &["name"], serde_json::json!([]));
-        let city = model("c.City", &[], serde_json::json!([]));
-        let by_label: HashMap<String, &ModelMeta> = [
-            ("c.Country".to_string(), &country),
-            ("c.City".to_string(), &city),
-        ]
-        .into();
-        let cols = |ordering: &[&str]| -> Vec<(String, bool)> {
-            let m = model("c.Place", ordering, fields.clone());
-            order_by(&m, &table, &by_label)
-                .into_iter()
-                .map(|(c, d)| (c.name, d))
-                .collect()
-        };
-        let col = |n: &str, d| (n.to_string(), d);
-        assert_eq!(
-            cols(&["-name", "pk"]),
-            [col("name", true), col("id", false)]
-        );
-        // By the key itself, or by a target without an ordering of its own.
-        assert_eq!(cols(&["country_id"]), [col("country_id", false)]);
-        assert_eq!(cols(&["-city"]), [col("city_id", true)]);
-        // Through the target's own ordering, lookups, random, unknown names.
-        for unfollowed in [&["name", "country"][..], &["city__name"], &["?"], &["size"]] {
-            assert_eq!(cols(unfollowed), [], "{unfollowed:?}");
-        }
-    }
 }
