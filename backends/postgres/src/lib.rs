@@ -202,10 +202,13 @@ impl PgSource {
     }
 
     /// The schema to dump: the first of the role's search_path that exists
-    /// (as Django's connection sees it). The search_path is then emptied
-    /// for the transaction, as pg_dump does: every table is named with its
-    /// schema, and every function, type and operator is pg_catalog's, never
-    /// one of the same name in a schema of the role's search_path.
+    /// (as Django's connection sees it). The search_path is then that
+    /// schema alone, after pg_catalog, for the transaction: every table is
+    /// named with its schema, every function, type and operator is
+    /// pg_catalog's (as pg_dump's empty search_path gives), never one of the
+    /// same name in another schema of the role's search_path; the SQL that
+    /// a site's default manager compiles to (unqualified table names, as
+    /// Django's connection reads them) finds the schema's tables.
     fn schema_to_read(&self) -> Result<String> {
         let at = self.spec.location();
         let fail = |e: tokio_postgres::Error| {
@@ -226,10 +229,11 @@ impl PgSource {
                 "PostgreSQL at {at}: no schema of search_path exists (SHOW search_path)"
             ))
         })?;
-        self.block(
-            self.client
-                .query_one("SELECT pg_catalog.set_config('search_path', '', true)", &[]),
-        )
+        self.block(self.client.query_one(
+            "SELECT pg_catalog.set_config('search_path', \
+             'pg_catalog, ' || pg_catalog.quote_ident($1), true)",
+            &[&ns],
+        ))
         .map_err(fail)?;
         Ok(ns)
     }
