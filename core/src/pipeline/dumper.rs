@@ -81,6 +81,8 @@ impl Dumper<'_> {
             sink.table_start(model, expected)?;
         }
         let mut rows = 0u64;
+        // As read from the source, before the transformers.
+        let mut read_rows = 0u64;
         // Errors of transformers and sinks are not the table's fault: keep
         // them apart so that `--tolerate` never hides them.
         let mut downstream: Option<Error> = None;
@@ -91,6 +93,7 @@ impl Dumper<'_> {
         let sinks = &mut *self.sinks;
         let observer = &mut *self.observer;
         let mut each = |mut batch: Batch| {
+            read_rows += batch.len() as u64;
             let step = (|| {
                 for (i, t) in transformers.iter_mut().enumerate() {
                     if let (Some(input), Some(output)) = (chain.get(i), chain.get(i + 1)) {
@@ -138,7 +141,11 @@ impl Dumper<'_> {
                 }
                 Ok(())
             })(),
-            None => read(source_table, &mut each),
+            None => {
+                let read = read(source_table, &mut each);
+                self.observer.table_read(&source_table.name, read_rows);
+                read
+            }
         };
         if let Some(e) = downstream {
             return Err(e);
