@@ -303,6 +303,12 @@ fn check_languages(languages: &[String]) -> Result<(), UsageError> {
         });
         let rest_ok = parts
             .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if code.contains(char::is_whitespace) {
+            usage!(
+                "--languages '{}': separate with commas, e.g. en,de,fr",
+                languages.join(",")
+            );
+        }
         if code.is_empty() {
             usage!(
                 "--languages '{}': item {} is empty",

@@ -152,6 +152,13 @@ impl Pipeline<'_> {
                 .push(chain.last().unwrap_or(table).clone());
             chains.insert(table.name.clone(), chain);
         }
+        // Without metadata `--languages` must match the babel columns.
+        if self.options.meta.is_none() {
+            let languages = &self.options.view.languages;
+            for w in crate::django::languages::check(&transformed, languages)? {
+                observer.warning(&w);
+            }
+        }
         let site = self.site(&transformed, content_types, &|_| 0);
         let mut counts = self.count_models(&site.models, &chains, &mut workers);
         // Models in cycles are ordered by their row counts.
