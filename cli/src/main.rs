@@ -430,19 +430,16 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     }
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &output {
-        sinks.push(
-            registry::create_sink(
-                "python",
-                &SinkOptions {
-                    target: dir.clone(),
-                    overwrite: cli.overwrite,
-                    max_row_count: cli.max_row_count,
-                    // With -j the rows of a batch are also formatted on N threads.
-                    extra: [("jobs".to_string(), cli.jobs.to_string())].into(),
-                },
-            )
-            .map_err(usage_of)?,
-        );
+        sinks.push(registry::create_sink(
+            "python",
+            &SinkOptions {
+                target: dir.clone(),
+                overwrite: cli.overwrite,
+                max_row_count: cli.max_row_count,
+                // With -j the rows of a batch are also formatted on N threads.
+                extra: [("jobs".to_string(), cli.jobs.to_string())].into(),
+            },
+        )?);
     }
     sinks.extend(
         cli.outputs

@@ -163,7 +163,17 @@ impl OutputArgs {
                 max_row_count,
                 extra: extra.clone(),
             };
-            sinks.push(registry::create_sink(&o.format, &options).map_err(crate::usage_of)?);
+            // An unknown format is the command line's mistake (exit 2); a
+            // sink that can't start (its target is locked) is not.
+            let known = registry::listing()
+                .iter()
+                .any(|l| l.kind == registry::Kind::Sink && l.name == o.format);
+            let sink = registry::create_sink(&o.format, &options);
+            sinks.push(if known {
+                sink?
+            } else {
+                sink.map_err(crate::usage_of)?
+            });
         }
         Ok(sinks)
     }

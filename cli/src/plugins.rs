@@ -81,7 +81,7 @@ impl PluginArgs {
                                  (or its directory in DUMP2PY_PLUGIN_PATH)"
                             .to_string(),
                     };
-                    return Err(crate::UsageError(format!("-T {name}: {m}{hint}")).into());
+                    return Err(crate::UsageError(format!("{m}{hint}")).into());
                 }
                 Err(e) => return Err(crate::usage_of(e)),
             }
