@@ -161,6 +161,26 @@ fn prepped(name: &str, settings: &str, env: &[(&str, &str)]) -> PathBuf {
     done
 }
 
+/// `file` made from the prepped site `name` by `make` (which writes the
+/// path it is given; from a copy of the site, never the cached one),
+/// kept with the prepped site: Django's dumpdata of it is the same in
+/// every run.
+fn cached(name: &str, file: &str, make: impl FnOnce(&Path)) -> PathBuf {
+    let dir = run_dir();
+    let done = dir.join(name).join(file);
+    let lock = dir.join(format!("{name}.lock"));
+    let f = fs::File::create(&lock).unwrap_or_else(|e| panic!("{}: {e}", lock.display()));
+    f.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", lock.display()));
+    if !done.exists() {
+        // The same extension: it says dumpdata's format.
+        let tmp = dir.join(format!("{name}.tmp.{file}"));
+        make(&tmp);
+        fs::rename(&tmp, &done).expect("cache the output");
+    }
+    done
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
     for e in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
@@ -256,8 +276,7 @@ fn check_demo(d: &Demo) {
     let env = [("DUMP2PY_DEMO", d.module)];
     let (t, db) = site_copy(d.name, DEMO, &env);
     let dir = t.path();
-    let before = dir.join("before.yaml");
-    data(DEMO, &db, &env, &before);
+    let before = cached(d.name, "before.yaml", |out| data(DEMO, &db, &env, out));
 
     let theirs = dir.join("lino");
     lino.admin_env_ok(DEMO, &db, &env, &["dump2py", path(&theirs)]);
@@ -273,13 +292,13 @@ fn check_demo(d: &Demo) {
         &[path(&meta), "--json", path(&json), "--xml", path(&xml)],
     );
     for ours in [&json, &xml] {
-        let theirs = ours.with_extension(format!(
-            "dumpdata.{}",
-            ours.extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or_default()
-        ));
-        dumpdata(DEMO, &db, &env, &theirs, &[]);
+        let ext = ours
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        let theirs = cached(d.name, &format!("dumpdata.{ext}"), |out| {
+            dumpdata(DEMO, &db, &env, out, &[])
+        });
         let (a, b) = (
             fs::read(&theirs).expect("dumpdata"),
             fs::read(ours).expect("ours"),
