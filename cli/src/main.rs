@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use dump2py_core::django::ViewOptions;
 use dump2py_core::meta::SiteMeta;
 use dump2py_core::pipeline::{Pipeline, PipelineOptions};
@@ -67,7 +67,8 @@ struct Cli {
     #[arg(value_name = "OUTPUT_DIR")]
     output_dir: Option<PathBuf>,
 
-    /// The database to dump, e.g. sqlite:path/to/default.db.
+    /// The database to dump, a URL (e.g. sqlite:path/to/default.db,
+    /// postgres://user@host/dbname); the schemes are listed below.
     #[arg(
         short = 'd',
         long = "database",
@@ -122,12 +123,14 @@ struct Cli {
     #[arg(long, value_name = "LANGS", value_delimiter = ',')]
     languages: Vec<String>,
 
-    /// The site's settings module (as Django's --settings): read the site's metadata for an exact
-    /// Lino dump, and its database unless --database is given.
+    /// The site's settings module (as Django's --settings; default: DJANGO_SETTINGS_MODULE
+    /// unless --site-schema is given): read the site's metadata for an exact Lino dump, and its
+    /// database unless --database is given.
     #[arg(long, value_name = "MODULE")]
     settings: Option<String>,
 
-    /// A directory to add to the Python path of the site (as Django's --pythonpath; repeatable).
+    /// A directory to add to the Python path of the site (as Django's --pythonpath; repeatable);
+    /// the site's Python also gets PYTHONPATH, as Django's commands.
     #[arg(long, value_name = "DIR")]
     pythonpath: Vec<PathBuf>,
 
@@ -142,7 +145,7 @@ struct Cli {
     site_schema: Option<PathBuf>,
 
     /// Save the site's metadata (from --settings) to FILE, for --site-schema on another machine.
-    #[arg(long, value_name = "FILE", requires = "settings")]
+    #[arg(long, value_name = "FILE")]
     export_site_schema: Option<PathBuf>,
 
     /// Check DUMP (a dump's directory, or a JSON or XML file) against its manifest; with
@@ -172,7 +175,10 @@ struct Cli {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match cli_command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -267,12 +273,66 @@ fn run_main(cli: &Cli) -> ExitCode {
                     std::thread::park();
                 }
             }
+            progress::leave();
             eprintln!("error: {}", one_line(&e));
             if e.chain().any(|c| c.is::<UsageError>()) {
                 return ExitCode::from(EXIT_USAGE);
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The command line, with the URL schemes of the built-in sources (from
+/// the registry) in `--help`.
+fn cli_command() -> clap::Command {
+    let schemes: Vec<String> = registry::listing()
+        .into_iter()
+        .filter(|l| l.kind == registry::Kind::Source)
+        .flat_map(|l| l.schemes)
+        .map(|s| format!("{s}:"))
+        .collect();
+    let after = format!(
+        "Database URL schemes (-d): {}; plugins add theirs (--list-plugins).",
+        schemes.join(", ")
+    );
+    Cli::command().after_help(after)
+}
+
+/// `--settings`, else `DJANGO_SETTINGS_MODULE` as every Django command
+/// (not with `--site-schema`, which replaces the site), and where it comes
+/// from.
+fn settings(cli: &Cli) -> Option<(String, &'static str)> {
+    if let Some(s) = &cli.settings {
+        return Some((s.clone(), "--settings"));
+    }
+    if cli.site_schema.is_some() {
+        return None;
+    }
+    std::env::var("DJANGO_SETTINGS_MODULE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(|s| (s, "DJANGO_SETTINGS_MODULE"))
+}
+
+/// The site's metadata, read by its Python; an error names where the
+/// settings module came from.
+fn site_meta(cli: &Cli, (settings, from): &(String, &str)) -> Result<SiteMeta> {
+    let python = site_python(cli.python.as_deref(), cli.verbosity);
+    let meta = SiteMeta::from_site(&python, settings, &cli.pythonpath);
+    match (meta, *from) {
+        (Ok(m), _) => Ok(m),
+        (Err(e), "--settings") => Err(e.into()),
+        (Err(e), from) => Err(anyhow::Error::from(e).context(format!("{from}={settings}"))),
+    }
+}
+
+/// A source's, sink's or transformer's usage error (a bad URL, format or
+/// argument) is the command line's: exit status 2.
+fn usage_of(e: dump2py_core::Error) -> anyhow::Error {
+    match e {
+        dump2py_core::Error::Usage(m) => UsageError(m).into(),
+        e => e.into(),
     }
 }
 
@@ -311,7 +371,9 @@ fn watch_signals() -> std::io::Result<()> {
                     0 => "no output was written".to_string(),
                     n => format!("{n} output(s) already published, complete; no other was written"),
                 };
-                eprintln!("\nerror: interrupted by {name}: {what}");
+                // The progress line gives way to the error; else below a `^C`.
+                let newline = if progress::clear() { "" } else { "\n" };
+                eprintln!("{newline}error: interrupted by {name}: {what}");
                 FINISHED.store(true, Ordering::SeqCst);
                 std::process::exit(128 + signal);
             }
@@ -329,6 +391,12 @@ fn check_languages(languages: &[String]) -> Result<(), UsageError> {
         });
         let rest_ok = parts
             .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if code.contains(char::is_whitespace) {
+            usage!(
+                "--languages '{}': separate with commas, e.g. en,de,fr",
+                languages.join(",")
+            );
+        }
         if code.is_empty() {
             usage!(
                 "--languages '{}': item {} is empty",
@@ -404,11 +472,12 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     if let Some(dump) = &cli.verify {
         return verify_dump(cli, dump);
     }
-    let meta = match (&cli.settings, &cli.site_schema) {
-        (Some(settings), _) => {
-            let python = site_python(cli.python.as_deref(), cli.verbosity);
-            Some(SiteMeta::from_site(&python, settings, &cli.pythonpath)?)
-        }
+    let settings = settings(cli);
+    if cli.export_site_schema.is_some() && settings.is_none() {
+        usage!("--export-site-schema saves a site's metadata: give --settings MODULE (or set DJANGO_SETTINGS_MODULE)");
+    }
+    let meta = match (&settings, &cli.site_schema) {
+        (Some(settings), _) => Some(site_meta(cli, settings)?),
         (None, Some(file)) => Some(SiteMeta::read(file)?),
         (None, None) => None,
     };
@@ -435,7 +504,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         .or(site_url.as_deref())
         .filter(|u| !u.is_empty())
     else {
-        usage!("no database given: use -d/--database URL, --settings MODULE or set DATABASE_URL");
+        usage!("no database given: use -d/--database URL, --settings MODULE or set DATABASE_URL or DJANGO_SETTINGS_MODULE");
     };
     let url = with_allow_empty(url, cli.allow_empty)?;
     let output = match (&cli.output_dir, cli.simulate) {
@@ -453,7 +522,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     };
     // Bad transformer arguments fail before the database is opened.
     let mut transformers = cli.plugins.transformers()?;
-    let mut source = outputs::log_reads(registry::open_source(&url)?, cli.verbosity >= 3);
+    let mut source = registry::open_source(&url).map_err(usage_of)?;
     // Before anything is read: no output may replace what dump2py reads,
     // nor anything that dump2py didn't write.
     let mut protected = source.local_files();
@@ -580,13 +649,9 @@ fn verify_dump(cli: &Cli, dump: &std::path::Path) -> Result<ExitCode> {
             e
         }
     })?;
-    let url = match (&cli.database, &cli.settings) {
+    let url = match (&cli.database, settings(cli)) {
         (Some(url), _) => Some(url.clone()),
-        (None, Some(settings)) => {
-            let python = site_python(cli.python.as_deref(), cli.verbosity);
-            let meta = SiteMeta::from_site(&python, settings, &cli.pythonpath)?;
-            Some(meta.database.url()?)
-        }
+        (None, Some(settings)) => Some(site_meta(cli, &settings)?.database.url()?),
         (None, None) => None,
     };
     let what = format!(
@@ -598,7 +663,7 @@ fn verify_dump(cli: &Cli, dump: &std::path::Path) -> Result<ExitCode> {
     );
     if let Some(url) = url {
         let url = with_allow_empty(&url, cli.allow_empty)?;
-        let mut source = registry::open_source(&url)?;
+        let mut source = registry::open_source(&url).map_err(usage_of)?;
         let changes = verify::changes(&manifest, source.as_mut())?;
         if !changes.is_empty() {
             for c in &changes {

@@ -2,9 +2,6 @@
 //! `--json FILE`, `--xml FILE` and the general `-f/--format NAME=TARGET`,
 //! with `--indent N` for JSON and XML. `-` is standard output; a name
 //! ending in `.gz`, `.bz2` or `.xz` is compressed (as `dumpdata -o`).
-//!
-//! Also `-v 3`'s line per table read ([`log_reads`]): it shows that one
-//! run reads each table once, however many outputs it writes.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,10 +12,8 @@ use std::os::unix::fs::MetadataExt;
 use anyhow::Result;
 
 use crate::UsageError;
-use dump2py_core::plugin::{BatchFn, Sink, Source};
+use dump2py_core::plugin::Sink;
 use dump2py_core::registry::{self, SinkOptions};
-use dump2py_core::schema::{Schema, Table};
-use dump2py_core::Batch;
 
 #[derive(clap::Args, Debug, Default)]
 pub struct OutputArgs {
@@ -177,7 +172,17 @@ impl OutputArgs {
                 max_row_count,
                 extra: extra.clone(),
             };
-            sinks.push(registry::create_sink(&o.format, &options)?);
+            // An unknown format is the command line's mistake (exit 2); a
+            // sink that can't start (its target is locked) is not.
+            let known = registry::listing()
+                .iter()
+                .any(|l| l.kind == registry::Kind::Sink && l.name == o.format);
+            let sink = registry::create_sink(&o.format, &options);
+            sinks.push(if known {
+                sink?
+            } else {
+                sink.map_err(crate::usage_of)?
+            });
         }
         Ok(sinks)
     }
@@ -269,82 +274,6 @@ pub fn check_protected(
         }
     }
     Ok(())
-}
-
-/// The source, reporting each table it reads on stderr when `on`
-/// (`read table NAME: N rows`).
-pub fn log_reads(source: Box<dyn Source>, on: bool) -> Box<dyn Source> {
-    if on {
-        Box::new(ReadLog { inner: source })
-    } else {
-        source
-    }
-}
-
-struct ReadLog {
-    inner: Box<dyn Source>,
-}
-
-impl Source for ReadLog {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-
-    fn schema(&mut self) -> dump2py_core::Result<Schema> {
-        self.inner.schema()
-    }
-
-    fn count_rows(&mut self, table: &Table) -> dump2py_core::Result<u64> {
-        self.inner.count_rows(table)
-    }
-
-    fn read_table(
-        &mut self,
-        table: &Table,
-        batch_rows: usize,
-        out: &mut BatchFn,
-    ) -> dump2py_core::Result<()> {
-        let mut rows = 0u64;
-        let read = self.inner.read_table(table, batch_rows, &mut |b: Batch| {
-            rows += b.len() as u64;
-            out(b)
-        });
-        eprintln!("read table {}: {rows} rows", table.name);
-        read
-    }
-
-    fn read_ordered(
-        &mut self,
-        table: &Table,
-        order: &dump2py_core::order::ReadOrder,
-        batch_rows: usize,
-        out: &mut BatchFn,
-    ) -> dump2py_core::Result<()> {
-        let mut rows = 0u64;
-        let read = self
-            .inner
-            .read_ordered(table, order, batch_rows, &mut |b: Batch| {
-                rows += b.len() as u64;
-                out(b)
-            });
-        eprintln!(
-            "read table {}: {rows} rows (in dumpdata's order)",
-            table.name
-        );
-        read
-    }
-
-    fn key_order_is_native(&self) -> bool {
-        self.inner.key_order_is_native()
-    }
-
-    fn storage(&self) -> dump2py_core::schema::Storage {
-        self.inner.storage()
-    }
-
-    fn local_files(&self) -> Vec<PathBuf> {
-        self.inner.local_files()
-    }
 }
 
 #[cfg(test)]

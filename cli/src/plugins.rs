@@ -60,14 +60,71 @@ impl PluginArgs {
         Ok(())
     }
 
-    /// The transformers of `-T`, in order.
+    /// The transformers of `-T`, in order. An unknown name says how to
+    /// load a plugin, and where a library of that name lies.
     pub fn transformers(&self) -> Result<Vec<Box<dyn Transformer>>> {
-        Ok(self
-            .transforms
-            .iter()
-            .map(|spec| registry::create_transformer(spec))
-            .collect::<dump2py_core::Result<_>>()?)
+        let mut out = Vec::new();
+        for spec in &self.transforms {
+            let name = spec.split_once(':').map_or(spec.as_str(), |(n, _)| n);
+            let known = registry::listing()
+                .into_iter()
+                .any(|l| l.kind == Kind::Transformer && l.name == name);
+            match registry::create_transformer(spec) {
+                Ok(t) => out.push(t),
+                Err(dump2py_core::Error::Usage(m)) if !known => {
+                    let hint = match built_library(name) {
+                        Some(lib) => format!(
+                            "; a plugin's transformer needs its library: --plugin {}",
+                            lib.display()
+                        ),
+                        None => "; a plugin's transformer needs its library: --plugin PATH \
+                                 (or its directory in DUMP2PY_PLUGIN_PATH)"
+                            .to_string(),
+                    };
+                    return Err(crate::UsageError(format!("{m}{hint}")).into());
+                }
+                Err(e) => return Err(crate::usage_of(e)),
+            }
+        }
+        Ok(out)
     }
+}
+
+/// A plugin library built with this workspace for the transformer `name`
+/// (`libdump2py_NAME.so`): beside this binary, in the other cargo profile
+/// directory beside it, or in `./target/{release,debug}`.
+fn built_library(name: &str) -> Option<PathBuf> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return None;
+    }
+    let file = format!(
+        "{}dump2py_{}{}",
+        std::env::consts::DLL_PREFIX,
+        name.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    );
+    let mut dirs = Vec::new();
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(PathBuf::from))
+    {
+        if let Some(up) = dir.parent() {
+            dirs.extend([dir.clone(), up.join("release"), up.join("debug")]);
+        } else {
+            dirs.push(dir);
+        }
+    }
+    dirs.extend([
+        PathBuf::from("target/release"),
+        PathBuf::from("target/debug"),
+    ]);
+    dirs.into_iter()
+        .map(|d| d.join(&file))
+        .find(|p| p.is_file())
 }
 
 /// `--list-plugins`: one line per source, sink and transformer, sorted by

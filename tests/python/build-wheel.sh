@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the dump2py wheel (pyproject.toml, maturin) into target/wheels and
-# prints its path as the last line. maturin comes from PyPI into a venv
-# cached beside the Lino reference environment (~/.cache/dump2py). Safe to
-# run from several processes at once.
+# prints its path as the last line; older dump2py wheels there are removed.
+# maturin comes from PyPI into a venv cached beside the Lino reference
+# environment (~/.cache/dump2py/maturin-VERSION). Safe to run from several
+# processes at once.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 maturin_version=1.16.0
@@ -30,4 +31,6 @@ trap 'rm -rf "$tmp"' EXIT
 (cd "$root" && "$venv/bin/maturin" build --release -o "$tmp") >&2
 wheel="$(basename "$(ls "$tmp"/dump2py-*.whl)")"
 mv -f "$tmp/$wheel" "$out/$wheel"
+# Only the newest: `pip install target/wheels/dump2py-*.whl` takes one.
+find "$out" -maxdepth 1 -name 'dump2py-*.whl' ! -name "$wheel" -delete
 echo "$out/$wheel"

@@ -41,6 +41,8 @@ where
     Command::new(bin())
         .args(args)
         .env_remove("DATABASE_URL")
+        // Else --settings' default (as Django's commands).
+        .env_remove("DJANGO_SETTINGS_MODULE")
         .output()
         .expect("run dump2py")
 }

@@ -443,6 +443,116 @@ fn bad_input_gets_one_clear_line() {
     }
 }
 
+/// Mistakes on the command line, found before any database is opened,
+/// exit with status 2 and say what to do.
+#[test]
+fn command_line_mistakes_exit_2_and_say_what_to_do() {
+    let t = tmp();
+    let db = make_db(t.path(), 1);
+    let out = t.path().join("d");
+    let o = out.to_str().unwrap_or_default();
+    let url = sqlite_url(&db);
+    let yaml = t.path().join("x.yaml");
+    let format = format!("yaml={}", yaml.display());
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["-d", "oracle://scott:tiger@db/x", o],
+            "unknown database URL scheme 'oracle:'; supported: mysql:, mariadb:, postgres:, \
+             postgresql:, sqlite:, sqlite3:",
+        ),
+        (
+            vec!["-d", &url, "-f", &format, o],
+            "unknown output format 'yaml'; supported: json, python, xml",
+        ),
+        // A backup names its database: not the server's default one.
+        (
+            vec!["-d", "postgres://postgres:tiger@127.0.0.1", o],
+            "names no database",
+        ),
+        (
+            vec!["-d", "postgresql://127.0.0.1:5432/", o],
+            "names no database",
+        ),
+        (
+            vec!["-d", "mariadb://root@127.0.0.1", o],
+            "names no database",
+        ),
+        (
+            vec!["-d", "mysql://root:tiger@127.0.0.1:3306/", o],
+            "names no database",
+        ),
+        (
+            vec!["-d", &url, "--export-site-schema", "s.json"],
+            "give --settings MODULE (or set DJANGO_SETTINGS_MODULE)",
+        ),
+    ];
+    for (args, want) in cases {
+        let r = dump2py(&args);
+        let err = one_line_error(&r);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("tiger"), "password shown: {err}");
+        assert!(!out.exists() && !yaml.exists());
+    }
+}
+
+/// A transformer that isn't loaded: the error says that a plugin's
+/// transformer needs `--plugin`, and names the library built beside the
+/// binary.
+#[test]
+fn an_unknown_transformer_points_to_the_plugin() {
+    let t = tmp();
+    let db = make_db(t.path(), 1);
+    let out = t.path().join("d");
+    let lib = bin().with_file_name(format!(
+        "{}dump2py_anonymize{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(lib.exists(), "{} (cargo build --workspace)", lib.display());
+    let r = dump2py([
+        "-d",
+        &sqlite_url(&db),
+        "-T",
+        "anonymize:columns=name",
+        &path_str(&out),
+    ]);
+    let err = one_line_error(&r);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "unknown transformer 'anonymize'; available: none; a plugin's transformer needs \
+             its library: --plugin {}",
+            lib.display()
+        )),
+        "{err}"
+    );
+    // No such library: how to load one.
+    let r = dump2py(["-d", &sqlite_url(&db), "-T", "nosuch", &path_str(&out)]);
+    let err = one_line_error(&r);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--plugin PATH (or its directory in DUMP2PY_PLUGIN_PATH)"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+/// `--help` lists the URL schemes of every built-in source.
+#[test]
+fn help_lists_the_url_schemes() {
+    let r = dump2py(["--help"]);
+    assert!(r.status.success());
+    let help = stdout(&r);
+    assert!(
+        help.contains(
+            "Database URL schemes (-d): mysql:, mariadb:, postgres:, postgresql:, sqlite:, sqlite3:"
+        ),
+        "{help}"
+    );
+    assert!(help.ends_with('\n'), "{help:?}");
+}
+
 #[test]
 fn database_url_comes_from_the_environment() {
     let t = tmp();

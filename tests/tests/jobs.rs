@@ -38,13 +38,20 @@ fn fill(db: &TestDb) {
 /// Our Python dump and JSON of `url` with `-j jobs`: the dump's files,
 /// the JSON, stderr.
 fn dump(url: &str, jobs: &str, dir: &Path) -> (Dump, Vec<u8>, String) {
-    let out = dir.join(format!("dump-{jobs}"));
-    let json = dir.join(format!("dump-{jobs}.json"));
+    dump_at(url, jobs, "1", dir)
+}
+
+/// [`dump`] at verbosity `v`.
+fn dump_at(url: &str, jobs: &str, v: &str, dir: &Path) -> (Dump, Vec<u8>, String) {
+    let out = dir.join(format!("dump-{jobs}-{v}"));
+    let json = dir.join(format!("dump-{jobs}-{v}.json"));
     let o = dump_ok([
         "-d",
         url,
         "-j",
         jobs,
+        "-v",
+        v,
         "--json",
         &path_str(&json),
         &path_str(&out),
@@ -64,11 +71,35 @@ fn same_outputs_for_every_job_count(backend: Backend) {
         "{:?}",
         one.keys()
     );
-    for jobs in ["2", "4"] {
-        let (got, json, err) = dump(&db.url, jobs, t.path());
-        assert_same(&one, &got, &format!("-j {jobs}"));
-        assert!(json == one_json, "-j {jobs}: the JSON differs");
-        assert!(!err.contains("warning"), "-j {jobs}: {err}");
+    // Every verbosity too: -v 3's line per table read changes nothing.
+    for (jobs, v) in [("2", "1"), ("4", "1"), ("1", "3"), ("2", "3"), ("1", "0")] {
+        let (got, json, err) = dump_at(&db.url, jobs, v, t.path());
+        assert_same(&one, &got, &format!("-j {jobs} -v {v}"));
+        assert!(json == one_json, "-j {jobs} -v {v}: the JSON differs");
+        assert!(!err.contains("warning"), "-j {jobs} -v {v}: {err}");
+        if v == "3" {
+            assert!(err.contains("read table app_big: 150000 rows"), "{err}");
+        }
+    }
+}
+
+/// On SQLite too (issue 20: `-v 3` lost the source's storage, and the
+/// dump said `decimals_as_real = False`): every verbosity, and `-j 2`,
+/// give byte-identical outputs.
+#[test]
+fn sqlite_outputs_are_the_same_at_every_verbosity() {
+    let (t, db) = copy_db(&fixture("min1.sqlite3"));
+    let url = sqlite_url(&db);
+    let (one, one_json, _) = dump_at(&url, "1", "1", t.path());
+    let restore = String::from_utf8_lossy(&one["restore.py"]).into_owned();
+    assert!(
+        restore.contains("Dump2pyLoader.decimals_as_real = True"),
+        "{restore}"
+    );
+    for (jobs, v) in [("1", "0"), ("1", "2"), ("1", "3"), ("2", "3"), ("2", "1")] {
+        let (got, json, _) = dump_at(&url, jobs, v, t.path());
+        assert_same(&one, &got, &format!("-j {jobs} -v {v}"));
+        assert!(json == one_json, "-j {jobs} -v {v}: the JSON differs");
     }
 }
 

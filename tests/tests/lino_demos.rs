@@ -1,9 +1,9 @@
 //! Real sites: the demo projects of the installed lino_book (through
 //! tests/sites/demo, which takes a demo's settings module from
 //! DUMP2PY_DEMO) and an accounting site of lino_xl's ledger
-//! (tests/sites/ledger). Each is prepped once per test run (cached in the
-//! system's temporary directory); one test per demo, so that nextest runs
-//! them side by side.
+//! (tests/sites/ledger). Each is prepped once and kept beside the Lino
+//! environment for later runs (`run_dir`); one test per demo, so that
+//! nextest runs them side by side.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -93,16 +93,52 @@ const NO_TABLES: &[&str] = &[
     "vtables",
 ];
 
-/// Where this test run keeps its prepped databases: one directory per run
-/// (nextest's run id; the process under `cargo test`), outside the repo.
+/// Where the prepped databases are kept: beside the Lino environment
+/// (`~/.cache/dump2py/demos-<its name>`), one directory per environment, so
+/// that later runs reuse them (a demo's `prep` depends only on the
+/// installed packages, named by the environment's hash of
+/// requirements.txt), and nothing is left in /tmp.
 fn run_dir() -> PathBuf {
-    let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| std::process::id().to_string());
-    let dir = std::env::temp_dir().join(format!("dump2py-demos-{run}"));
+    let venv = &lino().venv;
+    let name = venv
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // And on this repository's sites (demo, ledger): a change preps anew.
+    let dir = venv.with_file_name(format!("demos-{name}-{:016x}", sites_hash()));
     fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
     dir
 }
 
-/// The site prepped once per run, under a lock that the first test to
+/// A hash of the files of tests/sites (names and contents, but Python's
+/// caches).
+fn sites_hash() -> u64 {
+    use std::hash::{Hash, Hasher};
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+        for e in fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
+            let p = e.expect("dir entry").path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "__pycache__") {
+                    walk(&p, files);
+                }
+            } else if p.extension().is_none_or(|x| x != "pyc") {
+                files.push(p);
+            }
+        }
+    }
+    let sites = root().join("tests/sites");
+    let mut files = Vec::new();
+    walk(&sites, &mut files);
+    files.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in files {
+        f.strip_prefix(&sites).unwrap_or(&f).hash(&mut h);
+        fs::read(&f).unwrap_or_default().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The site prepped once per environment, under a lock that the first test to
 /// need it holds while it preps: the directory of its database and its
 /// site files (uploads are files in `db.sqlite3.site/media`).
 fn prepped(name: &str, settings: &str, env: &[(&str, &str)]) -> PathBuf {
@@ -121,6 +157,26 @@ fn prepped(name: &str, settings: &str, env: &[(&str, &str)]) -> PathBuf {
         lino().admin_env_ok(settings, &db, env, &["prep", "--noinput", "-v0"]);
         fs::rename(&tmp, &done).expect("cache the prepped site");
         eprintln!("prepped {name} in {:.1} s", start.elapsed().as_secs_f64());
+    }
+    done
+}
+
+/// `file` made from the prepped site `name` by `make` (which writes the
+/// path it is given; from a copy of the site, never the cached one),
+/// kept with the prepped site: Django's dumpdata of it is the same in
+/// every run.
+fn cached(name: &str, file: &str, make: impl FnOnce(&Path)) -> PathBuf {
+    let dir = run_dir();
+    let done = dir.join(name).join(file);
+    let lock = dir.join(format!("{name}.lock"));
+    let f = fs::File::create(&lock).unwrap_or_else(|e| panic!("{}: {e}", lock.display()));
+    f.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", lock.display()));
+    if !done.exists() {
+        // The same extension: it says dumpdata's format.
+        let tmp = dir.join(format!("{name}.tmp.{file}"));
+        make(&tmp);
+        fs::rename(&tmp, &done).expect("cache the output");
     }
     done
 }
@@ -220,8 +276,7 @@ fn check_demo(d: &Demo) {
     let env = [("DUMP2PY_DEMO", d.module)];
     let (t, db) = site_copy(d.name, DEMO, &env);
     let dir = t.path();
-    let before = dir.join("before.yaml");
-    data(DEMO, &db, &env, &before);
+    let before = cached(d.name, "before.yaml", |out| data(DEMO, &db, &env, out));
 
     let theirs = dir.join("lino");
     lino.admin_env_ok(DEMO, &db, &env, &["dump2py", path(&theirs)]);
@@ -237,13 +292,13 @@ fn check_demo(d: &Demo) {
         &[path(&meta), "--json", path(&json), "--xml", path(&xml)],
     );
     for ours in [&json, &xml] {
-        let theirs = ours.with_extension(format!(
-            "dumpdata.{}",
-            ours.extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or_default()
-        ));
-        dumpdata(DEMO, &db, &env, &theirs, &[]);
+        let ext = ours
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        let theirs = cached(d.name, &format!("dumpdata.{ext}"), |out| {
+            dumpdata(DEMO, &db, &env, out, &[])
+        });
         let (a, b) = (
             fs::read(&theirs).expect("dumpdata"),
             fs::read(ours).expect("ours"),

@@ -1151,7 +1151,8 @@ fn list_plugins_is_sorted_stable_and_every_entry_is_reachable() {
     assert_eq!(
         stderr(&r).trim_end(),
         format!(
-            "error: unknown transformer 'nosuch'; available: {}",
+            "error: unknown transformer 'nosuch'; available: {}; a plugin's transformer needs \
+             its library: --plugin PATH (or its directory in DUMP2PY_PLUGIN_PATH)",
             transformers.join(", ")
         )
     );

@@ -1167,6 +1167,13 @@ fn client_certificates_as_libpq() {
     let with = |cert: &str, key: &str| format!("sslcert={cert}&sslkey={key}");
     let fails =
         |params: &str| one_line_error(&dump2py(["-d", &url(params), &mine("refused")]), SECRET);
+    // A URL that can't be right: a bad command line, exit status 2.
+    let bad_url = |params: &str| {
+        let o = dump2py(["-d", &url(params), &mine("refused")]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_no_secret(&o, SECRET);
+        stderr(&o)
+    };
 
     // The certificate with its key as PKCS#8 (openssl's), SEC1 and, for an
     // RSA certificate, PKCS#1; the server checked or not. The RSA one is
@@ -1268,9 +1275,9 @@ fn client_certificates_as_libpq() {
         "{err}"
     );
     // One without the other (libpq's ~/.postgresql is not looked at).
-    let err = fails(&format!("sslcert={cert}"));
+    let err = bad_url(&format!("sslcert={cert}"));
     assert!(err.contains("sslcert needs sslkey=FILE"), "{err}");
-    let err = fails(&format!("sslkey={key}"));
+    let err = bad_url(&format!("sslkey={key}"));
     assert!(err.contains("sslkey needs sslcert=FILE"), "{err}");
     // Files that are missing, or not what they should be.
     for (params, why) in [
@@ -1320,7 +1327,7 @@ fn client_certificates_as_libpq() {
             "{err}"
         );
     }
-    let err = fails(&format!(
+    let err = bad_url(&format!(
         "{}&sslpassword={SECRET}",
         with(&cert, &mine("enc8.key"))
     ));

@@ -322,7 +322,12 @@ fn malformed_languages_are_refused_by_item() {
         ("en,,de", "item 2 is empty"),
         ("", "item 1 is empty"),
         ("en,de,en", "'en' is given twice"),
-        ("e n", "'e n' is not a language code"),
+        ("e n", "'e n': separate with commas, e.g. en,de,fr"),
+        (
+            "en de fr",
+            "'en de fr': separate with commas, e.g. en,de,fr",
+        ),
+        ("e_n", "'e_n' is not a language code"),
         ("en,../x", "'../x' is not a language code"),
     ] {
         let r = dump2py(["-d", &min1(), &out, "--languages", langs]);
@@ -330,7 +335,50 @@ fn malformed_languages_are_refused_by_item() {
         assert!(err.contains(want), "{langs}: {err}");
     }
     assert!(fs::read_dir(t.path()).expect("ls").next().is_none());
-    dump_ok(["-d", &min1(), &out, "--languages", "en,de,pt-br"]);
+    // A well-formed code, but min1 has no column for it.
+    let r = dump2py(["-d", &min1(), &out, "--languages", "en,de,pt-br"]);
+    let err = fails(&r, 1);
+    assert!(
+        err.contains("no text column NAME_pt-br beside a column NAME"),
+        "{err}"
+    );
+}
+
+/// `--languages` must match min1's babel columns (name, name_de, name_fr):
+/// a code without columns, another order, another case are errors saying
+/// what the database has; a language left out is a warning.
+#[test]
+fn languages_that_do_not_match_the_columns_are_refused() {
+    let t = tmp();
+    let out = s(&t.path().join("d"));
+    let found = "the columns have the suffixes de (contacts_companytype.name_de, … 5 columns), \
+                 fr (contacts_companytype.name_fr, … 5 columns); e.g. --languages DEFAULT,de,fr";
+    for (langs, want) in [
+        ("en,xx", format!("--languages en,xx: no text column NAME_xx beside a column NAME, so no babel field would be folded; {found}")),
+        ("de,en,fr", format!("--languages de,en,fr: no text column NAME_en beside a column NAME, so no babel field would be folded; {found}")),
+        ("EN,DE,FR", "(codes are case-sensitive: de)".to_string()),
+        ("en,fr,de", "--languages en,fr,de: the columns are in the order de, fr: give the languages in the site's order (--languages en,de,fr)".to_string()),
+        ("fr,de", "the first language is the site's default, whose values are the columns without a suffix, but fr has columns of its own".to_string()),
+    ] {
+        let r = dump2py(["-d", &min1(), &out, "--languages", langs]);
+        let err = fails(&r, 1);
+        assert!(err.contains(&want), "{langs}: {err}");
+    }
+    assert!(fs::read_dir(t.path()).expect("ls").next().is_none());
+    let r = dump_ok(["-d", &min1(), &out, "--languages", "en,de"]);
+    let err = stderr(&r);
+    assert!(
+        err.contains("warning: --languages en,de: columns with the suffixes fr (contacts_companytype.name_fr, … 5 columns) look like babel values of languages not given"),
+        "{err}"
+    );
+    let r = dump_ok([
+        "-d",
+        &min1(),
+        &s(&t.path().join("e")),
+        "--languages",
+        "en,de,fr",
+    ]);
+    assert!(!stderr(&r).contains("warning"), "{}", stderr(&r));
 }
 
 #[test]

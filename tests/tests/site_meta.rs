@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use dump2py_tests::*;
 
@@ -407,4 +408,75 @@ fn sitemeta_reports_what_the_site_knows() {
         .output()
         .expect("run test_sitemeta.py");
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
+/// As every Django command: DJANGO_SETTINGS_MODULE is `--settings`'
+/// default, and the site's Python gets PYTHONPATH (where the test sites
+/// are found, as with `--pythonpath`); `--site-schema` wins over the
+/// variable.
+#[test]
+fn django_settings_module_and_pythonpath_as_django_commands() {
+    let lino = lino();
+    let (t, db) = prepared(lino, MIN1, &[]);
+    let path = |n: &str| t.path().join(n).to_string_lossy().into_owned();
+    let schema = path("site.json");
+    lino.ours_ok(
+        MIN1,
+        &db,
+        &[],
+        &[&path("a"), "--export-site-schema", &schema],
+    );
+    let ours = |settings: &str, pythonpath: Option<PathBuf>, args: &[&str]| {
+        let mut c = Command::new(bin());
+        c.arg("--python")
+            .arg(lino.python())
+            .args(args)
+            .env("DJANGO_SETTINGS_MODULE", settings)
+            .env("DUMP2PY_TEST_DB", &db)
+            .env("LC_ALL", "C.UTF-8")
+            .env_remove("DATABASE_URL")
+            .env_remove("PYTHONPATH");
+        if let Some(p) = pythonpath {
+            c.env("PYTHONPATH", p);
+        }
+        c.output().expect("run dump2py")
+    };
+    let sites = root().join("tests/sites");
+    let o = ours(MIN1, Some(sites.clone()), &[&path("b")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        read_dump(Path::new(&path("a"))),
+        read_dump(Path::new(&path("b")))
+    );
+    // --pythonpath as Django's.
+    let o = ours(
+        MIN1,
+        None,
+        &["--pythonpath", &sites.to_string_lossy(), &path("c")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        read_dump(Path::new(&path("a"))),
+        read_dump(Path::new(&path("c")))
+    );
+    // Without the path the site isn't found: the error says where the
+    // settings module came from.
+    let o = ours(MIN1, None, &[&path("d")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: DJANGO_SETTINGS_MODULE=min1tmp.settings: "),
+        "{}",
+        stderr(&o)
+    );
+    // A saved schema replaces the site: the variable isn't used.
+    let o = ours(
+        "nosuchsite.settings",
+        None,
+        &["--site-schema", &schema, "-d", &sqlite_url(&db), &path("e")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        read_dump(Path::new(&path("a"))),
+        read_dump(Path::new(&path("e")))
+    );
 }

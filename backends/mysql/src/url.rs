@@ -279,7 +279,7 @@ pub(crate) fn parse_with(url: &str, exists: &dyn Fn(&str) -> bool) -> Result<Con
     }
     let database = parsed.path.clone();
     if database.is_empty() {
-        return Err(usage(url, "no database named"));
+        return Err(usage(url, "names no database"));
     }
     if database.contains('/') {
         return Err(usage(url, format!("'{database}' is not a database name")));
@@ -396,7 +396,17 @@ mod tests {
         let e = err("mysql://u:se/cret@h/x");
         assert!(!e.contains("cret") && e.contains("u:***@h/x"), "{e}");
         let e = err("mysql://u:secret@h/");
-        assert!(e.contains("no database") && !e.contains("secret"), "{e}");
+        assert!(
+            e.contains("names no database") && !e.contains("secret"),
+            "{e}"
+        );
+        for url in ["mariadb://root@127.0.0.1", "mysql://root@127.0.0.1:3306/"] {
+            let e = err(url);
+            assert!(
+                e.contains("names no database; write mysql://"),
+                "{url}: {e}"
+            );
+        }
         let e = err("mysql://u:secret@h/x?ssl-mode=STRICT");
         assert!(
             e.contains("ssl-mode=STRICT is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY")

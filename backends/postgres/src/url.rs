@@ -141,7 +141,7 @@ pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectS
     if !url.contains("://") {
         return Err(usage(
             url,
-            "expected postgres://[user[:password]@][host][:port][/dbname]",
+            "expected postgres://[user[:password]@][host][:port]/dbname",
         ));
     }
     let parsed = DbUrl::parse(url).map_err(|e| usage(url, e.why))?;
@@ -264,12 +264,18 @@ pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectS
         .or_else(|| env("USER"))
         .unwrap_or_else(|| "postgres".into());
     let password = password.or_else(|| env("PGPASSWORD"));
+    // Not libpq's default (the user's name): a backup of `postgres://h`
+    // would be the maintenance database `postgres`, without a word.
+    let Some(dbname) = dbname.filter(|d| !d.is_empty()) else {
+        return Err(usage(
+            url,
+            "names no database: add it, postgres://[user@]host[:port]/DBNAME",
+        ));
+    };
     Ok(ConnectSpec {
         host,
         port: port.unwrap_or(5432),
-        dbname: dbname
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| user.clone()),
+        dbname,
         user,
         password,
         connect_timeout: timeout,
@@ -337,13 +343,30 @@ mod tests {
             "PGPASSWORD" => Some("pw".to_string()),
             _ => None,
         };
-        let s = parse("postgres://h", &env).map_err(|e| e.to_string());
+        let s = parse("postgres://h/d", &env).map_err(|e| e.to_string());
         let s = s
             .as_ref()
             .map(|s| (s.user.as_str(), s.dbname.as_str(), s.port));
-        assert_eq!(s, Ok(("alice", "alice", 5432)));
-        let s = parse("postgres://h", &env).ok().and_then(|s| s.password);
+        assert_eq!(s, Ok(("alice", "d", 5432)));
+        let s = parse("postgres://h/d", &env).ok().and_then(|s| s.password);
         assert_eq!(s.as_deref(), Some("pw"));
+    }
+
+    /// A backup names its database: never libpq's default, the user's
+    /// name (`postgres`, the maintenance database, for `postgres@h`).
+    #[test]
+    fn a_url_without_a_database_is_refused() {
+        for url in [
+            "postgres://postgres@127.0.0.1",
+            "postgres://postgres@127.0.0.1/",
+            "postgresql://u:hunter2@h:5433/?sslmode=disable",
+            "postgres://h/?dbname=",
+        ] {
+            let e = err(url);
+            assert!(e.contains("names no database"), "{url}: {e}");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+        assert_eq!(p("postgres://h?dbname=x").dbname, "x");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::meta::SiteMeta;
 use crate::schema::{Column, ColumnKind, Schema, Table};
 
 mod from_meta;
+pub mod languages;
 
 /// Tables that are never dumped: not models, or models Lino skips.
 const NOT_MODELS: &[&str] = &["django_migrations", "sqlite_sequence", "sqlite_stat1"];

@@ -109,6 +109,8 @@ impl Dumper<'_> {
             sink.table_start(model, expected)?;
         }
         let mut rows = 0u64;
+        // As read from the source, before the transformers.
+        let mut read_rows = 0u64;
         // Errors of transformers and sinks are not the table's fault: keep
         // them apart so that `--tolerate` never hides them.
         let mut downstream: Option<Error> = None;
@@ -124,6 +126,7 @@ impl Dumper<'_> {
             && chain.first().map(|t| &t.columns) == chain.last().map(|t| &t.columns);
         let mut each = |mut batch: Batch| {
             let original = same_layout.then(|| batch.clone());
+            read_rows += batch.len() as u64;
             let step = (|| {
                 for (i, t) in transformers.iter_mut().enumerate() {
                     if let (Some(input), Some(output)) = (chain.get(i), chain.get(i + 1)) {
@@ -189,7 +192,11 @@ impl Dumper<'_> {
                 }
                 Ok(())
             })(),
-            None => read(source_table, &mut each),
+            None => {
+                let read = read(source_table, &mut each);
+                self.observer.table_read(&source_table.name, read_rows);
+                read
+            }
         };
         if let Some(e) = downstream {
             return Err(e);

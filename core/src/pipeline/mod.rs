@@ -102,6 +102,9 @@ pub trait Observer {
     fn dump_started(&mut self, _tables: u64, _expected_rows: u64) {}
     fn table_started(&mut self, _model: &Model, _expected_rows: u64) {}
     fn rows_read(&mut self, _rows: u64) {}
+    /// A table was read from the source, with its rows as read (before
+    /// the transformers): once per table, however many outputs want it.
+    fn table_read(&mut self, _table: &str, _rows: u64) {}
     fn table_finished(&mut self, _model: &Model, _outcome: &TableOutcome) {}
     /// One line from a sink ([`Sink::warnings`]), without a `warning:` prefix.
     fn warning(&mut self, _message: &str) {}
@@ -149,6 +152,10 @@ impl Pipeline<'_> {
         // The content-type table's batches are kept for a sink that dumps
         // it as a model (a few rows): each table is read once.
         let (content_types, mut ct_batches) = self.content_types(&schema)?;
+        if let Some(batches) = &ct_batches {
+            let rows = batches.iter().map(|b| b.len() as u64).sum();
+            observer.table_read(CONTENT_TYPE_TABLE, rows);
+        }
         // Per table: its layout before the first transformer and after each.
         let mut chains: HashMap<String, Vec<Table>> = HashMap::new();
         let mut transformed = Schema::default();
@@ -162,6 +169,13 @@ impl Pipeline<'_> {
                 .tables
                 .push(chain.last().unwrap_or(table).clone());
             chains.insert(table.name.clone(), chain);
+        }
+        // Without metadata `--languages` must match the babel columns.
+        if self.options.meta.is_none() {
+            let languages = &self.options.view.languages;
+            for w in crate::django::languages::check(&transformed, languages)? {
+                observer.warning(&w);
+            }
         }
         let site = self.site(&transformed, content_types, &|_| 0);
         let mut counts = self.count_models(&site.models, &chains, &mut workers);
