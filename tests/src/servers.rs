@@ -256,7 +256,29 @@ pub struct TestDb {
 impl TestDb {
     pub fn new(backend: Backend, test: &str) -> TestDb {
         let name = unique(&format!("dump2py_{test}"));
-        backend.sql(None, &backend.create_database(&name));
+        let create = backend.create_database(&name);
+        TestDb::create(backend, name, &create)
+    }
+
+    /// A database whose text orders as people's (a non-C collation, as
+    /// production sites have): PostgreSQL's ICU `en-US`, MariaDB's
+    /// `utf8mb4_general_ci`.
+    pub fn with_collation(backend: Backend, test: &str) -> TestDb {
+        let name = unique(&format!("dump2py_{test}"));
+        let create = match backend {
+            Backend::Postgres => format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu \
+                 ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            ),
+            Backend::MariaDb => {
+                format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+            }
+        };
+        TestDb::create(backend, name, &create)
+    }
+
+    fn create(backend: Backend, name: String, create: &str) -> TestDb {
+        backend.sql(None, create);
         TestDb {
             backend,
             url: backend.url(&name),
