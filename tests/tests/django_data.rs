@@ -5,10 +5,12 @@
 //! its own create functions, fixture files of tests/fixtures, a user and
 //! a group with permissions of several apps; on PostgreSQL also
 //! django.contrib.postgres' arrays, hstore and ranges. On SQLite,
-//! PostgreSQL and MariaDB, with `USE_TZ` True and False: our JSON and XML
-//! with `--settings` (compact and `--indent 2`) are byte-identical to
-//! `dumpdata`'s, and our Python dump restored by `python restore.py` into
-//! an empty database gives the same `dumpdata`.
+//! PostgreSQL (ICU en-US) and MariaDB (utf8mb4_general_ci), with `USE_TZ`
+//! True and False: our JSON and XML with `--settings` (compact, `--indent
+//! 2`, natural keys, `--all`) are byte-identical to `dumpdata`'s, and our
+//! Python dump restored by `python restore.py` (default; on SQLite also
+//! `--quick` and `--bulk`) into an empty database gives the same
+//! `dumpdata`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
