@@ -423,6 +423,86 @@ fn conforms_with(backend: Option<Backend>, use_tz: bool, pgkinds: bool) {
     restore_gives_the_original(&site, backend, t.path(), modes);
 }
 
+/// Restores `dump` into an empty database of `backend` and compares its
+/// dumpdata (`RESTORE_DUMPDATA` and `more`) with the source site's: as XML
+/// byte for byte on the source's backend; across backends, whose
+/// collations order objects and lists otherwise, as the same objects in
+/// any order (YAML: microseconds kept; tests/python/compare_dumpdata.py).
+fn restores_into(
+    site: &Site,
+    backend: Option<Backend>,
+    dump: &Path,
+    dir: &Path,
+    tag: &str,
+    more: &[&str],
+) {
+    let Some(fresh) = Site::empty(backend, site.use_tz, false, dir, tag) else {
+        return;
+    };
+    ok(
+        fresh
+            .python()
+            .arg(dump.join("restore.py"))
+            .arg("--noinput")
+            .output()
+            .expect("run restore.py"),
+        &format!("restore.py of {} into {tag}", dump.display()),
+    );
+    let mut args = RESTORE_DUMPDATA.to_vec();
+    args.extend(more);
+    let format = if backend.is_none() { "xml" } else { "yaml" };
+    let (before, after) = (
+        dir.join(format!("{tag}-before.{format}")),
+        dir.join(format!("{tag}-after.{format}")),
+    );
+    site.dumpdata_with(format, None, &before, &args);
+    fresh.dumpdata_with(format, None, &after, &args);
+    if backend.is_none() {
+        assert_same_dumpdata(&before, &after);
+    } else {
+        ok(
+            Command::new(django_env().join("bin/python"))
+                .arg(root().join("tests/python/compare_dumpdata.py"))
+                .args([&before, &after])
+                .output()
+                .expect("run compare_dumpdata.py"),
+            &format!("dumpdata of the SQLite site and of {tag}"),
+        );
+    }
+}
+
+/// The SQLite site's dump with metadata restored into PostgreSQL and
+/// MariaDB gives the same dumpdata (moving a site to a server), and its
+/// dump without metadata (`-d sqlite:…` alone, the site's restore.py
+/// finding models by table) restored into SQLite too. MariaDB's site has no
+/// table for serializers.TextPKData (see `Site::exclude`): left out of
+/// that dump and that comparison.
+#[test]
+fn sqlite_dumps_restore_into_every_backend_and_without_metadata() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    let site = Site::filled(None, true, false, dir).expect("SQLite site");
+    let text_pk: &[&str] = &["-e", "serializers.TextPKData"];
+    let dump = dir.join("dump");
+    site.ours(&[&path_str(&dump)]);
+    restores_into(&site, PG, &dump, dir, "pg", &[]);
+    let dump_text_pk = dir.join("dump-without-textpk");
+    site.ours(&[text_pk[0], text_pk[1], &path_str(&dump_text_pk)]);
+    restores_into(&site, MARIADB, &dump_text_pk, dir, "mariadb", text_pk);
+
+    let bare = dir.join("dump-without-metadata");
+    ok(
+        site.with_env(Command::new(bin()))
+            .args(["-v", "0", "-d"])
+            .arg(format!("sqlite:{}", path_str(&site.files)))
+            .arg(&bare)
+            .output()
+            .expect("run dump2py"),
+        "dump2py without metadata",
+    );
+    restores_into(&site, None, &bare, dir, "bare", &[]);
+}
+
 const PG: Option<Backend> = Some(Backend::Postgres);
 const MARIADB: Option<Backend> = Some(Backend::MariaDb);
 
