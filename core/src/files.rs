@@ -13,6 +13,26 @@ pub const MAX_PEM: u64 = 16 << 20;
 /// A site schema or a manifest.
 pub const MAX_JSON: u64 = 256 << 20;
 
+/// What a file that is not a regular file is, for messages ("a pipe or FIFO").
+pub fn kind(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a pipe or FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "something else"
+    }
+}
+
 /// The bytes of `path`, a regular file of at most `limit` bytes; any other
 /// file (a FIFO, a device, a directory) or a bigger one is an error saying
 /// so. Opening never blocks (a FIFO without writer).
@@ -22,21 +42,8 @@ pub fn read_small(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
     let meta = file.metadata()?;
-    let t = meta.file_type();
-    if !t.is_file() {
-        let what = if t.is_dir() {
-            "a directory"
-        } else if t.is_fifo() {
-            "a FIFO"
-        } else if t.is_char_device() {
-            "a character device"
-        } else if t.is_block_device() {
-            "a block device"
-        } else if t.is_socket() {
-            "a socket"
-        } else {
-            "something else"
-        };
+    if !meta.file_type().is_file() {
+        let what = kind(&meta);
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("not a regular file ({what})"),

@@ -583,7 +583,7 @@ fn small_files_are_read_bounded_never_forever() {
     let a = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     for (special, kind) in [
         (Path::new("/dev/zero"), "a character device"),
-        (fifo.as_path(), "a FIFO"),
+        (fifo.as_path(), "a pipe or FIFO"),
     ] {
         // A dump's manifest replaced by a link to it.
         fs::remove_file(&manifest).expect("rm");

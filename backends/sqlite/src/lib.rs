@@ -88,23 +88,6 @@ fn is_empty_db(m: &std::fs::Metadata) -> bool {
         .is_ok_and(|null| m.file_type().is_char_device() && null.rdev() == m.rdev())
 }
 
-/// What a path that is not a regular file is, for messages.
-fn file_kind(m: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = m.file_type();
-    if t.is_fifo() {
-        "a pipe or FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
-    }
-}
-
 /// The magic string an SQLite database file starts with.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// The smallest database: one page of the smallest page size.
@@ -209,7 +192,7 @@ impl SqliteSource {
             Ok(m) if !m.is_file() => {
                 return Err(Error::Connect(format!(
                     "{shown} is not an SQLite database file ({}): SQLite reads only regular files; save the database to a file first",
-                    file_kind(&m)
+                    dump2py_core::files::kind(&m)
                 )))
             }
             Ok(m) => check_header(path, m.len())?,
