@@ -55,6 +55,18 @@ pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// `out` of `what`, which must have succeeded (else its stdout and stderr
+/// are shown).
+pub fn ok(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
 /// Runs dump2py and insists on success.
 pub fn dump_ok<I, S>(args: I) -> Output
 where

@@ -40,16 +40,6 @@ fn django_tests() -> &'static Path {
     })
 }
 
-fn ok(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
 /// The site on SQLite or on a server, with or without time zones.
 struct Site {
     /// The site's files (and on SQLite its database) go beside this path.

@@ -34,16 +34,6 @@ fn python_of(settings: &str, db: &Path) -> Command {
     c
 }
 
-fn ok(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
 fn admin(db: &Path, args: &[&str]) -> Output {
     admin_of(PLAIN, db, args)
 }
