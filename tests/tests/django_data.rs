@@ -489,6 +489,8 @@ fn sqlite_dumps_restore_into_every_backend_and_without_metadata() {
     let bare = dir.join("dump-without-metadata");
     ok(
         site.with_env(Command::new(bin()))
+            // Not the site's metadata (dump2py honours the variable).
+            .env_remove("DJANGO_SETTINGS_MODULE")
             .args(["-v", "0", "-d"])
             .arg(format!("sqlite:{}", path_str(&site.files)))
             .arg(&bare)

@@ -42,13 +42,13 @@ pub(super) fn build(
         .filter(|m| !m.proxy && SKIPPED_LABELS.contains(&m.label().as_str()))
         .map(|m| model(m, schema, &table_of, &times))
         .collect();
-    // A content type names its model by the global restore.py binds (a
-    // proxy has none: restore.py looks its model up by label).
+    // A content type names its model by the global restore.py binds for
+    // every model of the site (a proxy's or an excluded model's too: bound
+    // to its content type by natural key, `ct_model`).
     for ct in &mut content_types {
         ct.global = meta
             .models
             .iter()
-            .filter(|m| !m.proxy)
             .find(|m| m.app_label == ct.app_label && m.object_name.to_lowercase() == ct.model)
             .map(|m| format!("{}_{}", m.app_label, m.object_name));
     }

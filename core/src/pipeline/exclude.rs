@@ -86,14 +86,8 @@ pub fn exclude(site: &mut Site, excludes: &[String]) -> Result<()> {
         *list = kept;
         excluded.extend::<Vec<Model>>(gone);
     }
-    // restore.py binds no global for an excluded model: a content type of
-    // one is looked up by its label.
-    let unbound: Vec<String> = excluded.iter().filter_map(Model::global_name).collect();
-    for ct in site.content_types.values_mut() {
-        if ct.global.as_ref().is_some_and(|g| unbound.contains(g)) {
-            ct.global = None;
-        }
-    }
+    // restore.py binds a global for an excluded model too (its content
+    // type by natural key), so content types keep naming theirs.
     site.excluded = excluded;
     site.excluded_apps = apps;
     Ok(())
