@@ -237,20 +237,11 @@ impl Site {
     }
 
     /// A content type that site metadata knows no model for (its app or
-    /// model is gone): Lino can't restore a reference to it. (A proxy's
-    /// has no global but a model.)
+    /// model is gone): Lino can't restore a reference to it. Every model
+    /// of the metadata, proxies and excluded ones too, has a global.
     pub fn stale_content_type(&self, id: i64) -> Option<&ContentType> {
         self.settings.as_ref()?;
-        let known = |ct: &ContentType| {
-            self.meta.as_ref().is_some_and(|meta| {
-                meta.models.iter().any(|m| {
-                    m.app_label == ct.app_label && m.object_name.to_lowercase() == ct.model
-                })
-            })
-        };
-        self.content_types
-            .get(&id)
-            .filter(|ct| ct.global.is_none() && !known(ct))
+        self.content_types.get(&id).filter(|ct| ct.global.is_none())
     }
 
     pub fn model(&self, table: &str) -> Option<&Model> {
