@@ -5,6 +5,7 @@
 //! (`str()` of the Python value, ISO dates).
 
 use super::decimal::Dec;
+use super::json::write_str as json_str;
 use super::repr;
 use super::uuid::uuid_string;
 use crate::value::{push_int, push_uint, write_duration, Value};
@@ -100,32 +101,6 @@ fn str_of(out: &mut String, v: &Value) {
             out.push_str(&value_to_string(v))
         }
     }
-}
-
-/// A JSON string as Python's `json.dumps` writes it, with
-/// `ensure_ascii=ascii`.
-fn json_str(out: &mut String, s: &str, ascii: bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            c if !ascii && c >= ' ' => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{u:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]
