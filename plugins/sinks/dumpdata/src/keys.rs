@@ -4,9 +4,9 @@ use std::cmp::Ordering;
 
 use std::fmt::Write;
 
-use dump2py_core::py::decimal::Dec;
-use dump2py_core::py::uuid::uuid_string;
-use dump2py_core::Value;
+use dump2py_model::uuid::uuid_string;
+use dump2py_model::Value;
+use dump2py_py::decimal::Dec;
 
 /// The order of primary keys as the database sorts them (SQLite's: NULL,
 /// numbers, text by bytes, blobs), for many-to-many lists.
@@ -78,7 +78,7 @@ pub fn key_of(v: &Value) -> String {
         Value::Duration(us) => format!("u{us}"),
         // Never a key in Django; compared by their text.
         v @ (Value::Array(_) | Value::Map(_) | Value::Range(_)) => {
-            format!("s{}", dump2py_core::py::composite::value_to_string(v))
+            format!("s{}", dump2py_py::composite::value_to_string(v))
         }
     }
 }

@@ -13,13 +13,13 @@ pub mod reads;
 pub mod sink;
 pub mod view;
 
-use dump2py_core::registry::SinkFactory;
+use dump2py_plugin::registry::SinkFactory;
 
 pub use codec::json::JsonFormat;
 pub use codec::xml::XmlFormat;
 pub use sink::{DumpdataSink, Format};
 
-dump2py_core::inventory::submit! {
+dump2py_plugin::inventory::submit! {
     SinkFactory {
         name: "json",
         version: env!("CARGO_PKG_VERSION"),
@@ -30,7 +30,7 @@ dump2py_core::inventory::submit! {
     }
 }
 
-dump2py_core::inventory::submit! {
+dump2py_plugin::inventory::submit! {
     SinkFactory {
         name: "xml",
         version: env!("CARGO_PKG_VERSION"),

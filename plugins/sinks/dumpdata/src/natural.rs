@@ -13,13 +13,13 @@
 
 use std::collections::HashMap;
 
-use dump2py_core::django::Site;
-use dump2py_core::meta::{ModelMeta, SiteMeta};
-use dump2py_core::schema::Table;
-use dump2py_core::Value;
+use dump2py_django::meta::{ModelMeta, SiteMeta};
+use dump2py_django::Site;
+use dump2py_model::schema::Table;
+use dump2py_model::Value;
 
-use dump2py_core::py::value::{py, Kind, Py};
-use dump2py_core::schema::Storage;
+use dump2py_django::pyvalue::{py, Kind, Py};
+use dump2py_model::schema::Storage;
 
 use crate::keys::key_of;
 use crate::view::{Col, View};

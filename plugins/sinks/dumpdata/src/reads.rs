@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 
-use dump2py_core::meta::{ManagerFilterMeta, ModelMeta, OrderMeta, OrderTermMeta, SiteMeta};
-use dump2py_core::order::{Filter, Param, ReadOrder, Term};
+use dump2py_django::meta::{ManagerFilterMeta, ModelMeta, OrderMeta, OrderTermMeta, SiteMeta};
+use dump2py_model::order::{Filter, Param, ReadOrder, Term};
 
 use crate::view::View;
 

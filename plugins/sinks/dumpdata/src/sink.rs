@@ -16,14 +16,14 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 
-use dump2py_core::django::{Model, Site};
-use dump2py_core::error::{Error, Result};
-use dump2py_core::plugin::{DumpInfo, Report, Sink};
-use dump2py_core::py::value::Py;
-use dump2py_core::registry::SinkOptions;
-use dump2py_core::schema::{Storage, Table};
-use dump2py_core::staging::Spool;
-use dump2py_core::{Batch, Value};
+use dump2py_django::pyvalue::Py;
+use dump2py_django::{Model, Site};
+use dump2py_model::error::{Error, Result};
+use dump2py_model::schema::{Storage, Table};
+use dump2py_model::{Batch, Value};
+use dump2py_plugin::registry::SinkOptions;
+use dump2py_plugin::{DumpInfo, Report, Sink};
+use dump2py_staging::Spool;
 
 use crate::keys::{cmp_keys, key_of};
 use crate::natural::{self, Natural, Rows};
@@ -437,7 +437,7 @@ impl<F: Format> Sink for DumpdataSink<F> {
         self.view.roles.contains_key(&model.table.name)
     }
 
-    fn read_order(&self, model: &Model) -> Option<dump2py_core::order::ReadOrder> {
+    fn read_order(&self, model: &Model) -> Option<dump2py_model::order::ReadOrder> {
         self.view.reads.get(&model.table.name).cloned()
     }
 

@@ -10,12 +10,12 @@
 
 use std::collections::HashMap;
 
-use dump2py_core::django::{Model, Site, DJANGO_TABLES};
-use dump2py_core::meta::{FieldMeta, ModelMeta, SiteMeta};
-use dump2py_core::schema::{Column, ColumnKind, Table};
+use dump2py_django::meta::{FieldMeta, ModelMeta, SiteMeta};
+use dump2py_django::{Model, Site, DJANGO_TABLES};
+use dump2py_model::schema::{Column, ColumnKind, Table};
 
 use crate::natural::{self, Keys, Natural};
-use dump2py_core::py::value::Kind;
+use dump2py_django::pyvalue::Kind;
 
 /// A column of the table as the sink receives it; `index` is `None` when
 /// the table lacks it (then the table can't be written).
@@ -108,7 +108,7 @@ pub struct View {
     pub keys: Keys,
     /// With metadata: by table, the read dumpdata's queryset makes
     /// ([`crate::reads`]).
-    pub reads: HashMap<String, dump2py_core::order::ReadOrder>,
+    pub reads: HashMap<String, dump2py_model::order::ReadOrder>,
     /// Many-to-many lists come in their order (read so); else sorted by key.
     pub links_ordered: bool,
     /// Orderings that can't be followed, once each.

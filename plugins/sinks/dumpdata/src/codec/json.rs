@@ -4,11 +4,11 @@
 
 use std::fmt::Write as _;
 
-use dump2py_core::py::json::{write_float, write_str, Doc, Style};
-use dump2py_core::py::value::{base64_source, push_base64, py, Py};
-use dump2py_core::schema::Storage;
-use dump2py_core::value::duration_string;
-use dump2py_core::Value;
+use dump2py_django::pyvalue::{base64_source, push_base64, py, Py};
+use dump2py_model::schema::Storage;
+use dump2py_model::value::duration_string;
+use dump2py_model::Value;
+use dump2py_py::json::{write_float, write_str, Doc, Style};
 
 use super::{datetime_iso, time_iso};
 use crate::natural;

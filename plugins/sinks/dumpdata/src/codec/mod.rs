@@ -6,7 +6,7 @@ pub mod xml;
 
 use std::fmt::Write as _;
 
-use dump2py_core::value::{DateTime, Time};
+use dump2py_model::value::{DateTime, Time};
 
 pub(crate) fn time_iso(out: &mut String, t: &Time, millis: bool) {
     let _ = write!(out, "{:02}:{:02}:{:02}", t.hour, t.minute, t.second);
@@ -38,9 +38,9 @@ pub(crate) fn datetime_iso(out: &mut String, dt: &DateTime, json: bool) {
 mod tests {
     use std::borrow::Cow;
 
-    use dump2py_core::py::value::{py, Kind};
-    use dump2py_core::schema::Storage;
-    use dump2py_core::value::{Date, DateTime, Time, Value};
+    use dump2py_django::pyvalue::{py, Kind};
+    use dump2py_model::schema::Storage;
+    use dump2py_model::value::{Date, DateTime, Time, Value};
 
     use super::json::write_json;
     use super::xml::xml_text;

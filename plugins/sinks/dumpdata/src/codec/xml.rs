@@ -4,12 +4,12 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use dump2py_core::py::json::{Doc, Style};
-use dump2py_core::py::repr;
-use dump2py_core::py::value::{base64_source, push_base64, py, Kind, Py};
-use dump2py_core::schema::Storage;
-use dump2py_core::value::duration_string;
-use dump2py_core::Value;
+use dump2py_django::pyvalue::{base64_source, push_base64, py, Kind, Py};
+use dump2py_model::schema::Storage;
+use dump2py_model::value::duration_string;
+use dump2py_model::Value;
+use dump2py_py::json::{Doc, Style};
+use dump2py_py::repr;
 
 use super::{datetime_iso, time_iso};
 use crate::natural;
@@ -175,7 +175,7 @@ impl Format for XmlFormat {
                             list.push_str(", ");
                         }
                         match text {
-                            Some(t) => dump2py_core::py::json::write_str(&mut list, t, false),
+                            Some(t) => dump2py_py::json::write_str(&mut list, t, false),
                             None => list.push_str("null"),
                         }
                         Ok(())
