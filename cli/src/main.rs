@@ -318,7 +318,12 @@ fn settings(cli: &Cli) -> Option<(String, &'static str)> {
 /// settings module came from.
 fn site_meta(cli: &Cli, (settings, from): &(String, &str)) -> Result<SiteMeta> {
     let python = site_python(cli.python.as_deref(), cli.verbosity);
-    let meta = SiteMeta::from_site(&python, settings, &cli.pythonpath);
+    let meta = SiteMeta::from_site(
+        &python,
+        settings,
+        &cli.pythonpath,
+        dump2py_staging::watch_child,
+    );
     match (meta, *from) {
         (Ok(m), _) => Ok(m),
         (Err(e), "--settings") => Err(e.into()),

@@ -84,7 +84,7 @@ fn tls_params(db: &Database, url: &mut DbUrl) -> Result<()> {
 mod tests {
     use super::url;
     use dump2py_model::database::Database;
-    use dump2py_model::url::cases::{url_of, with_options};
+    use dump2py_model::url_cases::{url_of, with_options};
 
     #[test]
     fn database_urls() {

@@ -515,7 +515,7 @@ mod tests {
 
     #[test]
     fn the_url_table() {
-        use dump2py_model::url::cases::{check, Place, Seen};
+        use dump2py_model::url_cases::{check, Place, Seen};
         let parse = |url: &str| {
             let s = parse_with(url, &no_socket).map_err(|e| e.to_string())?;
             Ok(Seen {

@@ -30,7 +30,7 @@ pub fn url(db: &Database) -> Result<String> {
 mod tests {
     use super::url;
     use dump2py_model::database::Database;
-    use dump2py_model::url::cases::{url_of, with_options};
+    use dump2py_model::url_cases::{url_of, with_options};
 
     #[test]
     fn database_urls() {

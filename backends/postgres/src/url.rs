@@ -465,7 +465,7 @@ mod tests {
 
     #[test]
     fn the_url_table() {
-        use dump2py_model::url::cases::{check, Place, Seen};
+        use dump2py_model::url_cases::{check, Place, Seen};
         let parse = |url: &str| {
             let s = parse(url, &no_env).map_err(|e| e.to_string())?;
             Ok(Seen {

@@ -10,11 +10,13 @@ use std::sync::Arc;
 use dump2py_model::schema::{Column, ColumnKind, Schema, Table};
 
 pub mod exclude;
+pub mod fields;
 mod from_meta;
 pub mod languages;
 pub mod meta;
 pub mod pyvalue;
 pub mod read;
+pub mod serializer;
 
 pub use meta::SiteMeta;
 

@@ -227,7 +227,15 @@ impl SiteMeta {
     }
 
     /// Runs `sitemeta.py` with `python` in the site's environment.
-    pub fn from_site(python: &str, settings: &str, pythonpath: &[PathBuf]) -> Result<SiteMeta> {
+    /// `started` gets the child's PID (it runs in a process group of its
+    /// own) as soon as it runs; what it returns is kept until the child has
+    /// ended (the CLI's guard that kills the group on a signal).
+    pub fn from_site<G>(
+        python: &str,
+        settings: &str,
+        pythonpath: &[PathBuf],
+        started: impl FnOnce(u32) -> G,
+    ) -> Result<SiteMeta> {
         let mut cmd = Command::new(python);
         cmd.arg("-c")
             .arg(SITEMETA_PY)
@@ -242,7 +250,7 @@ impl SiteMeta {
             cmd.env("PYTHONPATH", joined);
         }
         // In a group of its own, which a signal to dump2py kills whole
-        // (staging::abort_all): Django may start processes of its own.
+        // (`started`): Django may start processes of its own.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let cant = |e: std::io::Error| {
             Error::Usage(format!(
@@ -255,7 +263,7 @@ impl SiteMeta {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .map_err(cant)?;
-        let watch = dump2py_staging::watch_child(child.id());
+        let watch = started(child.id());
         let out = child.wait_with_output().map_err(cant)?;
         drop(watch);
         let stdout = String::from_utf8_lossy(&out.stdout);

@@ -11,6 +11,8 @@ pub mod files;
 pub mod order;
 pub mod schema;
 pub mod url;
+#[cfg(any(test, feature = "testing"))]
+pub mod url_cases;
 pub mod uuid;
 pub mod value;
 

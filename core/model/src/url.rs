@@ -6,9 +6,6 @@ use std::fmt;
 
 use crate::error::Error;
 
-#[cfg(any(test, feature = "testing"))]
-pub mod cases;
-
 /// Encodes everything but unreserved characters (RFC 3986).
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -419,11 +416,11 @@ mod tests {
 
     #[test]
     fn the_table() {
-        cases::check(
+        crate::url_cases::check(
             "x",
             &|url| {
                 DbUrl::parse(url)
-                    .map(|u| cases::Seen::of(&u))
+                    .map(|u| crate::url_cases::Seen::of(&u))
                     .map_err(|e| e.to_string())
             },
             true,

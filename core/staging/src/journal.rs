@@ -6,7 +6,7 @@
 //! durable before the journal was written), so that outputs published
 //! together are never left half old, half new.
 
-use super::transaction::move_in;
+use super::moves::move_in;
 use super::*;
 
 /// This run's id, in every manifest it writes: what tells a staged

@@ -25,6 +25,7 @@ mod beside;
 mod hashed;
 mod journal;
 mod manifest;
+mod moves;
 mod staged;
 #[cfg(test)]
 mod tests;

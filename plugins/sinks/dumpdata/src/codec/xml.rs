@@ -12,9 +12,9 @@ use dump2py_py::json::{Doc, Style};
 use dump2py_py::repr;
 
 use super::{datetime_iso, time_iso};
-use crate::natural;
-use crate::sink::{FieldError, Format};
-use crate::view::{DdM2m, DdModel};
+use super::{FieldError, Format};
+use crate::placeholder::placeholder;
+use dump2py_django::serializer::{DdM2m, DdModel};
 
 pub struct XmlFormat {
     /// `--indent N`: each element on a new line, N spaces per level.
@@ -203,7 +203,7 @@ impl Format for XmlFormat {
             let v = f.col.index.and_then(|i| row.get(i)).unwrap_or(&Value::Null);
             // Resolved at `finish`, when every row it may name is read.
             if f.natural.is_some() && !matches!(v, Value::Null) {
-                natural::placeholder(out, i, v);
+                placeholder(out, i, v);
                 out.push_str("</field>");
                 continue;
             }

@@ -9,18 +9,10 @@
 
 use std::collections::HashMap;
 
-use dump2py_django::meta::{ManagerFilterMeta, ModelMeta, OrderMeta, OrderTermMeta, SiteMeta};
+use crate::meta::{ManagerFilterMeta, ModelMeta, OrderMeta, OrderTermMeta, SiteMeta};
 use dump2py_model::order::{Filter, Param, ReadOrder, Term};
 
-use crate::view::View;
-
-/// `app.Model` → `app.model`.
-fn lower(label: &str) -> String {
-    match label.split_once('.') {
-        Some((app, model)) => format!("{app}.{}", model.to_lowercase()),
-        None => label.to_lowercase(),
-    }
-}
+use super::{lower_label, View};
 
 /// Adds `terms` to `o`, their joins starting at alias `from`.
 fn add_terms(o: &mut ReadOrder, from: usize, terms: &[OrderTermMeta]) {
@@ -113,7 +105,7 @@ fn terms<'m>(
 pub fn add_reads(view: &mut View, meta: &SiteMeta, all: bool) -> Result<(), String> {
     let by_label: HashMap<String, &ModelMeta> = (meta.models.iter())
         .filter(|m| !m.proxy)
-        .map(|m| (lower(&m.label()), m))
+        .map(|m| (lower_label(&m.label()), m))
         .collect();
     let mut reads = HashMap::new();
     let mut warnings = Vec::new();

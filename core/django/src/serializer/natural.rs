@@ -13,16 +13,16 @@
 
 use std::collections::HashMap;
 
-use dump2py_django::meta::{ModelMeta, SiteMeta};
-use dump2py_django::Site;
+use crate::meta::{ModelMeta, SiteMeta};
+use crate::Site;
 use dump2py_model::schema::Table;
 use dump2py_model::Value;
 
-use dump2py_django::pyvalue::{py, Kind, Py};
+use crate::pyvalue::{py, Kind, Py};
 use dump2py_model::schema::Storage;
 
-use crate::keys::key_of;
-use crate::view::{Col, View};
+use super::keys::key_of;
+use super::{lower_label, Col, View};
 
 /// Which natural keys a JSON or XML output uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -203,13 +203,13 @@ impl Builder<'_> {
     fn meta_of(&self, i: usize) -> Option<&ModelMeta> {
         let label = &self.view.models[i].label;
         (self.by_label.values())
-            .find(|m| lower(&m.label()) == *label)
+            .find(|m| lower_label(&m.label()) == *label)
             .copied()
     }
 
     fn model_of(&self, label: &str) -> Result<usize, String> {
         self.index
-            .get(lower(label).as_str())
+            .get(lower_label(label).as_str())
             .copied()
             .ok_or_else(|| format!("it reads model {label}, which is not dumped"))
     }
@@ -261,7 +261,7 @@ impl Builder<'_> {
         let column = f.column.clone().unwrap_or_default();
         let slot = self.keep(keys, i, &column)?;
         if path.len() == 1 {
-            let kind = crate::view::field_kind(f, self.use_tz, self.by_label);
+            let kind = crate::fields::field_kind(f, self.use_tz, self.by_label);
             return Ok(Part::Value { slot, kind });
         }
         let Some(to) = &f.related_model else {
@@ -279,39 +279,6 @@ impl Builder<'_> {
             next: Box::new(next),
         })
     }
-}
-
-fn lower(label: &str) -> String {
-    match label.split_once('.') {
-        Some((app, model)) => format!("{app}.{}", model.to_lowercase()),
-        None => label.to_lowercase(),
-    }
-}
-
-/// Where the natural key of field `field` (of the model's `fields`) goes,
-/// until `finish`.
-pub fn placeholder(out: &mut String, field: usize, fk: &Value) {
-    out.push('\0');
-    out.push_str(&field.to_string());
-    out.push(':');
-    for b in key_of(fk).bytes() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out.push('\0');
-}
-
-/// The field and key of a placeholder's text (between its NULs).
-pub fn parse_placeholder(text: &[u8]) -> Option<(usize, String)> {
-    let text = std::str::from_utf8(text).ok()?;
-    let (t, hex) = text.split_once(':')?;
-    let bytes: Option<Vec<u8>> = (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect();
-    Some((t.parse().ok()?, String::from_utf8(bytes?).ok()?))
 }
 
 /// dumpdata's order with natural foreign keys (Django's
@@ -348,20 +315,4 @@ pub fn sort_dependencies(meta: &SiteMeta, excluded_apps: &[String]) -> Vec<Strin
         pending = skipped;
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_round_trip() {
-        let mut s = String::new();
-        placeholder(&mut s, 7, &Value::Text("a:b\u{0}c".into()));
-        assert!(s.starts_with('\0') && s.ends_with('\0'));
-        assert_eq!(s.matches('\0').count(), 2);
-        let inner = &s.as_bytes()[1..s.len() - 1];
-        assert_eq!(parse_placeholder(inner), Some((7, "sa:b\u{0}c".into())));
-        assert_eq!(parse_placeholder(b"x"), None);
-    }
 }

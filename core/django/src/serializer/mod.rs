@@ -8,14 +8,19 @@
 //! `local_many_to_many` whose `through` is auto-created. Without metadata it is inferred from the database (see
 //! [`View::inferred`]).
 
+pub mod keys;
+pub mod natural;
+pub mod reads;
+
 use std::collections::HashMap;
 
-use dump2py_django::meta::{FieldMeta, ModelMeta, SiteMeta};
-use dump2py_django::{Model, Site, DJANGO_TABLES};
-use dump2py_model::schema::{Column, ColumnKind, Table};
+use crate::meta::{FieldMeta, ModelMeta, SiteMeta};
+use crate::{Model, Site, DJANGO_TABLES};
+use dump2py_model::schema::Table;
 
-use crate::natural::{self, Keys, Natural};
-use dump2py_django::pyvalue::Kind;
+use crate::fields::{column_kind, column_type, field_kind, pk_column_kind};
+use crate::pyvalue::Kind;
+use natural::{Keys, Natural};
 
 /// A column of the table as the sink receives it; `index` is `None` when
 /// the table lacks it (then the table can't be written).
@@ -107,7 +112,7 @@ pub struct View {
     /// What the natural keys read (with `natural`).
     pub keys: Keys,
     /// With metadata: by table, the read dumpdata's queryset makes
-    /// ([`crate::reads`]).
+    /// ([`reads`]).
     pub reads: HashMap<String, dump2py_model::order::ReadOrder>,
     /// Many-to-many lists come in their order (read so); else sorted by key.
     pub links_ordered: bool,
@@ -421,49 +426,10 @@ impl View {
 }
 
 /// `things.Tag` → `things.tag`.
-fn lower_label(label: &str) -> String {
+pub fn lower_label(label: &str) -> String {
     match label.split_once('.') {
         Some((app, model)) => format!("{app}.{}", model.to_lowercase()),
         None => label.to_lowercase(),
-    }
-}
-
-/// How a field's values read; a relation reads as its target's primary key.
-pub(crate) fn field_kind(
-    f: &FieldMeta,
-    use_tz: bool,
-    by_label: &HashMap<String, &ModelMeta>,
-) -> Kind {
-    let mut f = f;
-    // Follow foreign keys to the primary key they hold (MTI links chain).
-    for _ in 0..16 {
-        let Some(target) = f.related_model.as_ref().and_then(|r| by_label.get(r)) else {
-            break;
-        };
-        match target.fields.iter().find(|t| t.primary_key) {
-            Some(pk) => f = pk,
-            None => return Kind::Plain,
-        }
-    }
-    if f.choicelist.is_some() {
-        return Kind::Choice;
-    }
-    match f.internal_type.as_str() {
-        "BooleanField" | "NullBooleanField" => Kind::Bool,
-        "FloatField" => Kind::Float,
-        "DecimalField" => Kind::Decimal {
-            places: f.decimal_places,
-            max_digits: f.max_digits,
-        },
-        "DateField" => Kind::Date,
-        "TimeField" => Kind::Time,
-        "DateTimeField" => Kind::DateTime { utc: use_tz },
-        "DurationField" => Kind::Duration,
-        "UUIDField" => Kind::Uuid,
-        "BinaryField" => Kind::Binary,
-        "JSONField" => Kind::Json,
-        "FileField" | "ImageField" => Kind::File,
-        _ => Kind::Plain,
     }
 }
 
@@ -508,63 +474,4 @@ fn m2m_field(
         target_model: None,
         natural: false,
     })
-}
-
-fn column_kind(kind: &ColumnKind) -> Kind {
-    match kind {
-        ColumnKind::Bool => Kind::Bool,
-        ColumnKind::Float => Kind::Float,
-        ColumnKind::Decimal => Kind::Decimal {
-            places: None,
-            max_digits: None,
-        },
-        ColumnKind::Date => Kind::Date,
-        ColumnKind::Time => Kind::Time,
-        ColumnKind::DateTime => Kind::DateTime { utc: false },
-        ColumnKind::Duration => Kind::Duration,
-        ColumnKind::Uuid => Kind::Uuid,
-        ColumnKind::Bytes => Kind::Binary,
-        ColumnKind::Json => Kind::Json,
-        _ => Kind::Plain,
-    }
-}
-
-fn pk_column_kind(t: &Table) -> Kind {
-    t.primary_key
-        .first()
-        .and_then(|c| t.column(c))
-        .map_or(Kind::Plain, |c| column_kind(&c.kind))
-}
-
-/// XML's `type` without metadata: Django's field type for the declared
-/// column type (its SQLite names), a guess where several share one.
-fn column_type(c: &Column, fk: bool) -> String {
-    let d = c.declared_type.to_ascii_lowercase();
-    let unsigned = d.contains("unsigned");
-    let t = match &c.kind {
-        _ if fk => "ForeignKey",
-        ColumnKind::Bool => "BooleanField",
-        ColumnKind::Float => "FloatField",
-        ColumnKind::Decimal => "DecimalField",
-        ColumnKind::Date => "DateField",
-        ColumnKind::Time => "TimeField",
-        ColumnKind::DateTime => "DateTimeField",
-        ColumnKind::Duration => "DurationField",
-        ColumnKind::Uuid => "UUIDField",
-        ColumnKind::Bytes => "BinaryField",
-        ColumnKind::Json => "JSONField",
-        ColumnKind::Int | ColumnKind::UInt => {
-            match (d.contains("bigint"), d.contains("smallint"), unsigned) {
-                (true, _, false) => "BigIntegerField",
-                (true, _, true) => "PositiveBigIntegerField",
-                (_, true, false) => "SmallIntegerField",
-                (_, true, true) => "PositiveSmallIntegerField",
-                (_, _, true) => "PositiveIntegerField",
-                _ => "IntegerField",
-            }
-        }
-        ColumnKind::Text if d.starts_with("varchar") || d.starts_with("char") => "CharField",
-        _ => "TextField",
-    };
-    t.to_string()
 }

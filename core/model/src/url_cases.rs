@@ -2,8 +2,8 @@
 //! here, and each source's parser in its crate (through the `testing`
 //! feature), so that all read the same syntax the same way.
 
-use super::{DbUrl, Server};
 use crate::database::Database;
+use crate::url::{DbUrl, Server};
 
 /// The password of every case that has one; no error may show it.
 pub const SECRET: &str = "hunter2";
