@@ -208,7 +208,7 @@ impl Sink for Logger {
         log(format!("finish {:?}", report.tables));
         Ok(())
     }
-    fn publish(&mut self) -> Result<()> {
+    fn publish(&mut self, _tx: &mut Transaction) -> Result<()> {
         log("publish".into());
         Ok(())
     }

@@ -14,7 +14,7 @@ use dump2py_django::{Model as CoreModel, Site};
 use dump2py_model::batch::Batch as CoreBatch;
 use dump2py_model::error::{Error, Result};
 use dump2py_plugin::registry::SinkOptions as CoreSinkOptions;
-use dump2py_plugin::{DumpInfo as CoreDumpInfo, Report, Sink, TableOutcome};
+use dump2py_plugin::{DumpInfo as CoreDumpInfo, Report, Sink, TableOutcome, Transaction};
 
 /// Creates a sink for its target and options.
 pub type CreateSink = fn(options: &CoreSinkOptions) -> Result<Box<dyn Sink>>;
@@ -364,7 +364,18 @@ unsafe extern "C" fn sink_finish(
 }
 
 unsafe extern "C" fn sink_publish(p: *mut c_void, o: *const Out) -> i32 {
-    guard(o, || instance::<SinkInstance>(p)?.sink.publish())
+    guard(o, || {
+        // The host's transaction can't reach into this library's staging:
+        // its outputs are published here, on their own.
+        let mut tx = Transaction::new();
+        instance::<SinkInstance>(p)?.sink.publish(&mut tx)?;
+        match tx.is_empty() {
+            true => Ok(()),
+            false => Err(Error::Usage(
+                "a plugin's sink publishes its outputs itself (Staged::publish_now)".into(),
+            )),
+        }
+    })
 }
 
 unsafe extern "C" fn sink_wants(
@@ -544,7 +555,7 @@ impl Sink for DynSink {
             .map(drop)
     }
 
-    fn publish(&mut self) -> Result<()> {
+    fn publish(&mut self, _tx: &mut Transaction) -> Result<()> {
         match self.f.publish {
             Some(f) => self.call(|i, out| unsafe { f(i, out) }).map(drop),
             // Nothing to move; still returns an error kept from `warnings`.
