@@ -174,10 +174,12 @@ struct Cli {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match cli_command()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m))
-    {
+    let parsed = cli_command().try_get_matches().and_then(|m| {
+        let mut cli = Cli::from_arg_matches(&m)?;
+        cli.outputs.values = outputs::sink_values(&m);
+        Ok(cli)
+    });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -295,7 +297,7 @@ fn cli_command() -> clap::Command {
         "Database URL schemes (-d): {}; plugins add theirs (--list-plugins).",
         schemes.join(", ")
     );
-    Cli::command().after_help(after)
+    outputs::with_sink_options(Cli::command()).after_help(after)
 }
 
 /// `--settings`, else `DJANGO_SETTINGS_MODULE` as every Django command
@@ -548,7 +550,8 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 overwrite: cli.overwrite,
                 max_row_count: cli.max_row_count,
                 // With -j the rows of a batch are also formatted on N threads.
-                extra: [("jobs".to_string(), cli.jobs.to_string())].into(),
+                jobs: usize::from(cli.jobs),
+                values: Default::default(),
             },
         )?);
     }

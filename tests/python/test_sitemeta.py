@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Tests of core/src/sitemeta.py, the program that prints a site's metadata.
+"""Tests of core/django/src/sitemeta.py, the program that prints a site's metadata.
 
 Usage: VENV/bin/python tests/python/test_sitemeta.py
 
 Run with the reference venv's python (tests/python/setup-env.sh). Runs
 sitemeta.py as dump2py does (`python -c SOURCE`) on min1tmp.settings,
 awkward.settings (and its variants), a plain Django site and broken sites,
-and checks the JSON against the schema of core/src/meta.rs and the failure
+and checks the JSON against the schema of core/django/src/meta.rs and the failure
 messages. Prints one line per check; exits 1 if any failed.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-SOURCE = (ROOT / "core" / "src" / "sitemeta.py").read_text(encoding="utf-8")
+SOURCE = (ROOT / "core" / "django" / "src" / "sitemeta.py").read_text(encoding="utf-8")
 SITES = HERE.parent / "sites"
 TMP = Path(tempfile.mkdtemp(prefix="test-sitemeta-"))
 
@@ -48,7 +48,7 @@ def run(settings, python=sys.executable, pythonpath=(SITES,), db=None, flags=(),
     return r.returncode, r.stdout, r.stderr
 
 
-# The schema of core/src/meta.rs: key -> accepted types.
+# The schema of core/django/src/meta.rs: key -> accepted types.
 STR, OPT_STR, INT, BOOL = (str,), (str, type(None)), (int,), (bool,)
 SITE_KEYS = {"format": INT, "settings_module": STR, "version": OPT_STR, "time_zone": OPT_STR,
              "use_tz": BOOL, "languages": (list,), "apps": (list,), "database": (dict,),
