@@ -105,6 +105,34 @@ pub struct SourceFactory {
     /// A site's `DATABASES` entry for one of them → this source's URL, so
     /// that each source owns its driver's OPTIONS.
     pub django_url: fn(db: &Database) -> Result<String>,
+    /// Command-line flags that stand for a URL parameter of this source.
+    pub flags: &'static [SourceFlag],
+}
+
+/// A flag a source declares: `--NAME` on the command line sets the URL
+/// parameter `param=1`, and is refused for another source's URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceFlag {
+    /// `allow-empty`.
+    pub name: &'static str,
+    /// `allow_empty`.
+    pub param: &'static str,
+    pub help: &'static str,
+}
+
+/// The flags the built-in sources declare, each once, with the schemes of
+/// the sources that declare it.
+pub fn source_flags() -> Vec<(SourceFlag, Vec<&'static str>)> {
+    let mut out: Vec<(SourceFlag, Vec<&'static str>)> = Vec::new();
+    for f in sources() {
+        for flag in f.flags {
+            match out.iter_mut().find(|(seen, _)| seen.name == flag.name) {
+                Some((_, schemes)) => schemes.extend(f.schemes),
+                None => out.push((*flag, f.schemes.to_vec())),
+            }
+        }
+    }
+    out
 }
 
 pub struct SinkFactory {
