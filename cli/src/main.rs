@@ -42,6 +42,7 @@ use dump2py_core::staging;
 use dump2py_core::url::redact;
 
 // Built-in plugins register themselves when linked.
+use dump2py_dump as _;
 use dump2py_dumpdata as _;
 use dump2py_mysql as _;
 use dump2py_postgres as _;
