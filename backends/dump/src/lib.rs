@@ -491,7 +491,7 @@ pub(crate) fn kind_of(e: &Expr) -> Option<ColumnKind> {
         Expr::Bool(_) => ColumnKind::Bool,
         Expr::Int(_) => ColumnKind::Int,
         Expr::Str(_) => ColumnKind::Text,
-        Expr::Dict(_) => ColumnKind::Json,
+        Expr::Dict(_) | Expr::Float(_) => ColumnKind::Json,
         Expr::List(_) => match values::json(e) {
             Ok(_) => ColumnKind::Json,
             Err(_) => ColumnKind::Composite,

@@ -115,6 +115,8 @@ pub fn value(e: &Expr, kind: &ColumnKind) -> Result<Value, ValueError> {
                 })
                 .collect::<Result<_, _>>()?,
         ),
+        // A float literal is written only inside a JSON document.
+        (Expr::Float(_), _) => Value::Json(json(e)?),
         // Without metadata: a document where it is one, else an array.
         (Expr::List(_) | Expr::Dict(_), _) => match json(e) {
             Ok(text) => Value::Json(text),
