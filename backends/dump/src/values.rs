@@ -103,7 +103,7 @@ pub fn value(e: &Expr, kind: &ColumnKind) -> Result<Value, ValueError> {
         (Expr::Str(s), _) => Value::Text(s.clone()),
         (Expr::List(_) | Expr::Dict(_) | Expr::Float(_), ColumnKind::Json) => Value::Json(json(e)?),
         (Expr::List(items), ColumnKind::Composite) => {
-            Value::Array(items.iter().map(|i| element(i)).collect::<Result<_, _>>()?)
+            Value::Array(items.iter().map(element).collect::<Result<_, _>>()?)
         }
         (Expr::Dict(pairs), ColumnKind::Composite) => Value::Map(
             pairs
