@@ -8,6 +8,7 @@
 //! ([`expr`]), never executed.
 
 mod expr;
+mod ordered;
 mod restore;
 mod schema;
 mod values;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use dump2py_core::error::{Error, Result};
 use dump2py_core::meta::SiteMeta;
+use dump2py_core::order::ReadOrder;
 use dump2py_core::plugin::{BatchFn, Source};
 use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{ColumnKind, Schema, Storage, Table};
@@ -476,6 +478,17 @@ impl Source for DumpSource {
             .collect();
         files.push(self.dir.join(MANIFEST));
         files
+    }
+
+    /// In memory: see [`ordered`].
+    fn read_ordered(
+        &mut self,
+        table: &Table,
+        order: &ReadOrder,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
+        ordered::read_ordered(self, table, order, batch_rows.max(1), out)
     }
 
     /// Rows come in the dump's order, which was the database's.

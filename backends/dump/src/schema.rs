@@ -538,6 +538,7 @@ fn without_meta(
         let field = names.as_ref().map(|n| n[i]);
         if let Some(field) = field.filter(|fname| name.strip_suffix("_id") == Some(*fname)) {
             let target = match (&f.mti, link == Some(p.name.as_str())) {
+                _ if p.content_type => Some(CT_TABLE.to_string()),
                 (Some((parent, _)), true) => model_table(parent, layout),
                 _ => None,
             }
