@@ -19,6 +19,8 @@ pub enum Expr {
     Tuple(Vec<Expr>),
     Dict(Vec<(Expr, Expr)>),
     Name(String),
+    /// `-float('inf')`: a minus before anything but a number.
+    Neg(Box<Expr>),
     Attr(Box<Expr>, String),
     Call {
         func: Box<Expr>,
@@ -258,6 +260,9 @@ impl Parser<'_> {
         let start = self.i;
         if self.peek() == Some(b'-') {
             self.i += 1;
+            if !self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                return Ok(Expr::Neg(Box::new(self.expr()?)));
+            }
         }
         if self.s[self.i..].starts_with(b"0x") {
             self.i += 2;

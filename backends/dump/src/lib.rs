@@ -28,9 +28,10 @@ use dump2py_core::staging::{load_manifest, Manifest, FORMAT_DIR, MANIFEST};
 use dump2py_core::{Batch, Value};
 use sha2::{Digest, Sha256};
 
-pub use expr::{parse as parse_expr, Expr};
+pub use expr::{parse as parse_expr, Expr, SyntaxError};
 use restore::Layout;
 use schema::{Plan, CT_TABLE};
+pub use values::json as json_text;
 
 dump2py_core::inventory::submit! {
     SourceFactory {
@@ -242,8 +243,9 @@ impl DumpSource {
 }
 
 /// One line of a data file: a row's `create_X(...)` call, or None for the
-/// lines around the rows (Lino's header, comments, the flush).
-fn statement(text: &str) -> std::result::Result<Option<Expr>, String> {
+/// lines around the rows (Lino's header, comments, the flush); else why
+/// it is no line the Python sink writes.
+pub fn statement(text: &str) -> std::result::Result<Option<Expr>, String> {
     if text.is_empty() || text.starts_with('#') || text == "loader.flush_deferred_objects()" {
         return Ok(None);
     }

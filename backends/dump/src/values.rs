@@ -101,7 +101,9 @@ pub fn value(e: &Expr, kind: &ColumnKind) -> Result<Value, ValueError> {
             Value::Json(out)
         }
         (Expr::Str(s), _) => Value::Text(s.clone()),
-        (Expr::List(_) | Expr::Dict(_) | Expr::Float(_), ColumnKind::Json) => Value::Json(json(e)?),
+        (Expr::List(_) | Expr::Dict(_) | Expr::Float(_) | Expr::Neg(_), ColumnKind::Json) => {
+            Value::Json(json(e)?)
+        }
         (Expr::List(items), ColumnKind::Composite) => {
             Value::Array(items.iter().map(element).collect::<Result<_, _>>()?)
         }
@@ -116,7 +118,7 @@ pub fn value(e: &Expr, kind: &ColumnKind) -> Result<Value, ValueError> {
                 .collect::<Result<_, _>>()?,
         ),
         // A float literal is written only inside a JSON document.
-        (Expr::Float(_), _) => Value::Json(json(e)?),
+        (Expr::Float(_) | Expr::Neg(_), _) => Value::Json(json(e)?),
         // Without metadata: a document where it is one, else an array.
         (Expr::List(_) | Expr::Dict(_), _) => match json(e) {
             Ok(text) => Value::Json(text),
@@ -124,6 +126,7 @@ pub fn value(e: &Expr, kind: &ColumnKind) -> Result<Value, ValueError> {
         },
         (Expr::Call { .. }, _) => match e.simple_call() {
             Some((name @ ("date" | "dt" | "time"), args)) => temporal(name, args)?,
+            Some(("float", _)) => Value::Json(json(e)?),
             _ => match range(e)? {
                 Some(r) => Value::Range(Box::new(r)),
                 None => return Err("a call the Python sink never writes".into()),
@@ -308,6 +311,10 @@ fn write_json(out: &mut String, e: &Expr) -> Result<(), ValueError> {
             }
             out.push('}');
         }
+        Expr::Neg(inner) => match inner.simple_call() {
+            Some(("float", [Expr::Str(s)])) if s == "inf" => out.push_str("-Infinity"),
+            _ => return Err("not a JSON document".into()),
+        },
         _ => match e.simple_call() {
             Some(("float", [Expr::Str(s)])) => out.push_str(match s.as_str() {
                 "nan" => "NaN",
