@@ -102,23 +102,20 @@ impl DumpSource {
         }
         let restore_path = dir.join("restore.py");
         let manifest_path = dir.join(MANIFEST);
-        let manifest = match load_manifest(&manifest_path) {
-            Ok(m) => m,
+        let (manifest, lino) = match load_manifest(&manifest_path) {
+            Ok(m) => (m, false),
             Err(why) => {
-                let lino = std::fs::symlink_metadata(&manifest_path).is_err()
-                    && dump2py_core::files::read_small_text(&restore_path, MAX_RESTORE_PY)
-                        .is_ok_and(|t| !restore::written_by_dump2py(&t));
-                return Err(Error::Connect(match lino {
-                    true => format!(
-                        "{shown}: a dump without dump2py's manifest ({MANIFEST}), as Lino's own \
-                         dump2py writes them: dump2py reads only the dumps it wrote \
-                         (restore it with its restore.py, then dump the database)"
-                    ),
-                    false => format!(
-                        "{shown}: not a dump of dump2py: {}: {why}",
-                        manifest_path.display()
-                    ),
-                }));
+                let text = dump2py_core::files::read_small_text(&restore_path, MAX_RESTORE_PY);
+                let missing = std::fs::symlink_metadata(&manifest_path).is_err();
+                match text {
+                    Ok(t) if missing && restore::written_by_lino(&t) => (lino_manifest(dir)?, true),
+                    _ => {
+                        return Err(Error::Connect(format!(
+                            "{shown}: not a dump of dump2py: {}: {why}",
+                            manifest_path.display()
+                        )))
+                    }
+                }
             }
         };
         if manifest.format != FORMAT_DIR {
@@ -131,7 +128,7 @@ impl DumpSource {
         let text = std::fs::read(&restore_path).map_err(|e| Error::io(&restore_path, e))?;
         let listed = manifest.files.iter().find(|f| f.name == "restore.py");
         match listed {
-            Some(f) if f.sha256 == sha256_hex(&text) => {}
+            Some(f) if lino || f.sha256 == sha256_hex(&text) => {}
             Some(_) => {
                 return Err(damaged(
                     &restore_path,
@@ -141,7 +138,7 @@ impl DumpSource {
             None => return Err(damaged(&manifest_path, "it lists no restore.py")),
         }
         let text = String::from_utf8(text).map_err(|_| damaged(&restore_path, "not UTF-8"))?;
-        if !restore::written_by_dump2py(&text) {
+        if !lino && !restore::written_by_dump2py(&text) {
             return Err(damaged(&restore_path, "not written by dump2py"));
         }
         let layout = Layout::read(&text)
@@ -235,7 +232,7 @@ impl DumpSource {
                 format!("damaged: {} bytes, the manifest says {size}", hashing.bytes),
             ));
         }
-        if hex(&hashing.hash.finalize()) != sha {
+        if !sha.is_empty() && hex(&hashing.hash.finalize()) != sha {
             return Err(damaged(&path, "damaged: its SHA-256 is not the manifest's"));
         }
         Ok(())
@@ -273,7 +270,7 @@ pub fn statement(text: &str) -> std::result::Result<Option<Expr>, String> {
 
 /// The table a data file's header names: `Loading N objects[ (part i of
 /// n)] to table NAME...`.
-fn file_table(message: &str) -> Option<&str> {
+fn file_table(message: &str) -> Option<(&str, u64)> {
     let rest = message.strip_prefix("Loading ")?;
     let (count, rest) = rest.split_once(" objects")?;
     if count.is_empty() || !count.bytes().all(|c| c.is_ascii_digit()) {
@@ -283,7 +280,34 @@ fn file_table(message: &str) -> Option<&str> {
         Some(r) => r.split_once(')')?.1,
         None => rest,
     };
-    rest.strip_prefix(" to table ")?.strip_suffix("...")
+    let table = rest.strip_prefix(" to table ")?.strip_suffix("...")?;
+    Some((table, count.parse().ok()?))
+}
+
+/// A manifest for a dump of Lino's dump2py, which writes none: its
+/// Python files as they are (no checksum to compare, no rows to count).
+fn lino_manifest(dir: &Path) -> Result<Manifest> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let meta = e.metadata().map_err(|err| Error::io(e.path(), err))?;
+        if meta.is_file() && name.ends_with(".py") {
+            files.push(dump2py_core::staging::ManifestFile {
+                name,
+                size: meta.len(),
+                sha256: String::new(),
+            });
+        }
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Manifest {
+        format: FORMAT_DIR.to_string(),
+        version: String::new(),
+        files,
+        tables: Default::default(),
+        run: String::new(),
+    })
 }
 
 /// Every file the manifest lists is there, a regular file of its size,
@@ -393,6 +417,11 @@ impl Source for DumpSource {
         if let Some(n) = self.manifest.tables.get(&table.name) {
             return Ok(*n);
         }
+        if let Some(t) = (self.plan()?.tables.iter()).find(|t| t.table.name == table.name) {
+            if let Some(n) = t.expected {
+                return Ok(n);
+            }
+        }
         // A model of the site that the dump doesn't hold: empty.
         let made =
             (self.plan()?.tables.iter()).any(|t| t.table.name == table.name && t.func.is_empty());
@@ -402,7 +431,69 @@ impl Source for DumpSource {
         }
     }
 
+    /// In primary-key order: a dump of dump2py holds its rows so; one of
+    /// Lino's dump2py in its queryset's order, so its rows are sorted (in
+    /// memory).
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
+        if self.layout.lino && table.name != CT_TABLE {
+            let order = ReadOrder {
+                terms: (table.primary_key.iter())
+                    .map(|k| dump2py_core::order::Term {
+                        alias: 0,
+                        column: k.clone(),
+                        desc: false,
+                    })
+                    .collect(),
+                ..ReadOrder::default()
+            };
+            return ordered::read_ordered(self, table, &order, batch_rows.max(1), out);
+        }
+        self.read_stored(table, batch_rows, out)
+    }
+
+    /// In memory: see [`ordered`].
+    fn read_ordered(
+        &mut self,
+        table: &Table,
+        order: &ReadOrder,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
+        ordered::read_ordered(self, table, order, batch_rows.max(1), out)
+    }
+
+    /// The dump's order is the database's primary-key order (a dump of
+    /// Lino's dump2py is sorted).
+    fn key_order_is_native(&self) -> bool {
+        true
+    }
+
+    /// The dumped database's storage, as restore.py notes it.
+    fn storage(&self) -> Storage {
+        Storage {
+            decimals_as_real: self.layout.decimals_as_real,
+            ..Storage::default()
+        }
+    }
+
+    /// The dump's files: no output may replace them.
+    fn local_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = (self.manifest.files.iter())
+            .map(|f| self.dir.join(&f.name))
+            .collect();
+        files.push(self.dir.join(MANIFEST));
+        files
+    }
+}
+
+impl DumpSource {
+    /// The rows of `table` in the order its data files hold them.
+    pub(crate) fn read_stored(
+        &mut self,
+        table: &Table,
+        batch_rows: usize,
+        out: &mut BatchFn,
+    ) -> Result<()> {
         self.plan()?;
         let Some(plan) = self.plan.as_ref() else {
             return Ok(());
@@ -464,39 +555,6 @@ impl Source for DumpSource {
         }
         Ok(())
     }
-
-    /// The dumped database's storage, as restore.py notes it.
-    fn storage(&self) -> Storage {
-        Storage {
-            decimals_as_real: self.layout.decimals_as_real,
-            ..Storage::default()
-        }
-    }
-
-    /// The dump's files: no output may replace them.
-    fn local_files(&self) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = (self.manifest.files.iter())
-            .map(|f| self.dir.join(&f.name))
-            .collect();
-        files.push(self.dir.join(MANIFEST));
-        files
-    }
-
-    /// In memory: see [`ordered`].
-    fn read_ordered(
-        &mut self,
-        table: &Table,
-        order: &ReadOrder,
-        batch_rows: usize,
-        out: &mut BatchFn,
-    ) -> Result<()> {
-        ordered::read_ordered(self, table, order, batch_rows.max(1), out)
-    }
-
-    /// Rows come in the dump's order, which was the database's.
-    fn key_order_is_native(&self) -> bool {
-        true
-    }
 }
 
 /// What the plan needs of a kind it can't tell: the column kinds of the
@@ -523,7 +581,7 @@ pub(crate) fn kind_of(e: &Expr) -> Option<ColumnKind> {
 /// Helpers the plan uses to read a file's header and a first rows.
 impl DumpSource {
     /// The table a data file holds, and its `# fields:` comment.
-    fn header(&self, name: &str) -> Result<(String, Option<String>)> {
+    fn header(&self, name: &str) -> Result<(String, Option<String>, u64)> {
         let path = self.dir.join(name);
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
         let mut table = None;
@@ -536,14 +594,17 @@ impl DumpSource {
                 .strip_prefix("logger.info(")
                 .and_then(|l| l.strip_suffix(')'))
             {
-                let msg = expr::parse(arg)
-                    .ok()
-                    .and_then(|e| e.str().and_then(file_table).map(str::to_string));
+                let msg = expr::parse(arg).ok().and_then(|e| {
+                    e.str()
+                        .and_then(file_table)
+                        .map(|(t, n)| (t.to_string(), n))
+                });
                 table = msg;
             }
         }
-        let table = table.ok_or_else(|| damaged(&path, "line 2: no header naming its table"))?;
-        Ok((table, fields))
+        let (table, count) =
+            table.ok_or_else(|| damaged(&path, "line 2: no header naming its table"))?;
+        Ok((table, fields, count))
     }
 
     /// The first `n` rows' calls of a data file (unchecked: the file is

@@ -23,7 +23,7 @@ use crate::DumpSource;
 /// Every row of `table`.
 fn rows_of(src: &mut DumpSource, table: &Table) -> Result<Vec<Vec<Value>>> {
     let mut rows = Vec::new();
-    src.read_table(table, 1000, &mut |b| {
+    src.read_stored(table, 1000, &mut |b| {
         rows.extend(b.rows().map(<[Value]>::to_vec));
         Ok(true)
     })?;

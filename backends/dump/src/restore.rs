@@ -77,6 +77,9 @@ pub struct Layout {
     pub missing: Vec<String>,
     /// The data files, in the order `main` executes them.
     pub files: Vec<String>,
+    /// Written by Lino's own dump2py: no `DUMPED_MODELS`, the site's
+    /// metadata says which table each create function fills.
+    pub lino: bool,
 }
 
 /// Why restore.py can't be read: a message and its line (1-based).
@@ -95,6 +98,14 @@ fn err(line: usize, message: impl Into<String>) -> LayoutError {
 
 fn parse_at(text: &str, line: usize) -> Result<Expr, LayoutError> {
     expr::parse(text).map_err(|e| err(line, format!("column {}: {}", e.offset + 1, e.message)))
+}
+
+/// Lino's own dump2py's description line.
+const LINOS: &str = "# This is a Python dump created using dump2py.";
+
+/// Whether restore.py's text is one that Lino's own dump2py wrote.
+pub fn written_by_lino(text: &str) -> bool {
+    text.lines().take(8).any(|l| l == LINOS)
 }
 
 /// Whether restore.py's text is one dump2py wrote (its description line).
@@ -126,8 +137,11 @@ impl Layout {
             } else if let Some(v) = line.strip_prefix(DECIMALS_AS_REAL) {
                 layout.decimals_as_real = v == "True";
             } else if line.starts_with("def bv2kw(") {
-                let body = lines.get(i + 1).copied().unwrap_or_default();
-                layout.languages = languages(body.trim(), n + 2)?;
+                // Its return, after a docstring.
+                let at = (i..lines.len().min(i + 8))
+                    .find(|&k| lines[k].trim_start().starts_with("return "))
+                    .ok_or_else(|| err(n, "bv2kw of another shape"))?;
+                layout.languages = languages(lines[at].trim(), at + 1)?;
             } else if line.starts_with("def create_") {
                 let start = i;
                 while i < lines.len()
@@ -154,7 +168,7 @@ impl Layout {
                     layout.missing.push(t.to_string());
                 }
             } else if let Some(call) = line.trim_start().strip_prefix("execfile(") {
-                if line.starts_with("            ") {
+                if line.starts_with("    ") {
                     let name = call
                         .strip_suffix(", *args)")
                         .ok_or_else(|| err(n, "an execfile(...) of another shape"))?;
@@ -171,7 +185,9 @@ impl Layout {
         if let Some((source, _)) = layout.source.rsplit_once(WRITTEN_BY) {
             layout.source = source.to_string();
         }
-        if layout.functions.len() != layout.dumped.len() {
+        if written_by_lino(text) {
+            layout.lino = true;
+        } else if layout.functions.len() != layout.dumped.len() {
             return Err(err(
                 lines.len(),
                 format!(
@@ -262,7 +278,7 @@ fn languages(body: &str, n: usize) -> Result<Vec<String>, LayoutError> {
         .and_then(|a| a.strip_suffix(')'))
         .ok_or_else(|| err(n, "bv2kw of another shape"))?;
     let mut out = Vec::new();
-    for (i, a) in args.split(", ").enumerate() {
+    for (i, a) in args.split(',').map(str::trim).enumerate() {
         let lang = a
             .strip_suffix(&format!("=values[{i}]"))
             .filter(|l| is_identifier(l))

@@ -38,6 +38,8 @@ pub struct TablePlan {
     pub files: Vec<String>,
     pub func: String,
     pub params: Vec<ParamPlan>,
+    /// The rows its data files' headers announce.
+    pub expected: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -100,21 +102,35 @@ impl Plan {
         // Each data file's table, in restore order.
         let mut files: HashMap<String, Vec<String>> = HashMap::new();
         let mut fields_comment: HashMap<String, String> = HashMap::new();
+        let mut expected: HashMap<String, u64> = HashMap::new();
         for name in &layout.files {
-            let (table, fields) = src.header(name)?;
+            let (table, fields, count) = src.header(name)?;
             if let Some(f) = fields {
                 fields_comment.entry(table.clone()).or_insert(f);
             }
+            expected.entry(table.clone()).or_insert(count);
             files.entry(table).or_default().push(name.clone());
         }
         let meta = src.meta.as_ref();
+        let dumped = match (layout.lino, meta) {
+            (false, _) => layout.dumped.clone(),
+            (true, Some(meta)) => lino_dumped(layout, meta).map_err(bad)?,
+            (true, None) => {
+                return Err(Error::Connect(format!(
+                    "{}: a dump of Lino's own dump2py (no manifest, so nothing to check it \
+                     against): dump2py reads it with the site's metadata (--settings or \
+                     --site-schema), which says the columns",
+                    src.dir.display()
+                )))
+            }
+        };
         let dumped_tables: BTreeSet<&str> =
             layout.dumped.iter().map(|d| d.table.as_str()).collect();
         let mut plan = Plan {
             globals: layout.globals.clone(),
             ..Plan::default()
         };
-        for (f, d) in layout.functions.iter().zip(&layout.dumped) {
+        for (f, d) in layout.functions.iter().zip(&dumped) {
             check_model(f, d, &layout.globals).map_err(|why| {
                 bad(format!(
                     "line {}: {} of table {}: {why}",
@@ -154,6 +170,7 @@ impl Plan {
             plan.tables.push(TablePlan {
                 files: table_files,
                 func: f.name.clone(),
+                expected: expected.get(&d.table).copied(),
                 ..t
             });
         }
@@ -176,6 +193,7 @@ impl Plan {
                     files: Vec::new(),
                     func: String::new(),
                     params: Vec::new(),
+                    expected: None,
                 });
             }
         }
@@ -256,6 +274,7 @@ impl Plan {
             files: Vec::new(),
             func: String::new(),
             params: Vec::new(),
+            expected: None,
         });
         Ok(())
     }
@@ -343,6 +362,40 @@ fn ct_value(
             _ => Err("a content type the Python sink never writes".into()),
         },
     }
+}
+
+/// What `DUMPED_MODELS` would say of a dump of Lino's dump2py, from the
+/// site's metadata: each create function's model global names its model.
+fn lino_dumped(
+    layout: &crate::restore::Layout,
+    meta: &SiteMeta,
+) -> std::result::Result<Vec<Dumped>, String> {
+    (layout.functions.iter())
+        .map(|f| {
+            let ModelRef::Global(g) = &f.model else {
+                return Err(format!("line {}: {} names no model global", f.line, f.name));
+            };
+            let (app, object) = (layout.globals.get(g))
+                .ok_or_else(|| format!("line {}: {g} is not a model global", f.line))?;
+            let label = format!("{app}.{object}");
+            let m = (meta.models.iter())
+                .find(|m| !m.proxy && m.label() == label)
+                .ok_or_else(|| format!("line {}: the site has no model {label}", f.line))?;
+            let link = f.mti.as_ref().map(|(_, l)| l.as_str());
+            let attnames = (f.params.iter())
+                .filter_map(|p| match (&p.attname, Some(p.name.as_str()) == link) {
+                    (Some(a), _) => Some(a.clone()),
+                    (None, true) => Some(p.name.clone()),
+                    (None, false) => None,
+                })
+                .collect();
+            Ok(Dumped {
+                table: m.db_table.clone(),
+                label: Some(label),
+                attnames,
+            })
+        })
+        .collect()
 }
 
 /// The create function creates the model DUMPED_MODELS names.
@@ -473,6 +526,7 @@ fn with_meta(
         files: Vec::new(),
         func: String::new(),
         params,
+        expected: None,
     })
 }
 
@@ -576,6 +630,7 @@ fn without_meta(
         files: Vec::new(),
         func: String::new(),
         params,
+        expected: None,
     }
 }
 
