@@ -646,11 +646,11 @@ mod tests {
     fn headers_name_their_table() {
         assert_eq!(
             file_table("Loading 12 objects to table a_b..."),
-            Some("a_b")
+            Some(("a_b", 12))
         );
         assert_eq!(
             file_table("Loading 5 objects (part 3 of 3) to table x to table y..."),
-            Some("x to table y")
+            Some(("x to table y", 5))
         );
         assert_eq!(file_table("Loading x objects to table a..."), None);
     }

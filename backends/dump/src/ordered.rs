@@ -20,6 +20,9 @@ use dump2py_core::{Batch, Value};
 
 use crate::DumpSource;
 
+/// A joined table's rows, and where each value of its joined column is.
+type Joined = (Vec<Vec<Value>>, HashMap<String, usize>);
+
 /// Every row of `table`.
 fn rows_of(src: &mut DumpSource, table: &Table) -> Result<Vec<Vec<Value>>> {
     let mut rows = Vec::new();
@@ -111,7 +114,7 @@ pub fn read_ordered(
     let rows = rows_of(src, table)?;
     // Per alias: its table, and its rows indexed by the joined column.
     let mut tables: Vec<Table> = vec![table.clone()];
-    let mut joined: Vec<(Vec<Vec<Value>>, HashMap<String, usize>)> = Vec::new();
+    let mut joined: Vec<Joined> = Vec::new();
     for j in &order.joins {
         let t = schema.table(&j.table).cloned().ok_or_else(|| {
             Error::table(&table.name, format!("no table {} in the dump", j.table))
