@@ -524,7 +524,7 @@ impl DumpSource {
             self.read_file(name, &mut |n, call| {
                 let path = self.dir.join(name);
                 let row = plan
-                    .row(t, &call)
+                    .row(t, call)
                     .map_err(|why| damaged(&path, format!("line {n}: {why}")))?;
                 batch.push_row(row);
                 rows += 1;

@@ -279,9 +279,13 @@ impl Plan {
         Ok(())
     }
 
-    /// A row's values, in its table's column order.
-    pub fn row(&self, t: &TablePlan, call: &Expr) -> std::result::Result<Vec<Value>, String> {
-        let (name, args) = call.simple_call().ok_or("not a create function's call")?;
+    /// A row's values, in its table's column order; the call's values
+    /// are moved into them.
+    pub fn row(&self, t: &TablePlan, call: Expr) -> std::result::Result<Vec<Value>, String> {
+        let name = call.simple_call().map(|(n, _)| n.to_string());
+        let (Some(name), Expr::Call { args, .. }) = (name, call) else {
+            return Err("not a create function's call".into());
+        };
         if name != t.func {
             return Err(format!(
                 "{name}(...) in a data file of table {}, whose create function is {}",
@@ -299,7 +303,7 @@ impl Plan {
         let mut row = vec![Value::Null; t.table.columns.len()];
         for (p, arg) in t.params.iter().zip(args) {
             if p.content_type {
-                let v = match ct_value(arg, &self.globals)? {
+                let v = match ct_value(&arg, &self.globals)? {
                     Ct::None => Value::Null,
                     Ct::Kept(id) => Value::Int(id),
                     Ct::Key(key) => Value::Int(
@@ -312,10 +316,8 @@ impl Plan {
                 row[p.columns[0]] = v;
                 continue;
             }
-            let items: Vec<&Expr> = match (p.babel, arg) {
-                (true, Expr::List(items)) if items.len() == p.columns.len() => {
-                    items.iter().collect()
-                }
+            let items: Vec<Expr> = match (p.babel, arg) {
+                (true, Expr::List(items)) if items.len() == p.columns.len() => items,
                 (true, _) => {
                     return Err(format!(
                         "a babel field's value that is no list of {} values",
@@ -326,7 +328,7 @@ impl Plan {
             };
             for (&c, item) in p.columns.iter().zip(items) {
                 let col = &t.table.columns[c];
-                row[c] = values::value(item, &col.kind)
+                row[c] = values::take(item, &col.kind)
                     .map_err(|why| format!("column {}: {why}", col.name))?;
             }
         }

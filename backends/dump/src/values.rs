@@ -64,6 +64,27 @@ fn temporal(name: &str, args: &[Expr]) -> Result<Value, ValueError> {
     })
 }
 
+/// [`value`], moving a string instead of copying it (text and decimals:
+/// most values).
+pub fn take(e: Expr, kind: &ColumnKind) -> Result<Value, ValueError> {
+    match (e, kind) {
+        (Expr::Str(s), ColumnKind::Decimal) => Ok(Value::Decimal(s)),
+        (
+            Expr::Str(s),
+            ColumnKind::Text
+            | ColumnKind::Int
+            | ColumnKind::UInt
+            | ColumnKind::Bool
+            | ColumnKind::Date
+            | ColumnKind::Time
+            | ColumnKind::DateTime
+            | ColumnKind::Composite
+            | ColumnKind::Unsupported(_),
+        ) => Ok(Value::Text(s)),
+        (e, kind) => value(&e, kind),
+    }
+}
+
 /// The value of `e` in a column of `kind`.
 pub fn value(e: &Expr, kind: &ColumnKind) -> Result<Value, ValueError> {
     Ok(match (e, kind) {
