@@ -496,6 +496,12 @@ fn create_fn(
 mod tests {
     use super::*;
 
+    /// The notes restore.py carries are the sink's.
+    #[test]
+    fn the_sinks_notes() {
+        assert_eq!(DECIMALS_AS_REAL, dump2py_python::DECIMALS_AS_REAL);
+    }
+
     #[test]
     fn a_create_function() {
         let body = [
