@@ -472,6 +472,16 @@ fn meta_table(m: &ModelMeta, meta: &SiteMeta) -> Table {
             }
         }
     }
+    // A composite primary key (Django 5.2) is no field of the metadata:
+    // dumpdata's order of the model (`order_by("pk")`) names its columns.
+    if t.primary_key.is_empty() {
+        let terms = m.dump_order.as_ref().and_then(|o| o.terms.as_ref());
+        for term in terms.into_iter().flatten() {
+            if term.joins.is_empty() && t.column_index(&term.column).is_some() {
+                t.primary_key.push(term.column.clone());
+            }
+        }
+    }
     t
 }
 
