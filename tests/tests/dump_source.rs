@@ -56,7 +56,7 @@ fn site_schema(settings: &str, python: &Path, dir: &Path, db: &Path) -> PathBuf 
 /// the two JSON files.
 fn dump_of_dump(
     dir: &Path,
-    db: &Path,
+    url: &str,
     schema: Option<&Path>,
     extra: &[&str],
     xml: bool,
@@ -80,7 +80,7 @@ fn dump_of_dump(
         dump_ok(&args);
         (out, json, x)
     };
-    let (direct, json_d, xml_d) = run(&sqlite_url(db), "direct");
+    let (direct, json_d, xml_d) = run(url, "direct");
     let (again, json_a, xml_a) = run(&format!("dump:{}", p("direct").display()), "again");
     let (a, b) = (files_but_source(&direct), files_but_source(&again));
     let data = |m: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
@@ -119,8 +119,8 @@ fn min1_dump_converts_as_the_database_does() {
     let lino = lino();
     let (t, db) = copy_db(&fixture("min1.sqlite3"));
     let schema = site_schema(MIN1, &lino.python(), t.path(), &db);
-    dump_of_dump(t.path(), &db, Some(&schema), &[], true);
-    let (direct, again) = dump_of_dump(t.path(), &db, None, &[], true);
+    dump_of_dump(t.path(), &sqlite_url(&db), Some(&schema), &[], true);
+    let (direct, again) = dump_of_dump(t.path(), &sqlite_url(&db), None, &[], true);
     assert_ne!(fs::read(direct).ok(), fs::read(again).ok());
 }
 
@@ -138,7 +138,7 @@ fn awkward_dump_of_the_dump_is_the_dump() {
     lino.admin_ok(AWKWARD, &db, &["prep", "--noinput", "-v0"]);
     let schema = site_schema(AWKWARD, &lino.python(), t.path(), &db);
     let natural = ["-e", "contenttypes", "--natural-foreign"];
-    dump_of_dump(t.path(), &db, Some(&schema), &natural, false);
+    dump_of_dump(t.path(), &sqlite_url(&db), Some(&schema), &natural, false);
 }
 
 /// The plain Django site (tests/sites/plain): the same, XML too.
@@ -159,8 +159,8 @@ fn plain_django_dump_of_the_dump_is_the_dump() {
     ok(out, "plain_demo.py");
     let schema = site_schema("plain.settings", &venv.join("bin/python"), t.path(), &db);
     let natural = ["-e", "contenttypes", "--natural-foreign"];
-    dump_of_dump(t.path(), &db, Some(&schema), &natural, true);
-    dump_of_dump(t.path(), &db, None, &[], true);
+    dump_of_dump(t.path(), &sqlite_url(&db), Some(&schema), &natural, true);
+    dump_of_dump(t.path(), &sqlite_url(&db), None, &[], true);
 }
 
 /// Django 5's composite primary keys (tests/sites/composite), which the
@@ -194,89 +194,122 @@ Pair.objects.create(left=-2, right='ü', note='x')
 Defaulted.objects.create(count=3, label='')",
     ]);
     let schema = site_schema(SITE, &python, t.path(), &db);
-    let (direct, _) = dump_of_dump(t.path(), &db, Some(&schema), &["-e", "contenttypes"], true);
+    let (direct, _) = dump_of_dump(
+        t.path(),
+        &sqlite_url(&db),
+        Some(&schema),
+        &["-e", "contenttypes"],
+        true,
+    );
     let json = fs::read_to_string(direct).expect("json");
     assert!(json.contains(r#""pk": [-2, "ü"]"#), "{json}");
 }
 
-/// Django's own serializer test data (tests/sites/django_data on SQLite,
-/// with time zones and without): every field type Django has, read back
-/// from the dump as the database gave it. Without fixtures.Spy, whose
-/// default manager filters its rows with SQL, which a dump can't run.
-#[test]
-fn djangos_test_data_dump_of_the_dump_is_the_dump() {
-    let venv = django_env();
+/// The tests/ directory of Django's sdist (tests/python/django-tests.sh).
+fn django_tests() -> String {
     let out = std::process::Command::new("bash")
         .arg(root().join("tests/python/django-tests.sh"))
-        .arg(venv)
+        .arg(django_env())
         .output()
         .expect("run django-tests.sh");
     let out = ok(out, "django-tests.sh");
-    let tests_dir = stdout(&out)
+    stdout(&out)
         .lines()
         .last()
         .unwrap_or_default()
         .trim()
-        .to_string();
-    for use_tz in ["0", "1"] {
-        let t = tempfile::tempdir().expect("tempdir");
-        let db = t.path().join("db.sqlite3");
-        let python = venv.join("bin/python");
-        let run = |args: &[&str]| {
-            let out = std::process::Command::new(&python)
-                .args(args)
-                .env("DJANGO_SETTINGS_MODULE", "django_data.settings")
-                .env("DJANGO_TESTS_DIR", &tests_dir)
-                .env("DJANGO_DATA_USE_TZ", use_tz)
-                .env("DJANGO_DATA_PGKINDS", "0")
-                .env("PYTHONPATH", root().join("tests/sites"))
-                .env("DUMP2PY_TEST_DB", &db)
-                .env("LC_ALL", "C.UTF-8")
-                .env_remove("DUMP2PY_TEST_DB_URL")
-                .env_remove("DATABASE_URL")
-                .output()
-                .expect("run python");
-            ok(out, &args.join(" "));
-        };
-        let admin = venv.join("bin/django-admin");
-        run(&[s(&admin), "migrate", "auth", "-v", "0"]);
-        run(&[s(&admin), "migrate", "--run-syncdb", "-v", "0"]);
-        run(&[s(&root().join("tests/sites/django_data/fill.py"))]);
-        // The schema, with the site's environment.
-        let schema = t.path().join("site.schema.json");
-        let out = std::process::Command::new(bin())
-            .args([
-                "-v",
-                "0",
-                "-s",
-                "--settings",
-                "django_data.settings",
-                "--python",
-            ])
-            .arg(&python)
-            .args(["--export-site-schema", s(&schema)])
+        .to_string()
+}
+
+/// Django's serializer test data (tests/sites/django_data) in SQLite, or
+/// with `server` in that database (PostgreSQL: with the pgkinds app's
+/// arrays, hstore and ranges), dumped, and the dump dumped again.
+fn django_data_case(use_tz: &str, server: Option<&dump2py_tests::servers::TestDb>) {
+    let tests_dir = django_tests();
+    let t = tempfile::tempdir().expect("tempdir");
+    let db = t.path().join("db.sqlite3");
+    let venv = django_env();
+    let python = venv.join("bin/python");
+    let pgkinds = if server.is_some() { "1" } else { "0" };
+    let with_env = |c: &mut std::process::Command| {
+        c.env("DJANGO_SETTINGS_MODULE", "django_data.settings")
             .env("DJANGO_TESTS_DIR", &tests_dir)
             .env("DJANGO_DATA_USE_TZ", use_tz)
-            .env("DJANGO_DATA_PGKINDS", "0")
+            .env("DJANGO_DATA_PGKINDS", pgkinds)
             .env("PYTHONPATH", root().join("tests/sites"))
             .env("DUMP2PY_TEST_DB", &db)
             .env("LC_ALL", "C.UTF-8")
             .env_remove("DUMP2PY_TEST_DB_URL")
-            .env_remove("DATABASE_URL")
-            .output()
-            .expect("run dump2py");
-        ok(out, "--export-site-schema");
-        let args = [
-            "-e",
-            "contenttypes",
-            "-e",
-            "fixtures.Spy",
-            "--natural-foreign",
-        ];
-        let (direct, _) = dump_of_dump(t.path(), &db, Some(&schema), &args, true);
-        let json = fs::read_to_string(direct).expect("json");
-        assert!(json.contains("\"model\": \"serializers.binarydata\""));
+            .env_remove("DATABASE_URL");
+        if let Some(server) = server {
+            c.env("DUMP2PY_TEST_DB_URL", &server.url);
+        }
+    };
+    let run = |args: &[&str]| {
+        let mut c = std::process::Command::new(&python);
+        c.args(args);
+        with_env(&mut c);
+        ok(c.output().expect("run python"), &args.join(" "));
+    };
+    let admin = venv.join("bin/django-admin");
+    run(&[s(&admin), "migrate", "auth", "-v", "0"]);
+    run(&[s(&admin), "migrate", "--run-syncdb", "-v", "0"]);
+    run(&[s(&root().join("tests/sites/django_data/fill.py"))]);
+    let schema = t.path().join("site.schema.json");
+    let mut c = std::process::Command::new(bin());
+    c.args([
+        "-v",
+        "0",
+        "-s",
+        "--settings",
+        "django_data.settings",
+        "--python",
+    ])
+    .arg(&python)
+    .args(["--export-site-schema", s(&schema)]);
+    with_env(&mut c);
+    ok(c.output().expect("run dump2py"), "--export-site-schema");
+    let url = server.map_or_else(|| sqlite_url(&db), |d| d.url.clone());
+    let args = [
+        "-e",
+        "contenttypes",
+        "-e",
+        "fixtures.Spy",
+        "--natural-foreign",
+    ];
+    let (direct, _) = dump_of_dump(t.path(), &url, Some(&schema), &args, true);
+    let json = fs::read_to_string(direct).expect("json");
+    assert!(json.contains("\"model\": \"serializers.binarydata\""));
+    assert_eq!(
+        json.contains("\"model\": \"pgkinds.ranges\""),
+        server.is_some()
+    );
+}
+
+/// Django's own serializer test data on SQLite, with time zones and
+/// without: every field type Django has, read back from the dump as the
+/// database gave it. Without fixtures.Spy, whose default manager filters
+/// its rows with SQL, which a dump can't run.
+#[test]
+fn djangos_test_data_dump_of_the_dump_is_the_dump() {
+    for use_tz in ["0", "1"] {
+        django_data_case(use_tz, None);
     }
+}
+
+/// The same on PostgreSQL with django.contrib.postgres' arrays, hstore
+/// and ranges (a USE_TZ site's datetimes inside them were aware: the
+/// sink wrote them as naive UTC).
+#[test]
+fn postgres_kinds_dump_of_the_dump_is_the_dump() {
+    use dump2py_tests::servers::{Backend, TestDb};
+    if !Backend::Postgres.up() {
+        dump2py_tests::servers::skip_unless_ci("PostgreSQL is not running");
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres, "dump_source");
+    db.sql("CREATE EXTENSION IF NOT EXISTS hstore");
+    django_data_case("1", Some(&db));
 }
 
 /// A dump of min1 without metadata, and its manifest's file entries.

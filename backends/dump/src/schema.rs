@@ -49,6 +49,8 @@ pub struct Plan {
     pub content_types: BTreeMap<(String, String), i64>,
     /// A model global → its content type's natural key.
     globals: HashMap<String, (String, String)>,
+    /// The site's USE_TZ (from its metadata).
+    use_tz: bool,
 }
 
 fn column(name: &str, kind: ColumnKind) -> Column {
@@ -128,6 +130,7 @@ impl Plan {
             layout.dumped.iter().map(|d| d.table.as_str()).collect();
         let mut plan = Plan {
             globals: layout.globals.clone(),
+            use_tz: meta.is_some_and(|m| m.use_tz),
             ..Plan::default()
         };
         for (f, d) in layout.functions.iter().zip(&dumped) {
@@ -328,8 +331,16 @@ impl Plan {
             };
             for (&c, item) in p.columns.iter().zip(items) {
                 let col = &t.table.columns[c];
-                row[c] = values::take(item, &col.kind)
+                let v = values::take(item, &col.kind)
                     .map_err(|why| format!("column {}: {why}", col.name))?;
+                // A USE_TZ site's datetimes inside arrays and ranges were
+                // aware (PostgreSQL's timestamptz); the sink wrote them as
+                // naive UTC. (DateTimeFields are read as aware by the
+                // pipeline, as Django reads them.)
+                row[c] = match (self.use_tz, &col.kind) {
+                    (true, ColumnKind::Composite) => values::as_utc(v),
+                    _ => v,
+                };
             }
         }
         Ok(row)

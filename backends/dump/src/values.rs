@@ -235,9 +235,12 @@ fn range(e: &Expr) -> Result<Option<Range>, ValueError> {
                 "(]" => (false, true),
                 _ => return Err(format!("range bounds {b:?}")),
             };
+            // psycopg's class says whether its datetimes are aware: the
+            // sink wrote them as naive UTC.
+            let aware = class == "DateTimeTZRange";
             let bound = |e: &Expr| match e {
                 Expr::None => Ok(None),
-                e => element(e).map(Some),
+                e => element(e).map(|v| Some(if aware { as_utc(v) } else { v })),
             };
             Ok(Some(Range {
                 lower: bound(lo)?,
@@ -248,6 +251,24 @@ fn range(e: &Expr) -> Result<Option<Range>, ValueError> {
             }))
         }
         _ => Err("a range of another shape".into()),
+    }
+}
+
+/// Every naive datetime in `v` (an array's, a range's) as UTC: what the
+/// sink wrote of an aware one.
+pub fn as_utc(v: Value) -> Value {
+    match v {
+        Value::DateTime(dt) if dt.offset_minutes.is_none() => Value::DateTime(DateTime {
+            offset_minutes: Some(0),
+            ..dt
+        }),
+        Value::Array(items) => Value::Array(items.into_iter().map(as_utc).collect()),
+        Value::Range(mut r) => {
+            r.lower = r.lower.map(as_utc);
+            r.upper = r.upper.map(as_utc);
+            Value::Range(r)
+        }
+        other => other,
     }
 }
 
