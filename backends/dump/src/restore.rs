@@ -414,20 +414,22 @@ fn create_fn(
             None => (None, stmt),
         };
         let param = |p: &str| f.params.iter().position(|x| x.name == p);
-        if let Some((lhs, rhs)) = stmt.split_once(" = ") {
-            if let Some(key) = lhs
-                .strip_prefix(&format!("{kw}["))
-                .and_then(|k| k.strip_suffix(']'))
-            {
-                // kw['attname'] = P
-                let key = parse_at(key, ln)?;
-                let (Some(key), Expr::Name(p)) = (key.str(), parse_at(rhs, ln)?) else {
-                    return Err(bad(ln, "a keyword of another shape"));
-                };
-                let i = param(&p).ok_or_else(|| bad(ln, "an unknown parameter"))?;
-                f.params[i].attname = Some(key.to_string());
-                continue;
-            }
+        if let Some(rest) = stmt.strip_prefix(&format!("{kw}[")) {
+            // kw['attname'] = P: the key is a string literal, which may
+            // hold "] = " itself; the parameter is a name, which can't.
+            let (key, p) = rest
+                .rsplit_once("] = ")
+                .ok_or_else(|| bad(ln, "a keyword of another shape"))?;
+            let key = parse_at(key, ln)?;
+            let (Some(key), Expr::Name(p)) = (key.str(), parse_at(p, ln)?) else {
+                return Err(bad(ln, "a keyword of another shape"));
+            };
+            let i = param(&p).ok_or_else(|| bad(ln, "an unknown parameter"))?;
+            f.params[i].attname = Some(key.to_string());
+            continue;
+        }
+        let assignment = (stmt.split_once(" = ")).filter(|(lhs, _)| is_identifier(lhs));
+        if let Some((lhs, rhs)) = assignment {
             let rhs = parse_at(rhs, ln)?;
             let Some((call, args)) = rhs.simple_call() else {
                 return Err(bad(ln, "an assignment of another shape"));
@@ -511,11 +513,12 @@ mod tests {
             "    kw_ = dict()",
             "    if name is not None: kw_.update(bv2kw('name',name))",
             "    kw_['class'] = class_",
+            "    kw_['a] = b'] = a_b",
             "    return create_mti_child(model('app_base'), base_ptr_id, app_Thing, **kw_)",
         ];
         let aliases = HashMap::from([("_dump2py_Decimal".to_string(), "Decimal".to_string())]);
         let f = create_fn(
-            "def create_app_thing(base_ptr_id, name, class_, owner_type_id, price):",
+            "def create_app_thing(base_ptr_id, name, class_, owner_type_id, price, a_b):",
             &body,
             10,
             &aliases,
@@ -530,6 +533,7 @@ mod tests {
         assert_eq!(f.params[2].attname.as_deref(), Some("class"));
         assert!(f.params[3].content_type);
         assert!(f.params[4].decimal);
+        assert_eq!(f.params[5].attname.as_deref(), Some("a] = b"));
         let e = create_fn("def create_x(a):", &["    os.system('x')"], 3, &aliases)
             .expect_err("refused");
         assert_eq!(e.line, 4);
