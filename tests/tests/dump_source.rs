@@ -357,6 +357,46 @@ fn hostile_names_dump_of_the_dump_is_the_dump() {
     assert_same_file(&direct, &again);
 }
 
+/// An incomplete dump (a table `-t` skipped): refused, naming the table
+/// and why; with `-t` that table is skipped again, and the dump of the
+/// dump says so as the dump did.
+#[test]
+fn an_incomplete_dump_is_refused_unless_tolerated() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let db = t.path().join("db.sqlite3");
+    let c = rusqlite::Connection::open(&db).expect("open");
+    c.execute_batch(
+        "CREATE TABLE app_a (id integer primary key, name text);
+         INSERT INTO app_a VALUES (1, 'x');
+         CREATE TABLE app_gone (id integer primary key);
+         CREATE VIEW app_v AS SELECT * FROM app_gone;
+         DROP TABLE app_gone;",
+    )
+    .expect("schema");
+    drop(c);
+    let dump = t.path().join("incomplete");
+    let o = dump2py(["-v", "0", "-t", "-d", &sqlite_url(&db), s(&dump)]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let e = refused(&dump, &t.path().join("out.json"));
+    assert!(
+        e.contains("table app_v: not in the dump, which couldn't read it: no such table"),
+        "{e}"
+    );
+    let again = t.path().join("again");
+    let url = format!("dump:{}", dump.display());
+    let o = dump2py(["-v", "0", "-t", "-d", &url, s(&again)]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let restore = fs::read_to_string(again.join("restore.py")).expect("restore.py");
+    assert!(
+        restore.contains("MISSING_TABLES = {\n    'app_v': "),
+        "{restore}"
+    );
+    assert_eq!(
+        fs::read(dump.join("app_a.py")).ok(),
+        fs::read(again.join("app_a.py")).ok()
+    );
+}
+
 /// A dump of min1 without metadata, and its manifest's file entries.
 fn a_dump(dir: &Path) -> PathBuf {
     let out = dir.join("snap");

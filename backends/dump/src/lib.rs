@@ -414,6 +414,7 @@ impl Source for DumpSource {
         if table.name == CT_TABLE {
             return Ok(self.plan()?.content_types.len() as u64);
         }
+        self.missing(table)?;
         if let Some(n) = self.manifest.tables.get(&table.name) {
             return Ok(*n);
         }
@@ -487,6 +488,26 @@ impl Source for DumpSource {
 }
 
 impl DumpSource {
+    /// A table the dump doesn't hold (`-t` left it out): an error that
+    /// `-t` may skip again.
+    fn missing(&mut self, table: &Table) -> Result<()> {
+        let plan = self.plan()?;
+        let why = (plan.tables.iter())
+            .find(|t| t.table.name == table.name)
+            .and_then(|t| t.missing.clone());
+        match why {
+            Some(why) => {
+                let prefix = format!("table {}: ", table.name);
+                let why = why.strip_prefix(&prefix).unwrap_or(&why);
+                Err(Error::table(
+                    &table.name,
+                    format!("not in the dump, which couldn't read it: {why}"),
+                ))
+            }
+            None => Ok(()),
+        }
+    }
+
     /// The rows of `table` in the order its data files hold them.
     pub(crate) fn read_stored(
         &mut self,
@@ -494,7 +515,7 @@ impl DumpSource {
         batch_rows: usize,
         out: &mut BatchFn,
     ) -> Result<()> {
-        self.plan()?;
+        self.missing(table)?;
         let Some(plan) = self.plan.as_ref() else {
             return Ok(());
         };

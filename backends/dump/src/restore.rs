@@ -74,7 +74,8 @@ pub struct Layout {
     pub aliases: HashMap<String, String>,
     pub functions: Vec<CreateFn>,
     pub dumped: Vec<Dumped>,
-    pub missing: Vec<String>,
+    /// The tables the dump couldn't read (`-t`), and why.
+    pub missing: Vec<(String, String)>,
     /// The data files, in the order `main` executes them.
     pub files: Vec<String>,
     /// Written by Lino's own dump2py: no `DUMPED_MODELS`, the site's
@@ -161,11 +162,11 @@ impl Layout {
                 let Expr::Dict(pairs) = parse_at(&text["MISSING_TABLES = ".len()..], n)? else {
                     return Err(err(n, "MISSING_TABLES is not a dict"));
                 };
-                for (k, _) in pairs {
-                    let t = k
-                        .str()
-                        .ok_or_else(|| err(n, "a missing table that is no string"))?;
-                    layout.missing.push(t.to_string());
+                for (k, v) in pairs {
+                    let (Some(t), Some(why)) = (k.str(), v.str()) else {
+                        return Err(err(n, "a missing table that is no string"));
+                    };
+                    layout.missing.push((t.to_string(), why.to_string()));
                 }
             } else if let Some(call) = line.trim_start().strip_prefix("execfile(") {
                 if line.starts_with("    ") {

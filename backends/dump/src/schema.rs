@@ -40,6 +40,8 @@ pub struct TablePlan {
     pub params: Vec<ParamPlan>,
     /// The rows its data files' headers announce.
     pub expected: Option<u64>,
+    /// Why the dump doesn't hold it (`MISSING_TABLES`).
+    pub missing: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -174,6 +176,7 @@ impl Plan {
                 files: table_files,
                 func: f.name.clone(),
                 expected: expected.get(&d.table).copied(),
+                missing: None,
                 ..t
             });
         }
@@ -187,7 +190,8 @@ impl Plan {
         if let Some(meta) = meta {
             for m in meta.models.iter().filter(|m| !m.proxy) {
                 let held = plan.tables.iter().any(|t| t.table.name == m.db_table);
-                if held || m.db_table == CT_TABLE || layout.missing.contains(&m.db_table) {
+                let missing = layout.missing.iter().any(|(t, _)| *t == m.db_table);
+                if held || m.db_table == CT_TABLE || missing {
                     continue;
                 }
                 let t = meta_table(m, meta);
@@ -197,8 +201,36 @@ impl Plan {
                     func: String::new(),
                     params: Vec::new(),
                     expected: None,
+                    missing: None,
                 });
             }
+        }
+        // The tables the dump couldn't read: there, but an error to read
+        // (which `-t` skips, as it skipped them when dumping).
+        for (table, why) in &layout.missing {
+            if plan.tables.iter().any(|t| t.table.name == *table) {
+                continue;
+            }
+            let model = meta.and_then(|meta| {
+                (meta.models.iter())
+                    .find(|m| !m.proxy && m.db_table == *table)
+                    .map(|m| meta_table(m, meta))
+            });
+            let t = model.unwrap_or_else(|| Table {
+                name: table.clone(),
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+                foreign_keys: Vec::new(),
+                unique: Vec::new(),
+            });
+            plan.tables.push(TablePlan {
+                table: t,
+                files: Vec::new(),
+                func: String::new(),
+                params: Vec::new(),
+                expected: None,
+                missing: Some(why.clone()),
+            });
         }
         plan.content_types(src, meta)?;
         Ok(plan)
@@ -278,6 +310,7 @@ impl Plan {
             func: String::new(),
             params: Vec::new(),
             expected: None,
+            missing: None,
         });
         Ok(())
     }
@@ -550,6 +583,7 @@ fn with_meta(
         func: String::new(),
         params,
         expected: None,
+        missing: None,
     })
 }
 
@@ -654,6 +688,7 @@ fn without_meta(
         func: String::new(),
         params,
         expected: None,
+        missing: None,
     }
 }
 
