@@ -523,7 +523,9 @@ impl DumpSource {
         let width = table.columns.len();
         if table.name == CT_TABLE {
             let mut batch = Batch::new(width, plan.content_types.len());
-            for ((app, model), id) in &plan.content_types {
+            let mut by_id: Vec<(&(String, String), &i64)> = plan.content_types.iter().collect();
+            by_id.sort_by_key(|(_, id)| **id);
+            for ((app, model), id) in by_id {
                 batch.push_row([
                     Value::Int(*id),
                     Value::Text(app.clone()),

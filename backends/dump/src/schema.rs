@@ -237,9 +237,11 @@ impl Plan {
     }
 
     /// `django_content_type`, when the site has one or a column refers to
-    /// it: the site's models (with metadata) and every model a value names,
-    /// numbered in (app_label, model) order around the ids that
-    /// `missing_content_type(id)` keeps.
+    /// it: the site's models (with metadata, in the order `migrate`
+    /// creates their content types, so that a migrated database's ids
+    /// come out) and then every other model a value names, in (app_label,
+    /// model) order, numbered around the ids that `missing_content_type(id)`
+    /// keeps.
     fn content_types(&mut self, src: &DumpSource, meta: Option<&SiteMeta>) -> Result<()> {
         let in_site = meta.is_some_and(|m| m.models.iter().any(|x| x.db_table == CT_TABLE));
         let referring: Vec<usize> = (0..self.tables.len())
@@ -248,12 +250,18 @@ impl Plan {
         if !in_site && referring.is_empty() {
             return Ok(());
         }
-        let mut keys: BTreeSet<(String, String)> = BTreeSet::new();
+        // Django's order: each app's models as `migrate` creates their
+        // content types (the site's models but auto-created links).
+        let mut ordered: Vec<(String, String)> = Vec::new();
         if let Some(meta) = meta {
-            for m in &meta.models {
-                keys.insert((m.app_label.clone(), m.object_name.to_lowercase()));
+            for m in meta.models.iter().filter(|m| !m.auto_created) {
+                let key = (m.app_label.clone(), m.object_name.to_lowercase());
+                if !ordered.contains(&key) {
+                    ordered.push(key);
+                }
             }
         }
+        let mut keys: BTreeSet<(String, String)> = BTreeSet::new();
         let mut kept: BTreeSet<i64> = BTreeSet::new();
         for &i in &referring {
             let t = &self.tables[i];
@@ -281,8 +289,10 @@ impl Plan {
                 Ok(())
             })?;
         }
+        let known: BTreeSet<(String, String)> = ordered.iter().cloned().collect();
+        ordered.extend(keys.into_iter().filter(|k| !known.contains(k)));
         let mut id = 0;
-        for key in keys {
+        for key in ordered {
             id += 1;
             while kept.contains(&id) {
                 id += 1;
