@@ -152,7 +152,7 @@ impl Plan {
                 meta.and_then(|m| (m.models.iter()).find(|x| !x.proxy && x.db_table == d.table));
             let table_files = files.remove(&d.table).unwrap_or_default();
             let t = match (model_meta, meta) {
-                (Some(mm), Some(meta)) => with_meta(f, d, &attnames, mm, meta)
+                (Some(mm), Some(meta)) => with_meta(f, &attnames, mm, meta)
                     .map_err(|why| bad(format!("table {}: {why}", d.table)))?,
                 _ => {
                     let comment = fields_comment.get(&d.table).map(String::as_str);
@@ -541,7 +541,6 @@ fn meta_table(m: &ModelMeta, meta: &SiteMeta) -> Table {
 
 fn with_meta(
     f: &CreateFn,
-    d: &Dumped,
     attnames: &[Option<String>],
     m: &ModelMeta,
     meta: &SiteMeta,
@@ -586,7 +585,6 @@ fn with_meta(
             content_type: p.content_type,
         });
     }
-    let _ = d;
     Ok(TablePlan {
         table,
         files: Vec::new(),
