@@ -24,6 +24,8 @@ mod say;
 mod outputs;
 mod plugins;
 mod progress;
+mod retention;
+mod snapshot;
 mod verify;
 
 use std::io::IsTerminal;
@@ -167,6 +169,9 @@ struct Cli {
 
     #[command(flatten)]
     plugins: plugins::PluginArgs,
+
+    #[command(flatten)]
+    snapshots: snapshot::SnapshotArgs,
 }
 
 // Batches are filled on reader threads and freed on the sinks' thread:
@@ -507,7 +512,14 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         usage!("no database given: use -d/--database URL, --settings MODULE or set DATABASE_URL or DJANGO_SETTINGS_MODULE");
     };
     let url = with_allow_empty(url, cli.allow_empty)?;
-    let output = match (&cli.output_dir, cli.simulate) {
+    let settings_module = meta.as_ref().map(|m| m.settings_module.clone());
+    let output_dir = snapshot::output(
+        &cli.snapshots,
+        cli.output_dir.as_deref(),
+        settings_module.as_deref(),
+        &url,
+    )?;
+    let output = match (&output_dir, cli.simulate) {
         (Some(dir), false) => Some(dir.clone()),
         (None, false) if cli.outputs.is_empty() => usage!(
             "no OUTPUT_DIR given: name the directory to write the dump to, or other outputs (--json, --xml, -f)"
@@ -612,6 +624,11 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             target
         );
     }
+    if let (Some(target), true) = (&output, skipped.is_empty()) {
+        if cli.snapshots.snapshot_dir.is_some() {
+            snapshot::finish(&cli.snapshots, target, cli.verbosity)?;
+        }
+    }
     if !skipped.is_empty() {
         eprintln!(
             "The dump in {target} is incomplete: {} of {} tables could not be read.",
@@ -637,6 +654,9 @@ pub fn counted(n: u64, noun: &str) -> String {
 fn verify_dump(cli: &Cli, dump: &std::path::Path) -> Result<ExitCode> {
     if cli.output_dir.is_some() || !cli.outputs.is_empty() || cli.simulate {
         usage!("--verify checks a dump: it writes nothing (no OUTPUT_DIR, --json, --xml, -f, -s)");
+    }
+    if snapshot::verify(&cli.snapshots, dump, cli.verbosity)? {
+        return Ok(ExitCode::SUCCESS);
     }
     let manifest = verify::files(dump).map_err(|e| {
         if staging::interrupted(dump) {
