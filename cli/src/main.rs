@@ -21,6 +21,7 @@ macro_rules! usage {
 #[macro_use]
 mod say;
 
+mod archive;
 mod outputs;
 mod plugins;
 mod progress;
@@ -477,6 +478,17 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     if let Some(dump) = &cli.verify {
         return verify_dump(cli, dump);
     }
+    if let Some(archive) = &cli.snapshots.restore {
+        let python = site_python(cli.python.as_deref(), cli.verbosity);
+        let settings = settings(cli).map(|(s, _)| s);
+        return archive::restore(
+            archive,
+            &python,
+            settings.as_deref(),
+            &cli.pythonpath,
+            &cli.snapshots.restore_arg,
+        );
+    }
     let settings = settings(cli);
     if cli.export_site_schema.is_some() && settings.is_none() {
         usage!("--export-site-schema saves a site's metadata: give --settings MODULE (or set DJANGO_SETTINGS_MODULE)");
@@ -547,12 +559,16 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     for target in targets {
         staging::check_target(target, cli.overwrite)?;
     }
+    // An archive's name: the dump is packed into it once published.
+    let packing = archive::start(output.as_deref(), cli.overwrite)?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &output {
         sinks.push(registry::create_sink(
             "python",
             &SinkOptions {
-                target: dir.clone(),
+                target: packing
+                    .as_ref()
+                    .map_or(dir.clone(), |p| p.dump_dir().to_path_buf()),
                 overwrite: cli.overwrite,
                 max_row_count: cli.max_row_count,
                 // With -j the rows of a batch are also formatted on N threads.
@@ -587,6 +603,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     }
     .run(&info, &mut observer)?;
     observer.finish();
+    if let Some(packing) = packing {
+        packing.finish()?;
+    }
 
     if cli.simulate {
         for (table, outcome) in &report.tables {

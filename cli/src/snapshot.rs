@@ -90,6 +90,16 @@ pub struct SnapshotArgs {
     /// With --verify DIR: check every snapshot, not only each site's newest.
     #[arg(long)]
     pub all_snapshots: bool,
+
+    /// Restore the dump in ARCHIVE (.zip, .tar.gz, .tar.zst) into the site
+    /// (--settings, --python): checked and unpacked into the temporary
+    /// directory (TMPDIR), then its restore.py run with --noinput.
+    #[arg(long, value_name = "ARCHIVE")]
+    pub restore: Option<PathBuf>,
+
+    /// An argument for restore.py with --restore (repeatable), e.g. --restore-arg=--quick.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub restore_arg: Vec<String>,
 }
 
 impl SnapshotArgs {

@@ -19,6 +19,12 @@ pub fn files(dump: &Path) -> Result<Manifest> {
         Ok(m) => m,
         Err(e) => bail!("--verify {}: {e}", dump.display()),
     };
+    // An archive carried without the manifest beside it: the one inside.
+    if meta.is_file() && fs::symlink_metadata(staging::sidecar_of(dump)).is_err() {
+        if let Some(inside) = crate::archive::check_inside(dump)? {
+            return Ok(inside);
+        }
+    }
     let (dir, manifest_path, format) = if meta.is_dir() {
         (dump.to_path_buf(), dump.join(MANIFEST), FORMAT_DIR)
     } else {
@@ -114,6 +120,8 @@ pub fn files(dump: &Path) -> Result<Manifest> {
             );
         }
     }
+    // An archive: also every file inside against the manifest inside.
+    crate::archive::check_inside(dump)?;
     Ok(manifest)
 }
 
