@@ -380,3 +380,123 @@ fn snapshot_options_are_checked() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(listing(&snaps), ["db-20250502T230000Z"]);
 }
+
+/// min1 as one archive of each kind: each verifies (with its manifest
+/// beside it, and carried alone), a flipped byte is named.
+#[test]
+fn archives_verify_and_a_flipped_byte_is_refused() {
+    let (t, url, _) = site();
+    for name in ["min1.zip", "min1.tar.gz", "min1.tar.zst"] {
+        let archive = t.path().join(name);
+        dump_ok(["-d", &url, &s(&archive), "-v", "0"]);
+        let out = dump_ok(["--verify", &s(&archive)]);
+        assert!(
+            stdout(&out).contains("intact (1 file, 280 rows in 11 tables"),
+            "{}",
+            stdout(&out)
+        );
+        // Carried alone (renamed too): the manifest inside.
+        let alone = t.path().join(format!("carried-{name}"));
+        fs::copy(&archive, &alone).expect("copy");
+        let out = dump_ok(["--verify", &s(&alone)]);
+        assert!(
+            stdout(&out).contains("intact (12 files, 280 rows in 11 tables"),
+            "{}",
+            stdout(&out)
+        );
+        // A flipped byte, with the manifest beside it and without.
+        let mut bytes = fs::read(&archive).expect("read");
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x10;
+        fs::write(&alone, &bytes).expect("write");
+        let out = dump2py(["--verify", &s(&alone)]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        fs::write(&archive, &bytes).expect("write");
+        let out = dump2py(["--verify", &s(&archive)]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("damaged: its SHA-256 is not the manifest's"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // The files are in min1/, the manifest first.
+    let zip = fs::read(t.path().join("carried-min1.zip")).expect("zip");
+    let first = b"min1/dump2py.json";
+    assert_eq!(&zip[30..30 + first.len()], first);
+}
+
+/// Snapshots as archives: named with the suffix, retention counts them.
+#[test]
+fn archive_snapshots_are_kept_by_the_policy() {
+    let (_t, url, snaps) = site();
+    for now in &RESTIC_DOC[..4] {
+        snapshot(
+            &url,
+            &snaps,
+            now,
+            &["--snapshot-format", "tar.zst", "--keep-last", "2"],
+        );
+    }
+    let names: Vec<String> = RESTIC_DOC[2..4]
+        .iter()
+        .flat_map(|t| {
+            let n = name_of(t);
+            [format!("{n}.tar.zst"), format!("{n}.tar.zst.dump2py.json")]
+        })
+        .collect();
+    assert_eq!(listing(&snaps), names);
+    let out = at("2025-04-25T00:00:00Z", ["--verify", &s(&snaps), "--max-age", "26h"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// `dump2py --restore ARCHIVE` restores min1 into a site whose data
+/// changed: dumpdata equals the original; a damaged archive is refused
+/// before the database is touched.
+#[test]
+fn restore_from_an_archive_gives_back_min1() {
+    let lino = lino();
+    let (t, db) = copy_db(&fixture("min1.sqlite3"));
+    let before = t.path().join("before.yaml");
+    lino.dumpdata(MIN1, &db, &before);
+    let archive = t.path().join("min1.tar.gz");
+    lino.ours_ok(MIN1, &db, &[], &[&s(&archive), "-v", "0"]);
+    let conn = rusqlite::Connection::open(&db).expect("open db");
+    conn.execute_batch("DELETE FROM contacts_role; UPDATE contacts_partner SET name = 'x';")
+        .expect("change");
+    drop(conn);
+    let changed = fs::read(&db).expect("db");
+    let restore = |archive: &Path| {
+        Command::new(bin())
+            .args(["--restore", &s(archive), "--settings", MIN1, "--python"])
+            .arg(lino.python())
+            .env("PYTHONPATH", root().join("tests/sites"))
+            .env("DUMP2PY_TEST_DB", &db)
+            .env("LC_ALL", "C.UTF-8")
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run dump2py --restore")
+    };
+    // Damaged, carried without its manifest: refused, the database as it was.
+    let damaged = t.path().join("damaged.tar.gz");
+    let mut bytes = fs::read(&archive).expect("read");
+    let at = bytes.len() * 2 / 3;
+    bytes[at] ^= 0x01;
+    fs::write(&damaged, &bytes).expect("write");
+    let out = restore(&damaged);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refused, nothing was restored"), "{}", stderr(&out));
+    assert!(fs::read(&db).expect("db") == changed, "the database was touched");
+    // Whole: restored, and the temporary copy is gone.
+    let out = restore(&archive);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        (stdout(&out) + &stderr(&out)).contains("Loaded 280 objects in "),
+        "{}",
+        stderr(&out)
+    );
+    let after = t.path().join("after.yaml");
+    lino.dumpdata(MIN1, &db, &after);
+    lino.assert_same_data(&before, &after);
+}
