@@ -11,6 +11,15 @@
 //! manifest `dump2py.json` first, so that a reader of a tar stream knows
 //! the sizes and SHA-256 before the files.
 //!
+//! With `--encrypt-to RECIPIENT` (age's X25519 `age1…` public keys,
+//! repeatable) the archive is encrypted as it is written, in age's format
+//! (chunks of 64 KiB, each authenticated): its name ends in `.age`
+//! (`min1.tar.zst.age`). `--decrypt FILE --identity KEYFILE OUTPUT`
+//! writes the plain archive (staged, checked inside, then published);
+//! `--restore` and `--verify` of an `.age` file take `--identity`. A
+//! changed byte fails age's authentication before anything is restored.
+//! The identity is read from its file only, never printed.
+//!
 //! `--verify ARCHIVE` checks the manifest beside it (when there is one: an
 //! archive carried alone has only the one inside) and every file inside
 //! against the manifest inside. `dump2py --restore ARCHIVE` unpacks into
@@ -29,6 +38,82 @@ use sha2::{Digest, Sha256};
 
 use dump2py_core::staging::{self, HashedFile, Manifest, Spool, Staged, MANIFEST};
 
+#[derive(clap::Args, Debug, Default)]
+pub struct ArchiveArgs {
+    /// Encrypt the archive (OUTPUT named like min1.tar.zst.age, or
+    /// --snapshot-dir with --snapshot-format zip, tar.gz or tar.zst) to this
+    /// age X25519 public key (age1…); repeatable: any of their identities decrypts it.
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
+
+    /// Decrypt FILE (an .age archive written with --encrypt-to) into
+    /// OUTPUT (an archive's name, e.g. min1.tar.zst), checked before it is published.
+    #[arg(long, value_name = "FILE", requires = "identity")]
+    pub decrypt: Option<PathBuf>,
+
+    /// The age identity file (AGE-SECRET-KEY-1…, as age-keygen writes it)
+    /// for --decrypt, and for --restore or --verify of an .age archive.
+    #[arg(long, value_name = "KEYFILE")]
+    pub identity: Option<PathBuf>,
+
+    /// Restore the dump in ARCHIVE (.zip, .tar.gz, .tar.zst, or .age with
+    /// --identity) into the site (--settings, --python): checked and
+    /// unpacked into the temporary directory (TMPDIR), then its restore.py
+    /// run with --noinput.
+    #[arg(long, value_name = "ARCHIVE")]
+    pub restore: Option<PathBuf>,
+
+    /// An argument for restore.py with --restore (repeatable), e.g. --restore-arg=--quick.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub restore_arg: Vec<String>,
+}
+
+/// The identities of `--identity`, for every archive read in this run.
+static IDENTITY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Notes `--identity` for reading `.age` archives.
+pub fn use_identity(args: &ArchiveArgs) {
+    if let Some(path) = &args.identity {
+        let _ = IDENTITY.set(path.clone());
+    }
+}
+
+/// The identities in the key file; an error never shows the file's text.
+fn identities() -> Result<Option<Vec<Box<dyn age::Identity>>>> {
+    let Some(path) = IDENTITY.get() else {
+        return Ok(None);
+    };
+    let text = dump2py_core::files::read_small(path, 1 << 20)
+        .with_context(|| format!("--identity {}", path.display()))?;
+    let parsed = age::IdentityFile::from_buffer(text.as_slice())
+        .ok()
+        .and_then(|f| f.into_identities().ok())
+        .filter(|ids| !ids.is_empty());
+    match parsed {
+        Some(ids) => Ok(Some(ids)),
+        None => bail!(
+            "--identity {}: not an age identity file (a line AGE-SECRET-KEY-1…, as age-keygen writes)",
+            path.display()
+        ),
+    }
+}
+
+/// The reader of an `.age` file's plain text.
+fn decrypting(file: File, what: &Path) -> Result<Box<dyn Read>> {
+    let Some(ids) = identities()? else {
+        bail!(
+            "{}: encrypted: give --identity KEYFILE to read it",
+            what.display()
+        );
+    };
+    let decryptor = age::Decryptor::new_buffered(BufReader::new(file))
+        .map_err(|e| anyhow::anyhow!("{}: not an age file: {e}", what.display()))?;
+    let reader = decryptor
+        .decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
+        .map_err(|e| anyhow::anyhow!("{}: can't decrypt: {e}", what.display()))?;
+    Ok(Box::new(reader))
+}
+
 /// The archive formats, by the name's suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -37,10 +122,32 @@ pub enum Kind {
     TarZst,
 }
 
+/// An archive's name: its kind, its stem, whether it ends in `.age`.
+pub struct Named {
+    pub kind: Kind,
+    pub stem: String,
+    pub encrypted: bool,
+}
+
+impl Named {
+    pub fn of(path: &Path) -> Option<Named> {
+        let name = path.file_name()?.to_str()?;
+        let (name, encrypted) = match name.strip_suffix(".age") {
+            Some(n) => (n, true),
+            None => (name, false),
+        };
+        let (kind, stem) = Kind::of_name(name)?;
+        Some(Named {
+            kind,
+            stem,
+            encrypted,
+        })
+    }
+}
+
 impl Kind {
     /// The kind an archive's name asks for, with the name's stem.
-    pub fn of(path: &Path) -> Option<(Kind, String)> {
-        let name = path.file_name()?.to_str()?;
+    fn of_name(name: &str) -> Option<(Kind, String)> {
         [
             (".zip", Kind::Zip),
             (".tar.gz", Kind::TarGz),
@@ -61,28 +168,61 @@ pub struct Packing {
     kind: Kind,
     stem: String,
     dump_dir: PathBuf,
+    recipients: Vec<age::x25519::Recipient>,
     // Dropped last: the dump packed.
-    _spool: Spool,
+    spool: Spool,
+}
+
+/// The recipients of `--encrypt-to`.
+fn recipients(args: &ArchiveArgs) -> Result<Vec<age::x25519::Recipient>> {
+    args.encrypt_to
+        .iter()
+        .map(|r| {
+            r.parse::<age::x25519::Recipient>().map_err(|e| {
+                crate::UsageError(format!(
+                    "--encrypt-to {r}: not an age X25519 recipient (age1…): {e}"
+                ))
+                .into()
+            })
+        })
+        .collect()
 }
 
 /// When `target` is an archive's name: its staging (the target checked
 /// and locked) and where the dump goes first.
-pub fn start(target: Option<&Path>, overwrite: bool) -> Result<Option<Packing>> {
-    let Some(target) = target else {
+pub fn start(target: Option<&Path>, overwrite: bool, args: &ArchiveArgs) -> Result<Option<Packing>> {
+    let recipients = recipients(args)?;
+    let named = target.and_then(Named::of);
+    let Some((target, named)) = target.zip(named) else {
+        if !recipients.is_empty() {
+            usage!(
+                "--encrypt-to encrypts an archive: name the output like min1.tar.zst.age \
+                 (with --snapshot-dir: --snapshot-format zip, tar.gz or tar.zst)"
+            );
+        }
         return Ok(None);
     };
-    let Some((kind, stem)) = Kind::of(target) else {
-        return Ok(None);
-    };
+    match (named.encrypted, recipients.is_empty()) {
+        (true, true) => usage!(
+            "{}: a name ending in .age is for an encrypted archive: give --encrypt-to RECIPIENT",
+            target.display()
+        ),
+        (false, false) => usage!(
+            "--encrypt-to: name the encrypted archive {}.age",
+            target.display()
+        ),
+        _ => {}
+    }
     let staged = Staged::new(target, overwrite, false).map_err(crate::usage_of)?;
     let spool = staged.spool()?;
-    let dump_dir = spool.path().join(&stem);
+    let dump_dir = spool.path().join(&named.stem);
     Ok(Some(Packing {
         staged,
-        kind,
-        stem,
+        kind: named.kind,
+        stem: named.stem,
         dump_dir,
-        _spool: spool,
+        recipients,
+        spool,
     }))
 }
 
@@ -100,42 +240,72 @@ impl Packing {
         names.extend(manifest.files.iter().map(|f| f.name.clone()));
         let out = self.staged.path().to_path_buf();
         let io = |e: io::Error| anyhow::Error::from(e).context(format!("{}", out.display()));
-        match self.kind {
-            Kind::Zip => {
-                let file = BufWriter::new(File::create(&out).map_err(io)?);
-                let mut zip = zip::ZipWriter::new(file);
-                for name in &names {
-                    let path = self.dump_dir.join(name);
-                    let size = fs::metadata(&path)?.len();
-                    let options = zip::write::SimpleFileOptions::default()
-                        .compression_method(zip::CompressionMethod::Deflated)
-                        .large_file(size >= u64::from(u32::MAX))
-                        .unix_permissions(0o644);
-                    zip.start_file(format!("{}/{name}", self.stem), options)?;
-                    io::copy(&mut File::open(&path)?, &mut zip).map_err(io)?;
-                }
-                let mut file = zip.finish()?;
-                file.flush().map_err(io)?;
-            }
-            Kind::TarGz => {
-                let gz = flate2::write::GzEncoder::new(
-                    HashedFile::create(&out).map_err(io)?,
-                    flate2::Compression::default(),
-                );
-                let gz = self.tar(gz, &names)?;
-                gz.finish().map_err(io)?.finish().map_err(io)?;
-            }
-            Kind::TarZst => {
-                let zst = zstd::Encoder::new(HashedFile::create(&out).map_err(io)?, 3)?;
-                let zst = self.tar(zst, &names)?;
-                zst.finish().map_err(io)?.finish().map_err(io)?;
-            }
+        if !self.recipients.is_empty() {
+            let encryptor = age::Encryptor::with_recipients(
+                self.recipients.iter().map(|r| r as &dyn age::Recipient),
+            )
+            .map_err(|e| anyhow::anyhow!("--encrypt-to: {e}"))?;
+            let sealed = encryptor
+                .wrap_output(HashedFile::create(&out).map_err(io)?)
+                .map_err(io)?;
+            self.pack(sealed, &names)?
+                .finish()
+                .map_err(io)?
+                .finish()
+                .map_err(io)?;
+        } else if self.kind == Kind::Zip {
+            // Straight into the staging: zip writes its index at the end, seeking.
+            self.zip(BufWriter::new(File::create(&out).map_err(io)?), &names)?
+                .flush()
+                .map_err(io)?;
+        } else {
+            self.pack(HashedFile::create(&out).map_err(io)?, &names)?
+                .finish()
+                .map_err(io)?;
         }
         for (table, rows) in &manifest.tables {
             self.staged.count_rows(table, *rows);
         }
         self.staged.publish()?;
         Ok(())
+    }
+
+    /// The archive as a stream into `w` (a zip is made in the spool first:
+    /// it seeks).
+    fn pack<W: Write>(&self, mut w: W, names: &[String]) -> Result<W> {
+        match self.kind {
+            Kind::Zip => {
+                let tmp = self.spool.path().join("packed.zip");
+                self.zip(File::create(&tmp)?, names)?;
+                io::copy(&mut File::open(&tmp)?, &mut w)?;
+                fs::remove_file(&tmp)?;
+                Ok(w)
+            }
+            Kind::TarGz => {
+                let gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+                Ok(self.tar(gz, names)?.finish()?)
+            }
+            Kind::TarZst => {
+                let zst = zstd::Encoder::new(w, 3)?;
+                Ok(self.tar(zst, names)?.finish()?)
+            }
+        }
+    }
+
+    /// The dump's files as a zip into `w`, the manifest first.
+    fn zip<W: Write + io::Seek>(&self, w: W, names: &[String]) -> Result<W> {
+        let mut zip = zip::ZipWriter::new(w);
+        for name in names {
+            let path = self.dump_dir.join(name);
+            let size = fs::metadata(&path)?.len();
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .large_file(size >= u64::from(u32::MAX))
+                .unix_permissions(0o644);
+            zip.start_file(format!("{}/{name}", self.stem), options)?;
+            io::copy(&mut File::open(&path)?, &mut zip)?;
+        }
+        Ok(zip.finish()?)
     }
 
     /// The dump's files as a tar stream into `w`, the manifest first.
@@ -200,8 +370,24 @@ impl<R: Read> Read for Hashing<R> {
 /// anything else inside, a file twice, or one missing is an error.
 /// The dump's directory inside is the manifest's (the archive's stem when
 /// it was written; a renamed archive keeps it).
-fn walk(path: &Path, kind: Kind, visit: &mut dyn Visit) -> Result<Manifest> {
+fn walk(path: &Path, kind: Kind, encrypted: bool, visit: &mut dyn Visit) -> Result<Manifest> {
     let file = File::open(path).with_context(|| format!("{}", path.display()))?;
+    // An encrypted zip is decrypted into a spool first: zip reads its index at the end.
+    let mut _plain = None;
+    let file: Box<dyn Read> = match (encrypted, kind) {
+        (false, _) => Box::new(file),
+        (true, Kind::Zip) => {
+            let spool = Spool::in_temp_dir()?;
+            let tmp = spool.path().join("plain.zip");
+            let mut reader = decrypting(file, path)?;
+            io::copy(&mut reader, &mut File::create(&tmp)?)
+                .map_err(|e| anyhow::anyhow!("{}: can't decrypt: {e}", path.display()))?;
+            let plain = File::open(&tmp)?;
+            _plain = Some(spool);
+            Box::new(plain)
+        }
+        (true, _) => decrypting(file, path)?,
+    };
     let mut state = Walk {
         stem: None,
         manifest: None,
@@ -209,7 +395,12 @@ fn walk(path: &Path, kind: Kind, visit: &mut dyn Visit) -> Result<Manifest> {
     };
     match kind {
         Kind::Zip => {
-            let mut zip = zip::ZipArchive::new(BufReader::new(file))
+            let zip_file = match &_plain {
+                Some(spool) => File::open(spool.path().join("plain.zip"))?,
+                None => File::open(path)?,
+            };
+            drop(file);
+            let mut zip = zip::ZipArchive::new(BufReader::new(zip_file))
                 .with_context(|| format!("{}: not a zip archive", path.display()))?;
             // The manifest first, wherever it is.
             let mut order: Vec<usize> = (0..zip.len()).collect();
@@ -329,14 +520,73 @@ impl Walk {
 }
 
 /// The manifest inside the archive at `path`, once every file in it is
-/// whole; `None` when `path` is not named as an archive.
-pub fn check_inside(path: &Path) -> Result<Option<Manifest>> {
-    let Some((kind, _)) = Kind::of(path) else {
+/// whole; `None` when `path` is not named as an archive, or is encrypted
+/// and no `--identity` was given (an error instead when `required`).
+pub fn check_inside(path: &Path, required: bool) -> Result<Option<Manifest>> {
+    let Some(named) = Named::of(path) else {
         return Ok(None);
     };
-    walk(path, kind, &mut Check)
+    if named.encrypted && IDENTITY.get().is_none() {
+        if required {
+            bail!(
+                "{}: encrypted, without its manifest beside it: give --identity KEYFILE to check it",
+                path.display()
+            );
+        }
+        return Ok(None);
+    }
+    walk(path, named.kind, named.encrypted, &mut Check)
         .map(Some)
         .with_context(|| format!("{}", path.display()))
+}
+
+/// `dump2py --decrypt FILE --identity KEYFILE OUTPUT`: OUTPUT (an
+/// archive's name) is published once FILE decrypted whole (age checks
+/// each chunk) and every file inside matches the manifest inside.
+pub fn decrypt(file: &Path, output: Option<&Path>, overwrite: bool, verbosity: u8) -> Result<ExitCode> {
+    let Some(output) = output else {
+        usage!("--decrypt FILE --identity KEYFILE OUTPUT: name OUTPUT, the plain archive (e.g. min1.tar.zst)");
+    };
+    let Some(named) = Named::of(output).filter(|n| !n.encrypted) else {
+        usage!(
+            "--decrypt: OUTPUT {} must be named as a plain archive (.zip, .tar.gz, .tar.zst)",
+            output.display()
+        );
+    };
+    let source = File::open(file).with_context(|| format!("--decrypt {}", file.display()))?;
+    let mut reader = decrypting(source, file)?;
+    let mut staged = Staged::new(output, overwrite, false).map_err(crate::usage_of)?;
+    let out = staged.path().to_path_buf();
+    let mut w = HashedFile::create(&out).with_context(|| format!("{}", out.display()))?;
+    io::copy(&mut reader, &mut w).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: can't decrypt: {e}: refused, {} was not written",
+            file.display(),
+            output.display()
+        )
+    })?;
+    w.finish().with_context(|| format!("{}", out.display()))?;
+    let manifest = walk(&out, named.kind, false, &mut Check).with_context(|| {
+        format!(
+            "{}: decrypted, but not a whole dump2py archive: {} was not written",
+            file.display(),
+            output.display()
+        )
+    })?;
+    for (table, rows) in &manifest.tables {
+        staged.count_rows(table, *rows);
+    }
+    staged.publish()?;
+    if verbosity > 0 {
+        eprintln!(
+            "Decrypted {} to {} ({}, {}).",
+            file.display(),
+            output.display(),
+            crate::counted(manifest.files.len() as u64, "file"),
+            crate::counted(manifest.tables.values().sum(), "row")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `dump2py --restore ARCHIVE`: checks and unpacks it into the temporary
@@ -349,20 +599,17 @@ pub fn restore(
     pythonpath: &[PathBuf],
     args: &[String],
 ) -> Result<ExitCode> {
-    let Some((kind, stem)) = Kind::of(archive) else {
+    let Some(named) = Named::of(archive) else {
         usage!(
-            "--restore {}: not an archive's name (.zip, .tar.gz, .tar.zst)",
+            "--restore {}: not an archive's name (.zip, .tar.gz, .tar.zst, or one of them .age)",
             archive.display()
         );
     };
-    // The manifest beside it, when it came along.
-    if staging::sidecar_of(archive).exists() {
-        crate::verify::files(archive)?;
-    }
+    // Each file is checked against the manifest inside as it comes out.
     let spool = Spool::in_temp_dir()?;
-    let dir = spool.path().join(&stem);
+    let dir = spool.path().join(&named.stem);
     fs::create_dir(&dir)?;
-    walk(archive, kind, &mut Unpack(&dir)).with_context(|| {
+    walk(archive, named.kind, named.encrypted, &mut Unpack(&dir)).with_context(|| {
         format!(
             "{}: refused, nothing was restored",
             archive.display()

@@ -173,6 +173,9 @@ struct Cli {
 
     #[command(flatten)]
     snapshots: snapshot::SnapshotArgs,
+
+    #[command(flatten)]
+    archive: archive::ArchiveArgs,
 }
 
 // Batches are filled on reader threads and freed on the sinks' thread:
@@ -475,10 +478,14 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         usage!("--max-row-count must be at least 1");
     }
     check_languages(&cli.languages)?;
+    archive::use_identity(&cli.archive);
+    if let Some(file) = &cli.archive.decrypt {
+        return archive::decrypt(file, cli.output_dir.as_deref(), cli.overwrite, cli.verbosity);
+    }
     if let Some(dump) = &cli.verify {
         return verify_dump(cli, dump);
     }
-    if let Some(archive) = &cli.snapshots.restore {
+    if let Some(archive) = &cli.archive.restore {
         let python = site_python(cli.python.as_deref(), cli.verbosity);
         let settings = settings(cli).map(|(s, _)| s);
         return archive::restore(
@@ -486,7 +493,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             &python,
             settings.as_deref(),
             &cli.pythonpath,
-            &cli.snapshots.restore_arg,
+            &cli.archive.restore_arg,
         );
     }
     let settings = settings(cli);
@@ -530,6 +537,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         cli.output_dir.as_deref(),
         settings_module.as_deref(),
         &url,
+        !cli.archive.encrypt_to.is_empty(),
     )?;
     let output = match (&output_dir, cli.simulate) {
         (Some(dir), false) => Some(dir.clone()),
@@ -560,7 +568,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         staging::check_target(target, cli.overwrite)?;
     }
     // An archive's name: the dump is packed into it once published.
-    let packing = archive::start(output.as_deref(), cli.overwrite)?;
+    let packing = archive::start(output.as_deref(), cli.overwrite, &cli.archive)?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &output {
         sinks.push(registry::create_sink(

@@ -35,7 +35,8 @@ pub const TEST_CLOCK: &str = "DUMP2PY_TEST_NOW";
 const STAMP: &str = "%Y%m%dT%H%M%SZ";
 const STAMP_LEN: usize = 16;
 
-/// The archive suffixes a snapshot's name may end with.
+/// The archive suffixes a snapshot's name may end with (each also with
+/// `.age`, encrypted).
 pub const ARCHIVES: [&str; 3] = [".zip", ".tar.gz", ".tar.zst"];
 
 #[derive(clap::Args, Debug, Default)]
@@ -90,16 +91,6 @@ pub struct SnapshotArgs {
     /// With --verify DIR: check every snapshot, not only each site's newest.
     #[arg(long)]
     pub all_snapshots: bool,
-
-    /// Restore the dump in ARCHIVE (.zip, .tar.gz, .tar.zst) into the site
-    /// (--settings, --python): checked and unpacked into the temporary
-    /// directory (TMPDIR), then its restore.py run with --noinput.
-    #[arg(long, value_name = "ARCHIVE")]
-    pub restore: Option<PathBuf>,
-
-    /// An argument for restore.py with --restore (repeatable), e.g. --restore-arg=--quick.
-    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
-    pub restore_arg: Vec<String>,
 }
 
 impl SnapshotArgs {
@@ -128,13 +119,18 @@ impl SnapshotArgs {
     }
 
     /// The suffix of a new snapshot's name.
-    fn suffix(&self) -> &str {
-        match self.snapshot_format.as_str() {
+    fn suffix(&self, encrypted: bool) -> Result<String> {
+        let suffix = match self.snapshot_format.as_str() {
+            "dir" if encrypted => usage!(
+                "--encrypt-to encrypts an archive: add --snapshot-format zip, tar.gz or tar.zst"
+            ),
             "dir" => "",
             "zip" => ".zip",
             "tar.gz" => ".tar.gz",
             _ => ".tar.zst",
-        }
+        };
+        let age = if encrypted { ".age" } else { "" };
+        Ok(format!("{suffix}{age}"))
     }
 }
 
@@ -242,6 +238,7 @@ pub fn output(
     output_dir: Option<&Path>,
     settings: Option<&str>,
     url: &str,
+    encrypted: bool,
 ) -> Result<Option<PathBuf>> {
     let Some(dir) = &args.snapshot_dir else {
         if args.has_keep() || args.snapshot_name.is_some() || args.snapshot_format != "dir" {
@@ -264,7 +261,8 @@ pub fn output(
     };
     fs::create_dir_all(dir).with_context(|| format!("--snapshot-dir {}", dir.display()))?;
     let stamp = Offset::UTC.to_datetime(now()?).strftime(STAMP).to_string();
-    Ok(Some(dir.join(format!("{site}-{stamp}{}", args.suffix()))))
+    let suffix = args.suffix(encrypted)?;
+    Ok(Some(dir.join(format!("{site}-{stamp}{suffix}"))))
 }
 
 /// A snapshot found in a directory.
@@ -277,6 +275,7 @@ struct Found {
 
 /// The site and time in a snapshot's name: `<site>-<timestamp>[suffix]`.
 fn parse_name(name: &str) -> Option<(String, Timestamp)> {
+    let name = name.strip_suffix(".age").unwrap_or(name);
     let stem = ARCHIVES
         .iter()
         .find_map(|s| name.strip_suffix(s))

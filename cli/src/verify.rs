@@ -21,7 +21,7 @@ pub fn files(dump: &Path) -> Result<Manifest> {
     };
     // An archive carried without the manifest beside it: the one inside.
     if meta.is_file() && fs::symlink_metadata(staging::sidecar_of(dump)).is_err() {
-        if let Some(inside) = crate::archive::check_inside(dump)? {
+        if let Some(inside) = crate::archive::check_inside(dump, true)? {
             return Ok(inside);
         }
     }
@@ -121,7 +121,7 @@ pub fn files(dump: &Path) -> Result<Manifest> {
         }
     }
     // An archive: also every file inside against the manifest inside.
-    crate::archive::check_inside(dump)?;
+    crate::archive::check_inside(dump, false)?;
     Ok(manifest)
 }
 
