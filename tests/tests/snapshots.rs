@@ -452,8 +452,9 @@ fn archive_snapshots_are_kept_by_the_policy() {
 }
 
 /// `dump2py --restore ARCHIVE` restores min1 into a site whose data
-/// changed: dumpdata equals the original; a damaged archive is refused
-/// before the database is touched.
+/// changed: dumpdata equals the original, from a plain archive and from
+/// an encrypted one; a damaged archive is refused before the database is
+/// touched.
 #[test]
 fn restore_from_an_archive_gives_back_min1() {
     let lino = lino();
@@ -462,14 +463,25 @@ fn restore_from_an_archive_gives_back_min1() {
     lino.dumpdata(MIN1, &db, &before);
     let archive = t.path().join("min1.tar.gz");
     lino.ours_ok(MIN1, &db, &[], &[&s(&archive), "-v", "0"]);
-    let conn = rusqlite::Connection::open(&db).expect("open db");
-    conn.execute_batch("DELETE FROM contacts_role; UPDATE contacts_partner SET name = 'x';")
-        .expect("change");
-    drop(conn);
+    let (key, recipient) = age_key(t.path(), "key.txt");
+    let sealed = t.path().join("min1.zip.age");
+    lino.ours_ok(
+        MIN1,
+        &db,
+        &[],
+        &[&s(&sealed), "--encrypt-to", &recipient, "-v", "0"],
+    );
+    let change = || {
+        let conn = rusqlite::Connection::open(&db).expect("open db");
+        conn.execute_batch("DELETE FROM contacts_role; UPDATE contacts_partner SET name = 'x';")
+            .expect("change");
+    };
+    change();
     let changed = fs::read(&db).expect("db");
     let restore = |archive: &Path| {
         Command::new(bin())
-            .args(["--restore", &s(archive), "--settings", MIN1, "--python"])
+            .args(["--restore", &s(archive), "--identity", &s(&key)])
+            .args(["--settings", MIN1, "--python"])
             .arg(lino.python())
             .env("PYTHONPATH", root().join("tests/sites"))
             .env("DUMP2PY_TEST_DB", &db)
@@ -497,6 +509,13 @@ fn restore_from_an_archive_gives_back_min1() {
         stderr(&out)
     );
     let after = t.path().join("after.yaml");
+    lino.dumpdata(MIN1, &db, &after);
+    lino.assert_same_data(&before, &after);
+    // Encrypted: the same.
+    change();
+    let out = restore(&sealed);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let after = t.path().join("after-sealed.yaml");
     lino.dumpdata(MIN1, &db, &after);
     lino.assert_same_data(&before, &after);
 }
