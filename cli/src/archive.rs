@@ -190,7 +190,11 @@ fn recipients(args: &ArchiveArgs) -> Result<Vec<age::x25519::Recipient>> {
 
 /// When `target` is an archive's name: its staging (the target checked
 /// and locked) and where the dump goes first.
-pub fn start(target: Option<&Path>, overwrite: bool, args: &ArchiveArgs) -> Result<Option<Packing>> {
+pub fn start(
+    target: Option<&Path>,
+    overwrite: bool,
+    args: &ArchiveArgs,
+) -> Result<Option<Packing>> {
     let recipients = recipients(args)?;
     let named = target.and_then(Named::of);
     let Some((target, named)) = target.zip(named) else {
@@ -234,8 +238,8 @@ impl Packing {
 
     /// Packs the published dump into the archive and publishes it.
     pub fn finish(mut self) -> Result<()> {
-        let manifest = crate::verify::files(&self.dump_dir)
-            .context("the dump to pack does not verify")?;
+        let manifest =
+            crate::verify::files(&self.dump_dir).context("the dump to pack does not verify")?;
         let mut names = vec![MANIFEST.to_string()];
         names.extend(manifest.files.iter().map(|f| f.name.clone()));
         let out = self.staged.path().to_path_buf();
@@ -408,7 +412,10 @@ fn walk(path: &Path, kind: Kind, encrypted: bool, visit: &mut dyn Visit) -> Resu
                 n.split_once('/')
                     .is_some_and(|(dir, rest)| rest == MANIFEST && !dir.is_empty())
             });
-            if let Some(i) = first.map(str::to_string).and_then(|n| zip.index_for_name(&n)) {
+            if let Some(i) = first
+                .map(str::to_string)
+                .and_then(|n| zip.index_for_name(&n))
+            {
                 order.retain(|&j| j != i);
                 order.insert(0, i);
             }
@@ -440,7 +447,11 @@ fn walk(path: &Path, kind: Kind, encrypted: bool, visit: &mut dyn Visit) -> Resu
     let (Some(manifest), Some(stem)) = (state.manifest, state.stem) else {
         bail!("no manifest (DIR/{MANIFEST}) inside");
     };
-    if let Some(missing) = manifest.files.iter().find(|f| !state.seen.contains(&f.name)) {
+    if let Some(missing) = manifest
+        .files
+        .iter()
+        .find(|f| !state.seen.contains(&f.name))
+    {
         bail!("{stem}/{}: missing (the manifest lists it)", missing.name);
     }
     Ok(manifest)
@@ -478,10 +489,13 @@ impl Walk {
             let mut text = Vec::new();
             data.take(dump2py_core::files::MAX_JSON)
                 .read_to_end(&mut text)?;
-            let m: Manifest = serde_json::from_slice(&text)
-                .with_context(|| format!("{full}: not a manifest"))?;
+            let m: Manifest =
+                serde_json::from_slice(&text).with_context(|| format!("{full}: not a manifest"))?;
             if m.format != staging::FORMAT_DIR {
-                bail!("{full}: the manifest of a {}, not of a Python dump", m.format);
+                bail!(
+                    "{full}: the manifest of a {}, not of a Python dump",
+                    m.format
+                );
             }
             visit.file(name, &mut text.as_slice())?;
             self.manifest = Some(m);
@@ -543,7 +557,12 @@ pub fn check_inside(path: &Path, required: bool) -> Result<Option<Manifest>> {
 /// `dump2py --decrypt FILE --identity KEYFILE OUTPUT`: OUTPUT (an
 /// archive's name) is published once FILE decrypted whole (age checks
 /// each chunk) and every file inside matches the manifest inside.
-pub fn decrypt(file: &Path, output: Option<&Path>, overwrite: bool, verbosity: u8) -> Result<ExitCode> {
+pub fn decrypt(
+    file: &Path,
+    output: Option<&Path>,
+    overwrite: bool,
+    verbosity: u8,
+) -> Result<ExitCode> {
     let Some(output) = output else {
         usage!("--decrypt FILE --identity KEYFILE OUTPUT: name OUTPUT, the plain archive (e.g. min1.tar.zst)");
     };
@@ -609,12 +628,8 @@ pub fn restore(
     let spool = Spool::in_temp_dir()?;
     let dir = spool.path().join(&named.stem);
     fs::create_dir(&dir)?;
-    walk(archive, named.kind, named.encrypted, &mut Unpack(&dir)).with_context(|| {
-        format!(
-            "{}: refused, nothing was restored",
-            archive.display()
-        )
-    })?;
+    walk(archive, named.kind, named.encrypted, &mut Unpack(&dir))
+        .with_context(|| format!("{}: refused, nothing was restored", archive.display()))?;
     let mut cmd = Command::new(python);
     cmd.arg(dir.join("restore.py")).arg("--noinput").args(args);
     if let Some(s) = settings {
@@ -631,15 +646,16 @@ pub fn restore(
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("can't run {python}"))?;
+    let mut child = cmd.spawn().with_context(|| format!("can't run {python}"))?;
     let _watch = staging::watch_child(child.id());
     let status = child.wait()?;
     drop(spool);
     match status.code() {
         Some(0) => Ok(ExitCode::SUCCESS),
-        Some(n) => bail!("restore.py of {} failed (exit status {n})", archive.display()),
+        Some(n) => bail!(
+            "restore.py of {} failed (exit status {n})",
+            archive.display()
+        ),
         None => bail!("restore.py of {} was killed", archive.display()),
     }
 }

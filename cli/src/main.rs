@@ -480,7 +480,12 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     check_languages(&cli.languages)?;
     archive::use_identity(&cli.archive);
     if let Some(file) = &cli.archive.decrypt {
-        return archive::decrypt(file, cli.output_dir.as_deref(), cli.overwrite, cli.verbosity);
+        return archive::decrypt(
+            file,
+            cli.output_dir.as_deref(),
+            cli.overwrite,
+            cli.verbosity,
+        );
     }
     if let Some(dump) = &cli.verify {
         return verify_dump(cli, dump);

@@ -499,7 +499,11 @@ pub fn verify_dir(args: &SnapshotArgs, dir: &Path, verbosity: u8) -> Result<()> 
                 );
             }
         }
-        let check = if args.all_snapshots { &mine[..] } else { &mine[..1] };
+        let check = if args.all_snapshots {
+            &mine[..]
+        } else {
+            &mine[..1]
+        };
         for f in check {
             if let Err(e) = verify::files(&f.path) {
                 bad.push(format!("{} ({})", f.name, crate::one_line(&e)));

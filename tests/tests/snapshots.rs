@@ -159,10 +159,7 @@ fn weekly_monthly_and_last_are_ored_and_the_oldest_is_kept_while_counts_are_left
         err.contains(&format!("removed {}", name_of("2025-04-29T11:00:00Z"))),
         "{err}"
     );
-    assert!(
-        err.contains("4 of site min1 kept, 7 removed"),
-        "{err}"
-    );
+    assert!(err.contains("4 of site min1 kept, 7 removed"), "{err}");
 }
 
 #[test]
@@ -233,10 +230,18 @@ fn a_failed_snapshot_deletes_nothing() {
         ],
     );
     assert_eq!(same.status.code(), Some(1), "{}", stderr(&same));
-    assert!(stderr(&same).contains("already exists"), "{}", stderr(&same));
+    assert!(
+        stderr(&same).contains("already exists"),
+        "{}",
+        stderr(&same)
+    );
     // A database that fails: nothing written, nothing removed.
     let broken = t.path().join("broken.sqlite3");
-    fs::write(&broken, b"this is not a database, it is long enough to be read").expect("w");
+    fs::write(
+        &broken,
+        b"this is not a database, it is long enough to be read",
+    )
+    .expect("w");
     let failed = at(
         "2025-05-09T00:00:00Z",
         [
@@ -293,7 +298,8 @@ fn verify_dir_checks_the_newest_and_its_age() {
     let out = verify("2025-05-03T23:30:00Z", &["--max-age", "26h"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("min1: newest min1-20250502T230000Z (1 day 0 hours old), 2 snapshots"),
+        stdout(&out)
+            .contains("min1: newest min1-20250502T230000Z (1 day 0 hours old), 2 snapshots"),
         "{}",
         stdout(&out)
     );
@@ -373,10 +379,20 @@ fn snapshot_options_are_checked() {
         "../x",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let out = dump2py(["-d", &url, "--snapshot-dir", &s(&snaps), "--keep-daily", "-1"]);
+    let out = dump2py([
+        "-d",
+        &url,
+        "--snapshot-dir",
+        &s(&snaps),
+        "--keep-daily",
+        "-1",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     // Without --snapshot-name, the database's name.
-    let out = at("2025-05-02T23:00:00Z", ["-d", &url, "--snapshot-dir", &s(&snaps), "-v", "0"]);
+    let out = at(
+        "2025-05-02T23:00:00Z",
+        ["-d", &url, "--snapshot-dir", &s(&snaps), "-v", "0"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(listing(&snaps), ["db-20250502T230000Z"]);
 }
@@ -447,7 +463,10 @@ fn archive_snapshots_are_kept_by_the_policy() {
         })
         .collect();
     assert_eq!(listing(&snaps), names);
-    let out = at("2025-04-25T00:00:00Z", ["--verify", &s(&snaps), "--max-age", "26h"]);
+    let out = at(
+        "2025-04-25T00:00:00Z",
+        ["--verify", &s(&snaps), "--max-age", "26h"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -498,8 +517,15 @@ fn restore_from_an_archive_gives_back_min1() {
     fs::write(&damaged, &bytes).expect("write");
     let out = restore(&damaged);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("refused, nothing was restored"), "{}", stderr(&out));
-    assert!(fs::read(&db).expect("db") == changed, "the database was touched");
+    assert!(
+        stderr(&out).contains("refused, nothing was restored"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        fs::read(&db).expect("db") == changed,
+        "the database was touched"
+    );
     // Whole: restored, and the temporary copy is gone.
     let out = restore(&archive);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
@@ -573,7 +599,11 @@ fn encrypted_archives_decrypt_with_either_identity_and_refuse_a_flipped_byte() {
                 "0",
             ]);
             let out = dump_ok(["--verify", &s(&plain)]);
-            assert!(stdout(&out).contains("280 rows in 11 tables"), "{}", stdout(&out));
+            assert!(
+                stdout(&out).contains("280 rows in 11 tables"),
+                "{}",
+                stdout(&out)
+            );
         }
         // Another identity can't; nothing is written.
         let nope = t.path().join(format!("nope.{kind}"));
@@ -621,14 +651,28 @@ fn encrypted_archives_decrypt_with_either_identity_and_refuse_a_flipped_byte() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!stderr(&out).contains("NOTAKEY"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("not an age identity file"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not an age identity file"),
+        "{}",
+        stderr(&out)
+    );
     let secret = fs::read_to_string(&key1).expect("key");
     let secret = secret.lines().nth(1).expect("secret line");
     // Wrong names and recipients are refused before anything is read.
     for (args, error) in [
-        (vec![s(&t.path().join("x.zip")), "--encrypt-to".into(), "age1nope".into()], "not an age X25519 recipient"),
+        (
+            vec![
+                s(&t.path().join("x.zip")),
+                "--encrypt-to".into(),
+                "age1nope".into(),
+            ],
+            "not an age X25519 recipient",
+        ),
         (vec![s(&t.path().join("x.zip.age"))], "give --encrypt-to"),
-        (vec![s(&t.path().join("dir")), "--encrypt-to".into(), r1.clone()], "encrypts an archive"),
+        (
+            vec![s(&t.path().join("dir")), "--encrypt-to".into(), r1.clone()],
+            "encrypts an archive",
+        ),
     ] {
         let mut all = vec!["-d".to_string(), url.clone()];
         all.extend(args);
@@ -664,7 +708,10 @@ fn encrypted_snapshots() {
         .iter()
         .flat_map(|t| {
             let n = name_of(t);
-            [format!("{n}.tar.gz.age"), format!("{n}.tar.gz.age.dump2py.json")]
+            [
+                format!("{n}.tar.gz.age"),
+                format!("{n}.tar.gz.age.dump2py.json"),
+            ]
         })
         .collect();
     assert_eq!(listing(&snaps), names);
