@@ -376,22 +376,6 @@ impl<R: Read> Read for Hashing<R> {
 /// it was written; a renamed archive keeps it).
 fn walk(path: &Path, kind: Kind, encrypted: bool, visit: &mut dyn Visit) -> Result<Manifest> {
     let file = File::open(path).with_context(|| format!("{}", path.display()))?;
-    // An encrypted zip is decrypted into a spool first: zip reads its index at the end.
-    let mut _plain = None;
-    let file: Box<dyn Read> = match (encrypted, kind) {
-        (false, _) => Box::new(file),
-        (true, Kind::Zip) => {
-            let spool = Spool::in_temp_dir()?;
-            let tmp = spool.path().join("plain.zip");
-            let mut reader = decrypting(file, path)?;
-            io::copy(&mut reader, &mut File::create(&tmp)?)
-                .map_err(|e| anyhow::anyhow!("{}: can't decrypt: {e}", path.display()))?;
-            let plain = File::open(&tmp)?;
-            _plain = Some(spool);
-            Box::new(plain)
-        }
-        (true, _) => decrypting(file, path)?,
-    };
     let mut state = Walk {
         stem: None,
         manifest: None,
@@ -399,11 +383,19 @@ fn walk(path: &Path, kind: Kind, encrypted: bool, visit: &mut dyn Visit) -> Resu
     };
     match kind {
         Kind::Zip => {
-            let zip_file = match &_plain {
-                Some(spool) => File::open(spool.path().join("plain.zip"))?,
-                None => File::open(path)?,
+            // An encrypted zip is decrypted into a spool first: zip reads
+            // its index at the end.
+            let mut _plain = None;
+            let zip_file = if encrypted {
+                let spool = Spool::in_temp_dir()?;
+                let tmp = spool.path().join("plain.zip");
+                io::copy(&mut decrypting(file, path)?, &mut File::create(&tmp)?)
+                    .map_err(|e| anyhow::anyhow!("{}: can't decrypt: {e}", path.display()))?;
+                _plain = Some(spool);
+                File::open(&tmp)?
+            } else {
+                file
             };
-            drop(file);
             let mut zip = zip::ZipArchive::new(BufReader::new(zip_file))
                 .with_context(|| format!("{}: not a zip archive", path.display()))?;
             // The manifest first, wherever it is.
@@ -429,6 +421,11 @@ fn walk(path: &Path, kind: Kind, encrypted: bool, visit: &mut dyn Visit) -> Resu
             }
         }
         Kind::TarGz | Kind::TarZst => {
+            let file: Box<dyn Read> = if encrypted {
+                decrypting(file, path)?
+            } else {
+                Box::new(file)
+            };
             let reader: Box<dyn Read> = match kind {
                 Kind::TarGz => Box::new(flate2::read::GzDecoder::new(BufReader::new(file))),
                 _ => Box::new(zstd::Decoder::new(file)?),
