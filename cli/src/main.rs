@@ -66,7 +66,8 @@ const EXIT_USAGE: u8 = 2;
                   model; restore it inside the site with `django-admin run OUTPUT_DIR/restore.py`."
 )]
 struct Cli {
-    /// The directory where to write output files.
+    /// The directory where to write output files (or one archive file:
+    /// NAME.zip, NAME.tar.gz, NAME.tar.zst; NAME.tar.zst.age with --encrypt-to).
     #[arg(value_name = "OUTPUT_DIR")]
     output_dir: Option<PathBuf>,
 

@@ -413,7 +413,12 @@ pub fn finish(args: &SnapshotArgs, target: &Path, verbosity: u8) -> Result<()> {
             }
             continue;
         }
-        remove(f)?;
+        remove(f).with_context(|| {
+            format!(
+                "the snapshot {} is written and verified, but removing old ones stopped",
+                target.display()
+            )
+        })?;
         removed += 1;
         if verbosity >= 2 {
             eprintln!("removed {}", f.name);

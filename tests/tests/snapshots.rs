@@ -257,6 +257,37 @@ fn a_failed_snapshot_deletes_nothing() {
     );
     assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
     assert_eq!(listing(&snaps), before);
+    // Incomplete (--tolerate skipped a table): published, but nothing removed.
+    let db = t.path().join("viewed.sqlite3");
+    fs::copy(fixture("min1.sqlite3"), &db).expect("copy");
+    rusqlite::Connection::open(&db)
+        .and_then(|c| {
+            c.execute_batch(
+                "CREATE TABLE shop_old (id integer PRIMARY KEY);
+                 CREATE VIEW shop_gone AS SELECT id FROM shop_old;
+                 DROP TABLE shop_old;",
+            )
+        })
+        .expect("break db");
+    let incomplete = at(
+        "2025-05-08T00:00:00Z",
+        [
+            "-d",
+            &sqlite_url(&db),
+            "--snapshot-dir",
+            &s(&snaps),
+            "--snapshot-name",
+            "min1",
+            "--keep-last",
+            "1",
+            "-t",
+        ],
+    );
+    assert_eq!(incomplete.status.code(), Some(3), "{}", stderr(&incomplete));
+    let mut expected = before.clone();
+    expected.push(name_of("2025-05-08T00:00:00Z"));
+    assert_eq!(listing(&snaps), expected);
+    let before = expected;
     // Killed while dumping (SIGTERM from the test, before it can end):
     // whatever it reached, no old snapshot is gone.
     let mut child = Command::new(bin())
