@@ -63,9 +63,22 @@ pub struct ArchiveArgs {
     #[arg(long, value_name = "ARCHIVE")]
     pub restore: Option<PathBuf>,
 
+    /// Compress each data file of the Python dump with gzip as it is
+    /// written (NAME.py.gz; restore.py reads them with Python's gzip).
+    #[arg(long)]
+    pub gzip_data: bool,
+
     /// An argument for restore.py with --restore (repeatable), e.g. --restore-arg=--quick.
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     pub restore_arg: Vec<String>,
+}
+
+/// The Python sink's options of `--gzip-data`.
+pub fn sink_extra(args: &ArchiveArgs) -> Vec<(String, String)> {
+    match args.gzip_data {
+        true => vec![("compress".to_string(), "gzip".to_string())],
+        false => Vec::new(),
+    }
 }
 
 /// The identities of `--identity`, for every archive read in this run.

@@ -586,7 +586,10 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 overwrite: cli.overwrite,
                 max_row_count: cli.max_row_count,
                 // With -j the rows of a batch are also formatted on N threads.
-                extra: [("jobs".to_string(), cli.jobs.to_string())].into(),
+                extra: [("jobs".to_string(), cli.jobs.to_string())]
+                    .into_iter()
+                    .chain(archive::sink_extra(&cli.archive))
+                    .collect(),
             },
         )?);
     }
