@@ -762,13 +762,22 @@ fn gzip_data_files_restore_the_same() {
     let dump = t.path().join("dump");
     lino.ours_ok(MIN1, &db, &[], &[&s(&dump), "--gzip-data", "-v", "0"]);
     let names = listing(&dump);
-    assert!(names.contains(&"contacts_partner.py.gz".to_string()), "{names:?}");
-    assert!(!names.iter().any(|n| n.ends_with(".py") && n != "restore.py"), "{names:?}");
+    assert!(
+        names.contains(&"contacts_partner.py.gz".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.ends_with(".py") && n != "restore.py"),
+        "{names:?}"
+    );
     let data = fs::read(dump.join("contacts_partner.py.gz")).expect("read");
     assert_eq!(&data[..2], [0x1f, 0x8b]);
     dump_ok(["--verify", &s(&dump), "-v", "0"]);
     let conn = rusqlite::Connection::open(&db).expect("open db");
-    conn.execute_batch("DELETE FROM contacts_role;").expect("change");
+    conn.execute_batch("DELETE FROM contacts_role;")
+        .expect("change");
     drop(conn);
     lino.restore(MIN1, &db, &dump);
     let after = t.path().join("after.yaml");
