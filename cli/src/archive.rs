@@ -669,3 +669,95 @@ pub fn restore(
         None => bail!("restore.py of {} was killed", archive.display()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tar.gz of `entries` (raw names, as a hostile archive may hold them).
+    fn tar_gz(path: &Path, entries: &[(&str, &[u8])]) {
+        let file = File::create(path).expect("create");
+        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        for (name, data) in entries {
+            let mut header = tar::Header::new_ustar();
+            let raw = &mut header.as_old_mut().name;
+            raw[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_cksum();
+            tar.append(&header, *data).expect("append");
+        }
+        tar.into_inner().expect("tar").finish().expect("gz");
+    }
+
+    fn manifest_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let files: Vec<staging::ManifestFile> = files
+            .iter()
+            .map(|(name, data)| staging::ManifestFile {
+                name: name.to_string(),
+                size: data.len() as u64,
+                sha256: Sha256::digest(data)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect(),
+            })
+            .collect();
+        let m = Manifest {
+            format: staging::FORMAT_DIR.to_string(),
+            version: "test".to_string(),
+            files,
+            tables: Default::default(),
+            run: "test".to_string(),
+        };
+        serde_json::to_vec(&m).expect("json")
+    }
+
+    fn error_of(entries: &[(&str, &[u8])]) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.tar.gz");
+        tar_gz(&path, entries);
+        let out = dir.path().join("out");
+        fs::create_dir(&out).expect("mkdir");
+        let err = walk(&path, Kind::TarGz, false, &mut Unpack(&out))
+            .expect_err("refused")
+            .to_string();
+        // Nothing was written outside the directory.
+        assert!(!dir.path().join("evil.py").exists());
+        err
+    }
+
+    #[test]
+    fn hostile_or_incomplete_archives_are_refused() {
+        let data: &[u8] = b"print(1)\n";
+        let manifest = manifest_of(&[("restore.py", data)]);
+        let ok = [("d/dump2py.json", &manifest[..]), ("d/restore.py", data)];
+        {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("x.tar.gz");
+            tar_gz(&path, &ok);
+            let m = walk(&path, Kind::TarGz, false, &mut Check).expect("whole");
+            assert_eq!(m.files.len(), 1);
+        }
+        let e = error_of(&[("d/dump2py.json", &manifest), ("d/../evil.py", data)]);
+        assert!(e.contains("d/../evil.py: not a file of the dump d/"), "{e}");
+        let e = error_of(&[("d/restore.py", data), ("d/dump2py.json", &manifest)]);
+        assert!(e.contains("before the manifest"), "{e}");
+        let e = error_of(&[("d/dump2py.json", &manifest)]);
+        assert!(e.contains("d/restore.py: missing"), "{e}");
+        let e = error_of(&[
+            ("d/dump2py.json", &manifest),
+            ("d/restore.py", b"print(2)\n"),
+        ]);
+        assert!(e.contains("damaged"), "{e}");
+        let e = error_of(&[
+            ("d/dump2py.json", &manifest),
+            ("d/restore.py", data),
+            ("d/restore.py", data),
+        ]);
+        assert!(e.contains("twice"), "{e}");
+        let e = error_of(&[("../dump2py.json", &manifest)]);
+        assert!(e.contains("before the manifest"), "{e}");
+    }
+}
