@@ -24,6 +24,7 @@ mod say;
 mod outputs;
 mod plugins;
 mod progress;
+mod site_files;
 mod verify;
 
 use std::io::IsTerminal;
@@ -152,6 +153,12 @@ struct Cli {
     /// --database or --settings also its rows per table against the database.
     #[arg(long, value_name = "DUMP")]
     verify: Option<PathBuf>,
+
+    /// A whole-site snapshot: add the site's MEDIA_ROOT files (under media/), `pip freeze` of
+    /// the site's Python and the settings module and version (site.json) to the Python dump,
+    /// all in its manifest; needs --settings or --site-schema. restore.py --media puts them back.
+    #[arg(long)]
+    media: bool,
 
     /// Leave out an app's models, or one model (dumpdata's -e), from every output; repeatable.
     #[arg(short = 'e', long = "exclude", value_name = "APP_LABEL[.ModelName]")]
@@ -535,16 +542,20 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     for target in targets {
         staging::check_target(target, cli.overwrite)?;
     }
+    let python = site_python(cli.python.as_deref(), 0);
+    let mut extra_python =
+        site_files::sink_options(cli.media, meta.as_ref(), &python, output.as_deref())?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &output {
+        // With -j the rows of a batch are also formatted on N threads.
+        extra_python.insert("jobs".to_string(), cli.jobs.to_string());
         sinks.push(registry::create_sink(
             "python",
             &SinkOptions {
                 target: dir.clone(),
                 overwrite: cli.overwrite,
                 max_row_count: cli.max_row_count,
-                // With -j the rows of a batch are also formatted on N threads.
-                extra: [("jobs".to_string(), cli.jobs.to_string())].into(),
+                extra: std::mem::take(&mut extra_python),
             },
         )?);
     }
@@ -575,6 +586,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     }
     .run(&info, &mut observer)?;
     observer.finish();
+    if let (true, Some(dir)) = (cli.media, &output) {
+        site_files::report(dir, cli.verbosity);
+    }
 
     if cli.simulate {
         for (table, outcome) in &report.tables {

@@ -35,7 +35,7 @@ use hashed::take_digest;
 pub use hashed::HashedFile;
 pub use journal::{interrupted, run_id};
 pub use manifest::{
-    check_target, describe, load_manifest, read_manifest, sidecar_of, Manifest, ManifestFile,
+    check_target, describe, dir_files, load_manifest, safe_name, read_manifest, sidecar_of, Manifest, ManifestFile,
 };
 use manifest::{described, existing, write_manifest};
 pub use staged::Staged;

@@ -3,6 +3,7 @@
 
 pub mod names;
 mod restore;
+pub mod site_files;
 pub use restore::DECIMALS_AS_REAL;
 mod values;
 
@@ -36,8 +37,8 @@ pub struct PythonSink {
     stems: HashMap<String, String>,
     /// restore.py's identifiers.
     py: names::PyNames,
-    /// Data files in restore order.
-    files: Vec<String>,
+    /// Data files in restore order, with their tables.
+    files: Vec<(String, String)>,
     missing: Vec<(String, String)>,
     table: Option<TableWriter>,
     line: String,
@@ -47,6 +48,8 @@ pub struct PythonSink {
     /// With `-j N`, N threads format each batch's rows (in slices, written
     /// in order).
     format_pool: Option<rayon::ThreadPool>,
+    /// `--media`: the site's files to add beside the data.
+    site_files: Option<site_files::SiteFiles>,
 }
 
 /// A batch is split among the formatting threads in slices of at least
@@ -103,6 +106,7 @@ impl PythonSink {
             stale: BTreeMap::new(),
             warnings: Vec::new(),
             format_pool,
+            site_files: site_files::SiteFiles::from_extra(&options.extra),
         })
     }
 
@@ -154,7 +158,7 @@ impl PythonSink {
         tw.part = part;
         tw.part_rows = 0;
         tw.written.push(path);
-        self.files.push(name);
+        self.files.push((name, model.table.name.clone()));
         Ok(())
     }
 
@@ -461,7 +465,11 @@ impl Sink for PythonSink {
         }
         restore::main(&mut text, &self.site, &self.files, &self.missing);
         let path = self.dir().join("restore.py");
-        fs::write(&path, text).map_err(|e| Error::io(&path, e))
+        fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        if let Some(files) = &self.site_files {
+            files.write(self.staged.path(), &self.site)?;
+        }
+        Ok(())
     }
 
     fn publish(&mut self) -> Result<()> {

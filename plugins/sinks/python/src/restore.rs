@@ -285,7 +285,12 @@ fn may_be_duration(model: &Model, f: &dump2py_core::django::Field) -> bool {
 }
 
 /// `main` and the command line; `files` are the data files in order.
-pub fn main(out: &mut String, site: &Site, files: &[String], missing: &[(String, String)]) {
+pub fn main(
+    out: &mut String,
+    site: &Site,
+    files: &[(String, String)],
+    missing: &[(String, String)],
+) {
     // What restore.py checks of the site before it empties the database:
     // each dumped model (by label, or by table without metadata) and the
     // fields its create function passes.
@@ -320,8 +325,14 @@ pub fn main(out: &mut String, site: &Site, files: &[String], missing: &[(String,
         );
     }
     out.push_str(if missing.is_empty() { "}\n" } else { ",\n}\n" });
+    // Each data file's table: what --only, --exclude and --resume go by.
+    out.push_str("\n\nDATA_FILES = {\n");
+    for (f, table) in files {
+        let _ = writeln!(out, "    {}: {},", lit(f), lit(table));
+    }
+    out.push_str("}\n");
     out.push_str(MAIN_HEAD);
-    for f in files {
+    for (f, _) in files {
         let _ = writeln!(out, "            execfile({}, *args)", lit(f));
     }
     out.push_str(MAIN_TAIL);
