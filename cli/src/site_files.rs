@@ -65,10 +65,16 @@ fn pip_freeze(python: &str) -> Result<String> {
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
         .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("--media: can't run the site's Python '{python}' for pip freeze"))?;
+        .with_context(|| {
+            format!("--media: can't run the site's Python '{python}' for pip freeze")
+        })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let why = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let why = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         anyhow::bail!(
             "--media: `{python} -m pip freeze` failed ({}): {}",
             out.status,

@@ -35,7 +35,8 @@ use hashed::take_digest;
 pub use hashed::HashedFile;
 pub use journal::{interrupted, run_id};
 pub use manifest::{
-    check_target, describe, dir_files, load_manifest, safe_name, read_manifest, sidecar_of, Manifest, ManifestFile,
+    check_target, describe, dir_files, load_manifest, read_manifest, safe_name, sidecar_of,
+    Manifest, ManifestFile,
 };
 use manifest::{described, existing, write_manifest};
 pub use staged::Staged;
