@@ -111,6 +111,22 @@ fn model_data(db: &Path, label: &str) -> String {
     stdout(&lino().admin_ok(MIN1, db, &["dumpdata", label, "--format", "json"]))
 }
 
+/// `dumpdata LABELS` (one run), each model's objects apart.
+fn models_data(db: &Path, labels: &[&str]) -> Vec<Vec<serde_json::Value>> {
+    let mut args = vec!["dumpdata", "--format", "json"];
+    args.extend(labels);
+    let text = stdout(&lino().admin_ok(MIN1, db, &args));
+    let objects: Vec<serde_json::Value> = serde_json::from_str(&text).expect("dumpdata JSON");
+    (labels.iter())
+        .map(|l| {
+            (objects.iter())
+                .filter(|o| o["model"].as_str() == Some(&l.to_lowercase()))
+                .cloned()
+                .collect()
+        })
+        .collect()
+}
+
 fn sql(db: &Path, sql: &str) {
     let conn = rusqlite::Connection::open(db).expect("open db");
     conn.execute_batch(sql).expect("sql");
@@ -203,12 +219,12 @@ fn only_and_exclude_restore_exactly_those_models() {
         "countries.Country",
         "users.User",
     ];
-    let original: Vec<String> = labels.iter().map(|l| model_data(&db, l)).collect();
+    let original = models_data(&db, &labels);
     let changed = "DELETE FROM contacts_role; \
                    UPDATE countries_country SET name = 'Changed' WHERE isocode = 'BE'; \
                    UPDATE users_user SET first_name = 'Changed';";
     sql(&db, changed);
-    let now = |db: &Path| -> Vec<String> { labels.iter().map(|l| model_data(db, l)).collect() };
+    let now = |db: &Path| models_data(db, &labels);
     let edited = now(&db);
     assert_ne!(edited[0], original[0]);
     assert_ne!(edited[2], original[2]);
