@@ -458,6 +458,9 @@ def main(args):
                 raise SystemExit("Restore cancelled.")
         if state is not None:
             state.create()
+        else:
+            # What a killed --resume left is of no use after this restore.
+            _Dump2pyState.discard(loader.db)
     os.chdir(here)
     args = (globals(), locals())
     try:

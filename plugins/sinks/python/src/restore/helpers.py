@@ -433,6 +433,14 @@ class _Dump2pyState:
         with connections[self.db].cursor() as cursor:
             cursor.execute("DROP TABLE %s" % _DUMP2PY_STATE)
 
+    @staticmethod
+    def discard(db):
+        """Drops the state of an earlier --resume, if any."""
+        conn = connections[db]
+        if _DUMP2PY_STATE in conn.introspection.table_names():
+            with conn.cursor() as cursor:
+                cursor.execute("DROP TABLE %s" % _DUMP2PY_STATE)
+
 
 def _dump2py_media_plan(here, manifest, overwrite):
     """--media: (source, target) of each media file of the dump, checked
