@@ -27,6 +27,7 @@ mod outputs;
 mod plugins;
 mod progress;
 mod retention;
+mod site_files;
 mod snapshot;
 mod verify;
 
@@ -158,6 +159,12 @@ struct Cli {
     /// --database or --settings also its rows per table against the database.
     #[arg(long, value_name = "DUMP")]
     verify: Option<PathBuf>,
+
+    /// A whole-site snapshot: add the site's MEDIA_ROOT files (under media/), `pip freeze` of
+    /// the site's Python and the settings module and version (site.json) to the Python dump,
+    /// all in its manifest; needs --settings or --site-schema. restore.py --media puts them back.
+    #[arg(long)]
+    media: bool,
 
     /// Leave out an app's models, or one model (dumpdata's -e), from every output; repeatable.
     #[arg(short = 'e', long = "exclude", value_name = "APP_LABEL[.ModelName]")]
@@ -608,6 +615,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     }
     // An archive's name: the dump is packed into it once published.
     let packing = archive::start(output.as_deref(), cli.overwrite, &cli.archive)?;
+    let python = site_python(cli.python.as_deref(), 0);
+    let mut extra_python =
+        site_files::sink_options(cli.media, meta.as_ref(), &python, output.as_deref())?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &output {
         sinks.push(registry::create_sink(
@@ -620,7 +630,11 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 max_row_count: cli.max_row_count,
                 // With -j the rows of a batch are also formatted on N threads.
                 jobs: usize::from(cli.jobs),
-                values: cli.outputs.values_for("python"),
+                values: {
+                    let mut values = cli.outputs.values_for("python");
+                    values.append(&mut extra_python);
+                    values
+                },
             },
         )?);
     }
@@ -651,6 +665,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     }
     .run(&info, &mut observer)?;
     observer.finish();
+    if let (true, Some(dir)) = (cli.media, &output) {
+        site_files::report(dir, cli.verbosity);
+    }
     if let Some(packing) = packing {
         packing.finish()?;
     }
