@@ -45,7 +45,45 @@ pub struct HashedFile {
     buf: Vec<u8>,
     full: Option<SyncSender<Vec<u8>>>,
     empty: Receiver<Vec<u8>>,
-    writer: Option<JoinHandle<io::Result<Digested>>>,
+    writer: Option<JoinHandle<io::Result<Written>>>,
+}
+
+/// What the writer thread leaves: the file, its bytes hashed, its size.
+struct Written {
+    file: File,
+    hash: Sha256,
+    size: u64,
+}
+
+impl Written {
+    /// Syncs the file (unless `--no-sync`) and records its digest under
+    /// `path`.
+    fn record(self, path: &Path) -> io::Result<()> {
+        if sync_on() {
+            self.file.sync_all()?;
+        }
+        let digest = Digested {
+            size: self.size,
+            sha256: self.hash.finalize().into(),
+            modified: self.file.metadata()?.modified().ok(),
+        };
+        let mut digests = DIGESTS.lock().map_err(|_| io::Error::other("poisoned"))?;
+        (digests.get_or_insert_with(HashMap::new)).insert(path.to_path_buf(), digest);
+        Ok(())
+    }
+}
+
+/// A file written whole but for its head, which may change: its first
+/// bytes (a header that counts what follows) are known only later.
+/// [`HashedFile::pause`] makes one, [`Paused::finish`] ends it. Nothing is
+/// synced or recorded before: a head that was right costs nothing more; one
+/// of the same length is written over the old and the file hashed again;
+/// another is written with a copy of the rest.
+pub struct Paused {
+    path: PathBuf,
+    head: Vec<u8>,
+    hash: Sha256,
+    size: u64,
 }
 
 impl HashedFile {
@@ -74,10 +112,22 @@ impl HashedFile {
     /// `--no-sync`, for the disk); records the file's digest.
     pub fn finish(mut self) -> io::Result<()> {
         self.send()?;
-        let digest = self.join()?;
-        let mut digests = DIGESTS.lock().map_err(|_| io::Error::other("poisoned"))?;
-        (digests.get_or_insert_with(HashMap::new)).insert(self.path.clone(), digest);
-        Ok(())
+        let written = self.join()?;
+        written.record(&self.path)
+    }
+
+    /// Writes what is left and waits for the writer, neither syncing nor
+    /// recording: `head` is what was written first, to be replaced by
+    /// [`Paused::finish`].
+    pub fn pause(mut self, head: Vec<u8>) -> io::Result<Paused> {
+        self.send()?;
+        let Written { hash, size, .. } = self.join()?;
+        Ok(Paused {
+            path: self.path.clone(),
+            head,
+            hash,
+            size,
+        })
     }
 
     fn send(&mut self) -> io::Result<()> {
@@ -100,7 +150,7 @@ impl HashedFile {
             .unwrap_or_else(|| io::Error::other("the writer stopped")))
     }
 
-    fn join(&mut self) -> io::Result<Digested> {
+    fn join(&mut self) -> io::Result<Written> {
         self.full = None;
         match self.writer.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
@@ -143,11 +193,59 @@ impl Drop for HashedFile {
     }
 }
 
+impl Paused {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Ends the file as `to` (its path, or another in the same
+    /// directory), with `head` in place of the head written first.
+    pub fn finish(self, head: &[u8], to: &Path) -> io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        use std::os::unix::fs::FileExt;
+        if to != self.path {
+            std::fs::rename(&self.path, to)?;
+        }
+        if head == self.head {
+            let file = File::options().write(true).open(to)?;
+            let (hash, size) = (self.hash, self.size);
+            return Written { file, hash, size }.record(to);
+        }
+        if head.len() == self.head.len() {
+            let mut file = File::options().read(true).write(true).open(to)?;
+            file.write_all_at(head, 0)?;
+            let mut hash = Sha256::new();
+            hash.update(head);
+            file.seek(SeekFrom::Start(head.len() as u64))?;
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                let n = file.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                hash.update(&buf[..n]);
+            }
+            let size = self.size;
+            return Written { file, hash, size }.record(to);
+        }
+        // Another length: the rest moves.
+        let old = to.with_extension("head.old");
+        std::fs::rename(to, &old)?;
+        let mut from = File::open(&old)?;
+        from.seek(SeekFrom::Start(self.head.len() as u64))?;
+        let mut out = HashedFile::create(to)?;
+        out.write_all(head)?;
+        io::copy(&mut from, &mut out)?;
+        out.finish()?;
+        std::fs::remove_file(&old)
+    }
+}
+
 fn write_chunks(
     mut file: File,
     full: Receiver<Vec<u8>>,
     empty: SyncSender<Vec<u8>>,
-) -> io::Result<Digested> {
+) -> io::Result<Written> {
     let mut hash = Sha256::new();
     let mut size = 0u64;
     for mut chunk in full {
@@ -157,14 +255,7 @@ fn write_chunks(
         chunk.clear();
         let _ = empty.try_send(chunk);
     }
-    if sync_on() {
-        file.sync_all()?;
-    }
-    Ok(Digested {
-        size,
-        sha256: hash.finalize().into(),
-        modified: file.metadata()?.modified().ok(),
-    })
+    Ok(Written { file, hash, size })
 }
 
 #[cfg(test)]
@@ -191,6 +282,31 @@ mod tests {
         assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(&want)));
         // Taken once; a file changed since is read again.
         assert_eq!(take_digest(&path), None);
+    }
+
+    #[test]
+    fn a_paused_file_ends_with_its_new_head_and_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = vec![b'b'; 2 * CHUNK + 7];
+        for (i, head) in ["old!", "new!", "longer", "old!"].iter().enumerate() {
+            let path = dir.path().join(format!("f{i}"));
+            let to = dir.path().join(format!("g{i}"));
+            let mut f = HashedFile::create(&path).unwrap();
+            f.write_all(b"old!").unwrap();
+            f.write_all(&body).unwrap();
+            let paused = f.pause(b"old!".to_vec()).unwrap();
+            assert_eq!(take_digest(&path), None, "nothing recorded while paused");
+            paused.finish(head.as_bytes(), &to).unwrap();
+            let mut want = head.as_bytes().to_vec();
+            want.extend_from_slice(&body);
+            assert_eq!(std::fs::read(&to).unwrap(), want, "head {head}");
+            assert!(!path.exists());
+            let d = take_digest(&to).unwrap();
+            assert_eq!(d.size, want.len() as u64);
+            assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(&want)));
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+            assert_eq!(left.len(), i + 1, "no file left beside");
+        }
     }
 
     #[test]

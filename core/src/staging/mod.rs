@@ -32,7 +32,7 @@ mod transaction;
 
 use beside::{clean_stale, hex, Names, TargetLock};
 use hashed::take_digest;
-pub use hashed::HashedFile;
+pub use hashed::{HashedFile, Paused};
 pub use journal::{interrupted, run_id};
 pub use manifest::{
     check_target, describe, load_manifest, read_manifest, sidecar_of, Manifest, ManifestFile,
