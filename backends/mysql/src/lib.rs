@@ -4,6 +4,7 @@
 //! `ssl-mode`, over rustls.
 
 mod django;
+mod estimate;
 mod jobs;
 mod schema;
 mod tls;
@@ -431,6 +432,10 @@ impl Source for MysqlSource {
         // Already set by another source: the same snapshot read the same.
         let _ = self.invisible.set(invisible);
         Ok(schema)
+    }
+
+    fn estimate_rows(&mut self, tables: &[&Table]) -> Vec<Option<u64>> {
+        self.estimates(tables)
     }
 
     fn count_rows(&mut self, table: &Table) -> Result<u64> {

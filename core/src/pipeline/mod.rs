@@ -184,6 +184,11 @@ impl Pipeline<'_> {
             .filter(|m| site.cycles.iter().any(|c| c.label == m.label()))
             .collect();
         let mut counts = self.count_models(&in_cycles, &chains, &mut workers);
+        // The content types, read already, are counted.
+        if let Some(batches) = &ct_batches {
+            let rows = batches.iter().map(|b| b.len() as u64).sum();
+            counts.insert(CONTENT_TYPE_TABLE.to_string(), Ok(rows));
+        }
         let mut site = if site.cycles.is_empty() {
             site
         } else {
