@@ -200,7 +200,7 @@ impl Paused {
 
     /// Ends the file as `to` (its path, or another in the same
     /// directory), with `head` in place of the head written first.
-    pub fn finish(self, head: &[u8], to: &Path) -> io::Result<()> {
+    pub fn finish(&self, head: &[u8], to: &Path) -> io::Result<()> {
         use std::io::{Read, Seek, SeekFrom};
         use std::os::unix::fs::FileExt;
         if to != self.path {
@@ -208,7 +208,7 @@ impl Paused {
         }
         if head == self.head {
             let file = File::options().write(true).open(to)?;
-            let (hash, size) = (self.hash, self.size);
+            let (hash, size) = (self.hash.clone(), self.size);
             return Written { file, hash, size }.record(to);
         }
         if head.len() == self.head.len() {

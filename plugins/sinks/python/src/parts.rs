@@ -12,6 +12,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dump2py_core::django::Model;
 use dump2py_core::error::{Error, Result};
@@ -147,17 +148,42 @@ impl TableWriter {
     pub fn finish(mut self, model: &Model) -> Result<Vec<String>> {
         self.pause(true)?;
         let parts = parts_of(self.rows, self.max_rows);
-        let mut names = Vec::new();
-        for (part, paused) in (1..).zip(std::mem::take(&mut self.paused)) {
-            let name = names::file_name(&self.stem, parts, part);
-            let to = self.dir.join(&name);
-            let head = header(model, self.rows, parts, part);
-            paused
-                .finish(head.as_bytes(), &to)
-                .map_err(|e| Error::io(&to, e))?;
-            names.push(name);
+        let paused = std::mem::take(&mut self.paused);
+        let names: Vec<String> = (1..=parts)
+            .map(|part| names::file_name(&self.stem, parts, part))
+            .collect();
+        // Parts hashed again are hashed on every core (the reader waits).
+        if names.len() != paused.len() {
+            return Err(Error::table(
+                &model.table.name,
+                format!("{} rows in {} parts", self.rows, paused.len()),
+            ));
         }
-        Ok(names)
+        let next = AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (dir, rows, paused, names, next) = (&self.dir, self.rows, &paused, &names, &next);
+        let finish = move || -> Result<()> {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let (Some(p), Some(name)) = (paused.get(i), names.get(i)) else {
+                    return Ok(());
+                };
+                let to = dir.join(name);
+                let head = header(model, rows, parts, i as u64 + 1);
+                p.finish(head.as_bytes(), &to)
+                    .map_err(|e| Error::io(&to, e))?;
+            }
+        };
+        std::thread::scope(|scope| {
+            let others: Vec<_> = (1..threads.min(paused.len()))
+                .map(|_| scope.spawn(finish))
+                .collect();
+            let mine = finish();
+            (others.into_iter())
+                .map(|t| t.join().unwrap_or_else(|_| Err(Error::Usage("a thread panicked".into()))))
+                .fold(mine, Result::and)
+        })?;
+        Ok(names.clone())
     }
 
     /// The files written so far, for a table that is skipped.
