@@ -362,11 +362,15 @@ fn the_total_is_the_servers_estimate_corrected_as_rows_arrive() {
     let text = on_terminal(&["-d", &db.url, &dump.to_string_lossy()]);
     let frames = progress_frames(&text);
     assert!(
-        frames.iter().any(|f| f.starts_with("0/1 table  0/400.0k rows")),
+        frames
+            .iter()
+            .any(|f| f.starts_with("0/1 table  0/400.0k rows")),
         "{frames:?}"
     );
     assert!(
-        frames.iter().any(|f| f.contains("/400.0k rows") && f.contains("  ETA ")),
+        frames
+            .iter()
+            .any(|f| f.contains("/400.0k rows") && f.contains("  ETA ")),
         "{frames:?}"
     );
     let last = frames.last().map(String::as_str).unwrap_or_default();

@@ -1066,9 +1066,15 @@ fn no_table_is_counted_before_its_read_but_in_a_cycle() {
         let starts: Vec<&String> = calls.iter().filter(|c| c.starts_with("start ")).collect();
         let at = |t: &str| (starts.iter()).position(|c| c.starts_with(&format!("start {t} ")));
         assert!(at("app_cycb") < at("app_cyca"), "{case}: {starts:?}");
-        assert!(starts.iter().any(|c| c.starts_with("start app_cyca 3 ")), "{case}");
+        assert!(
+            starts.iter().any(|c| c.starts_with("start app_cyca 3 ")),
+            "{case}"
+        );
         let thing = estimates.map_or(0, |e| 10 + e);
         let want = format!("start app_thing {thing} ");
-        assert!(starts.iter().any(|c| c.starts_with(&want)), "{case}: {starts:?}");
+        assert!(
+            starts.iter().any(|c| c.starts_with(&want)),
+            "{case}: {starts:?}"
+        );
     }
 }

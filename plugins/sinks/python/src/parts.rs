@@ -180,7 +180,10 @@ impl TableWriter {
                 .collect();
             let mine = finish();
             (others.into_iter())
-                .map(|t| t.join().unwrap_or_else(|_| Err(Error::Usage("a thread panicked".into()))))
+                .map(|t| {
+                    t.join()
+                        .unwrap_or_else(|_| Err(Error::Usage("a thread panicked".into())))
+                })
                 .fold(mine, Result::and)
         })?;
         Ok(names.clone())

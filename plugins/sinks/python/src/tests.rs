@@ -129,9 +129,7 @@ fn values_and_create_function() {
          if price is not None: price = Decimal(price)\n    kw = dict()\n    kw.update(id=id)\n    \
          if name is not None: kw.update(bv2kw('name',name))\n"
     ));
-    assert!(
-        restore.contains("return settings.SITE.babelkw(fieldname, en=values[0], de=values[1])")
-    );
+    assert!(restore.contains("return settings.SITE.babelkw(fieldname, en=values[0], de=values[1])"));
     assert!(restore.contains("    execfile('app_thing.py', *args)\n"));
 }
 
@@ -197,8 +195,8 @@ fn a_wrong_count_is_mended() {
 fn dump_with(dir: &Path, max: u64, expected: u64, rows: i64) -> String {
     let target = dir.join(format!("dump-{max}-{expected}-{rows}"));
     let files = write(dir, max, expected, rows);
-    let manifest = dump2py_core::staging::read_manifest(&target.join("dump2py.json"))
-        .expect("manifest");
+    let manifest =
+        dump2py_core::staging::read_manifest(&target.join("dump2py.json")).expect("manifest");
     for f in &manifest.files {
         let now = dump2py_core::staging::describe(&target.join(&f.name), &f.name).expect("file");
         assert_eq!(&now, f, "the manifest says what is on disk");
