@@ -22,7 +22,9 @@
 # the big table.
 #
 #   BEFORE=/path/to/old/dump2py bench/floor.sh [ROWS]
-#   BACKENDS="postgres mariadb sqlite" (the default)
+#   BACKENDS="postgres mariadb sqlite" (the default); BIN: this dump2py
+#   (default: built for release); RUNS=0: only the check of the bytes;
+#   SAME=0: no check of the bytes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
@@ -31,8 +33,11 @@ backends="${BACKENDS:-postgres mariadb sqlite}"
 before="${BEFORE:-}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cargo build --release -q -p dump2py
-bin="$PWD/target/release/dump2py"
+bin="${BIN:-}"
+if [ -z "$bin" ]; then
+    cargo build --release -q -p dump2py
+    bin="$PWD/target/release/dump2py"
+fi
 cols="id, email, name, street, is_active, balance, created, birth_date, remarks"
 
 pg() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres "$@"; }
@@ -211,12 +216,13 @@ echo "dump2py $("$bin" --version | cut -d' ' -f2), $rows rows, median of $runs i
 for backend in $backends; do
     "make_$backend"
     url="$(url_of "$backend")"
-    if [ -n "$before" ]; then
+    if [ -n "$before" ] && [ "${SAME:-1}" = 1 ]; then
         edge="$(make_edge "$backend")"
         same "$backend edge tables, --max-row-count 1000" "$edge" -m 1000
         drop_edge "$backend"
         same "$backend $rows rows" "$url"
     fi
+    [ "$runs" = 0 ] && continue
     : > "$work/times"
     labels="floor peer dump2py dump2py-no-sync"
     [ -n "$before" ] && labels="$labels before before-no-sync"
@@ -235,8 +241,8 @@ for backend in $backends; do
     echo "$backend ($(peer_name "$backend") as the peer):"
     peer="$(median peer 2)" floor="$(median floor 2)"
     for l in $labels; do
-        awk -v l="$l" -v t="$(median "$l" 2)" -v m="$(median "$l" 3)" -v load="$(median "$l" 4)" \
+        awk -v l="$l" -v t="$(median "$l" 2)" -v m="$(median "$l" 3)" -v ld="$(median "$l" 4)" \
             -v p="$peer" -v f="$floor" 'BEGIN {
-            printf "  %-16s %6.2f s  %6.1f MB  load %5.2f  /peer %.2f  /floor %.2f\n", l, t, m / 1024, load, t / p, t / f }'
+            printf "  %-16s %6.2f s  %6.1f MB  load %5.2f  /peer %.2f  /floor %.2f\n", l, t, m / 1024, ld, t / p, t / f }'
     done
 done
