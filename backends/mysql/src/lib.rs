@@ -3,7 +3,9 @@
 //! text protocol (what Django's drivers read). TLS as the MySQL client's
 //! `ssl-mode`, over rustls.
 
+mod columns;
 mod django;
+mod estimate;
 mod jobs;
 mod schema;
 mod tls;
@@ -434,23 +436,17 @@ impl Source for MysqlSource {
         Ok(schema)
     }
 
+    fn estimate_rows(&mut self, tables: &[&Table]) -> Vec<Option<u64>> {
+        self.estimates(tables)
+    }
+
     fn count_rows(&mut self, table: &Table) -> Result<u64> {
         self.check_visible(table)?;
         let sql = format!("SELECT count(*) FROM {}", quote(&table.name));
         let rows = self
             .rows(&sql)
             .map_err(|e| self.table_error(&table.name, e))?;
-        // information_schema shows only the columns the user has a
-        // privilege on; `SELECT *` needs them all.
-        let all = format!("SELECT * FROM {} LIMIT 0", quote(&table.name));
-        self.rows(&all)
-            .map_err(|e| match self.table_error(&table.name, e) {
-                Error::Table { table, message } => Error::Table {
-                    table,
-                    message: format!("the user may read only some of its columns: {message}"),
-                },
-                other => other,
-            })?;
+        self.check_all_columns(table)?;
         let n = rows
             .first()
             .and_then(|r| r.first())
@@ -574,6 +570,7 @@ impl MysqlSource {
         out: &mut BatchFn,
     ) -> Result<()> {
         self.check_visible(table)?;
+        self.check_all_columns(table)?;
         let batch_rows = batch_rows.max(1);
         let mut convs = Vec::with_capacity(table.columns.len());
         for c in &table.columns {

@@ -6,6 +6,7 @@
 mod catalog;
 mod copy;
 mod django;
+mod estimate;
 mod tls;
 mod types;
 mod url;
@@ -682,6 +683,10 @@ impl Source for PgSource {
             scattered,
         });
         Ok(Schema { tables })
+    }
+
+    fn estimate_rows(&mut self, tables: &[&Table]) -> Vec<Option<u64>> {
+        self.estimates(tables)
     }
 
     fn count_rows(&mut self, table: &Table) -> Result<u64> {
