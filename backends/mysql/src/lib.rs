@@ -192,7 +192,7 @@ async fn connect_tls(
         Err(e) if spec.check() == Check::Chain => {
             match tls::trusted_names(&e).and_then(|n| n.into_iter().next()) {
                 Some(name) => {
-                    let ssl = ssl.with_danger_tls_hostname_override(Some(tls::checkable(&name)));
+                    let ssl = ssl.with_danger_tls_hostname_override(Some(dump2py_tls::checkable(&name)));
                     attempt(spec, Some(ssl)).await
                 }
                 None => Err(e),
