@@ -33,7 +33,13 @@ pub(crate) fn ssl_opts(spec: &ConnSpec) -> Result<Option<SslOpts>, String> {
             let roots = dump2py_tls::roots(spec.ssl_ca.as_deref(), &MYSQL, &setting)?;
             SslOpts::default()
                 .with_disable_built_in_roots(true)
-                .with_root_certs(roots.usable.into_iter().map(|c| c.to_vec().into()).collect())
+                .with_root_certs(
+                    roots
+                        .usable
+                        .into_iter()
+                        .map(|c| c.to_vec().into())
+                        .collect(),
+                )
                 // Not honoured by mysql_async 0.37.1 (its check misses rustls'
                 // current error); `trusted_names` covers for it.
                 .with_danger_skip_domain_validation(check == Check::Chain)
@@ -82,7 +88,12 @@ pub(crate) fn trusted_names(e: &mysql_async::Error) -> Option<Vec<String>> {
         rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
             presented,
             ..
-        }) => Some(presented.iter().filter_map(|p| dump2py_tls::presented_name(p)).collect()),
+        }) => Some(
+            presented
+                .iter()
+                .filter_map(|p| dump2py_tls::presented_name(p))
+                .collect(),
+        ),
         rustls::Error::InvalidCertificate(CertificateError::NotValidForName) => Some(Vec::new()),
         _ => None,
     }
@@ -111,9 +122,10 @@ pub(crate) fn explain(spec: &ConnSpec, e: &rustls::Error) -> String {
         ),
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
             let names: Vec<String> = match c {
-                CertificateError::NotValidForNameContext { presented, .. } => {
-                    presented.iter().filter_map(|p| dump2py_tls::presented_name(p)).collect()
-                }
+                CertificateError::NotValidForNameContext { presented, .. } => presented
+                    .iter()
+                    .filter_map(|p| dump2py_tls::presented_name(p))
+                    .collect(),
                 _ => Vec::new(),
             };
             if names.is_empty() {

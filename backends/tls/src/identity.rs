@@ -73,7 +73,10 @@ impl Identity {
     /// refuses what webpki can't read, such as X.509 v1, which openssl
     /// 3.0's `x509 -req` makes by PostgreSQL's own recipe; libpq sends
     /// those, and so does this, for the server to judge.
-    pub fn certified(&self, provider: &rustls::crypto::CryptoProvider) -> Result<CertifiedKey, String> {
+    pub fn certified(
+        &self,
+        provider: &rustls::crypto::CryptoProvider,
+    ) -> Result<CertifiedKey, String> {
         let (cert, key, o) = (&self.cert_file, &self.key_file, &self.options);
         let signer = provider
             .key_provider

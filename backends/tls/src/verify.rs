@@ -25,10 +25,12 @@ pub fn client_config(
         (Check::Nothing, _) => (None, Vec::new()),
         (_, None) => return Err("no trusted root certificates to check the server's".into()),
         (_, Some(roots)) => {
-            let verifier =
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots.store), Arc::clone(&provider))
-                    .build()
-                    .map_err(|e| format!("can't set up certificate checks: {e}"))?;
+            let verifier = WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots.store),
+                Arc::clone(&provider),
+            )
+            .build()
+            .map_err(|e| format!("can't set up certificate checks: {e}"))?;
             (Some(verifier), roots.given)
         }
     };
