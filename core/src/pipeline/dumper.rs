@@ -154,9 +154,8 @@ impl Dumper<'_> {
                 rows += batch.len() as u64;
                 observer.rows_read(batch.len() as u64);
                 for (sink, _) in sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
-                    sink.rows(model, &batch).map_err(|e| {
-                        blame(e, transformers, &reading, original.as_ref(), &batch)
-                    })?;
+                    sink.rows(model, &batch)
+                        .map_err(|e| blame(e, transformers, &reading, original.as_ref(), &batch))?;
                 }
                 batch.recycle();
                 Ok(true)
