@@ -14,6 +14,7 @@ const MYSQL: Options = Options {
     root: "ssl-ca",
     cert: "ssl-cert",
     key: "ssl-key",
+    key_in_cert: true,
 };
 
 /// The TLS settings `spec` asks for; None without TLS. The error is a

@@ -24,6 +24,7 @@ const LIBPQ: Options = Options {
     root: "sslrootcert",
     cert: "sslcert",
     key: "sslkey",
+    key_in_cert: false,
 };
 
 /// The rustls settings `spec` asks for; None without TLS. The error is a

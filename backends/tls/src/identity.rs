@@ -44,7 +44,7 @@ impl Identity {
         }
         let private = match PrivateKeyDer::from_pem_slice(&pem) {
             Ok(k) => k,
-            Err(pem::Error::NoItemsFound) if key == cert => {
+            Err(pem::Error::NoItemsFound) if options.key_in_cert && key == cert => {
                 return Err(format!(
                     "{} {cert} holds no private key: give {}=FILE",
                     options.cert, options.key

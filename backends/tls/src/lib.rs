@@ -39,6 +39,9 @@ pub struct Options {
     pub cert: &'static str,
     /// The client's private key: `sslkey`, `ssl-key`.
     pub key: &'static str,
+    /// The key is read from the certificate's file unless given (MySQL's
+    /// `ssl-key`): a certificate file without one says so.
+    pub key_in_cert: bool,
 }
 
 /// The five levels of libpq's `sslmode` and the MySQL client's

@@ -47,6 +47,7 @@ const OPTIONS: Options = Options {
     root: "ssl-ca",
     cert: "ssl-cert",
     key: "ssl-key",
+    key_in_cert: true,
 };
 
 #[test]
@@ -68,5 +69,41 @@ fn root_files_are_named_when_wrong() {
     assert_eq!(
         e,
         Some(format!("ssl-ca {empty} holds no usable CA certificate"))
+    );
+}
+
+#[test]
+fn a_certificate_file_without_a_key_is_named_as_each_client_names_it() {
+    let dir = std::env::temp_dir().join(format!("dump2py-tls-id-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("test directory");
+    let cert = dir.join("client.crt");
+    // Well-formed PEM; rustls parses what is inside only when it is used.
+    std::fs::write(
+        &cert,
+        "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n",
+    )
+    .expect("test file");
+    let cert = cert.to_string_lossy().into_owned();
+    let libpq = Options {
+        root: "sslrootcert",
+        cert: "sslcert",
+        key: "sslkey",
+        key_in_cert: false,
+    };
+    let mysql = Identity::read(&OPTIONS, &cert, &cert).err();
+    let postgres = Identity::read(&libpq, &cert, &cert).err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        mysql,
+        Some(format!(
+            "ssl-cert {cert} holds no private key: give ssl-key=FILE"
+        ))
+    );
+    assert_eq!(
+        postgres,
+        Some(format!(
+            "sslkey {cert} holds no PEM private key (PRIVATE KEY, RSA PRIVATE KEY or \
+             EC PRIVATE KEY)"
+        ))
     );
 }
