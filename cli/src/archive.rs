@@ -34,9 +34,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 
-use dump2py_staging::{self, HashedFile, Manifest, Spool, Staged, MANIFEST};
+use crate::encryption;
+
+use dump2py_staging::{HashedFile, HashingReader, Manifest, Spool, Staged, MANIFEST};
 
 #[derive(clap::Args, Debug, Default)]
 pub struct ArchiveArgs {
@@ -66,52 +67,6 @@ pub struct ArchiveArgs {
     /// An argument for restore.py with --restore (repeatable), e.g. --restore-arg=--quick.
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     pub restore_arg: Vec<String>,
-}
-
-/// The identities of `--identity`, for every archive read in this run.
-static IDENTITY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-
-/// Notes `--identity` for reading `.age` archives.
-pub fn use_identity(args: &ArchiveArgs) {
-    if let Some(path) = &args.identity {
-        let _ = IDENTITY.set(path.clone());
-    }
-}
-
-/// The identities in the key file; an error never shows the file's text.
-fn identities() -> Result<Option<Vec<Box<dyn age::Identity>>>> {
-    let Some(path) = IDENTITY.get() else {
-        return Ok(None);
-    };
-    let text = dump2py_model::files::read_small(path, 1 << 20)
-        .with_context(|| format!("--identity {}", path.display()))?;
-    let parsed = age::IdentityFile::from_buffer(text.as_slice())
-        .ok()
-        .and_then(|f| f.into_identities().ok())
-        .filter(|ids| !ids.is_empty());
-    match parsed {
-        Some(ids) => Ok(Some(ids)),
-        None => bail!(
-            "--identity {}: not an age identity file (a line AGE-SECRET-KEY-1…, as age-keygen writes)",
-            path.display()
-        ),
-    }
-}
-
-/// The reader of an `.age` file's plain text.
-fn decrypting(file: File, what: &Path) -> Result<Box<dyn Read>> {
-    let Some(ids) = identities()? else {
-        bail!(
-            "{}: encrypted: give --identity KEYFILE to read it",
-            what.display()
-        );
-    };
-    let decryptor = age::Decryptor::new_buffered(BufReader::new(file))
-        .map_err(|e| anyhow::anyhow!("{}: not an age file: {e}", what.display()))?;
-    let reader = decryptor
-        .decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
-        .map_err(|e| anyhow::anyhow!("{}: can't decrypt: {e}", what.display()))?;
-    Ok(Box::new(reader))
 }
 
 /// The archive formats, by the name's suffix.
@@ -173,21 +128,6 @@ pub struct Packing {
     spool: Spool,
 }
 
-/// The recipients of `--encrypt-to`.
-fn recipients(args: &ArchiveArgs) -> Result<Vec<age::x25519::Recipient>> {
-    args.encrypt_to
-        .iter()
-        .map(|r| {
-            r.parse::<age::x25519::Recipient>().map_err(|e| {
-                crate::UsageError(format!(
-                    "--encrypt-to {r}: not an age X25519 recipient (age1…): {e}"
-                ))
-                .into()
-            })
-        })
-        .collect()
-}
-
 /// When `target` is an archive's name: its staging (the target checked
 /// and locked) and where the dump goes first.
 pub fn start(
@@ -195,7 +135,7 @@ pub fn start(
     overwrite: bool,
     args: &ArchiveArgs,
 ) -> Result<Option<Packing>> {
-    let recipients = recipients(args)?;
+    let recipients = encryption::recipients(&args.encrypt_to)?;
     let named = target.and_then(Named::of);
     let Some((target, named)) = target.zip(named) else {
         if !recipients.is_empty() {
@@ -353,22 +293,6 @@ impl Visit for Unpack<'_> {
     }
 }
 
-/// Hashes what passes through.
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-    size: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-}
-
 /// Reads the archive's entries in order: the manifest first, then each
 /// file it lists, each checked (size, SHA-256) as it passes to `visit`;
 /// anything else inside, a file twice, or one missing is an error.
@@ -389,8 +313,11 @@ fn walk(path: &Path, kind: Kind, encrypted: bool, visit: &mut dyn Visit) -> Resu
             let zip_file = if encrypted {
                 let spool = Spool::in_temp_dir()?;
                 let tmp = spool.path().join("plain.zip");
-                io::copy(&mut decrypting(file, path)?, &mut File::create(&tmp)?)
-                    .map_err(|e| anyhow::anyhow!("{}: can't decrypt: {e}", path.display()))?;
+                io::copy(
+                    &mut encryption::decrypting(file, path)?,
+                    &mut File::create(&tmp)?,
+                )
+                .map_err(|e| anyhow::anyhow!("{}: can't decrypt: {e}", path.display()))?;
                 _plain = Some(spool);
                 File::open(&tmp)?
             } else {
@@ -422,7 +349,7 @@ fn walk(path: &Path, kind: Kind, encrypted: bool, visit: &mut dyn Visit) -> Resu
         }
         Kind::TarGz | Kind::TarZst => {
             let file: Box<dyn Read> = if encrypted {
-                decrypting(file, path)?
+                encryption::decrypting(file, path)?
             } else {
                 Box::new(file)
             };
@@ -504,26 +431,16 @@ impl Walk {
         let Some(listed) = manifest.files.iter().find(|f| f.name == name) else {
             bail!("{full}: extra file, not in the manifest");
         };
-        let mut hashing = Hashing {
-            inner: data.take(listed.size.saturating_add(1)),
-            hash: Sha256::new(),
-            size: 0,
-        };
+        let mut hashing = HashingReader::new(data.take(listed.size.saturating_add(1)));
         visit.file(name, &mut hashing)?;
-        if hashing.size != listed.size {
+        if hashing.size() != listed.size {
             bail!(
                 "{full}: {} bytes, the manifest says {}",
-                hashing.size,
+                hashing.size(),
                 listed.size
             );
         }
-        let sha: String = hashing
-            .hash
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        if sha != listed.sha256 {
+        if hashing.sha256() != listed.sha256 {
             bail!("{full}: damaged: its SHA-256 is not the manifest's");
         }
         Ok(())
@@ -537,7 +454,7 @@ pub fn check_inside(path: &Path, required: bool) -> Result<Option<Manifest>> {
     let Some(named) = Named::of(path) else {
         return Ok(None);
     };
-    if named.encrypted && IDENTITY.get().is_none() {
+    if named.encrypted && !encryption::has_identity() {
         if required {
             bail!(
                 "{}: encrypted, without its manifest beside it: give --identity KEYFILE to check it",
@@ -570,7 +487,7 @@ pub fn decrypt(
         );
     };
     let source = File::open(file).with_context(|| format!("--decrypt {}", file.display()))?;
-    let mut reader = decrypting(source, file)?;
+    let mut reader = encryption::decrypting(source, file)?;
     let mut staged = Staged::new(output, overwrite, false).map_err(crate::usage_of)?;
     let out = staged.path().to_path_buf();
     let mut w = HashedFile::create(&out).with_context(|| format!("{}", out.display()))?;
@@ -685,10 +602,7 @@ mod tests {
             .map(|(name, data)| dump2py_staging::ManifestFile {
                 name: name.to_string(),
                 size: data.len() as u64,
-                sha256: Sha256::digest(data)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect(),
+                sha256: dump2py_staging::sha256_hex(data),
             })
             .collect();
         let m = Manifest {

@@ -24,6 +24,7 @@ mod say;
 mod archive;
 mod args;
 mod checked;
+mod encryption;
 mod outputs;
 mod plugins;
 mod process;
@@ -170,7 +171,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         usage!("--max-row-count must be at least 1");
     }
     check_languages(&cli.languages)?;
-    archive::use_identity(&cli.archive);
+    encryption::use_identity(cli.archive.identity.as_ref());
     if let Some(file) = &cli.archive.decrypt {
         return archive::decrypt(
             file,

@@ -1,26 +1,16 @@
 //! A dump checked against its manifest: the files it must hold (and no
 //! other), their sizes, and each file's SHA-256 as it is read
-//! ([`Hashing`]); a dump of Lino's own dump2py has no manifest
+//! (`dump2py_staging::HashingReader`); a dump of Lino's own dump2py has no manifest
 //! ([`lino_manifest`]).
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::Path;
 
 use dump2py_model::error::{Error, Result};
 use dump2py_staging::{Manifest, FORMAT_DIR, MANIFEST};
-use sha2::{Digest, Sha256};
 
 pub(crate) fn damaged(path: &Path, why: impl std::fmt::Display) -> Error {
     Error::Connect(format!("{}: {why}", path.display()))
-}
-
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-pub(crate) fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A manifest for a dump of Lino's dump2py, which writes none: its
@@ -95,30 +85,4 @@ pub(crate) fn check_files(dir: &Path, manifest: &Manifest) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A reader that hashes and counts what passes through it.
-pub(crate) struct Hashing<R> {
-    inner: R,
-    pub(crate) hash: Sha256,
-    pub(crate) bytes: u64,
-}
-
-impl<R: Read> Hashing<R> {
-    pub(crate) fn new(inner: R) -> Self {
-        Hashing {
-            inner,
-            hash: Sha256::new(),
-            bytes: 0,
-        }
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
 }

@@ -27,10 +27,10 @@ use dump2py_model::{Batch, Value};
 use dump2py_plugin::registry::SourceFactory;
 use dump2py_plugin::{BatchFn, Source};
 use dump2py_staging::{load_manifest, Manifest, FORMAT_DIR, MANIFEST};
-use sha2::Digest;
 
-use check::{check_files, damaged, hex, lino_manifest, sha256_hex, Hashing};
+use check::{check_files, damaged, lino_manifest};
 use dump2py_django::CONTENT_TYPE_TABLE as CT_TABLE;
+use dump2py_staging::{sha256_hex, HashingReader};
 pub use expr::{parse as parse_expr, Expr, SyntaxError};
 use restore::Layout;
 use schema::Plan;
@@ -191,7 +191,7 @@ impl DumpSource {
             .listed(name)
             .ok_or_else(|| damaged(&path, "not in the manifest"))?;
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let mut reader = BufReader::with_capacity(1 << 18, Hashing::new(file.take(size + 1)));
+        let mut reader = BufReader::with_capacity(1 << 18, HashingReader::new(file.take(size + 1)));
         let mut line = Vec::new();
         let mut n = 0;
         loop {
@@ -218,13 +218,16 @@ impl DumpSource {
             }
         }
         let hashing = reader.into_inner();
-        if hashing.bytes != size {
+        if hashing.size() != size {
             return Err(damaged(
                 &path,
-                format!("damaged: {} bytes, the manifest says {size}", hashing.bytes),
+                format!(
+                    "damaged: {} bytes, the manifest says {size}",
+                    hashing.size()
+                ),
             ));
         }
-        if !sha.is_empty() && hex(&hashing.hash.finalize()) != sha {
+        if !sha.is_empty() && hashing.sha256() != sha {
             return Err(damaged(&path, "damaged: its SHA-256 is not the manifest's"));
         }
         Ok(())

@@ -4,7 +4,7 @@
 //! memory bounded) and come back empty to be filled again.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
@@ -259,6 +259,49 @@ fn write_chunks(
         let _ = empty.try_send(chunk);
     }
     Ok(Written { file, hash, size })
+}
+
+/// A reader that hashes and counts what passes through it: a file read
+/// back is checked against its manifest entry as it is read (the dump
+/// source, archives), never read twice.
+pub struct HashingReader<R> {
+    inner: R,
+    hash: Sha256,
+    size: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hash: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// The bytes read so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The SHA-256 of what was read, as a manifest writes it.
+    pub fn sha256(self) -> String {
+        super::hex(&self.hash.finalize())
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+/// The SHA-256 of `bytes`, as a manifest writes it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    super::hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]
