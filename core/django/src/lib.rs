@@ -184,7 +184,7 @@ pub struct Site {
     pub skipped: Vec<Model>,
     /// The site's own metadata, when given: what formats other than the
     /// Python dump need (all fields, many-to-many fields, app order).
-    pub meta: Option<Arc<SiteMeta>>,
+    pub(crate) meta: Option<Arc<SiteMeta>>,
     /// The models left out with `-e/--exclude`, in neither `models` nor
     /// `skipped`: for the outputs to say so, and read only for a sink that
     /// wants them all the same (`Sink::wants` with `skipped`), as the
@@ -254,6 +254,19 @@ impl Site {
     pub fn stale_content_type(&self, id: i64) -> Option<&ContentType> {
         self.settings.as_ref()?;
         self.content_types.get(&id).filter(|ct| ct.global.is_none())
+    }
+
+    /// Every model the site's metadata knows (proxies and models left out
+    /// with `-e` too) as `(global, app_label, model_name)`: the global
+    /// restore.py binds (`contacts_Partner`), and the content type's
+    /// natural key. Empty without metadata.
+    pub fn model_globals(&self) -> Vec<(String, String, String)> {
+        (self.meta.iter().flat_map(|meta| &meta.models))
+            .map(|m| {
+                let global = format!("{}_{}", m.app_label, m.object_name);
+                (global, m.app_label.clone(), m.object_name.to_lowercase())
+            })
+            .collect()
     }
 
     pub fn model(&self, table: &str) -> Option<&Model> {

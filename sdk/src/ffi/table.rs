@@ -377,13 +377,11 @@ impl FFI_DumpInfo {
         let models = |p: *const FFI_Model, n: usize| -> Result<Vec<Model>, String> {
             slice(p, n)?.iter().map(|m| m.to_core()).collect()
         };
-        let site = Site {
-            models: models(self.models, self.n_models)?,
-            skipped: models(self.skipped, self.n_skipped)?,
-            excluded: models(self.excluded, self.n_excluded)?,
-            languages: self.languages.to_vec()?,
-            ..Site::default()
-        };
+        let mut site = Site::default();
+        site.models = models(self.models, self.n_models)?;
+        site.skipped = models(self.skipped, self.n_skipped)?;
+        site.excluded = models(self.excluded, self.n_excluded)?;
+        site.languages = self.languages.to_vec()?;
         Ok((info, site))
     }
 }
@@ -494,13 +492,11 @@ mod tests {
             mti_parent: None,
             auto_created: false,
         };
-        let site = Site {
-            models: vec![model("a", "one"), model("a", "two")],
-            skipped: vec![model("django", "session")],
-            excluded: vec![model("b", "gone")],
-            languages: vec!["en".into()],
-            ..Site::default()
-        };
+        let mut site = Site::default();
+        site.models = vec![model("a", "one"), model("a", "two")];
+        site.skipped = vec![model("django", "session")];
+        site.excluded = vec![model("b", "gone")];
+        site.languages = vec!["en".into()];
         let info = DumpInfo {
             source: "s".into(),
             tool_version: "t".into(),

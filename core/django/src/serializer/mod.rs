@@ -130,6 +130,26 @@ impl View {
         view
     }
 
+    /// What `dumpdata` writes of `site`: with `natural` keys, and the reads
+    /// of its querysets (`all`: the rows default managers hide too), which
+    /// come from the site's metadata.
+    pub fn of_dumpdata(site: &Site, natural: Natural, all: bool) -> Result<View, String> {
+        let mut view = View::with_natural(site, natural)?;
+        match &site.meta {
+            Some(meta) => reads::add_reads(&mut view, meta, all)?,
+            None if all => {
+                return Err(
+                    "--all writes the rows that default managers hide: without the \
+                            site's metadata (--settings or --site-schema) no manager hides \
+                            any, so it would do nothing"
+                        .into(),
+                )
+            }
+            None => {}
+        }
+        Ok(view)
+    }
+
     /// The view with natural keys, which come from the site's metadata.
     pub fn with_natural(site: &Site, natural: Natural) -> Result<View, String> {
         if !natural.any() {

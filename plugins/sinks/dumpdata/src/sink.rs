@@ -390,23 +390,8 @@ fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> std::io::Result<bool> {
 
 impl<F: Format> Sink for DumpdataSink<F> {
     fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()> {
-        self.view = View::with_natural(site, self.natural).map_err(Error::Usage)?;
-        match &site.meta {
-            Some(meta) => {
-                dump2py_django::serializer::reads::add_reads(&mut self.view, meta, self.all)
-                    .map_err(Error::Usage)?;
-                self.warnings = std::mem::take(&mut self.view.warnings);
-            }
-            None if self.all => {
-                return Err(Error::Usage(
-                    "--all writes the rows that default managers hide: without the site's \
-                     metadata (--settings or --site-schema) no manager hides any, so it \
-                     would do nothing"
-                        .into(),
-                ))
-            }
-            None => {}
-        }
+        self.view = View::of_dumpdata(site, self.natural, self.all).map_err(Error::Usage)?;
+        self.warnings = std::mem::take(&mut self.view.warnings);
         self.key_rows = vec![HashMap::new(); self.view.models.len()];
         self.storage = info.storage;
         self.files = vec![None; self.view.models.len()];

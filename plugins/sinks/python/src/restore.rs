@@ -164,19 +164,13 @@ fn model_globals(out: &mut String, site: &Site) {
     // The site's other models (proxies, models left out with -e), which
     // a content type may name: by natural key, None (with a warning) where
     // this site lacks one.
-    if let Some(meta) = &site.meta {
-        let mut others: Vec<(String, String, String)> = (meta.models.iter())
-            .map(|m| {
-                let global = format!("{}_{}", m.app_label, m.object_name);
-                (global, m.app_label.clone(), m.object_name.to_lowercase())
-            })
-            .filter(|(g, _, _)| names::is_identifier(g) && !bound.contains(g))
-            .collect();
-        others.sort();
-        for (global, app, model) in others {
-            if bound.insert(global.clone()) {
-                let _ = writeln!(out, "{global} = ct_model({}, {})", lit(&app), lit(&model));
-            }
+    let mut others: Vec<(String, String, String)> = (site.model_globals().into_iter())
+        .filter(|(g, _, _)| names::is_identifier(g) && !bound.contains(g))
+        .collect();
+    others.sort();
+    for (global, app, model) in others {
+        if bound.insert(global.clone()) {
+            let _ = writeln!(out, "{global} = ct_model({}, {})", lit(&app), lit(&model));
         }
     }
     out.push('\n');
