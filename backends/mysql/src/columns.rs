@@ -9,8 +9,12 @@ use dump2py_model::schema::Table;
 use crate::{quote, MysqlSource};
 
 impl MysqlSource {
-    /// `SELECT *` needs every column: an error names the table.
+    /// `SELECT *` needs every column: an error names the table (and says
+    /// "only some of its columns" only when the table itself is readable).
     pub(crate) fn check_all_columns(&mut self, table: &Table) -> Result<()> {
+        let any = format!("SELECT 1 FROM {} LIMIT 0", quote(&table.name));
+        self.rows(&any)
+            .map_err(|e| self.table_error(&table.name, e))?;
         let all = format!("SELECT * FROM {} LIMIT 0", quote(&table.name));
         self.rows(&all)
             .map_err(|e| match self.table_error(&table.name, e) {
