@@ -4,14 +4,11 @@
 //! is read; outputs re-checked before the first publish; concurrent runs;
 //! bounds of the command line (exit status 2).
 
-#[path = "common/bigdb.rs"]
-mod bigdb;
-
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use bigdb::{big_db, dot_files, wait_for_data_files};
+use crate::common::bigdb::{big_db, dot_files, wait_for_data_files};
 use dump2py_tests::*;
 
 fn tmp() -> tempfile::TempDir {

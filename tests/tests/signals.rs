@@ -3,14 +3,11 @@
 //! 128 + the signal); what a SIGKILL leaves is removed by the next run that
 //! writes beside it.
 
-#[path = "common/bigdb.rs"]
-mod bigdb;
-
 use std::fs;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use bigdb::{big_db, dot_files, wait_for_data_files};
+use crate::common::bigdb::{big_db, dot_files, wait_for_data_files};
 use dump2py_tests::*;
 
 const ROWS: u64 = 1_000_000;
