@@ -7,7 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::{assert_same_file, read_dump},
+    lino::{lino, Lino, AWKWARD},
+};
 
 /// A text of about `mb` megabytes that is hard to quote: both quotes,
 /// backslashes, newlines, two- to four-byte UTF-8; different for each `seed`.

@@ -5,8 +5,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dump2py_tests::servers::{check_generated_dump, path_str, rows_of, GENERATED_SQL};
-use dump2py_tests::*;
+use dump2py_tests::{
+    backend_checks::{check_generated_dump, GENERATED_SQL},
+    compare::read_dump,
+    data_file::rows_of,
+    fixture, path_str,
+    run::{bin, dump2py, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 use rusqlite::Connection;
 
 /// A small database: a parent table, a child table and some awkward rows.

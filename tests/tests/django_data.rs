@@ -17,8 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use dump2py_tests::servers::*;
-use dump2py_tests::*;
+use dump2py_tests::{
+    lino::django_env,
+    path_str, root,
+    run::{bin, ok, stderr, stdout},
+    servers::{Backend, TestDb},
+};
 
 const SETTINGS: &str = "django_data.settings";
 

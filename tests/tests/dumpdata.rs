@@ -9,7 +9,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::{assert_same_file, read_dump},
+    copy_db, fixture,
+    lino::{lino, Lino, AWKWARD, MIN1},
+    run::{dump2py, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 /// The differences that the README lists for JSON without site metadata
 /// (the kinds of tests/python/dumpdata_diff.py).

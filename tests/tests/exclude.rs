@@ -6,7 +6,13 @@
 use std::fs;
 use std::path::Path;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    copy_db, fixture,
+    lino::{lino, Lino, AWKWARD, MIN1},
+    run::{dump2py, dump_ok, stderr},
+    sqlite_url,
+};
 
 fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()

@@ -10,7 +10,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    fixture, root,
+    run::{bin, dump2py, dump_ok, stderr},
+    sqlite_url,
+};
 
 /// A directory's contents: relative path → file bytes (None: a directory).
 type Snapshot = BTreeMap<PathBuf, Option<Vec<u8>>>;

@@ -10,8 +10,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dump2py_tests::servers::{path_str, Backend, TestDb};
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    path_str, root,
+    run::{dump2py, dump_ok, stderr, stdout},
+    servers::{Backend, TestDb},
+    sqlite_url, unique,
+};
 use proptest::prelude::*;
 
 /// A table: its name, its columns after `id`, and its row count.
@@ -191,7 +196,7 @@ fn sqlite_case(tables: &[Spec], max_rows: u64) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn table_names_cannot_leave_the_output_dir() {
-    let unique = servers::unique("d2p_traversal");
+    let unique = unique("d2p_traversal");
     let abs = format!("/tmp/{unique}");
     let up = format!("../../{unique}");
     let tables = [

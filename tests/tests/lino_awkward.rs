@@ -5,7 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    lino::{lino, Lino, AWKWARD},
+    run::{dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 /// A fresh database of the awkward site with its demo data.
 fn prepared(lino: &Lino) -> (tempfile::TempDir, PathBuf) {

@@ -9,7 +9,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    lino::lino,
+    root,
+    run::{dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 const DEMO: &str = "demo.settings";
 const LEDGER: &str = "ledger.settings";

@@ -3,7 +3,13 @@
 
 use std::path::Path;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    copy_db, fixture,
+    lino::{lino, Lino, MIN1},
+    run::{dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 const LANGS: &str = "en,de,fr";
 

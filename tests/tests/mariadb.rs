@@ -11,8 +11,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use dump2py_tests::servers::*;
-use dump2py_tests::*;
+use dump2py_tests::{
+    backend_checks::{generated_columns_dumped, ALL_BYTES_B64, SCALAR_COLUMNS, SCALAR_ROWS},
+    certs::{have_openssl, test_ca, test_cert, CertFor},
+    compare::{assert_same, describes_source, read_dump, without_source, Cross, Dump, SOURCE_LINE},
+    data_file::{assert_rows, row_args, rows_of},
+    lino::{lino, AWKWARD, MIN1},
+    need_server, path_str,
+    private_mariadb::PrivateMariaDb,
+    run::{
+        dump2py, dump_hiding, dump_ok, dump_tolerating, fails_within, one_line_error,
+        spawn_dump2py, stderr, stdout, wait_for,
+    },
+    servers::{Backend, TestDb, HOST, SECRET},
+    skip, unique,
+};
 
 const MARIA: Backend = Backend::MariaDb;
 const PORT: &str = MARIA.port();
@@ -1075,7 +1088,7 @@ fn invisible_and_partly_readable_tables() {
     ];
     std::fs::write(
         &schema,
-        site_schema::site_schema("mysql", &db.name, &models),
+        dump2py_tests::site_schema::site_schema("mysql", &db.name, &models),
     )
     .expect("write schema");
     let with_meta = |out: &Path, tolerate: bool| {

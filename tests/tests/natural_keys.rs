@@ -9,7 +9,12 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    copy_db, fixture,
+    lino::{lino, Lino, MIN1},
+    run::{bin, dump2py, stderr, stdout},
+    sqlite_url,
+};
 
 const SETTINGS: &str = r#"
 import os

@@ -11,7 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    copy_db, fixture,
+    lino::{lino, MIN1},
+    root,
+    run::{bin, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 use rusqlite::Connection;
 
 const ANONYMIZE: &str = "dump2py_anonymize";

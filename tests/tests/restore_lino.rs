@@ -5,8 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
-use dump2py_tests::servers::*;
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::{assert_same, read_dump, without_source, Cross},
+    copy_db, fixture,
+    lino::{lino, Lino, AWKWARD, MIN1},
+    path_str,
+    run::{dump_ok, stderr, stdout},
+    servers::Backend,
+    skip_unless_ci, sqlite_url,
+};
 
 fn run_restore(
     lino: &Lino,

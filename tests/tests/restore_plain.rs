@@ -8,7 +8,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::{assert_same_file, read_dump},
+    lino::{django_env, lino},
+    root,
+    run::{bin, dump_ok, ok, stderr, stdout},
+    sqlite_url,
+};
 
 const PLAIN: &str = "plain.settings";
 

@@ -9,7 +9,12 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use crate::common::bigdb::{big_db, dot_files, wait_for_data_files};
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    fixture,
+    run::{bin, dump2py, dump_ok, stderr},
+    sqlite_url,
+};
 
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")

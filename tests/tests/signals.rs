@@ -8,7 +8,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::common::bigdb::{big_db, dot_files, wait_for_data_files};
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    fixture,
+    run::{bin, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 const ROWS: u64 = 1_000_000;
 

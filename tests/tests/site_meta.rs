@@ -5,7 +5,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    fixture,
+    lino::{lino, Lino, AWKWARD, MIN1},
+    root,
+    run::{bin, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 /// Flags for compare_dumps.py on the awkward site: what Lino loses there.
 const AWKWARD_LOSSES: &[&str] = &[

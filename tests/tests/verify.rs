@@ -5,7 +5,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    copy_db, fixture,
+    lino::{lino, MIN1},
+    run::{dump2py, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
