@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::lino::{lino, MIN1};
+use crate::lino::lino;
 use crate::run::dump_ok;
 use crate::servers::{Backend, TestDb};
-use crate::{fixture, path_str, sqlite_url};
+use crate::{path_str, sqlite_url};
 
 /// A dump directory: file name → content.
 pub type Dump = BTreeMap<String, Vec<u8>>;
@@ -82,14 +82,8 @@ impl Cross {
             return None;
         }
         let lino = lino();
-        let dir = tempfile::tempdir().expect("tempdir");
+        let (dir, sqlite) = lino.sqlite_site(settings, &[]);
         let path = |name: &str| dir.path().join(name);
-        let sqlite = path("db.sqlite3");
-        if settings == MIN1 {
-            std::fs::copy(fixture("min1.sqlite3"), &sqlite).expect("copy fixture");
-        } else {
-            lino.admin_ok(settings, &sqlite, &["prep", "--noinput", "-v0"]);
-        }
         let sqlite_meta = path("sqlite");
         lino.ours_ok(settings, &sqlite, &[], &[&path_str(&sqlite_meta)]);
 

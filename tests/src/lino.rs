@@ -8,63 +8,56 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use crate::root;
-use crate::run::{bin, stderr, stdout};
+use crate::run::{bin, ok, stderr, stdout};
+use crate::{fixture, path_str};
 
 pub const MIN1: &str = "min1tmp.settings";
 pub const AWKWARD: &str = "awkward.settings";
 
-/// The virtualenv with Django alone (tests/python/requirements-django.txt),
-/// created once per machine by tests/python/setup-env.sh.
-pub fn django_env() -> &'static Path {
-    static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(root().join("tests/python/setup-env.sh"))
-            .arg("requirements-django.txt")
-            .output()
-            .expect("run setup-env.sh");
-        assert!(
-            out.status.success(),
-            "setting up the Django environment failed:\n{}",
-            stderr(&out)
-        );
-        PathBuf::from(stdout(&out).lines().last().unwrap_or_default().trim())
-    })
-}
-
-/// The Lino reference environment, created once per machine by
-/// tests/python/setup-env.sh.
-pub struct Lino {
+/// A Python environment of tests/python, made once per machine by
+/// tests/python/setup-env.sh (cached in ~/.cache/dump2py): Lino's
+/// ([`lino`]) or Django's alone ([`django`]); its commands run the test
+/// sites (tests/sites).
+pub struct Venv {
     pub venv: PathBuf,
 }
 
-static LINO: OnceLock<Lino> = OnceLock::new();
-
-pub fn lino() -> &'static Lino {
-    LINO.get_or_init(|| {
-        let script = root().join("tests/python/setup-env.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .output()
-            .expect("run setup-env.sh");
-        assert!(
-            out.status.success(),
-            "setting up the Python reference environment failed:\n{}",
-            stderr(&out)
-        );
-        let venv = stdout(&out)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        Lino {
-            venv: PathBuf::from(venv),
-        }
-    })
+/// setup-env.sh with `args`: the environment it prints last.
+fn setup_env(args: &[&str], what: &str) -> Venv {
+    let out = Command::new("bash")
+        .arg(root().join("tests/python/setup-env.sh"))
+        .args(args)
+        .output()
+        .expect("run setup-env.sh");
+    assert!(
+        out.status.success(),
+        "setting up {what} failed:\n{}",
+        stderr(&out)
+    );
+    let venv = stdout(&out)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    Venv {
+        venv: PathBuf::from(venv),
+    }
 }
 
-impl Lino {
+/// The Lino reference environment (tests/python/requirements.txt).
+pub fn lino() -> &'static Venv {
+    static LINO: OnceLock<Venv> = OnceLock::new();
+    LINO.get_or_init(|| setup_env(&[], "the Python reference environment"))
+}
+
+/// The environment with Django alone (tests/python/requirements-django.txt).
+pub fn django() -> &'static Venv {
+    static DJANGO: OnceLock<Venv> = OnceLock::new();
+    DJANGO.get_or_init(|| setup_env(&["requirements-django.txt"], "the Django environment"))
+}
+
+impl Venv {
     pub fn python(&self) -> PathBuf {
         self.venv.join("bin/python")
     }
@@ -159,15 +152,10 @@ impl Lino {
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Output {
-        let out = self.admin_env(settings, db, env, args);
-        assert!(
-            out.status.success(),
-            "django-admin {} failed:\n{}\n{}",
-            args.join(" "),
-            stdout(&out),
-            stderr(&out)
-        );
-        out
+        ok(
+            self.admin_env(settings, db, env, args),
+            &format!("django-admin {}", args.join(" ")),
+        )
     }
 
     /// A Python command with the site's environment.
@@ -178,6 +166,7 @@ impl Lino {
             .env("DUMP2PY_TEST_DB", db)
             .env("LC_ALL", "C.UTF-8")
             .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env_remove("DUMP2PY_TEST_DB_URL")
             .env_remove("DATABASE_URL");
         c
     }
@@ -191,22 +180,65 @@ impl Lino {
             .expect("run python script")
     }
 
+    /// The test site `settings` in a fresh directory, on the SQLite file
+    /// `db.sqlite3` there: min1 a copy of tests/fixtures/min1.sqlite3, any
+    /// other after `prep` in the site's variant `env`.
+    pub fn sqlite_site(
+        &self,
+        settings: &str,
+        env: &[(&str, &str)],
+    ) -> (tempfile::TempDir, PathBuf) {
+        let t = tempfile::tempdir().expect("tempdir");
+        let db = t.path().join("db.sqlite3");
+        if settings == MIN1 {
+            fs::copy(fixture("min1.sqlite3"), &db).expect("copy fixture");
+        } else {
+            self.admin_env_ok(settings, &db, env, &["prep", "--noinput", "-v0"]);
+        }
+        (t, db)
+    }
+
     /// `dumpdata` of the whole database into `out`, in the format its
     /// extension names. YAML keeps microseconds, Django's JSON doesn't.
     pub fn dumpdata(&self, settings: &str, db: &Path, out: &Path) {
-        let o = out.to_string_lossy();
+        self.dumpdata_with(settings, db, &[], out, &[]);
+    }
+
+    /// [`Venv::dumpdata`] with `options`, in the site's variant `env`.
+    pub fn dumpdata_with(
+        &self,
+        settings: &str,
+        db: &Path,
+        env: &[(&str, &str)],
+        out: &Path,
+        options: &[&str],
+    ) {
+        let o = path_str(out);
         let format = out.extension().and_then(|e| e.to_str()).unwrap_or("json");
-        self.admin_ok(settings, db, &["dumpdata", "--format", format, "-o", &o]);
+        let mut args = vec!["dumpdata", "--format", format, "-o", &o];
+        args.extend(options);
+        self.admin_env_ok(settings, db, env, &args);
+    }
+
+    /// `django-admin run DUMP/restore.py --noinput ARGS` (the run may fail).
+    pub fn run_restore(
+        &self,
+        settings: &str,
+        db: &Path,
+        env: &[(&str, &str)],
+        dump: &Path,
+        args: &[&str],
+    ) -> Output {
+        let restore = path_str(&dump.join("restore.py"));
+        let mut all = vec!["run", &restore, "--noinput"];
+        all.extend(args);
+        self.admin_env(settings, db, env, &all)
     }
 
     /// Restores a Python dump into `db`.
     pub fn restore(&self, settings: &str, db: &Path, dump: &Path) {
-        let restore = dump.join("restore.py");
-        self.admin_ok(
-            settings,
-            db,
-            &["run", &restore.to_string_lossy(), "--noinput"],
-        );
+        let restore = self.run_restore(settings, db, &[], dump, &[]);
+        ok(restore, "django-admin run restore.py --noinput");
     }
 
     /// Asserts that two dumpdata JSON files hold the same objects.

@@ -35,10 +35,6 @@ fn spec(name: &str, columns: &[&str], rows: u64) -> Spec {
     }
 }
 
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -513,7 +509,7 @@ fn control_characters_in_names_are_escaped_in_every_message() {
         text.into_owned()
     };
     // Tolerated: a line per table (-v 2), a warning and a summary.
-    let r = dump2py(["-t", "-v", "2", "-d", &url, &s(&out)]);
+    let r = dump2py(["-t", "-v", "2", "-d", &url, &path_str(&out)]);
     assert_eq!(r.status.code(), Some(3), "{}", stderr(&r));
     let err = raw(&r.stderr, "-t -v 2");
     assert!(err.contains("a\\u{1b}[2Jb\\nc\\rd: 1 row"), "{err}");
@@ -522,7 +518,7 @@ fn control_characters_in_names_are_escaped_in_every_message() {
         "{err}"
     );
     // An error.
-    let r = dump2py(["-d", &url, &s(&t.path().join("out2"))]);
+    let r = dump2py(["-d", &url, &path_str(&t.path().join("out2"))]);
     assert_eq!(r.status.code(), Some(1));
     let err = raw(&r.stderr, "error");
     assert!(

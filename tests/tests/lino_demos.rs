@@ -216,13 +216,6 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
-fn dumpdata(settings: &str, db: &Path, env: &[(&str, &str)], out: &Path, extra: &[&str]) {
-    let format = out.extension().and_then(|e| e.to_str()).unwrap_or("json");
-    let mut args = vec!["dumpdata", "--format", format, "-o", path(out)];
-    args.extend(extra);
-    lino().admin_env_ok(settings, db, env, &args);
-}
-
 /// dumpdata to compare a site before and after a restore: a content
 /// type by its model, as a restore gives them new ids (`initdb` creates
 /// them in no fixed order).
@@ -249,14 +242,9 @@ fn data(settings: &str, db: &Path, env: &[(&str, &str)], out: &Path) {
     }
 }
 
-fn restore(settings: &str, db: &Path, env: &[(&str, &str)], dump: &Path) -> std::process::Output {
-    let script = dump.join("restore.py");
-    lino().admin_env(settings, db, env, &["run", path(&script), "--noinput"])
-}
-
 /// Restores `dump` into `db` and asserts that dumpdata equals `before`.
 fn restores_the_same(settings: &str, db: &Path, env: &[(&str, &str)], dump: &Path, before: &Path) {
-    let out = restore(settings, db, env, dump);
+    let out = lino().run_restore(settings, db, env, dump, &[]);
     assert!(
         out.status.success(),
         "{} doesn't restore:\n{}\n{}",
@@ -302,7 +290,7 @@ fn check_demo(d: &Demo) {
             .and_then(|e| e.to_str())
             .unwrap_or_default();
         let theirs = cached(d.name, &format!("dumpdata.{ext}"), |out| {
-            dumpdata(DEMO, &db, &env, out, &[])
+            lino.dumpdata_with(DEMO, &db, &env, out, &[])
         });
         let (a, b) = (
             fs::read(&theirs).expect("dumpdata"),
@@ -331,7 +319,7 @@ fn check_demo(d: &Demo) {
     for dump in [&meta, &raw] {
         restores_the_same(DEMO, &db, &env, dump, &before);
     }
-    let out = restore(DEMO, &db, &env, &theirs);
+    let out = lino.run_restore(DEMO, &db, &env, &theirs, &[]);
     assert_eq!(
         out.status.success(),
         d.lino_restores,

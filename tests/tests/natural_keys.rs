@@ -11,7 +11,8 @@ use std::process::Command;
 
 use dump2py_tests::{
     copy_db, fixture,
-    lino::{lino, Lino, MIN1},
+    lino::{lino, Venv, MIN1},
+    path_str,
     run::{bin, dump2py, stderr, stdout},
     sqlite_url,
 };
@@ -48,11 +49,7 @@ u.user_permissions.set(Permission.objects.filter(
 User.objects.create(username="anna")
 "#;
 
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
-fn python(lino: &Lino, dir: &Path, db: &Path) -> Command {
+fn python(lino: &Venv, dir: &Path, db: &Path) -> Command {
     let mut c = Command::new(lino.python());
     c.env("DJANGO_SETTINGS_MODULE", "plain_settings")
         .env("PYTHONPATH", dir)
@@ -87,7 +84,7 @@ fn plain_django_auth_natural_keys_equal_dumpdata() {
     let mut ours = Command::new(bin());
     ours.args(["--settings", "plain_settings", "--python"])
         .arg(lino.python())
-        .args(["--export-site-schema", &s(&schema)])
+        .args(["--export-site-schema", &path_str(&schema)])
         .env("PYTHONPATH", dir)
         .env("DUMP2PY_TEST_DB", &db)
         .env_remove("DATABASE_URL");
@@ -127,11 +124,11 @@ fn plain_django_auth_natural_keys_equal_dumpdata() {
                 let mine = dir.join(format!("ours-{n}-{tag}.{format}"));
                 let mut c = python(lino, dir, &db);
                 c.arg(&admin)
-                    .args(["dumpdata", "--format", format, "-o", &s(&theirs)])
+                    .args(["dumpdata", "--format", format, "-o", &path_str(&theirs)])
                     .args(*o);
                 let mut ours = Command::new(bin());
-                ours.args(["--site-schema", &s(&schema), "-d", &sqlite_url(&db)])
-                    .args([format!("--{format}"), s(&mine)])
+                ours.args(["--site-schema", &path_str(&schema), "-d", &sqlite_url(&db)])
+                    .args([format!("--{format}"), path_str(&mine)])
                     .args(["-v", "0", "-o"])
                     .args(*o)
                     .env_remove("DATABASE_URL");
@@ -177,7 +174,7 @@ fn a_natural_key_that_cant_be_followed_is_an_error_where_one_is_written() {
     let mut ours = Command::new(bin());
     ours.args(["--settings", "plain_settings", "--python"])
         .arg(lino.python())
-        .args(["--export-site-schema", &s(&schema)])
+        .args(["--export-site-schema", &path_str(&schema)])
         .env("PYTHONPATH", dir)
         .env("DUMP2PY_TEST_DB", &db)
         .env_remove("DATABASE_URL");
@@ -201,11 +198,11 @@ fn a_natural_key_that_cant_be_followed_is_an_error_where_one_is_written() {
     let dump = || {
         dump2py([
             "--site-schema",
-            &s(&schema),
+            &path_str(&schema),
             "-d",
             &sqlite_url(&db),
             "--json",
-            &s(&json),
+            &path_str(&json),
             "--natural-foreign",
             "-v",
             "0",
@@ -251,7 +248,7 @@ fn a_natural_key_to_a_missing_row_is_an_error_naming_it() {
         MIN1,
         &db,
         &[],
-        &["--json", &s(&json), "--natural-foreign", "-v", "0"],
+        &["--json", &path_str(&json), "--natural-foreign", "-v", "0"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(
@@ -268,7 +265,7 @@ fn a_natural_key_to_a_missing_row_is_an_error_naming_it() {
         MIN1,
         &db,
         &[],
-        &["--json", &s(&json), "--natural-foreign", "-v", "0"],
+        &["--json", &path_str(&json), "--natural-foreign", "-v", "0"],
     );
     let text = fs::read_to_string(&json).expect("read");
     assert!(

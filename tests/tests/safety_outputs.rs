@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use crate::common::bigdb::{big_db, dot_files, wait_for_data_files};
 use dump2py_tests::{
     compare::read_dump,
-    fixture,
+    fixture, path_str,
     run::{bin, dump2py, dump_ok, stderr},
     sqlite_url,
 };
@@ -22,10 +22,6 @@ fn tmp() -> tempfile::TempDir {
 
 fn min1() -> String {
     sqlite_url(&fixture("min1.sqlite3"))
-}
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
 }
 
 /// The one line of stderr of a failed run with exit status `code`.
@@ -45,7 +41,7 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
             if p.is_dir() {
                 walk(base, &p, out);
             } else {
-                let rel = p.strip_prefix(base).map(s).unwrap_or_default();
+                let rel = p.strip_prefix(base).map(path_str).unwrap_or_default();
                 out.push((rel, fs::read(&p).expect("read")));
             }
         }
@@ -67,18 +63,18 @@ fn overwrite_never_replaces_the_database_being_dumped() {
     let before = tree(t.path());
     let url = sqlite_url(&db);
     // The site's directory, and the database itself as a JSON output.
-    let r = dump2py(["-o", "-d", &url, &s(&site)]);
+    let r = dump2py(["-o", "-d", &url, &path_str(&site)]);
     let err = fails(&r, 2);
     assert!(
         err.contains("contains") && err.contains("default.db"),
         "{err}"
     );
-    let r = dump2py(["-o", "-d", &url, "--json", &s(&db)]);
+    let r = dump2py(["-o", "-d", &url, "--json", &path_str(&db)]);
     let err = fails(&r, 2);
     assert!(err.contains("dump2py reads this file"), "{err}");
     // Its journals, which don't exist yet, by another name of the directory.
     let wal = t.path().join("site/../site/default.db-wal");
-    let r = dump2py(["-o", "-d", &url, "--json", &s(&wal)]);
+    let r = dump2py(["-o", "-d", &url, "--json", &path_str(&wal)]);
     let err = fails(&r, 2);
     assert!(err.contains("default.db-wal"), "{err}");
     assert_eq!(tree(t.path()), before);
@@ -98,7 +94,7 @@ fn overwrite_refuses_a_directory_dump2py_did_not_write() {
             fs::write(&p, "mine").expect("write");
         }
         let before = tree(&dir);
-        let r = dump2py(["-o", "-d", &min1(), &s(&dir)]);
+        let r = dump2py(["-o", "-d", &min1(), &path_str(&dir)]);
         let err = fails(&r, 1);
         assert!(
             err.contains("was not written by dump2py")
@@ -109,21 +105,21 @@ fn overwrite_refuses_a_directory_dump2py_did_not_write() {
     }
     // A dump with a file added to it is not all dump2py's any more.
     let dump = t.path().join("dump");
-    dump_ok(["-d", &min1(), &s(&dump)]);
+    dump_ok(["-d", &min1(), &path_str(&dump)]);
     fs::write(dump.join("my-notes.txt"), "mine").expect("write");
-    let r = dump2py(["-o", "-d", &min1(), &s(&dump)]);
+    let r = dump2py(["-o", "-d", &min1(), &path_str(&dump)]);
     assert!(fails(&r, 1).contains("not written by dump2py"));
     assert!(dump.join("my-notes.txt").exists());
     // A file without its manifest, or changed since.
     let json = t.path().join("data.json");
     fs::write(&json, "[]").expect("write");
-    let r = dump2py(["-o", "-d", &min1(), "--json", &s(&json)]);
+    let r = dump2py(["-o", "-d", &min1(), "--json", &path_str(&json)]);
     assert!(fails(&r, 1).contains("not written by dump2py"));
     assert_eq!(fs::read(&json).ok(), Some(b"[]".to_vec()));
     let other = t.path().join("other.json");
-    dump_ok(["-d", &min1(), "--json", &s(&other)]);
+    dump_ok(["-d", &min1(), "--json", &path_str(&other)]);
     fs::write(&other, "[]").expect("write");
-    let r = dump2py(["-o", "-d", &min1(), "--json", &s(&other)]);
+    let r = dump2py(["-o", "-d", &min1(), "--json", &path_str(&other)]);
     assert!(fails(&r, 1).contains("not written by dump2py"));
     assert_eq!(dot_files(t.path()), Vec::<String>::new());
 }
@@ -133,7 +129,15 @@ fn overwrite_replaces_what_dump2py_wrote() {
     let t = tmp();
     let dump = t.path().join("dump");
     let json = t.path().join("data.json.gz");
-    dump_ok(["-d", &min1(), &s(&dump), "--json", &s(&json), "-m", "3"]);
+    dump_ok([
+        "-d",
+        &min1(),
+        &path_str(&dump),
+        "--json",
+        &path_str(&json),
+        "-m",
+        "3",
+    ]);
     let manifest: serde_json::Value =
         serde_json::from_slice(&fs::read(dump.join("dump2py.json")).expect("manifest"))
             .expect("manifest is JSON");
@@ -163,12 +167,19 @@ fn overwrite_replaces_what_dump2py_wrote() {
         fs::metadata(&json).map(|m| m.len()).ok()
     );
     // Replaced, without the old split files.
-    dump_ok(["-o", "-d", &min1(), &s(&dump), "--json", &s(&json)]);
+    dump_ok([
+        "-o",
+        "-d",
+        &min1(),
+        &path_str(&dump),
+        "--json",
+        &path_str(&json),
+    ]);
     assert!(!read_dump(&dump).keys().any(|n| n.ends_with("_2.py")));
     // An empty directory is replaced too.
     let empty = t.path().join("empty");
     fs::create_dir(&empty).expect("mkdir");
-    dump_ok(["-o", "-d", &min1(), &s(&empty)]);
+    dump_ok(["-o", "-d", &min1(), &path_str(&empty)]);
     assert!(empty.join("restore.py").exists());
     assert_eq!(dot_files(t.path()), Vec::<String>::new());
 }
@@ -178,8 +189,8 @@ fn two_names_for_one_file_are_refused_and_leave_nothing() {
     let t = tmp();
     let dir = t.path();
     let same = dir.join("same.out");
-    let dotted = format!("{}/./same.out", s(dir));
-    let r = dump2py(["-d", &min1(), "--json", &s(&same), "--xml", &dotted]);
+    let dotted = format!("{}/./same.out", path_str(dir));
+    let r = dump2py(["-d", &min1(), "--json", &path_str(&same), "--xml", &dotted]);
     assert!(fails(&r, 2).contains("two outputs"));
     let r = Command::new(bin())
         .args(["-d", &min1(), "--json", "same.out", "--xml", "./same.out"])
@@ -189,14 +200,22 @@ fn two_names_for_one_file_are_refused_and_leave_nothing() {
     assert!(fails(&r, 2).contains("two outputs"));
     assert!(fs::read_dir(dir).expect("ls").next().is_none());
     // A symlink and a hard link to an output written before.
-    dump_ok(["-d", &min1(), "--json", &s(&same)]);
+    dump_ok(["-d", &min1(), "--json", &path_str(&same)]);
     let hard = dir.join("hard.out");
     fs::hard_link(&same, &hard).expect("hard link");
     let sym = dir.join("sym.out");
     std::os::unix::fs::symlink(&same, &sym).expect("symlink");
     let before = tree(dir);
     for other in [&hard, &sym] {
-        let r = dump2py(["-o", "-d", &min1(), "--json", &s(&same), "--xml", &s(other)]);
+        let r = dump2py([
+            "-o",
+            "-d",
+            &min1(),
+            "--json",
+            &path_str(&same),
+            "--xml",
+            &path_str(other),
+        ]);
         let err = fails(&r, 2);
         assert!(err.contains("are one file"), "{err}");
     }
@@ -204,9 +223,9 @@ fn two_names_for_one_file_are_refused_and_leave_nothing() {
     let r = dump2py([
         "-d",
         &min1(),
-        &s(&dir.join("d")),
+        &path_str(&dir.join("d")),
         "--json",
-        &format!("{}/x/../d/a.json", s(dir)),
+        &format!("{}/x/../d/a.json", path_str(dir)),
     ]);
     assert!(fails(&r, 2).contains("inside OUTPUT_DIR"));
     assert_eq!(tree(dir), before);
@@ -222,9 +241,9 @@ fn a_target_that_appears_while_dumping_stops_every_publish() {
         .args([
             "-d",
             &sqlite_url(&db),
-            &s(&dump),
+            &path_str(&dump),
             "--json",
-            &s(&json),
+            &path_str(&json),
             "-v",
             "0",
         ])
@@ -247,10 +266,10 @@ fn two_runs_into_one_directory_one_wins() {
     let t = tmp();
     let db = big_db(300_000);
     let dump = t.path().join("dump");
-    dump_ok(["-d", &min1(), &s(&dump)]);
+    dump_ok(["-d", &min1(), &path_str(&dump)]);
     let run = || {
         Command::new(bin())
-            .args(["-o", "-d", &sqlite_url(&db), &s(&dump), "-v", "0"])
+            .args(["-o", "-d", &sqlite_url(&db), &path_str(&dump), "-v", "0"])
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn")
@@ -272,7 +291,7 @@ fn two_runs_into_one_directory_one_wins() {
 #[test]
 fn bad_command_lines_exit_2() {
     let t = tmp();
-    let out = s(&t.path().join("d"));
+    let out = path_str(&t.path().join("d"));
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["-d", "sqlite:x.db"], "no OUTPUT_DIR"),
         (vec![&out], "no database given"),
@@ -307,7 +326,7 @@ fn bad_command_lines_exit_2() {
     assert!(fs::read_dir(t.path()).expect("ls").next().is_none());
     // The largest indent is taken.
     let json = t.path().join("a.json");
-    dump_ok(["-d", &min1(), "--json", &s(&json), "--indent", "64"]);
+    dump_ok(["-d", &min1(), "--json", &path_str(&json), "--indent", "64"]);
     let text = fs::read_to_string(&json).expect("json");
     assert!(
         text.contains(&format!("\n{}\"model\"", " ".repeat(64))),
@@ -319,7 +338,7 @@ fn bad_command_lines_exit_2() {
 #[test]
 fn malformed_languages_are_refused_by_item() {
     let t = tmp();
-    let out = s(&t.path().join("d"));
+    let out = path_str(&t.path().join("d"));
     for (langs, want) in [
         ("en,,de", "item 2 is empty"),
         ("", "item 1 is empty"),
@@ -352,7 +371,7 @@ fn malformed_languages_are_refused_by_item() {
 #[test]
 fn languages_that_do_not_match_the_columns_are_refused() {
     let t = tmp();
-    let out = s(&t.path().join("d"));
+    let out = path_str(&t.path().join("d"));
     let found = "the columns have the suffixes de (contacts_companytype.name_de, … 5 columns), \
                  fr (contacts_companytype.name_fr, … 5 columns); e.g. --languages DEFAULT,de,fr";
     for (langs, want) in [
@@ -376,7 +395,7 @@ fn languages_that_do_not_match_the_columns_are_refused() {
     let r = dump_ok([
         "-d",
         &min1(),
-        &s(&t.path().join("e")),
+        &path_str(&t.path().join("e")),
         "--languages",
         "en,de,fr",
     ]);
@@ -390,14 +409,14 @@ fn an_empty_file_or_dev_null_is_no_database_unless_allowed() {
     fs::write(&empty, "").expect("touch");
     let out = t.path().join("d");
     for db in [empty.as_path(), Path::new("/dev/null")] {
-        let r = dump2py(["-d", &sqlite_url(db), &s(&out)]);
+        let r = dump2py(["-d", &sqlite_url(db), &path_str(&out)]);
         let err = fails(&r, 1);
         assert!(
             err.contains(&format!("{} is not an SQLite database", db.display())),
             "{err}"
         );
         assert!(!out.exists());
-        let r = dump_ok(["-d", &sqlite_url(db), &s(&out), "--allow-empty"]);
+        let r = dump_ok(["-d", &sqlite_url(db), &path_str(&out), "--allow-empty"]);
         let err = stderr(&r);
         assert!(
             err.contains("no tables") && err.contains("Wrote 0 objects"),
@@ -410,7 +429,7 @@ fn an_empty_file_or_dev_null_is_no_database_unless_allowed() {
     dump_ok([
         "-d",
         &format!("{}?allow_empty=1", sqlite_url(&empty)),
-        &s(&out),
+        &path_str(&out),
     ]);
 }
 
@@ -429,7 +448,7 @@ fn only_an_empty_regular_file_or_dev_null_is_an_empty_database() {
         (&cut, "is truncated: 4096 bytes"),
     ] {
         for allow in [false, true] {
-            let mut args = vec!["-d".to_string(), sqlite_url(path), s(&out)];
+            let mut args = vec!["-d".to_string(), sqlite_url(path), path_str(&out)];
             if allow {
                 args.push("--allow-empty".into());
             }
@@ -444,12 +463,12 @@ fn only_an_empty_regular_file_or_dev_null_is_an_empty_database() {
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
     assert!(made.success());
     for (db, kind) in [
-        (s(&fifo), "a pipe or FIFO"),
+        (path_str(&fifo), "a pipe or FIFO"),
         ("/dev/zero".to_string(), "a character device"),
         ("/dev/full".to_string(), "a character device"),
     ] {
         for allow in [false, true] {
-            let mut args = vec!["-d".to_string(), format!("sqlite:{db}"), s(&out)];
+            let mut args = vec!["-d".to_string(), format!("sqlite:{db}"), path_str(&out)];
             if allow {
                 args.push("--allow-empty".into());
             }
@@ -461,7 +480,7 @@ fn only_an_empty_regular_file_or_dev_null_is_an_empty_database() {
     }
     for allow in [false, true] {
         let mut cmd = Command::new(bin());
-        cmd.args(["-d", "sqlite:/dev/stdin", &s(&out)]);
+        cmd.args(["-d", "sqlite:/dev/stdin", &path_str(&out)]);
         if allow {
             cmd.arg("--allow-empty");
         }
@@ -506,7 +525,7 @@ fn an_output_to_a_closed_or_unwritable_stdout_fails() {
         min1(),
         "--json".into(),
         "-".into(),
-        s(&dump),
+        path_str(&dump),
     ];
     for (redirect, want) in [
         (">&-", "standard output is closed"),
@@ -533,9 +552,9 @@ fn a_full_stdout_or_stderr_never_panics() {
     let dump = t.path().join("dump");
     let a = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     // Only messages are lost: the dump is complete and published, exit 0.
-    let r = with_stdout("2>/dev/full", &a(&["-d", &min1(), &s(&dump)]));
+    let r = with_stdout("2>/dev/full", &a(&["-d", &min1(), &path_str(&dump)]));
     assert_eq!(r.status.code(), Some(0));
-    dump_ok(["--verify", &s(&dump)]);
+    dump_ok(["--verify", &path_str(&dump)]);
     // A failing run still fails, with its own status.
     let r = with_stdout("2>/dev/full", &a(&["-d", "sqlite:/nonexistent.db", "x"]));
     assert_eq!(r.status.code(), Some(1));
@@ -548,7 +567,7 @@ fn a_full_stdout_or_stderr_never_panics() {
     for args in [
         a(&["--list-plugins"]),
         a(&["-s", "-d", &min1()]),
-        a(&["--verify", &s(&dump)]),
+        a(&["--verify", &path_str(&dump)]),
         a(&["--help"]),
     ] {
         let r = with_stdout(">/dev/full", &args);
@@ -577,7 +596,7 @@ fn bounded_run(args: &[String]) -> Output {
 fn small_files_are_read_bounded_never_forever() {
     let t = tmp();
     let dump = t.path().join("dump");
-    dump_ok(["-d", &min1(), &s(&dump)]);
+    dump_ok(["-d", &min1(), &path_str(&dump)]);
     let manifest = dump.join("dump2py.json");
     let fifo = t.path().join("fifo");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
@@ -590,15 +609,18 @@ fn small_files_are_read_bounded_never_forever() {
         // A dump's manifest replaced by a link to it.
         fs::remove_file(&manifest).expect("rm");
         std::os::unix::fs::symlink(special, &manifest).expect("ln");
-        let err = fails(&bounded_run(&a(&["--verify", &s(&dump)])), 1);
+        let err = fails(&bounded_run(&a(&["--verify", &path_str(&dump)])), 1);
         assert!(
             err.contains("dump2py.json is unreadable: not a regular file") && err.contains(kind),
             "{err}"
         );
-        let err = fails(&bounded_run(&a(&["-o", "-d", &min1(), &s(&dump)])), 1);
+        let err = fails(
+            &bounded_run(&a(&["-o", "-d", &min1(), &path_str(&dump)])),
+            1,
+        );
         assert!(err.contains("was not written by dump2py"), "{err}");
         // Files named on the command line or in a URL.
-        let p = s(special);
+        let p = path_str(special);
         for args in [
             a(&["--site-schema", &p, "-d", &min1(), "x"]),
             a(&[
@@ -664,9 +686,16 @@ fn a_long_output_name_works() {
     let name = "d".repeat(240);
     let dump = t.path().join(&name);
     let json = t.path().join(format!("{}.json", "j".repeat(230)));
-    dump_ok(["-d", &min1(), &s(&dump), "--json", &s(&json)]);
+    dump_ok(["-d", &min1(), &path_str(&dump), "--json", &path_str(&json)]);
     assert!(dump.join("restore.py").exists() && json.exists());
-    dump_ok(["-o", "-d", &min1(), &s(&dump), "--json", &s(&json)]);
+    dump_ok([
+        "-o",
+        "-d",
+        &min1(),
+        &path_str(&dump),
+        "--json",
+        &path_str(&json),
+    ]);
     assert_eq!(dot_files(t.path()), Vec::<String>::new());
 }
 
@@ -674,6 +703,6 @@ fn a_long_output_name_works() {
 fn no_sync_is_accepted() {
     let t = tmp();
     let dump = t.path().join("dump");
-    dump_ok(["--no-sync", "-d", &min1(), &s(&dump)]);
+    dump_ok(["--no-sync", "-d", &min1(), &path_str(&dump)]);
     assert!(dump.join("dump2py.json").exists());
 }
