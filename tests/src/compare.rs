@@ -30,6 +30,29 @@ pub fn read_dump(dir: &Path) -> Dump {
         .collect()
 }
 
+/// Everything under a directory: relative path → a file's bytes, None
+/// for a directory.
+pub type Tree = BTreeMap<PathBuf, Option<Vec<u8>>>;
+
+/// The [`Tree`] under `dir`.
+pub fn tree(dir: &Path) -> Tree {
+    fn walk(root: &Path, dir: &Path, out: &mut Tree) {
+        for e in fs::read_dir(dir).expect("read dir") {
+            let p = e.expect("dir entry").path();
+            let rel = p.strip_prefix(root).expect("under root").to_path_buf();
+            if p.is_dir() {
+                out.insert(rel, None);
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, Some(fs::read(&p).expect("read")));
+            }
+        }
+    }
+    let mut out = Tree::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
 /// Asserts that two files are byte-identical (Django's output and ours),
 /// showing where they differ.
 pub fn assert_same_file(theirs: &Path, ours: &Path) {

@@ -37,6 +37,16 @@ pub fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures").join(name)
 }
 
+/// The URL of the min1 fixture, which no test writes to.
+pub fn min1_url() -> String {
+    sqlite_url(&fixture("min1.sqlite3"))
+}
+
+/// A fresh temporary directory, removed on drop.
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
 pub fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }

@@ -76,13 +76,24 @@ pub fn assert_no_secret(o: &Output, secret: &str) {
     }
 }
 
-/// The error of a run that failed (exit code 1) with one line, not a
-/// panic, that does not show `secret`.
-pub fn one_line_error(o: &Output, secret: &str) -> String {
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+/// The stderr of a run: one line, not a panic.
+pub fn one_line(o: &Output) -> String {
     let err = stderr(o);
     assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
     assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// [`one_line`] of a run that failed with exit status `code`.
+pub fn fails_with(o: &Output, code: i32) -> String {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    one_line(o)
+}
+
+/// The error of a run that failed (exit code 1) with one line, not a
+/// panic, that does not show `secret`.
+pub fn one_line_error(o: &Output, secret: &str) -> String {
+    let err = fails_with(o, 1);
     assert_no_secret(o, secret);
     err.trim().to_string()
 }

@@ -216,7 +216,12 @@ fn awkward_xml_equals_dumpdata_or_fails_where_django_fails() {
 }
 
 /// Runs dumpdata_diff.py; returns the kinds of differences found.
-fn differences(lino: &Venv, theirs: &Path, ours: &Path, allow: &[&str]) -> BTreeMap<String, u64> {
+fn dumpdata_differences(
+    lino: &Venv,
+    theirs: &Path,
+    ours: &Path,
+    allow: &[&str],
+) -> BTreeMap<String, u64> {
     let mut args: Vec<PathBuf> = vec![theirs.into(), ours.into()];
     args.extend(allow.iter().map(|k| PathBuf::from(format!("--allow={k}"))));
     let refs: Vec<&Path> = args.iter().map(PathBuf::as_path).collect();
@@ -258,7 +263,7 @@ fn without_metadata_only_the_listed_differences() {
             "-v",
             "0",
         ]);
-        let kinds = differences(lino, &theirs, &ours, WITHOUT_METADATA);
+        let kinds = dumpdata_differences(lino, &theirs, &ours, WITHOUT_METADATA);
         seen.extend(kinds.clone());
         if settings == MIN1 {
             // No content types: models by label; gender is a choice list.
@@ -328,7 +333,7 @@ fn round_trip(settings: &str, prepare: fn(&Venv) -> (tempfile::TempDir, PathBuf)
     let json = dir.join("ours.json");
     lino.ours_ok(settings, &db, &[], &["--json", &path_str(&json), "-v", "0"]);
     let after = loaded(lino, settings, dir, "json", &json);
-    let lost = differences(lino, &before, &after, JSON_LOSSES);
+    let lost = dumpdata_differences(lino, &before, &after, JSON_LOSSES);
     // The awkward site's datetimes and times have microseconds.
     assert!(lost.keys().all(|k| k == "milliseconds"), "{lost:?}");
     // XML: of a database it can hold.
@@ -347,7 +352,7 @@ fn round_trip(settings: &str, prepare: fn(&Venv) -> (tempfile::TempDir, PathBuf)
         &["--xml", &path_str(&xml), "-v", "0"],
     );
     let after = loaded(lino, settings, dir, "xml", &xml);
-    let lost = differences(lino, &before, &after, XML_LOSSES);
+    let lost = dumpdata_differences(lino, &before, &after, XML_LOSSES);
     if settings == AWKWARD {
         // things.Text 8, short and body.
         assert_eq!(lost.get("carriage-return"), Some(&2), "{lost:?}");
@@ -382,7 +387,7 @@ fn loaddata_restores_min1_without_metadata() {
         "0",
     ]);
     let after = loaded(lino, MIN1, t.path(), "json", &json);
-    let lost = differences(lino, &before, &after, JSON_LOSSES);
+    let lost = dumpdata_differences(lino, &before, &after, JSON_LOSSES);
     assert_eq!(lost.keys().collect::<Vec<_>>(), ["milliseconds"]);
 }
 

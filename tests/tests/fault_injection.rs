@@ -5,39 +5,26 @@
 //! and leave the directory exactly as it was, or succeed with exactly the
 //! outputs of a run without faults.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use dump2py_tests::{
-    fixture, root,
+    compare::{tree, Tree},
+    min1_url, root,
     run::{bin, dump2py, dump_ok, stderr},
-    sqlite_url,
 };
 
-/// A directory's contents: relative path → file bytes (None: a directory).
-type Snapshot = BTreeMap<PathBuf, Option<Vec<u8>>>;
+/// A directory's contents, manifests without their run ids.
+type Snapshot = Tree;
 
 fn snapshot(dir: &Path) -> Snapshot {
-    fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
-        let mut entries: Vec<_> = fs::read_dir(dir)
-            .expect("read_dir")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            let rel = p.strip_prefix(root).expect("under root").to_path_buf();
-            if p.is_dir() {
-                out.insert(rel, None);
-                walk(root, &p, out);
-            } else {
-                out.insert(rel, Some(without_run(&p, fs::read(&p).expect("read"))));
-            }
+    let mut out = tree(dir);
+    for (rel, content) in &mut out {
+        if let Some(bytes) = content.take() {
+            *content = Some(without_run(rel, bytes));
         }
     }
-    let mut out = Snapshot::new();
-    walk(dir, dir, &mut out);
     out
 }
 
@@ -243,7 +230,7 @@ fn outputs(work: &Path) -> Vec<String> {
         "-v".into(),
         "0".into(),
         "-d".into(),
-        sqlite_url(&fixture("min1.sqlite3")),
+        min1_url(),
         p("dump"),
         "--json".into(),
         p("min1.json"),
@@ -317,7 +304,7 @@ fn a_kill_between_two_renames_is_completed_by_the_next_run() {
         .collect();
     assert!(chosen.len() >= 6, "{calls:?}");
     let other = work.join("other");
-    let min1 = sqlite_url(&fixture("min1.sqlite3"));
+    let min1 = min1_url();
     let mut bad = Vec::new();
     // Outputs --verify found half published: some kill must leave one.
     let mut cut_short = 0;

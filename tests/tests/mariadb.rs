@@ -72,7 +72,7 @@ fn decimal_value(s: &str) -> Option<String> {
 
 /// The kinds of difference between a dump from SQLite and one from
 /// MariaDB of the same data; panics on any other difference.
-fn differences(sqlite: &Dump, maria: &Dump) -> BTreeSet<&'static str> {
+fn kinds_of_difference(sqlite: &Dump, maria: &Dump) -> BTreeSet<&'static str> {
     let mut kinds = BTreeSet::new();
     assert_eq!(
         sqlite.keys().collect::<Vec<_>>(),
@@ -137,7 +137,7 @@ fn identical_across_backends(settings: &str, tag: &str, expected: &[&str]) {
     assert_same(&a, &b, "with site metadata, SQLite and MariaDB");
 
     // Without metadata: only the differences the README lists.
-    let kinds = differences(&read_dump(&c.sqlite_plain), &read_dump(&c.server_plain));
+    let kinds = kinds_of_difference(&read_dump(&c.sqlite_plain), &read_dump(&c.server_plain));
     assert_eq!(kinds, expected.iter().copied().collect::<BTreeSet<_>>());
 
     // And the MariaDB dump without metadata restores the same rows.

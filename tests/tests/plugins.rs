@@ -15,9 +15,9 @@ use dump2py_tests::{
     compare::read_dump,
     copy_db, fixture,
     lino::{lino, MIN1},
-    path_str, root,
+    min1_url, path_str, root,
     run::{bin, dump_ok, stderr, stdout},
-    sqlite_url,
+    sqlite_url, tmp,
 };
 use rusqlite::Connection;
 
@@ -27,10 +27,6 @@ const SECRET_ENV: &str = "DUMP2PY_ANONYMIZE_SECRET";
 const PATH_ENV: &str = "DUMP2PY_PLUGIN_PATH";
 /// The personal data of min1, anonymised in every test that dumps it.
 const PERSONAL: &str = "email|phone|gsm|first_name|last_name|username|contacts_partner.name";
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
 
 /// The shared library of a workspace plugin crate, built if needed (cargo
 /// does nothing when it is fresh).
@@ -105,10 +101,6 @@ fn run_ok(args: &[String], env: &[(&str, &str)]) -> Output {
 
 fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
-}
-
-fn min1() -> String {
-    sqlite_url(&fixture("min1.sqlite3"))
 }
 
 /// The text of a dump's data files (all but restore.py).
@@ -510,7 +502,7 @@ fn anonymize_explains_bad_arguments_in_one_line() {
         let r = run(
             &args(&[
                 "-d",
-                &min1(),
+                &min1_url(),
                 &path_str(&out),
                 "--plugin",
                 &path_str(&lib),
@@ -546,7 +538,7 @@ fn anonymize_refuses_a_column_that_matches_nothing() {
     let (out, json) = (t.path().join("out"), t.path().join("out.json"));
     let mut a = args(&[
         "-d",
-        &min1(),
+        &min1_url(),
         &path_str(&out),
         "--json",
         &path_str(&json),
@@ -582,7 +574,7 @@ fn anonymize_refuses_a_column_that_matches_nothing() {
     let r = run_ok(
         &args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             &path_str(&out),
             "-v",
             "2",
@@ -611,7 +603,7 @@ fn a_transformer_written_in_c_works_and_transformers_apply_in_order() {
         let out = t.path().join(name);
         let mut a = args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             &path_str(&out),
             "--plugin",
             &path_str(&upper),
@@ -651,7 +643,7 @@ fn a_transformer_written_in_c_works_and_transformers_apply_in_order() {
     let r = run(
         &args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             &path_str(&out),
             "--plugin",
             &path_str(&upper),
@@ -787,7 +779,7 @@ fn a_sink_written_in_c_is_asked_what_it_wants_warns_and_publishes_last() {
     let r = run_ok(
         &args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             "--plugin",
             &path_str(&lib),
             "-f",
@@ -797,7 +789,7 @@ fn a_sink_written_in_c_is_asked_what_it_wants_warns_and_publishes_last() {
     );
     // min1 has users; the Python dump has them, this sink doesn't.
     let python = work.join("python");
-    run_ok(&args(&["-d", &min1(), &path_str(&python)]), &[]);
+    run_ok(&args(&["-d", &min1_url(), &path_str(&python)]), &[]);
     assert!(!rows(&python, "users_user").is_empty());
     fs::remove_dir_all(&python).expect("rm");
     let text = fs::read_to_string(&counts).expect("published");
@@ -826,7 +818,7 @@ fn a_sink_written_in_c_is_asked_what_it_wants_warns_and_publishes_last() {
     let r = run(
         &args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             "--plugin",
             &path_str(&lib),
             "-f",
@@ -902,7 +894,13 @@ fn broken_plugins_fail_with_one_line_naming_them_and_leave_no_dump() {
         ),
     ];
     for (extra, want) in cases {
-        let mut a = args(&["-d", &min1(), &path_str(&out), "--languages", "en,de,fr"]);
+        let mut a = args(&[
+            "-d",
+            &min1_url(),
+            &path_str(&out),
+            "--languages",
+            "en,de,fr",
+        ]);
         a.extend(extra);
         let r = run(&a, &[]);
         assert_eq!(r.status.code(), Some(1), "{a:?}: {}", stderr(&r));
@@ -926,7 +924,7 @@ fn a_plugin_that_calls_exit_never_looks_like_success() {
     for stage in ["create", "table", "batch"] {
         let a = args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             &path_str(&out),
             "--json",
             &path_str(&work.join("o.json")),
@@ -985,7 +983,7 @@ fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
         let r = run(
             &args(&[
                 "-d",
-                &min1(),
+                &min1_url(),
                 &out,
                 "--plugin",
                 &path_str(&demo),
@@ -1006,14 +1004,14 @@ fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
         assert!(!work.join("out").exists());
     }
     // The next run removes what a crash left.
-    dump_ok(["-d", &min1(), &out]);
+    dump_ok(["-d", &min1_url(), &out]);
     assert_eq!(names_in(&work), BTreeSet::from(["out".to_string()]));
     fs::remove_dir_all(work.join("out")).expect("rm");
 
     let r = run(
         &args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             &out,
             "--plugin",
             &path_str(&undefined),
@@ -1035,7 +1033,7 @@ fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
     let r = run(
         &args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             &out,
             "--plugin",
             &path_str(&demo),
@@ -1058,7 +1056,7 @@ fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
     for tolerate in [false, true] {
         let mut a = args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             "--xml",
             &xml,
             "--plugin",
@@ -1211,7 +1209,7 @@ fn list_plugins_is_sorted_stable_and_every_entry_is_reachable() {
         .filter(|r| r[0] == "transformer")
         .map(|r| r[1].as_str())
         .collect();
-    let r = run(&with_libs(&["-s", "-d", &min1(), "-T", "nosuch"]), &[]);
+    let r = run(&with_libs(&["-s", "-d", &min1_url(), "-T", "nosuch"]), &[]);
     assert_eq!(
         stderr(&r).trim_end(),
         format!(
@@ -1221,7 +1219,7 @@ fn list_plugins_is_sorted_stable_and_every_entry_is_reachable() {
         )
     );
     for name in transformers {
-        let r = run(&with_libs(&["-s", "-d", &min1(), "-T", name]), &[]);
+        let r = run(&with_libs(&["-s", "-d", &min1_url(), "-T", name]), &[]);
         assert!(
             !stderr(&r).contains("unknown transformer"),
             "{name}: {}",
@@ -1229,7 +1227,7 @@ fn list_plugins_is_sorted_stable_and_every_entry_is_reachable() {
         );
     }
     // Every sink is reachable by -f NAME=TARGET; an unknown one lists them all.
-    let r = run(&with_libs(&["-d", &min1(), "-f", "nosuch=x"]), &[]);
+    let r = run(&with_libs(&["-d", &min1_url(), "-f", "nosuch=x"]), &[]);
     let sinks: Vec<&str> = rows
         .iter()
         .filter(|r| r[0] == "sink")

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use crate::common::bigdb::{big_db, dot_files, wait_for_data_files};
 use dump2py_tests::{
     compare::read_dump,
-    fixture, path_str,
+    fixture, min1_url, path_str,
     run::{bin, dump_ok, stderr, stdout},
     sqlite_url,
 };
@@ -45,7 +45,7 @@ fn with_old_dump() -> (
     std::collections::BTreeMap<String, Vec<u8>>,
 ) {
     let t = tempfile::tempdir().expect("tempdir");
-    let min1 = sqlite_url(&fixture("min1.sqlite3"));
+    let min1 = min1_url();
     dump_ok(["-d", &min1, &path_str(&t.path().join("dump"))]);
     let old = read_dump(&t.path().join("dump"));
     (t, old)
@@ -92,7 +92,7 @@ fn what_a_sigkill_leaves_is_removed_by_the_next_run() {
     );
     assert_eq!(read_dump(&t.path().join("dump")), old);
     // A run writing another output beside them removes them.
-    let min1 = sqlite_url(&fixture("min1.sqlite3"));
+    let min1 = min1_url();
     dump_ok(["-d", &min1, &path_str(&t.path().join("other"))]);
     assert_eq!(dot_files(t.path()), Vec::<String>::new());
     // And the old dump is replaced as usual.
@@ -105,7 +105,7 @@ fn what_a_sigkill_leaves_is_removed_by_the_next_run() {
 #[test]
 fn a_file_over_ulimit_f_aborts_like_a_signal() {
     let (t, old) = with_old_dump();
-    let min1 = sqlite_url(&fixture("min1.sqlite3"));
+    let min1 = min1_url();
     // 100 blocks of 512 bytes: the JSON of min1 is bigger.
     let out = Command::new("sh")
         .arg("-c")
