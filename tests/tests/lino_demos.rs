@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use dump2py_tests::{
     lino::lino,
-    root,
+    path_str, root,
     run::{dump_ok, stderr, stdout},
     sqlite_url,
 };
@@ -212,10 +212,6 @@ fn site_copy(name: &str, settings: &str, env: &[(&str, &str)]) -> (tempfile::Tem
     (t, db)
 }
 
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap_or_default()
-}
-
 /// dumpdata to compare a site before and after a restore: a content
 /// type by its model, as a restore gives them new ids (`initdb` creates
 /// them in no fixed order).
@@ -226,7 +222,7 @@ fn data(settings: &str, db: &Path, env: &[(&str, &str)], out: &Path) {
         "--format",
         format,
         "-o",
-        path(out),
+        &path_str(out),
         "--natural-foreign",
     ];
     let o = lino().admin_env(
@@ -272,7 +268,7 @@ fn check_demo(d: &Demo) {
     let before = cached(d.name, "before.yaml", |out| data(DEMO, &db, &env, out));
 
     let theirs = dir.join("lino");
-    lino.admin_env_ok(DEMO, &db, &env, &["dump2py", path(&theirs)]);
+    lino.admin_env_ok(DEMO, &db, &env, &["dump2py", &path_str(&theirs)]);
     let (meta, json, xml) = (
         dir.join("meta"),
         dir.join("meta.json"),
@@ -282,7 +278,13 @@ fn check_demo(d: &Demo) {
         DEMO,
         &db,
         &env,
-        &[path(&meta), "--json", path(&json), "--xml", path(&xml)],
+        &[
+            &path_str(&meta),
+            "--json",
+            &path_str(&json),
+            "--xml",
+            &path_str(&xml),
+        ],
     );
     for ours in [&json, &xml] {
         let ext = ours
@@ -315,7 +317,7 @@ fn check_demo(d: &Demo) {
     );
 
     let raw = dir.join("raw");
-    dump_ok(["-d", &sqlite_url(&db), "-v", "0", path(&raw)]);
+    dump_ok(["-d", &sqlite_url(&db), "-v", "0", &path_str(&raw)]);
     for dump in [&meta, &raw] {
         restores_the_same(DEMO, &db, &env, dump, &before);
     }
@@ -454,7 +456,7 @@ fn ledger_without_metadata_restores_as_django_reads() {
         "en,de,fr",
         "-v",
         "0",
-        path(&raw),
+        &path_str(&raw),
     ]);
     let script = fs::read_to_string(raw.join("restore.py")).expect("restore.py");
     assert!(

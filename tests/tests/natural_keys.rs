@@ -13,7 +13,7 @@ use dump2py_tests::{
     copy_db, fixture,
     lino::{lino, Venv, MIN1},
     path_str,
-    run::{bin, dump2py, stderr, stdout},
+    run::{bin, dump2py, stderr},
     sqlite_url,
 };
 
@@ -59,10 +59,10 @@ fn python(lino: &Venv, dir: &Path, db: &Path) -> Command {
     c
 }
 
+/// Runs `c`, which must succeed.
 fn ok(mut c: Command) -> std::process::Output {
     let out = c.output().expect("run");
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    out
+    dump2py_tests::run::ok(out, &format!("{c:?}"))
 }
 
 #[test]
