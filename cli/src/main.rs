@@ -33,13 +33,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser};
-use dump2py_core::django::ViewOptions;
-use dump2py_core::meta::SiteMeta;
-use dump2py_core::pipeline::{Pipeline, PipelineOptions};
-use dump2py_core::plugin::{DumpInfo, Sink, TableOutcome};
-use dump2py_core::registry::{self, SinkOptions};
-use dump2py_core::staging;
-use dump2py_core::url::redact;
+use dump2py_django::meta::SiteMeta;
+use dump2py_django::ViewOptions;
+use dump2py_model::url::redact;
+use dump2py_pipeline::{Pipeline, PipelineOptions};
+use dump2py_plugin::registry::{self, SinkOptions};
+use dump2py_plugin::{DumpInfo, Sink, TableOutcome};
 
 // Built-in plugins register themselves when linked.
 use dump2py_dumpdata as _;
@@ -202,7 +201,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     watch_exit();
-    dump2py_core::abi::call::watch_crashes();
+    dump2py_sdk::ffi::call::watch_crashes();
     let mut code = run_main(&cli);
     // A result on standard output that can't be written is a failure.
     if let Some(e) = say::stdout_error() {
@@ -224,7 +223,7 @@ static CHECK_STDOUT: extern "C" fn() = {
     extern "C" fn check() {
         // SAFETY: fcntl on fd 1 touches no memory.
         if unsafe { libc::fcntl(1, libc::F_GETFD) } < 0 {
-            staging::note_stdout_closed();
+            dump2py_staging::note_stdout_closed();
         }
     }
     check
@@ -243,7 +242,7 @@ fn watch_exit() {
         if FINISHED.load(Ordering::SeqCst) {
             return;
         }
-        let what = match staging::abort_all_now() {
+        let what = match dump2py_staging::abort_all_now() {
             Some(0) | None => "no output was written".to_string(),
             Some(n) => format!("{n} output(s) already published, complete; no other was written"),
         };
@@ -268,7 +267,7 @@ fn run_main(cli: &Cli) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // A signal is stopping the run: its handler reports and exits.
-            if staging::aborting() {
+            if dump2py_staging::aborting() {
                 loop {
                     std::thread::park();
                 }
@@ -319,7 +318,12 @@ fn settings(cli: &Cli) -> Option<(String, &'static str)> {
 /// settings module came from.
 fn site_meta(cli: &Cli, (settings, from): &(String, &str)) -> Result<SiteMeta> {
     let python = site_python(cli.python.as_deref(), cli.verbosity);
-    let meta = SiteMeta::from_site(&python, settings, &cli.pythonpath);
+    let meta = SiteMeta::from_site(
+        &python,
+        settings,
+        &cli.pythonpath,
+        dump2py_staging::watch_child,
+    );
     match (meta, *from) {
         (Ok(m), _) => Ok(m),
         (Err(e), "--settings") => Err(e.into()),
@@ -329,9 +333,9 @@ fn site_meta(cli: &Cli, (settings, from): &(String, &str)) -> Result<SiteMeta> {
 
 /// A source's, sink's or transformer's usage error (a bad URL, format or
 /// argument) is the command line's: exit status 2.
-fn usage_of(e: dump2py_core::Error) -> anyhow::Error {
+fn usage_of(e: dump2py_model::Error) -> anyhow::Error {
     match e {
-        dump2py_core::Error::Usage(m) => UsageError(m).into(),
+        dump2py_model::Error::Usage(m) => UsageError(m).into(),
         e => e.into(),
     }
 }
@@ -353,7 +357,7 @@ fn watch_signals() -> std::io::Result<()> {
         .name("signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                let published = staging::abort_all();
+                let published = dump2py_staging::abort_all();
                 let name = match signal {
                     SIGINT => "SIGINT",
                     SIGTERM => "SIGTERM",
@@ -463,7 +467,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         print!("{}", plugins::listing());
         return Ok(ExitCode::SUCCESS);
     }
-    staging::set_sync(!cli.no_sync);
+    dump2py_staging::set_sync(!cli.no_sync);
     check_umask()?;
     if cli.max_row_count == 0 {
         usage!("--max-row-count must be at least 1");
@@ -495,7 +499,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         }
     }
     let site_url = match (&meta, &cli.database) {
-        (Some(meta), None) => Some(meta.database.url()?),
+        (Some(meta), None) => Some(registry::django_url(&meta.database)?),
         _ => None,
     };
     let Some(url) = cli
@@ -533,7 +537,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         .chain(extra.iter().map(|o| &o.target))
         .filter(|t| t.as_os_str() != "-");
     for target in targets {
-        staging::check_target(target, cli.overwrite)?;
+        dump2py_staging::check_target(target, cli.overwrite)?;
     }
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &output {
@@ -639,7 +643,7 @@ fn verify_dump(cli: &Cli, dump: &std::path::Path) -> Result<ExitCode> {
         usage!("--verify checks a dump: it writes nothing (no OUTPUT_DIR, --json, --xml, -f, -s)");
     }
     let manifest = verify::files(dump).map_err(|e| {
-        if staging::interrupted(dump) {
+        if dump2py_staging::interrupted(dump) {
             e.context(format!(
                 "{}: its publishing was cut short (kill -9, power loss): the next dump2py \
                  run writing beside it completes it",
@@ -651,7 +655,7 @@ fn verify_dump(cli: &Cli, dump: &std::path::Path) -> Result<ExitCode> {
     })?;
     let url = match (&cli.database, settings(cli)) {
         (Some(url), _) => Some(url.clone()),
-        (None, Some(settings)) => Some(site_meta(cli, &settings)?.database.url()?),
+        (None, Some(settings)) => Some(registry::django_url(&site_meta(cli, &settings)?.database)?),
         (None, None) => None,
     };
     let what = format!(

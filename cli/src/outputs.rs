@@ -12,8 +12,8 @@ use std::os::unix::fs::MetadataExt;
 use anyhow::Result;
 
 use crate::UsageError;
-use dump2py_core::plugin::Sink;
-use dump2py_core::registry::{self, SinkOptions};
+use dump2py_plugin::registry::{self, SinkOptions};
+use dump2py_plugin::Sink;
 
 #[derive(clap::Args, Debug, Default)]
 pub struct OutputArgs {

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use dump2py_core::abi::loader;
-use dump2py_core::plugin::Transformer;
-use dump2py_core::registry::{self, Kind};
+use dump2py_plugin::registry::{self, Kind};
+use dump2py_plugin::Transformer;
+use dump2py_sdk::ffi::host;
 
 /// Directories whose shared libraries are loaded as plugins, separated
 /// like PATH.
@@ -40,7 +40,7 @@ impl PluginArgs {
                 if dir.as_os_str().is_empty() {
                     continue;
                 }
-                paths.extend(loader::libraries_in(&dir).with_context(|| PATH_ENV)?);
+                paths.extend(host::libraries_in(&dir).with_context(|| PATH_ENV)?);
             }
         }
         paths.extend(self.plugins.iter().cloned());
@@ -54,7 +54,7 @@ impl PluginArgs {
             // The same library twice (in a directory and by --plugin) is no conflict.
             let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             if seen.insert(key) {
-                loader::load(&path)?;
+                host::load(&path)?;
             }
         }
         Ok(())
@@ -71,7 +71,7 @@ impl PluginArgs {
                 .any(|l| l.kind == Kind::Transformer && l.name == name);
             match registry::create_transformer(spec) {
                 Ok(t) => out.push(t),
-                Err(dump2py_core::Error::Usage(m)) if !known => {
+                Err(dump2py_model::Error::Usage(m)) if !known => {
                     let hint = match built_library(name) {
                         Some(lib) => format!(
                             "; a plugin's transformer needs its library: --plugin {}",

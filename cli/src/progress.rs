@@ -6,9 +6,9 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use dump2py_core::django::Model;
-use dump2py_core::pipeline::Observer;
-use dump2py_core::plugin::TableOutcome;
+use dump2py_django::Model;
+use dump2py_pipeline::Observer;
+use dump2py_plugin::TableOutcome;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::counted;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use crate::counted;
-use dump2py_core::plugin::Source;
-use dump2py_core::staging::{self, Manifest, FORMAT_DIR, FORMAT_FILE, MANIFEST};
+use dump2py_plugin::Source;
+use dump2py_staging::{Manifest, FORMAT_DIR, FORMAT_FILE, MANIFEST};
 
 /// The manifest of `dump` (a Python dump's directory, or a JSON/XML file
 /// with its sidecar) once every file it lists is there, whole and
@@ -26,9 +26,9 @@ pub fn files(dump: &Path) -> Result<Manifest> {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        (dir, staging::sidecar_of(dump), FORMAT_FILE)
+        (dir, dump2py_staging::sidecar_of(dump), FORMAT_FILE)
     };
-    let manifest = match staging::load_manifest(&manifest_path) {
+    let manifest = match dump2py_staging::load_manifest(&manifest_path) {
         Ok(m) => m,
         Err(_) if fs::symlink_metadata(&manifest_path).is_err() => bail!(
             "{}: no manifest: {} is missing (not an output of dump2py, or its manifest was lost)",
@@ -91,7 +91,7 @@ pub fn files(dump: &Path) -> Result<Manifest> {
                 f.size
             );
         }
-        let now = staging::describe(&path, &f.name)?;
+        let now = dump2py_staging::describe(&path, &f.name)?;
         if now.sha256 != f.sha256 {
             bail!(
                 "{}: damaged: its SHA-256 is not the manifest's",

@@ -1,7 +1,7 @@
 //! What `export_plugin!` expands to: the plugin side of each interface
-//! lives with its declaration in `dump2py_core::abi`.
+//! lives with its declaration in `crate::ffi`.
 
-pub use dump2py_core::abi::loader::declare as plugin_decl;
-pub use dump2py_core::abi::sink::declare as sink_decl;
-pub use dump2py_core::abi::source::declare as source_decl;
-pub use dump2py_core::abi::transformer::declare as transformer_decl;
+pub use crate::ffi::loader::declare as plugin_decl;
+pub use crate::ffi::sink::declare as sink_decl;
+pub use crate::ffi::source::declare as source_decl;
+pub use crate::ffi::transformer::declare as transformer_decl;

@@ -58,31 +58,32 @@
 //! that order.
 //!
 //! What the SDK does for you: it converts values, tables and batches to and
-//! from the C ABI (`dump2py_core::abi`, documented for C authors in
+//! from the C ABI (`crate::ffi`, documented for C authors in
 //! `sdk/include/dump2py_plugin.h`); it catches panics and returns them to
 //! dump2py as errors (so keep `panic = "unwind"`, the default); an
 //! [`Error`](prelude::Error) returned by your code becomes dump2py's one-line
 //! error, prefixed with the plugin's name and library.
 
-pub use dump2py_core as core;
-pub use dump2py_core::abi;
+pub mod ffi;
+
+pub use dump2py_django as django;
+pub use dump2py_model as model;
+pub use dump2py_plugin as plugin;
 
 /// Everything a plugin usually needs.
 pub mod prelude {
-    pub use dump2py_core::batch::Batch;
-    pub use dump2py_core::django::{Field, Model, Site};
-    pub use dump2py_core::error::{Error, Result};
-    pub use dump2py_core::plugin::{
-        BatchFn, DumpInfo, Report, Sink, Source, TableOutcome, Transformer,
-    };
-    pub use dump2py_core::registry::SinkOptions;
-    pub use dump2py_core::schema::{Column, ColumnKind, ForeignKey, Schema, Table};
-    pub use dump2py_core::value::{Date, DateTime, Time, Value};
+    pub use dump2py_django::{Field, Model, Site};
+    pub use dump2py_model::batch::Batch;
+    pub use dump2py_model::error::{Error, Result};
+    pub use dump2py_model::schema::{Column, ColumnKind, ForeignKey, Schema, Table};
+    pub use dump2py_model::value::{Date, DateTime, Time, Value};
+    pub use dump2py_plugin::registry::SinkOptions;
+    pub use dump2py_plugin::{BatchFn, DumpInfo, Report, Sink, Source, TableOutcome, Transformer};
 }
 
-pub use dump2py_core::abi::sink::CreateSink;
-pub use dump2py_core::abi::source::OpenSource;
-pub use dump2py_core::abi::transformer::CreateTransformer;
+pub use crate::ffi::sink::CreateSink;
+pub use crate::ffi::source::OpenSource;
+pub use crate::ffi::transformer::CreateTransformer;
 
 /// Exports a plugin's sources, sinks and transformers as the library's
 /// `DUMP2PY_PLUGIN` declaration. Use it once per library; see the crate
@@ -99,22 +100,22 @@ macro_rules! export_plugin {
     ) => {
         /// The plugin's declaration, read by dump2py when it loads the library.
         #[no_mangle]
-        pub static DUMP2PY_PLUGIN: $crate::abi::PluginDecl = {
-            static SOURCES: &[&$crate::abi::SourceDecl] = &[$($({
+        pub static DUMP2PY_PLUGIN: $crate::ffi::PluginDecl = {
+            static SOURCES: &[&$crate::ffi::SourceDecl] = &[$($({
                 static OPEN: $crate::OpenSource = $sopen;
-                const SCHEMES: &[$crate::abi::Str] = &[$($crate::abi::Str::new($scheme)),+];
-                static DECL: $crate::abi::SourceDecl =
+                const SCHEMES: &[$crate::ffi::Str] = &[$($crate::ffi::Str::new($scheme)),+];
+                static DECL: $crate::ffi::SourceDecl =
                     $crate::__private::source_decl($sname, SCHEMES, &OPEN);
                 &DECL
             }),*)?];
-            static SINKS: &[&$crate::abi::SinkDecl] = &[$($({
+            static SINKS: &[&$crate::ffi::SinkDecl] = &[$($({
                 static CREATE: $crate::CreateSink = $kcreate;
-                static DECL: $crate::abi::SinkDecl = $crate::__private::sink_decl($kname, &CREATE);
+                static DECL: $crate::ffi::SinkDecl = $crate::__private::sink_decl($kname, &CREATE);
                 &DECL
             }),*)?];
-            static TRANSFORMERS: &[&$crate::abi::TransformerDecl] = &[$($({
+            static TRANSFORMERS: &[&$crate::ffi::TransformerDecl] = &[$($({
                 static CREATE: $crate::CreateTransformer = $tcreate;
-                static DECL: $crate::abi::TransformerDecl =
+                static DECL: $crate::ffi::TransformerDecl =
                     $crate::__private::transformer_decl($tname, &CREATE);
                 &DECL
             }),*)?];

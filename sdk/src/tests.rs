@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::sync::{Mutex, Once};
 
-use dump2py_core::abi;
-use dump2py_core::abi::loader::register_decl;
-use dump2py_core::pipeline::{Observer, Pipeline, PipelineOptions, Quiet};
-use dump2py_core::registry;
+use crate::ffi;
+use crate::ffi::host::register_decl;
+use dump2py_pipeline::{Observer, Pipeline, PipelineOptions, Quiet};
+use dump2py_plugin::registry;
 
 use crate::prelude::*;
 
@@ -342,12 +342,12 @@ fn a_transformers_finish_crosses_the_abi() {
 }
 
 /// Registers `decl` (kept for the rest of the process) from `lib`.
-fn register(decl: abi::PluginDecl, lib: &str) -> Result<dump2py_core::abi::loader::Loaded> {
+fn register(decl: ffi::PluginDecl, lib: &str) -> Result<crate::ffi::host::Loaded> {
     unsafe { register_decl(Box::leak(Box::new(decl)), Path::new(lib)) }
 }
 
 /// Why `decl` is refused.
-fn refused(decl: abi::PluginDecl, lib: &str) -> String {
+fn refused(decl: ffi::PluginDecl, lib: &str) -> String {
     register(decl, lib)
         .err()
         .map(|e| e.to_string())
@@ -357,7 +357,7 @@ fn refused(decl: abi::PluginDecl, lib: &str) -> String {
 #[test]
 fn a_plugin_of_the_previous_abi_version_is_refused() {
     let mut decl = crate::__private::plugin_decl("old", "1", &[], &[], &[]);
-    decl.abi_version = abi::ABI_VERSION - 1;
+    decl.abi_version = ffi::ABI_VERSION - 1;
     let err = refused(decl, "/x/libv2.so");
     assert_eq!(
         err,
@@ -375,7 +375,7 @@ fn a_declaration_is_read_as_far_as_its_size_says() {
     // A plugin of a later minor revision: a field this host doesn't know.
     #[repr(C)]
     struct Later {
-        decl: abi::SinkDecl,
+        decl: ffi::SinkDecl,
         extra: usize,
     }
     let mut later = Later {
@@ -384,15 +384,15 @@ fn a_declaration_is_read_as_far_as_its_size_says() {
     };
     later.decl.size = std::mem::size_of::<Later>();
     let later: &'static Later = Box::leak(Box::new(later));
-    let sinks: &'static [&'static abi::SinkDecl] = Box::leak(Box::new([&later.decl]));
+    let sinks: &'static [&'static ffi::SinkDecl] = Box::leak(Box::new([&later.decl]));
     let decl = crate::__private::plugin_decl("later", "1", &[], sinks, &[]);
     let loaded = register(decl, "/x/later.so");
     assert_eq!(loaded.expect("loads").provides, ["sink sdklater"]);
     assert_eq!(later.extra, 7);
     // One that is shorter than this version's fields is refused.
     let mut short = crate::__private::sink_decl("sdkshort", &CREATE);
-    short.size = std::mem::offset_of!(abi::SinkDecl, wants);
-    let sinks: &'static [&'static abi::SinkDecl] =
+    short.size = std::mem::offset_of!(ffi::SinkDecl, wants);
+    let sinks: &'static [&'static ffi::SinkDecl] =
         Box::leak(Box::new([&*Box::leak(Box::new(short))]));
     let decl = crate::__private::plugin_decl("short", "1", &[], sinks, &[]);
     let err = refused(decl, "/x/short.so");
@@ -401,7 +401,7 @@ fn a_declaration_is_read_as_far_as_its_size_says() {
         format!(
             "plugin /x/short.so: a sink has size {}, less than the {} of ABI version 3",
             short.size,
-            std::mem::size_of::<abi::SinkDecl>()
+            std::mem::size_of::<ffi::SinkDecl>()
         )
     );
 }
@@ -508,7 +508,7 @@ fn a_panic_is_an_error() {
 #[test]
 fn wrong_versions_and_taken_names_are_refused() {
     registered();
-    static OLD: abi::PluginDecl = crate::__private::plugin_decl("old", "1", &[], &[], &[]);
+    static OLD: ffi::PluginDecl = crate::__private::plugin_decl("old", "1", &[], &[], &[]);
     let mut wrong = OLD;
     wrong.abi_version = 999;
     let err = refused(wrong, "/x/libold.so");
@@ -617,189 +617,189 @@ fn the_c_header_matches_the_rust_abi() {
     use std::mem::{offset_of, size_of};
     let s = |name: &str, v: usize| format!("{name} {v}");
     let expected = [
-        s("dump2py_str", size_of::<abi::Str>()),
-        s("dump2py_names", size_of::<abi::Names>()),
-        s("dump2py_value", size_of::<abi::Value>()),
-        s("dump2py_value.aware", offset_of!(abi::Value, aware)),
+        s("dump2py_str", size_of::<ffi::Str>()),
+        s("dump2py_names", size_of::<ffi::Names>()),
+        s("dump2py_value", size_of::<ffi::Value>()),
+        s("dump2py_value.aware", offset_of!(ffi::Value, aware)),
         s(
             "dump2py_value.offset_minutes",
-            offset_of!(abi::Value, offset_minutes),
+            offset_of!(ffi::Value, offset_minutes),
         ),
-        s("dump2py_value.int_", offset_of!(abi::Value, int)),
-        s("dump2py_value.flt", offset_of!(abi::Value, float)),
-        s("dump2py_value.ptr", offset_of!(abi::Value, ptr)),
-        s("dump2py_value.len", offset_of!(abi::Value, len)),
-        s("dump2py_column", size_of::<abi::Column>()),
+        s("dump2py_value.int_", offset_of!(ffi::Value, int)),
+        s("dump2py_value.flt", offset_of!(ffi::Value, float)),
+        s("dump2py_value.ptr", offset_of!(ffi::Value, ptr)),
+        s("dump2py_value.len", offset_of!(ffi::Value, len)),
+        s("dump2py_column", size_of::<ffi::Column>()),
         s(
             "dump2py_column.declared_type",
-            offset_of!(abi::Column, declared_type),
+            offset_of!(ffi::Column, declared_type),
         ),
-        s("dump2py_column.kind", offset_of!(abi::Column, kind)),
-        s("dump2py_column.nullable", offset_of!(abi::Column, nullable)),
-        s("dump2py_foreign_key", size_of::<abi::ForeignKey>()),
-        s("dump2py_table", size_of::<abi::Table>()),
-        s("dump2py_table.columns", offset_of!(abi::Table, columns)),
+        s("dump2py_column.kind", offset_of!(ffi::Column, kind)),
+        s("dump2py_column.nullable", offset_of!(ffi::Column, nullable)),
+        s("dump2py_foreign_key", size_of::<ffi::ForeignKey>()),
+        s("dump2py_table", size_of::<ffi::Table>()),
+        s("dump2py_table.columns", offset_of!(ffi::Table, columns)),
         s(
             "dump2py_table.primary_key",
-            offset_of!(abi::Table, primary_key),
+            offset_of!(ffi::Table, primary_key),
         ),
         s(
             "dump2py_table.foreign_keys",
-            offset_of!(abi::Table, foreign_keys),
+            offset_of!(ffi::Table, foreign_keys),
         ),
-        s("dump2py_table.unique", offset_of!(abi::Table, unique)),
-        s("dump2py_table.n_unique", offset_of!(abi::Table, n_unique)),
-        s("dump2py_batch", size_of::<abi::Batch>()),
-        s("dump2py_batch.values", offset_of!(abi::Batch, values)),
-        s("dump2py_field", size_of::<abi::Field>()),
-        s("dump2py_field.index", offset_of!(abi::Field, index)),
-        s("dump2py_field.fk_table", offset_of!(abi::Field, fk_table)),
-        s("dump2py_field.is_babel", offset_of!(abi::Field, is_babel)),
-        s("dump2py_field.babel", offset_of!(abi::Field, babel)),
-        s("dump2py_model", size_of::<abi::Model>()),
-        s("dump2py_model.app_label", offset_of!(abi::Model, app_label)),
+        s("dump2py_table.unique", offset_of!(ffi::Table, unique)),
+        s("dump2py_table.n_unique", offset_of!(ffi::Table, n_unique)),
+        s("dump2py_batch", size_of::<ffi::Batch>()),
+        s("dump2py_batch.values", offset_of!(ffi::Batch, values)),
+        s("dump2py_field", size_of::<ffi::Field>()),
+        s("dump2py_field.index", offset_of!(ffi::Field, index)),
+        s("dump2py_field.fk_table", offset_of!(ffi::Field, fk_table)),
+        s("dump2py_field.is_babel", offset_of!(ffi::Field, is_babel)),
+        s("dump2py_field.babel", offset_of!(ffi::Field, babel)),
+        s("dump2py_model", size_of::<ffi::Model>()),
+        s("dump2py_model.app_label", offset_of!(ffi::Model, app_label)),
         s(
             "dump2py_model.object_name",
-            offset_of!(abi::Model, object_name),
+            offset_of!(ffi::Model, object_name),
         ),
-        s("dump2py_model.fields", offset_of!(abi::Model, fields)),
+        s("dump2py_model.fields", offset_of!(ffi::Model, fields)),
         s(
             "dump2py_model.mti_parent_table",
-            offset_of!(abi::Model, mti_parent_table),
+            offset_of!(ffi::Model, mti_parent_table),
         ),
         s(
             "dump2py_model.auto_created",
-            offset_of!(abi::Model, auto_created),
+            offset_of!(ffi::Model, auto_created),
         ),
-        s("dump2py_dump_info", size_of::<abi::DumpInfo>()),
+        s("dump2py_dump_info", size_of::<ffi::DumpInfo>()),
         s(
             "dump2py_dump_info.source",
-            offset_of!(abi::DumpInfo, source),
+            offset_of!(ffi::DumpInfo, source),
         ),
         s(
             "dump2py_dump_info.models",
-            offset_of!(abi::DumpInfo, models),
+            offset_of!(ffi::DumpInfo, models),
         ),
         s(
             "dump2py_dump_info.languages",
-            offset_of!(abi::DumpInfo, languages),
+            offset_of!(ffi::DumpInfo, languages),
         ),
         s(
             "dump2py_dump_info.skipped",
-            offset_of!(abi::DumpInfo, skipped),
+            offset_of!(ffi::DumpInfo, skipped),
         ),
         s(
             "dump2py_dump_info.n_excluded",
-            offset_of!(abi::DumpInfo, n_excluded),
+            offset_of!(ffi::DumpInfo, n_excluded),
         ),
         s(
             "dump2py_dump_info.decimals_as_real",
-            offset_of!(abi::DumpInfo, decimals_as_real),
+            offset_of!(ffi::DumpInfo, decimals_as_real),
         ),
         s(
             "dump2py_dump_info.datetimes_as_instants",
-            offset_of!(abi::DumpInfo, datetimes_as_instants),
+            offset_of!(ffi::DumpInfo, datetimes_as_instants),
         ),
-        s("dump2py_key_value", size_of::<abi::KeyValue>()),
-        s("dump2py_sink_options", size_of::<abi::SinkOptions>()),
+        s("dump2py_key_value", size_of::<ffi::KeyValue>()),
+        s("dump2py_sink_options", size_of::<ffi::SinkOptions>()),
         s(
             "dump2py_sink_options.target",
-            offset_of!(abi::SinkOptions, target),
+            offset_of!(ffi::SinkOptions, target),
         ),
         s(
             "dump2py_sink_options.overwrite",
-            offset_of!(abi::SinkOptions, overwrite),
+            offset_of!(ffi::SinkOptions, overwrite),
         ),
         s(
             "dump2py_sink_options.max_row_count",
-            offset_of!(abi::SinkOptions, max_row_count),
+            offset_of!(ffi::SinkOptions, max_row_count),
         ),
         s(
             "dump2py_sink_options.extra",
-            offset_of!(abi::SinkOptions, extra),
+            offset_of!(ffi::SinkOptions, extra),
         ),
-        s("dump2py_outcome", size_of::<abi::Outcome>()),
-        s("dump2py_outcome.rows", offset_of!(abi::Outcome, rows)),
-        s("dump2py_outcome.skipped", offset_of!(abi::Outcome, skipped)),
-        s("dump2py_out", size_of::<abi::Out>()),
-        s("dump2py_out.ctx", offset_of!(abi::Out, ctx)),
-        s("dump2py_out.error", offset_of!(abi::Out, error)),
-        s("dump2py_out.batch", offset_of!(abi::Out, batch)),
-        s("dump2py_source_decl", size_of::<abi::SourceDecl>()),
+        s("dump2py_outcome", size_of::<ffi::Outcome>()),
+        s("dump2py_outcome.rows", offset_of!(ffi::Outcome, rows)),
+        s("dump2py_outcome.skipped", offset_of!(ffi::Outcome, skipped)),
+        s("dump2py_out", size_of::<ffi::Out>()),
+        s("dump2py_out.ctx", offset_of!(ffi::Out, ctx)),
+        s("dump2py_out.error", offset_of!(ffi::Out, error)),
+        s("dump2py_out.batch", offset_of!(ffi::Out, batch)),
+        s("dump2py_source_decl", size_of::<ffi::SourceDecl>()),
         s(
             "dump2py_source_decl.name",
-            offset_of!(abi::SourceDecl, name),
+            offset_of!(ffi::SourceDecl, name),
         ),
-        s("dump2py_source_decl.ctx", offset_of!(abi::SourceDecl, ctx)),
+        s("dump2py_source_decl.ctx", offset_of!(ffi::SourceDecl, ctx)),
         s(
             "dump2py_source_decl.open",
-            offset_of!(abi::SourceDecl, open),
+            offset_of!(ffi::SourceDecl, open),
         ),
         s(
             "dump2py_source_decl.read_table",
-            offset_of!(abi::SourceDecl, read_table),
+            offset_of!(ffi::SourceDecl, read_table),
         ),
         s(
             "dump2py_source_decl.destroy",
-            offset_of!(abi::SourceDecl, destroy),
+            offset_of!(ffi::SourceDecl, destroy),
         ),
-        s("dump2py_sink_decl", size_of::<abi::SinkDecl>()),
+        s("dump2py_sink_decl", size_of::<ffi::SinkDecl>()),
         s(
             "dump2py_sink_decl.create",
-            offset_of!(abi::SinkDecl, create),
+            offset_of!(ffi::SinkDecl, create),
         ),
         s(
             "dump2py_sink_decl.finish",
-            offset_of!(abi::SinkDecl, finish),
+            offset_of!(ffi::SinkDecl, finish),
         ),
-        s("dump2py_sink_decl.abort", offset_of!(abi::SinkDecl, abort)),
+        s("dump2py_sink_decl.abort", offset_of!(ffi::SinkDecl, abort)),
         s(
             "dump2py_sink_decl.destroy",
-            offset_of!(abi::SinkDecl, destroy),
+            offset_of!(ffi::SinkDecl, destroy),
         ),
-        s("dump2py_sink_decl.wants", offset_of!(abi::SinkDecl, wants)),
+        s("dump2py_sink_decl.wants", offset_of!(ffi::SinkDecl, wants)),
         s(
             "dump2py_sink_decl.warnings",
-            offset_of!(abi::SinkDecl, warnings),
+            offset_of!(ffi::SinkDecl, warnings),
         ),
         s(
             "dump2py_sink_decl.publish",
-            offset_of!(abi::SinkDecl, publish),
+            offset_of!(ffi::SinkDecl, publish),
         ),
         s(
             "dump2py_transformer_decl",
-            size_of::<abi::TransformerDecl>(),
+            size_of::<ffi::TransformerDecl>(),
         ),
         s(
             "dump2py_transformer_decl.name",
-            offset_of!(abi::TransformerDecl, name),
+            offset_of!(ffi::TransformerDecl, name),
         ),
         s(
             "dump2py_transformer_decl.batch",
-            offset_of!(abi::TransformerDecl, batch),
+            offset_of!(ffi::TransformerDecl, batch),
         ),
         s(
             "dump2py_transformer_decl.destroy",
-            offset_of!(abi::TransformerDecl, destroy),
+            offset_of!(ffi::TransformerDecl, destroy),
         ),
         s(
             "dump2py_transformer_decl.finish",
-            offset_of!(abi::TransformerDecl, finish),
+            offset_of!(ffi::TransformerDecl, finish),
         ),
-        s("dump2py_plugin", size_of::<abi::PluginDecl>()),
-        s("dump2py_plugin.size", offset_of!(abi::PluginDecl, size)),
-        s("dump2py_plugin.name", offset_of!(abi::PluginDecl, name)),
+        s("dump2py_plugin", size_of::<ffi::PluginDecl>()),
+        s("dump2py_plugin.size", offset_of!(ffi::PluginDecl, size)),
+        s("dump2py_plugin.name", offset_of!(ffi::PluginDecl, name)),
         s(
             "dump2py_plugin.sources",
-            offset_of!(abi::PluginDecl, sources),
+            offset_of!(ffi::PluginDecl, sources),
         ),
-        s("dump2py_plugin.sinks", offset_of!(abi::PluginDecl, sinks)),
+        s("dump2py_plugin.sinks", offset_of!(ffi::PluginDecl, sinks)),
         s(
             "dump2py_plugin.n_transformers",
-            offset_of!(abi::PluginDecl, n_transformers),
+            offset_of!(ffi::PluginDecl, n_transformers),
         ),
-        s("DUMP2PY_ABI_VERSION", abi::ABI_VERSION as usize),
-        s("DUMP2PY_DURATION", abi::kind::DURATION as usize),
+        s("DUMP2PY_ABI_VERSION", ffi::ABI_VERSION as usize),
+        s("DUMP2PY_DURATION", ffi::kind::DURATION as usize),
     ];
     let dir = std::env::temp_dir().join(format!("dump2py-sdk-layout-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tempdir");

@@ -4,9 +4,9 @@
 //! with CPython). Each check panics on a violation; a panic inside the
 //! code under test is one too.
 
-use dump2py_core::meta::SiteMeta;
-use dump2py_core::py::json::{write_python_literal, Doc, Style};
-use dump2py_core::py::repr as pyrepr;
+use dump2py_django::meta::SiteMeta;
+use dump2py_py::json::{write_python_literal, Doc, Style};
+use dump2py_py::repr as pyrepr;
 
 /// The styles `json.dumps` is called with: compact and indented, with and
 /// without `ensure_ascii`.

@@ -14,8 +14,8 @@ use std::io::{Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::{Command, Stdio};
 
-use dump2py_core::py::json::{write_python_literal, Doc};
-use dump2py_core::py::repr as pyrepr;
+use dump2py_py::json::{write_python_literal, Doc};
+use dump2py_py::repr as pyrepr;
 
 /// SplitMix64: the same inputs for the same seed.
 struct Rng(u64);
@@ -480,7 +480,7 @@ fn fuzz_site_schemas() {
         }
         let data = mutate(&mut rng, schema.to_string());
         accepted += usize::from(
-            dump2py_core::meta::SiteMeta::parse(&String::from_utf8_lossy(&data)).is_ok(),
+            dump2py_django::meta::SiteMeta::parse(&String::from_utf8_lossy(&data)).is_ok(),
         );
         panics.extend(checked("sitemeta", &data, checks::sitemeta));
     }

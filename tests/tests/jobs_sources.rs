@@ -4,9 +4,9 @@
 //! SQLite. Each server test makes its own database (and users), dropped at
 //! the end; without a server it is skipped, unless CI=true.
 
-use dump2py_core::plugin::{KeyRange, Source, Workers};
-use dump2py_core::schema::{Schema, Table};
-use dump2py_core::Value;
+use dump2py_model::schema::{Schema, Table};
+use dump2py_model::Value;
+use dump2py_plugin::{KeyRange, Source, Workers};
 use dump2py_tests::{
     need_server,
     run::wait_for,
@@ -22,8 +22,8 @@ const PG: Backend = Backend::Postgres;
 const MARIADB: Backend = Backend::MariaDb;
 
 fn open(url: &str) -> Box<dyn Source> {
-    dump2py_core::registry::open_source(url)
-        .unwrap_or_else(|e| panic!("open {}: {e}", dump2py_core::url::redact(url)))
+    dump2py_plugin::registry::open_source(url)
+        .unwrap_or_else(|e| panic!("open {}: {e}", dump2py_model::url::redact(url)))
 }
 
 fn table<'a>(schema: &'a Schema, name: &str) -> &'a Table {
@@ -39,8 +39,8 @@ type Rows = Vec<Vec<Value>>;
 /// The rows `read` gives, in order, read in batches of at most 2 rows.
 fn collect(
     read: impl FnOnce(
-        &mut dyn FnMut(dump2py_core::Batch) -> dump2py_core::error::Result<bool>,
-    ) -> dump2py_core::error::Result<()>,
+        &mut dyn FnMut(dump2py_model::Batch) -> dump2py_model::error::Result<bool>,
+    ) -> dump2py_model::error::Result<()>,
 ) -> Rows {
     let mut rows = Rows::new();
     read(&mut |b| {

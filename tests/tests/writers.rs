@@ -15,13 +15,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use base64::Engine;
-use dump2py_core::django::{Site, ViewOptions};
-use dump2py_core::plugin::{DumpInfo, Report, Sink};
-use dump2py_core::registry::SinkOptions;
-use dump2py_core::schema::{Column, ColumnKind, Schema, Table};
-use dump2py_core::value::{duration_string, Date, DateTime, Time};
-use dump2py_core::{Batch, Value};
+use dump2py_django::{Site, ViewOptions};
 use dump2py_dumpdata::{DumpdataSink, JsonFormat, XmlFormat};
+use dump2py_model::schema::{Column, ColumnKind, Schema, Table};
+use dump2py_model::value::{duration_string, Date, DateTime, Time};
+use dump2py_model::{Batch, Value};
+use dump2py_plugin::registry::SinkOptions;
+use dump2py_plugin::{DumpInfo, Report, Sink};
 use dump2py_python::PythonSink;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -339,7 +339,7 @@ fn values(id: i64, r: &Row) -> Vec<Value> {
 }
 
 /// Writes `rows` with `sink`; the pipeline's calls, in order.
-fn write(mut sink: Box<dyn Sink>, rows: &[Vec<Value>]) -> dump2py_core::Result<()> {
+fn write(mut sink: Box<dyn Sink>, rows: &[Vec<Value>]) -> dump2py_model::Result<()> {
     let site = site();
     let model = &site.models[0];
     let info = DumpInfo {

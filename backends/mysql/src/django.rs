@@ -1,9 +1,9 @@
 //! A site's Django `DATABASES` entry → this source's URL: mysqlclient's
 //! OPTIONS as the source's parameters.
 
-use dump2py_core::error::Result;
-use dump2py_core::meta::{bad_option, scalar, Database};
-use dump2py_core::url::DbUrl;
+use dump2py_model::database::{bad_option, scalar, Database};
+use dump2py_model::error::Result;
+use dump2py_model::url::DbUrl;
 
 pub fn url(db: &Database) -> Result<String> {
     let mut url = db.server_url("mysql")?;
@@ -82,8 +82,9 @@ fn tls_params(db: &Database, url: &mut DbUrl) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use dump2py_core::meta::Database;
-    use dump2py_core::url::cases::{url_of, with_options};
+    use super::url;
+    use dump2py_model::database::Database;
+    use dump2py_model::url_cases::{url_of, with_options};
 
     #[test]
     fn database_urls() {
@@ -98,7 +99,7 @@ mod tests {
         db.options
             .insert("unix_socket".into(), "/run/mysqld/mysqld.sock".into());
         assert_eq!(
-            db.url().ok().as_deref(),
+            url(&db).ok().as_deref(),
             Some("mysql://u:p%40ss@localhost:5432/lino?socket=%2Frun%2Fmysqld%2Fmysqld.sock")
         );
     }
@@ -107,14 +108,13 @@ mod tests {
     fn mysql_ssl_options() {
         use serde_json::json;
         let base = "mysql://u@db.example/lino";
-        assert_eq!(url_of("mysql", json!({})), base);
+        assert_eq!(url_of(url, "mysql", json!({})), base);
         assert_eq!(
-            url_of("mysql", json!({"ssl": {"ca": "/etc/my ca.pem"}})),
+            url_of(url, "mysql", json!({"ssl": {"ca": "/etc/my ca.pem"}})),
             format!("{base}?ssl-ca=%2Fetc%2Fmy%20ca.pem")
         );
         assert_eq!(
-            url_of(
-                "mysql",
+            url_of(url, "mysql",
                 json!({"ssl": {"ca": "/c.pem", "cert": "/cl.pem", "key": "/k.pem", "check_hostname": true}})
             ),
             format!(
@@ -124,6 +124,7 @@ mod tests {
         // check_hostname off: a CA alone is VERIFY_CA to the source.
         assert_eq!(
             url_of(
+                url,
                 "mysql",
                 json!({"ssl": {"ca": "/c.pem", "check_hostname": false}})
             ),
@@ -132,6 +133,7 @@ mod tests {
         // Any ssl dict means TLS; an explicit ssl_mode wins.
         assert_eq!(
             url_of(
+                url,
                 "mysql",
                 json!({"ssl": {"cert": "/cl.pem", "key": "/k.pem"}})
             ),
@@ -139,6 +141,7 @@ mod tests {
         );
         assert_eq!(
             url_of(
+                url,
                 "mysql",
                 json!({"ssl_mode": "VERIFY_CA", "ssl": {"ca": "/c.pem", "check_hostname": true}})
             ),
@@ -146,19 +149,23 @@ mod tests {
         );
         assert_eq!(
             url_of(
+                url,
                 "mysql",
                 json!({"ssl_mode": "DISABLED", "connect_timeout": 5, "charset": "utf8mb4"})
             ),
             format!("{base}?ssl-mode=DISABLED&connect_timeout=5")
         );
-        assert_eq!(url_of("mysql", json!({"ssl": {}, "ssl_mode": null})), base);
         assert_eq!(
-            url_of("mysql", json!({"ssl": true})),
+            url_of(url, "mysql", json!({"ssl": {}, "ssl_mode": null})),
+            base
+        );
+        assert_eq!(
+            url_of(url, "mysql", json!({"ssl": true})),
             format!("{base}?ssl-mode=REQUIRED")
         );
         // What the source refuses goes to it, to be refused by name.
         assert_eq!(
-            url_of("mysql", json!({"ssl": {"capath": "/etc/ssl/certs"}})),
+            url_of(url, "mysql", json!({"ssl": {"capath": "/etc/ssl/certs"}})),
             format!("{base}?ssl-mode=REQUIRED&ssl-capath=%2Fetc%2Fssl%2Fcerts")
         );
         // With a socket.
@@ -167,12 +174,12 @@ mod tests {
             json!({"ssl_mode": "REQUIRED", "unix_socket": "/s.sock"}),
         );
         assert_eq!(
-            db.url().ok().as_deref(),
+            url(&db).ok().as_deref(),
             Some("mysql://u@db.example/lino?socket=%2Fs.sock&ssl-mode=REQUIRED")
         );
         db.host = "/run/mysqld".into();
         assert_eq!(
-            db.url().ok().as_deref(),
+            url(&db).ok().as_deref(),
             Some("mysql://u@/lino?host=%2Frun%2Fmysqld&ssl-mode=REQUIRED")
         );
         for (bad, why) in [
@@ -189,8 +196,7 @@ mod tests {
                 "['ssl_mode'] is not a value dump2py can use",
             ),
         ] {
-            let e = with_options("mysql", bad.clone())
-                .url()
+            let e = url(&with_options("mysql", bad.clone()))
                 .err()
                 .map(|e| e.to_string());
             let whole = format!("the site's DATABASES['default']['OPTIONS']{why}");

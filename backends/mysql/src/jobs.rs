@@ -8,8 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dump2py_core::error::{Error, Result};
-use dump2py_core::plugin::{Source, Workers};
+use dump2py_model::error::{Error, Result};
+use dump2py_plugin::{Source, Workers};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 

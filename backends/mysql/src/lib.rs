@@ -14,12 +14,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use dump2py_core::error::{Error, Result};
-use dump2py_core::order::{float_literal, quoted_text, Dialect, Param, ReadOrder};
-use dump2py_core::plugin::{BatchFn, KeyRange, Source, Workers};
-use dump2py_core::registry::SourceFactory;
-use dump2py_core::schema::{ColumnKind, Schema, Table};
-use dump2py_core::{Batch, Value};
+use dump2py_model::error::{Error, Result};
+use dump2py_model::order::{float_literal, quoted_text, Dialect, Param, ReadOrder};
+use dump2py_model::schema::{ColumnKind, Schema, Table};
+use dump2py_model::{Batch, Value};
+use dump2py_plugin::registry::SourceFactory;
+use dump2py_plugin::{BatchFn, KeyRange, Source, Workers};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, SslOpts};
 
@@ -28,7 +28,7 @@ use crate::types::Conv;
 pub use crate::types::{column_kind, normalize_declared};
 pub use crate::url::{parse as parse_url, Check, ConnSpec, SslMode, DEFAULT_CONNECT_TIMEOUT};
 
-dump2py_core::inventory::submit! {
+dump2py_plugin::inventory::submit! {
     SourceFactory {
         name: "mysql",
         schemes: &["mysql", "mariadb"],
@@ -385,7 +385,7 @@ impl Source for MysqlSource {
     }
 
     fn describe(&self) -> String {
-        dump2py_core::url::redact(&self.url)
+        dump2py_model::url::redact(&self.url)
     }
 
     fn schema(&mut self) -> Result<Schema> {
@@ -693,7 +693,7 @@ fn owned_value(conv: Conv, bytes: Vec<u8>) -> std::result::Result<Value, String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dump2py_core::schema::Column;
+    use dump2py_model::schema::Column;
 
     fn col(name: &str, kind: ColumnKind) -> Column {
         Column {
@@ -744,7 +744,7 @@ mod tests {
 
     #[test]
     fn registered_for_both_schemes() {
-        let f = dump2py_core::registry::sources()
+        let f = dump2py_plugin::registry::sources()
             .into_iter()
             .find(|f| f.name == "mysql");
         assert_eq!(f.map(|f| f.schemes), Some(&["mysql", "mariadb"][..]));

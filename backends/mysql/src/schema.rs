@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use dump2py_core::schema::{Column, ForeignKey, Schema, Table};
+use dump2py_model::schema::{Column, ForeignKey, Schema, Table};
 
 use crate::types::{column_kind, normalize_declared};
 
@@ -204,7 +204,7 @@ pub fn add_invisible(schema: &mut Schema) -> HashMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dump2py_core::schema::ColumnKind;
+    use dump2py_model::schema::ColumnKind;
 
     fn rows(r: &[&[Option<&str>]]) -> Rows {
         r.iter()

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use dump2py_core::files::{read_small, MAX_PEM};
+use dump2py_model::files::{read_small, MAX_PEM};
 
 use base64::Engine;
 use mysql_async::{ClientIdentity, SslOpts};

@@ -2,9 +2,9 @@
 //! protocol sends them → [`Value`]s. The text protocol is what Django's
 //! drivers read, so a FLOAT or DECIMAL comes out as the site would see it.
 
-use dump2py_core::schema::{Column, ColumnKind};
-use dump2py_core::value::{Date, DateTime, Time};
-use dump2py_core::{Batch, Value};
+use dump2py_model::schema::{Column, ColumnKind};
+use dump2py_model::value::{Date, DateTime, Time};
+use dump2py_model::{Batch, Value};
 
 /// `bigint(20) unsigned` → `bigint unsigned`: integer display widths mean
 /// nothing (MySQL 8 no longer shows them), but `tinyint(1)` is how a

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use dump2py_core::error::{Error, Result};
-use dump2py_core::url::{url_error, DbUrl, Server};
+use dump2py_model::error::{Error, Result};
+use dump2py_model::url::{url_error, DbUrl, Server};
 
 /// How long to wait for the server's greeting when the URL doesn't say.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -383,7 +383,7 @@ mod tests {
 
     #[test]
     fn passwords_are_never_shown() {
-        // How they are hidden is tested with `dump2py_core::url::redact`.
+        // How they are hidden is tested with `dump2py_model::url::redact`.
         // '#' is no fragment: it may be in a password.
         assert_eq!(p("mysql://u:p#w@h/db").password.as_deref(), Some("p#w"));
     }
@@ -515,7 +515,7 @@ mod tests {
 
     #[test]
     fn the_url_table() {
-        use dump2py_core::url::cases::{check, Place, Seen};
+        use dump2py_model::url_cases::{check, Place, Seen};
         let parse = |url: &str| {
             let s = parse_with(url, &no_socket).map_err(|e| e.to_string())?;
             Ok(Seen {
@@ -528,7 +528,7 @@ mod tests {
                 port: Some(s.port),
                 path: s.database.clone(),
                 params: Vec::new(),
-                shown: Some(dump2py_core::url::redact(url)),
+                shown: Some(dump2py_model::url::redact(url)),
             })
         };
         check("mysql", &parse, false);

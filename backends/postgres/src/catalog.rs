@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use dump2py_core::schema::{Column, ForeignKey, Table};
+use dump2py_model::schema::{Column, ForeignKey, Table};
 use tokio_postgres::Client;
 
 use crate::types::column_kind;

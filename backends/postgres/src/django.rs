@@ -1,8 +1,8 @@
 //! A site's Django `DATABASES` entry → this source's URL. psycopg passes
 //! OPTIONS to libpq, whose names the URL takes.
 
-use dump2py_core::error::Result;
-use dump2py_core::meta::Database;
+use dump2py_model::database::Database;
+use dump2py_model::error::Result;
 
 /// The OPTIONS the source reads, in its order whatever the site's. Not
 /// sslpassword: the source refuses encrypted keys, and a passphrase has no
@@ -28,8 +28,9 @@ pub fn url(db: &Database) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use dump2py_core::meta::Database;
-    use dump2py_core::url::cases::{url_of, with_options};
+    use super::url;
+    use dump2py_model::database::Database;
+    use dump2py_model::url_cases::{url_of, with_options};
 
     #[test]
     fn database_urls() {
@@ -42,17 +43,17 @@ mod tests {
         db.password = "p@ss".into();
         db.port = "5432".into();
         assert_eq!(
-            db.url().ok().as_deref(),
+            url(&db).ok().as_deref(),
             Some("postgres://u:p%40ss@:5432/lino")
         );
         db.host = "db.example".into();
         assert_eq!(
-            db.url().ok().as_deref(),
+            url(&db).ok().as_deref(),
             Some("postgres://u:p%40ss@db.example:5432/lino")
         );
         for engine in ["postgresql_psycopg2", "postgis"] {
             db.engine = format!("django.db.backends.{engine}");
-            assert!(db.url().is_ok_and(|u| u.starts_with("postgres://")));
+            assert!(url(&db).is_ok_and(|u| u.starts_with("postgres://")));
         }
     }
 
@@ -62,6 +63,7 @@ mod tests {
         let base = "postgres://u@db.example/lino";
         assert_eq!(
             url_of(
+                url,
                 "postgresql",
                 json!({"sslmode": "verify-full", "sslrootcert": "/etc/ca.pem", "connect_timeout": 3})
             ),
@@ -70,6 +72,7 @@ mod tests {
         // A client certificate, in the source's order whatever the site's.
         assert_eq!(
             url_of(
+                url,
                 "postgresql",
                 json!({"sslkey": "/k ey.pem", "connect_timeout": 5, "sslcert": "/c.pem", "sslmode": "verify-ca"})
             ),
@@ -81,6 +84,7 @@ mod tests {
         // passphrase too; the source then names the key as encrypted).
         assert_eq!(
             url_of(
+                url,
                 "postgresql",
                 json!({"isolation_level": 2, "pool": true, "sslmode": "require", "sslpassword": "pw"})
             ),
@@ -89,7 +93,7 @@ mod tests {
         let mut db = with_options("postgresql", json!({"sslmode": "disable"}));
         db.host = "/var/run/postgresql".into();
         assert_eq!(
-            db.url().ok().as_deref(),
+            url(&db).ok().as_deref(),
             Some("postgres://u@/lino?host=%2Fvar%2Frun%2Fpostgresql&sslmode=disable")
         );
     }

@@ -14,12 +14,12 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-use dump2py_core::error::{Error, Result};
-use dump2py_core::order::{float_literal, quoted_text, Dialect, Param, ReadOrder};
-use dump2py_core::plugin::{BatchFn, KeyRange, Source, Workers};
-use dump2py_core::registry::SourceFactory;
-use dump2py_core::schema::{ColumnKind, Schema, Storage, Table};
-use dump2py_core::{Batch, Value};
+use dump2py_model::error::{Error, Result};
+use dump2py_model::order::{float_literal, quoted_text, Dialect, Param, ReadOrder};
+use dump2py_model::schema::{ColumnKind, Schema, Storage, Table};
+use dump2py_model::{Batch, Value};
+use dump2py_plugin::registry::SourceFactory;
+use dump2py_plugin::{BatchFn, KeyRange, Source, Workers};
 use tokio::runtime::Runtime;
 use tokio_postgres::{Client, NoTls};
 
@@ -30,7 +30,7 @@ use copy::{CopyRows, Fields};
 use futures_util::StreamExt;
 use types::Decoder;
 
-dump2py_core::inventory::submit! {
+dump2py_plugin::inventory::submit! {
     SourceFactory {
         name: "postgres",
         schemes: &["postgres", "postgresql"],

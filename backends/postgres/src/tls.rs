@@ -26,7 +26,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 
 use crate::url::{ConnectSpec, SslMode};
-use dump2py_core::files::{read_small, MAX_PEM};
+use dump2py_model::files::{read_small, MAX_PEM};
 
 /// What the server's certificate is checked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -446,8 +446,8 @@ mod tests {
         }
         let url = format!(
             "postgres://u:hunter2@h/d?sslmode=require&sslcert={}&sslkey={}",
-            dump2py_core::url::percent_encode(&cert_path.to_string_lossy()),
-            dump2py_core::url::percent_encode(&key_path.to_string_lossy()),
+            dump2py_model::url::percent_encode(&cert_path.to_string_lossy()),
+            dump2py_model::url::percent_encode(&key_path.to_string_lossy()),
         );
         let spec = match crate::url::parse(&url, &|_| None) {
             Ok(s) => s,

@@ -3,9 +3,9 @@
 //! parse back) and independent of session settings such as DateStyle,
 //! IntervalStyle, TimeZone and extra_float_digits.
 
-use dump2py_core::schema::ColumnKind;
-use dump2py_core::value::{civil_from_days, Date, DateTime, Range, Time};
-use dump2py_core::{Batch, Value};
+use dump2py_model::schema::ColumnKind;
+use dump2py_model::value::{civil_from_days, Date, DateTime, Range, Time};
+use dump2py_model::{Batch, Value};
 use tokio_postgres::types::{Kind, Type};
 
 /// Days from 1970-01-01 to PostgreSQL's epoch 2000-01-01.
@@ -388,7 +388,7 @@ pub fn numeric_text(b: &[u8]) -> Result<String, String> {
 
 /// As [`numeric_text`], into `s` (empty).
 fn numeric_into(b: &[u8], mut s: String) -> Result<String, String> {
-    use dump2py_core::value::push_uint;
+    use dump2py_model::value::push_uint;
     let word = |i: usize| -> Result<u16, String> {
         b.get(i..i + 2)
             .map(|w| u16::from_be_bytes([w[0], w[1]]))

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use dump2py_core::error::Result;
-use dump2py_core::url::{port_number, url_error as usage, DbUrl, Server};
+use dump2py_model::error::Result;
+use dump2py_model::url::{port_number, url_error as usage, DbUrl, Server};
 
 /// Where libpq (as built by Debian) looks for the server's socket when no
 /// host is given.
@@ -465,7 +465,7 @@ mod tests {
 
     #[test]
     fn the_url_table() {
-        use dump2py_core::url::cases::{check, Place, Seen};
+        use dump2py_model::url_cases::{check, Place, Seen};
         let parse = |url: &str| {
             let s = parse(url, &no_env).map_err(|e| e.to_string())?;
             Ok(Seen {

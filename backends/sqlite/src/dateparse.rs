@@ -5,7 +5,7 @@
 //! dateparse's patterns match (Python's `\d` and `\s` are Unicode's, `$`
 //! also matches before a final newline). What Python refuses is `None`.
 
-use dump2py_core::value::{Date, DateTime, Time};
+use dump2py_model::value::{Date, DateTime, Time};
 
 /// `parse_date`.
 pub fn date(s: &str) -> Option<Date> {

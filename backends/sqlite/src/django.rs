@@ -1,7 +1,7 @@
 //! A site's Django `DATABASES` entry → this source's URL: NAME is the file.
 
-use dump2py_core::error::Result;
-use dump2py_core::meta::Database;
+use dump2py_model::database::Database;
+use dump2py_model::error::Result;
 
 pub fn url(db: &Database) -> Result<String> {
     Ok(format!("sqlite:{}", db.name))
@@ -9,7 +9,8 @@ pub fn url(db: &Database) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use dump2py_core::meta::Database;
+    use super::url;
+    use dump2py_model::database::Database;
 
     #[test]
     fn database_urls() {
@@ -18,8 +19,8 @@ mod tests {
             name: "/tmp/x.db".into(),
             ..Database::default()
         };
-        assert_eq!(db.url().ok().as_deref(), Some("sqlite:/tmp/x.db"));
+        assert_eq!(url(&db).ok().as_deref(), Some("sqlite:/tmp/x.db"));
         db.engine = "django.contrib.gis.db.backends.spatialite".into();
-        assert_eq!(db.url().ok().as_deref(), Some("sqlite:/tmp/x.db"));
+        assert_eq!(url(&db).ok().as_deref(), Some("sqlite:/tmp/x.db"));
     }
 }

@@ -7,17 +7,17 @@ mod types;
 
 use std::path::{Path, PathBuf};
 
-use dump2py_core::error::{Error, Result};
-use dump2py_core::order::ReadOrder;
-use dump2py_core::plugin::{BatchFn, Source, Workers};
-use dump2py_core::registry::SourceFactory;
-use dump2py_core::schema::{Column, ForeignKey, Schema, Storage, Table};
-use dump2py_core::url::parse_query;
+use dump2py_model::error::{Error, Result};
+use dump2py_model::order::ReadOrder;
+use dump2py_model::schema::{Column, ForeignKey, Schema, Storage, Table};
+use dump2py_model::url::parse_query;
+use dump2py_plugin::registry::SourceFactory;
+use dump2py_plugin::{BatchFn, Source, Workers};
 use rusqlite::{Connection, OpenFlags};
 
 pub use types::column_kind;
 
-dump2py_core::inventory::submit! {
+dump2py_plugin::inventory::submit! {
     SourceFactory {
         name: "sqlite",
         schemes: &["sqlite", "sqlite3"],
@@ -192,7 +192,7 @@ impl SqliteSource {
             Ok(m) if !m.is_file() => {
                 return Err(Error::Connect(format!(
                     "{shown} is not an SQLite database file ({}): SQLite reads only regular files; save the database to a file first",
-                    dump2py_core::files::kind(&m)
+                    dump2py_model::files::kind(&m)
                 )))
             }
             Ok(m) => check_header(path, m.len())?,
@@ -389,8 +389,8 @@ impl Source for SqliteSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dump2py_core::schema::ColumnKind;
-    use dump2py_core::Value;
+    use dump2py_model::schema::ColumnKind;
+    use dump2py_model::Value;
 
     #[test]
     fn urls_and_their_parameters() {

@@ -1,12 +1,12 @@
 //! SQLite's declared types → column kinds, and stored values → [`Value`]s.
 
-use dump2py_core::error::{Error, Result};
-use dump2py_core::order::{float_literal, quoted_text, Dialect, Param, ReadOrder};
-use dump2py_core::plugin::BatchFn;
+use dump2py_model::error::{Error, Result};
+use dump2py_model::order::{float_literal, quoted_text, Dialect, Param, ReadOrder};
+use dump2py_plugin::BatchFn;
 use std::borrow::Cow;
 
-use dump2py_core::schema::{Column, ColumnKind, Table};
-use dump2py_core::{Batch, Value};
+use dump2py_model::schema::{Column, ColumnKind, Table};
+use dump2py_model::{Batch, Value};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
@@ -332,8 +332,8 @@ fn is_decimal(s: &str) -> bool {
 /// notation, as Django's `Decimal(repr(f))` would give before quantizing.
 /// Into `s` (empty).
 fn decimal_text(f: f64, mut s: String) -> String {
-    if let Some((m, places)) = dump2py_core::value::short_decimal(f) {
-        dump2py_core::value::push_scaled(&mut s, m, places);
+    if let Some((m, places)) = dump2py_model::value::short_decimal(f) {
+        dump2py_model::value::push_scaled(&mut s, m, places);
         return s;
     }
     let e = format!("{f:e}");
@@ -366,7 +366,7 @@ fn decimal_text(f: f64, mut s: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dump2py_core::value::{Date, Time};
+    use dump2py_model::value::{Date, Time};
 
     #[test]
     fn kinds() {

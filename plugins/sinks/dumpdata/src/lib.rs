@@ -1,25 +1,22 @@
 //! Django's `dumpdata` as sinks, byte for byte with site metadata: formats
 //! `json` and `xml`, one spooling sink ([`sink`]) with a codec per format
-//! ([`codec`]), the dumpdata view of a site ([`view`]), natural keys
-//! ([`natural`]), the reads in dumpdata's order ([`reads`]), keys of
-//! many-to-many lists ([`keys`]) and
-//! single-file outputs ([`output`]).
+//! ([`codec`]), placeholders for natural foreign keys and single-file
+//! outputs ([`output`]). What dumpdata writes of a site (its models,
+//! fields, natural keys, reads) is Django's: `dump2py_django::serializer`.
 
 pub mod codec;
-pub mod keys;
-pub mod natural;
 pub mod output;
-pub mod reads;
+mod placeholder;
 pub mod sink;
-pub mod view;
 
-use dump2py_core::registry::SinkFactory;
+use dump2py_plugin::registry::SinkFactory;
 
 pub use codec::json::JsonFormat;
 pub use codec::xml::XmlFormat;
-pub use sink::{DumpdataSink, Format};
+pub use codec::Format;
+pub use sink::DumpdataSink;
 
-dump2py_core::inventory::submit! {
+dump2py_plugin::inventory::submit! {
     SinkFactory {
         name: "json",
         version: env!("CARGO_PKG_VERSION"),
@@ -30,7 +27,7 @@ dump2py_core::inventory::submit! {
     }
 }
 
-dump2py_core::inventory::submit! {
+dump2py_plugin::inventory::submit! {
     SinkFactory {
         name: "xml",
         version: env!("CARGO_PKG_VERSION"),

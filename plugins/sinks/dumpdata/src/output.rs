@@ -5,8 +5,8 @@
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use dump2py_core::error::{Error, Result};
-use dump2py_core::staging::{HashedFile, Spool, Staged};
+use dump2py_model::error::{Error, Result};
+use dump2py_staging::{HashedFile, Spool, Staged};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -43,7 +43,7 @@ impl Target {
     /// `overwrite`.
     pub fn new(path: &Path, overwrite: bool) -> Result<Target> {
         if path.as_os_str() == "-" {
-            return Ok(Target::Stdout(dump2py_core::staging::stdout_file()?));
+            return Ok(Target::Stdout(dump2py_staging::stdout_file()?));
         }
         Ok(Target::File {
             staged: Staged::new(path, overwrite, false)?,

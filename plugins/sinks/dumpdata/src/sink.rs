@@ -16,61 +16,25 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 
-use dump2py_core::django::{Model, Site};
-use dump2py_core::error::{Error, Result};
-use dump2py_core::plugin::{DumpInfo, Report, Sink};
-use dump2py_core::py::value::Py;
-use dump2py_core::registry::SinkOptions;
-use dump2py_core::schema::{Storage, Table};
-use dump2py_core::staging::Spool;
-use dump2py_core::{Batch, Value};
+use dump2py_django::{Model, Site};
+use dump2py_model::error::{Error, Result};
+use dump2py_model::schema::{Storage, Table};
+use dump2py_model::{Batch, Value};
+use dump2py_plugin::registry::SinkOptions;
+use dump2py_plugin::{DumpInfo, Report, Sink};
+use dump2py_staging::Spool;
 
-use crate::keys::{cmp_keys, key_of};
-use crate::natural::{self, Natural, Rows};
+use crate::codec::Format;
 use crate::output::Target;
-use crate::view::{Col, DdM2m, DdModel, Role, View};
+use crate::placeholder::parse_placeholder;
+use dump2py_django::serializer::keys::{cmp_keys, key_of};
+use dump2py_django::serializer::natural::{Natural, Rows};
+use dump2py_django::serializer::{Col, Role, View};
 
 /// A link table's rows: owner key → the targets' primary keys.
 type Links = HashMap<String, Vec<Value>>;
 /// A buffer that grew past this (an object of a big value) is freed after it.
 const KEEP_BYTES: usize = 1 << 20;
-
-/// What is wrong with one value: its column and why.
-pub type FieldError = (String, String);
-
-/// One output format's text; all methods append to `out`.
-pub trait Format {
-    /// Before the first object.
-    fn start(&self, out: &mut String);
-    /// Before each object; `first` for the first one.
-    fn before_object(&self, out: &mut String, first: bool);
-    /// An object up to where its many-to-many fields go.
-    fn head(
-        &self,
-        out: &mut String,
-        model: &DdModel,
-        row: &[Value],
-        storage: Storage,
-    ) -> Result<(), FieldError>;
-    /// One many-to-many field; `first` when no field came before it. With
-    /// `natural`, the targets' natural keys are written instead.
-    fn m2m(
-        &self,
-        out: &mut String,
-        field: &DdM2m,
-        first: bool,
-        targets: &[Value],
-        natural: Option<&[Vec<Py>]>,
-        storage: Storage,
-    ) -> Result<(), String>;
-    /// A foreign key's value as the target's natural key (in a field that
-    /// `head` began).
-    fn natural_fk(&self, out: &mut String, key: &[Py]) -> Result<(), String>;
-    /// The end of an object; `entries` when it had any field.
-    fn tail(&self, out: &mut String, entries: bool);
-    /// After the last object.
-    fn end(&self, out: &mut String);
-}
 
 /// `--natural-foreign` and `--natural-primary` from the sink options
 /// (`extra["natural_foreign"]`, `extra["natural_primary"]`, `1` for on).
@@ -356,7 +320,7 @@ impl<F: Format> DumpdataSink<F> {
                 pk: String::from_utf8_lossy(owner.get(1..).unwrap_or(b"")).into_owned(),
                 message,
             };
-            let field = natural::parse_placeholder(&after[..end])
+            let field = parse_placeholder(&after[..end])
                 .and_then(|(f, key)| model.fields.get(f).map(|f| (f, key)));
             let Some((column, Some(target), key)) =
                 field.map(|(f, key)| (f.col.name.clone(), f.natural, key))
@@ -408,7 +372,8 @@ impl<F: Format> Sink for DumpdataSink<F> {
         self.view = View::with_natural(site, self.natural).map_err(Error::Usage)?;
         match &site.meta {
             Some(meta) => {
-                crate::reads::add_reads(&mut self.view, meta, self.all).map_err(Error::Usage)?;
+                dump2py_django::serializer::reads::add_reads(&mut self.view, meta, self.all)
+                    .map_err(Error::Usage)?;
                 self.warnings = std::mem::take(&mut self.view.warnings);
             }
             None if self.all => {
@@ -437,7 +402,7 @@ impl<F: Format> Sink for DumpdataSink<F> {
         self.view.roles.contains_key(&model.table.name)
     }
 
-    fn read_order(&self, model: &Model) -> Option<dump2py_core::order::ReadOrder> {
+    fn read_order(&self, model: &Model) -> Option<dump2py_model::order::ReadOrder> {
         self.view.reads.get(&model.table.name).cloned()
     }
 

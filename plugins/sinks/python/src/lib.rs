@@ -11,15 +11,15 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use dump2py_core::django::{Model, Site};
-use dump2py_core::error::{Error, Result};
-use dump2py_core::plugin::{DumpInfo, Report, Sink};
-use dump2py_core::py::repr;
-use dump2py_core::registry::{SinkFactory, SinkOptions};
-use dump2py_core::staging::{HashedFile, Staged};
-use dump2py_core::{Batch, Value};
+use dump2py_django::{Model, Site};
+use dump2py_model::error::{Error, Result};
+use dump2py_model::{Batch, Value};
+use dump2py_plugin::registry::{SinkFactory, SinkOptions};
+use dump2py_plugin::{DumpInfo, Report, Sink};
+use dump2py_py::repr;
+use dump2py_staging::{HashedFile, Staged};
 
-dump2py_core::inventory::submit! {
+dump2py_plugin::inventory::submit! {
     SinkFactory {
         name: "python",
         version: env!("CARGO_PKG_VERSION"),
@@ -481,10 +481,10 @@ impl Sink for PythonSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dump2py_core::django::{ContentType, ViewOptions};
-    use dump2py_core::schema::{Column, ColumnKind, ForeignKey, Schema, Table};
-    use dump2py_core::value::{Date, DateTime, Time};
-    use dump2py_core::Value;
+    use dump2py_django::{ContentType, ViewOptions};
+    use dump2py_model::schema::{Column, ColumnKind, ForeignKey, Schema, Table};
+    use dump2py_model::value::{Date, DateTime, Time};
+    use dump2py_model::Value;
 
     fn site() -> Site {
         let col = |n: &str, kind| Column {

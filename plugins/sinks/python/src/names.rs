@@ -39,10 +39,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use dump2py_core::django::{Model, Site};
+use dump2py_django::{Model, Site};
 
-use dump2py_core::py::repr::is_printable;
-use dump2py_core::py::repr::write_str;
+use dump2py_py::repr::is_printable;
+use dump2py_py::repr::write_str;
 
 /// The longest file stem: with `_<part>.py` (a part number has at most 20
 /// digits) a file name stays within 255 bytes.
@@ -492,8 +492,8 @@ mod tests {
     }
 
     fn site(tables: &[(&str, &[&str])]) -> Site {
-        use dump2py_core::django::ViewOptions;
-        use dump2py_core::schema::{Column, ColumnKind, Schema, Table};
+        use dump2py_django::ViewOptions;
+        use dump2py_model::schema::{Column, ColumnKind, Schema, Table};
         let tables = tables
             .iter()
             .map(|(name, cols)| Table {

@@ -3,12 +3,12 @@
 
 use std::fmt::Write;
 
-use dump2py_core::django::{Model, Site};
-use dump2py_core::plugin::DumpInfo;
-use dump2py_core::schema::ColumnKind;
+use dump2py_django::{Model, Site};
+use dump2py_model::schema::ColumnKind;
+use dump2py_plugin::DumpInfo;
 
 use crate::names::{self, write_comment_name, Function, PyNames};
-use dump2py_core::py::repr::{write_str, write_str_quoted};
+use dump2py_py::repr::{write_str, write_str_quoted};
 
 fn lit(s: &str) -> String {
     let mut out = String::new();
@@ -274,7 +274,7 @@ pub fn create_function(out: &mut String, site: &Site, model: &Model, ids: &Funct
 
 /// SQLite stores a DurationField as a `bigint` of microseconds, like a
 /// BigIntegerField: only the site can tell them apart, at restore time.
-fn may_be_duration(model: &Model, f: &dump2py_core::django::Field) -> bool {
+fn may_be_duration(model: &Model, f: &dump2py_django::Field) -> bool {
     f.kind == ColumnKind::Int
         && f.fk_table.is_none()
         && !model.table.primary_key.contains(&f.column)

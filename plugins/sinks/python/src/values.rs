@@ -4,12 +4,12 @@
 use std::fmt::Write;
 
 use base64::Engine;
-use dump2py_core::django::{ContentType, Field, Site};
-use dump2py_core::value::{push_int, push_uint, write_duration, Value};
+use dump2py_django::{ContentType, Field, Site};
+use dump2py_model::value::{push_int, push_uint, write_duration, Value};
 
-use dump2py_core::py::json::write_python_literal;
-use dump2py_core::py::repr;
-use dump2py_core::py::uuid::{parse_uuid, write_uuid};
+use dump2py_model::uuid::{parse_uuid, write_uuid};
+use dump2py_py::json::write_python_literal;
+use dump2py_py::repr;
 
 /// The deepest JSON that a data file's Python parser accepts.
 pub const JSON_DEPTH: usize = 190;
@@ -152,7 +152,7 @@ fn write_literal(out: &mut String, value: &Value) -> Result<(), ValueError> {
 /// Django's range class (psycopg's `Range`; psycopg2's by its bounds'
 /// type), from the module Django takes it from: restore.py needs no
 /// import of its own.
-fn range(out: &mut String, r: &dump2py_core::value::Range) -> Result<(), ValueError> {
+fn range(out: &mut String, r: &dump2py_model::value::Range) -> Result<(), ValueError> {
     let class = match r.lower.as_ref().or(r.upper.as_ref()) {
         Some(Value::Date(_)) => "DateRange",
         Some(Value::DateTime(dt)) if dt.offset_minutes.is_some() => "DateTimeTZRange",
@@ -226,7 +226,7 @@ fn write_content_type(out: &mut String, site: &Site, value: &Value) -> Result<()
 }
 
 /// `Y,M,D` as the arguments of `date(...)`: numbers without padding.
-fn ymd(out: &mut String, d: &dump2py_core::value::Date) {
+fn ymd(out: &mut String, d: &dump2py_model::value::Date) {
     push_int(out, i64::from(d.year));
     out.push(',');
     push_uint(out, u64::from(d.month), 0);
@@ -236,7 +236,7 @@ fn ymd(out: &mut String, d: &dump2py_core::value::Date) {
 
 /// `H,M,S[,US])`: the microseconds only when not zero, and the closing
 /// parenthesis.
-fn hms(out: &mut String, t: &dump2py_core::value::Time) {
+fn hms(out: &mut String, t: &dump2py_model::value::Time) {
     for n in [t.hour, t.minute] {
         push_uint(out, u64::from(n), 0);
         out.push(',');

@@ -17,9 +17,8 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
-use dump2py_core::staging::Staged;
-use dump2py_sdk::core as dump2py_core;
 use dump2py_sdk::prelude::*;
+use dump2py_staging::Staged;
 
 fn col(name: &str, declared: &str, kind: ColumnKind, nullable: bool) -> Column {
     Column {

@@ -4,16 +4,16 @@
 
 use std::fmt::Write as _;
 
-use dump2py_core::py::json::{write_float, write_str, Doc, Style};
-use dump2py_core::py::value::{base64_source, push_base64, py, Py};
-use dump2py_core::schema::Storage;
-use dump2py_core::value::duration_string;
-use dump2py_core::Value;
+use dump2py_django::pyvalue::{base64_source, push_base64, py, Py};
+use dump2py_model::schema::Storage;
+use dump2py_model::value::duration_string;
+use dump2py_model::Value;
+use dump2py_py::json::{write_float, write_str, Doc, Style};
 
 use super::{datetime_iso, time_iso};
-use crate::natural;
-use crate::sink::{FieldError, Format};
-use crate::view::{DdM2m, DdModel};
+use super::{FieldError, Format};
+use crate::placeholder::placeholder;
+use dump2py_django::serializer::{DdM2m, DdModel};
 
 pub struct JsonFormat {
     /// `--indent N`.
@@ -119,7 +119,7 @@ impl Format for JsonFormat {
             let v = f.col.index.and_then(|i| row.get(i)).unwrap_or(&Value::Null);
             // Resolved at `finish`, when every row it may name is read.
             if f.natural.is_some() && !matches!(v, Value::Null) {
-                natural::placeholder(out, i, v);
+                placeholder(out, i, v);
                 continue;
             }
             if let Some(b) = base64_source(f.kind, v) {

@@ -1,12 +1,54 @@
-//! The text of each dumpdata format ([`json`], [`xml`]), apart from the
-//! sink that spools and orders objects ([`crate::sink`]).
+//! The text of each dumpdata format ([`json`], [`xml`]): the [`Format`]
+//! they implement, apart from the sink that spools and orders objects
+//! ([`crate::sink`]), which they don't know.
 
 pub mod json;
 pub mod xml;
 
 use std::fmt::Write as _;
 
-use dump2py_core::value::{DateTime, Time};
+use dump2py_django::pyvalue::Py;
+use dump2py_django::serializer::{DdM2m, DdModel};
+use dump2py_model::schema::Storage;
+use dump2py_model::value::{DateTime, Time};
+use dump2py_model::Value;
+
+/// What is wrong with one value: its column and why.
+pub type FieldError = (String, String);
+
+/// One output format's text; all methods append to `out`.
+pub trait Format {
+    /// Before the first object.
+    fn start(&self, out: &mut String);
+    /// Before each object; `first` for the first one.
+    fn before_object(&self, out: &mut String, first: bool);
+    /// An object up to where its many-to-many fields go.
+    fn head(
+        &self,
+        out: &mut String,
+        model: &DdModel,
+        row: &[Value],
+        storage: Storage,
+    ) -> Result<(), FieldError>;
+    /// One many-to-many field; `first` when no field came before it. With
+    /// `natural`, the targets' natural keys are written instead.
+    fn m2m(
+        &self,
+        out: &mut String,
+        field: &DdM2m,
+        first: bool,
+        targets: &[Value],
+        natural: Option<&[Vec<Py>]>,
+        storage: Storage,
+    ) -> Result<(), String>;
+    /// A foreign key's value as the target's natural key (in a field that
+    /// `head` began).
+    fn natural_fk(&self, out: &mut String, key: &[Py]) -> Result<(), String>;
+    /// The end of an object; `entries` when it had any field.
+    fn tail(&self, out: &mut String, entries: bool);
+    /// After the last object.
+    fn end(&self, out: &mut String);
+}
 
 pub(crate) fn time_iso(out: &mut String, t: &Time, millis: bool) {
     let _ = write!(out, "{:02}:{:02}:{:02}", t.hour, t.minute, t.second);
@@ -38,9 +80,9 @@ pub(crate) fn datetime_iso(out: &mut String, dt: &DateTime, json: bool) {
 mod tests {
     use std::borrow::Cow;
 
-    use dump2py_core::py::value::{py, Kind};
-    use dump2py_core::schema::Storage;
-    use dump2py_core::value::{Date, DateTime, Time, Value};
+    use dump2py_django::pyvalue::{py, Kind};
+    use dump2py_model::schema::Storage;
+    use dump2py_model::value::{Date, DateTime, Time, Value};
 
     use super::json::write_json;
     use super::xml::xml_text;

@@ -4,17 +4,17 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use dump2py_core::py::json::{Doc, Style};
-use dump2py_core::py::repr;
-use dump2py_core::py::value::{base64_source, push_base64, py, Kind, Py};
-use dump2py_core::schema::Storage;
-use dump2py_core::value::duration_string;
-use dump2py_core::Value;
+use dump2py_django::pyvalue::{base64_source, push_base64, py, Kind, Py};
+use dump2py_model::schema::Storage;
+use dump2py_model::value::duration_string;
+use dump2py_model::Value;
+use dump2py_py::json::{Doc, Style};
+use dump2py_py::repr;
 
 use super::{datetime_iso, time_iso};
-use crate::natural;
-use crate::sink::{FieldError, Format};
-use crate::view::{DdM2m, DdModel};
+use super::{FieldError, Format};
+use crate::placeholder::placeholder;
+use dump2py_django::serializer::{DdM2m, DdModel};
 
 pub struct XmlFormat {
     /// `--indent N`: each element on a new line, N spaces per level.
@@ -175,7 +175,7 @@ impl Format for XmlFormat {
                             list.push_str(", ");
                         }
                         match text {
-                            Some(t) => dump2py_core::py::json::write_str(&mut list, t, false),
+                            Some(t) => dump2py_py::json::write_str(&mut list, t, false),
                             None => list.push_str("null"),
                         }
                         Ok(())
@@ -203,7 +203,7 @@ impl Format for XmlFormat {
             let v = f.col.index.and_then(|i| row.get(i)).unwrap_or(&Value::Null);
             // Resolved at `finish`, when every row it may name is read.
             if f.natural.is_some() && !matches!(v, Value::Null) {
-                natural::placeholder(out, i, v);
+                placeholder(out, i, v);
                 out.push_str("</field>");
                 continue;
             }
