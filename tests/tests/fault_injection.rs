@@ -107,6 +107,8 @@ fn fault_library(dir: &Path) -> PathBuf {
 struct Faults {
     lib: PathBuf,
     work: PathBuf,
+    /// The failing call kills the process (SIGKILL) instead of failing.
+    kill: bool,
 }
 
 impl Faults {
@@ -122,6 +124,9 @@ impl Faults {
                 "DUMP2PY_FAULT_AT",
                 at.map_or("0".to_string(), |n| n.to_string()),
             );
+        if self.kill {
+            c.env("DUMP2PY_FAULT_KILL", "1");
+        }
         if let Some(log) = log {
             c.env("DUMP2PY_FAULT_LOG", log);
         }
@@ -166,6 +171,7 @@ fn every_fault(tag: &str, old: impl Fn(&Path), args: impl Fn(&Path) -> Vec<Strin
     let f = Faults {
         lib: fault_library(t.path()),
         work: work.clone(),
+        kill: false,
     };
     old(&work);
     let before = snapshot(&work);
@@ -269,22 +275,10 @@ fn a_kill_between_two_renames_is_completed_by_the_next_run() {
     let t = tempfile::tempdir().expect("tempdir");
     let work = t.path().join("work");
     fs::create_dir(&work).expect("mkdir");
-    let lib = fault_library(t.path());
-    let run = |args: &[String], at: Option<usize>, log: Option<&Path>| {
-        let mut c = Command::new(bin());
-        c.args(args)
-            .env_remove("DATABASE_URL")
-            .env("LD_PRELOAD", &lib)
-            .env("DUMP2PY_FAULT_DIR", &work)
-            .env("DUMP2PY_FAULT_KILL", "1")
-            .env(
-                "DUMP2PY_FAULT_AT",
-                at.map_or("0".to_string(), |n| n.to_string()),
-            );
-        if let Some(log) = log {
-            c.env("DUMP2PY_FAULT_LOG", log);
-        }
-        c.output().expect("run dump2py")
+    let f = Faults {
+        lib: fault_library(t.path()),
+        work: work.clone(),
+        kill: true,
     };
     let mut old_args = outputs(&work);
     old_args.extend(["-m", "3", "--indent", "2"].map(String::from));
@@ -293,7 +287,7 @@ fn a_kill_between_two_renames_is_completed_by_the_next_run() {
     let mut args = outputs(&work);
     args.push("-o".into());
     let log = t.path().join("calls.log");
-    let o = run(&args, None, Some(&log));
+    let o = f.run(&args, None, Some(&log));
     assert!(o.status.success(), "{}", stderr(&o));
     let complete = snapshot(&work);
     let calls = calls(&log);
@@ -310,7 +304,7 @@ fn a_kill_between_two_renames_is_completed_by_the_next_run() {
     let mut cut_short = 0;
     for n in chosen {
         restore(&work, &before);
-        let o = run(&args, Some(n), None);
+        let o = f.run(&args, Some(n), None);
         let (call, path) = (&calls[n - 1].1, &calls[n - 1].2);
         let what = format!("kill at call {n} ({call} {path})");
         if o.status.code().is_some() {

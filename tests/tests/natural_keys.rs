@@ -59,6 +59,18 @@ fn python(lino: &Venv, dir: &Path, db: &Path) -> Command {
     c
 }
 
+/// `dump2py --export-site-schema SCHEMA` of the site in `dir` on `db`.
+fn export_site_schema(lino: &Venv, dir: &Path, db: &Path, schema: &Path) {
+    let mut ours = Command::new(bin());
+    ours.args(["--settings", "plain_settings", "--python"])
+        .arg(lino.python())
+        .args(["--export-site-schema", &path_str(schema)])
+        .env("PYTHONPATH", dir)
+        .env("DUMP2PY_TEST_DB", db)
+        .env_remove("DATABASE_URL");
+    ok(ours);
+}
+
 /// Runs `c`, which must succeed.
 fn ok(mut c: Command) -> std::process::Output {
     let out = c.output().expect("run");
@@ -81,14 +93,7 @@ fn plain_django_auth_natural_keys_equal_dumpdata() {
     ok(c);
     // What sitemeta.py found: paths through foreign keys.
     let schema = dir.join("site.json");
-    let mut ours = Command::new(bin());
-    ours.args(["--settings", "plain_settings", "--python"])
-        .arg(lino.python())
-        .args(["--export-site-schema", &path_str(&schema)])
-        .env("PYTHONPATH", dir)
-        .env("DUMP2PY_TEST_DB", &db)
-        .env_remove("DATABASE_URL");
-    ok(ours);
+    export_site_schema(lino, dir, &db, &schema);
     let meta: serde_json::Value =
         serde_json::from_slice(&fs::read(&schema).expect("read")).expect("json");
     let key_of = |label: &str| {
@@ -171,14 +176,7 @@ fn a_natural_key_that_cant_be_followed_is_an_error_where_one_is_written() {
     let db = dir.join("db.sqlite3");
     fs::write(dir.join("plain_settings.py"), SETTINGS).expect("settings");
     let schema = dir.join("site.json");
-    let mut ours = Command::new(bin());
-    ours.args(["--settings", "plain_settings", "--python"])
-        .arg(lino.python())
-        .args(["--export-site-schema", &path_str(&schema)])
-        .env("PYTHONPATH", dir)
-        .env("DUMP2PY_TEST_DB", &db)
-        .env_remove("DATABASE_URL");
-    ok(ours);
+    export_site_schema(lino, dir, &db, &schema);
     // As if Group.natural_key() returned name.lower().
     let mut meta: serde_json::Value =
         serde_json::from_slice(&fs::read(&schema).expect("read")).expect("json");
