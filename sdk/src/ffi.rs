@@ -13,7 +13,7 @@
 //! A library exports one static, [`SYMBOL`], a [`PluginDecl`] whose first
 //! field is [`ABI_VERSION`]: the host reads nothing else of a plugin of
 //! another version. Every declaration, and every struct the host fills in
-//! for the plugin ([`Out`], [`DumpInfo`], [`SinkOptions`]), holds its own
+//! for the plugin ([`Out`], [`FFI_DumpInfo`], [`FFI_SinkOptions`]), holds its own
 //! size (after the version, in [`PluginDecl`]): a reader uses a field only
 //! if the writer's size covers it, so a field added at the end later is an
 //! addition, not a break.
@@ -29,11 +29,14 @@
 //! has first called `out.error` with a one-line message (and the table at
 //! fault, if any).
 
+#![cfg_attr(not(feature = "host"), allow(dead_code))]
+
 pub mod call;
 #[cfg(feature = "host")]
 pub mod host;
 pub mod loader;
 pub mod sink;
+pub mod sink_options;
 pub mod source;
 pub mod table;
 pub mod transformer;
@@ -41,11 +44,12 @@ pub mod value;
 
 pub use call::Out;
 pub use loader::PluginDecl;
-pub use sink::{KeyValue, Outcome, SinkDecl, SinkOptions};
+pub use sink::{Outcome, SinkDecl};
+pub use sink_options::{FFI_SinkOptions, KeyValue};
 pub use source::SourceDecl;
-pub use table::{Column, DumpInfo, Field, ForeignKey, Model, Table};
+pub use table::{FFI_Column, FFI_DumpInfo, FFI_Field, FFI_ForeignKey, FFI_Model, FFI_Table};
 pub use transformer::TransformerDecl;
-pub use value::{kind, Batch, Value};
+pub use value::{kind, FFI_Batch, FFI_Value};
 
 /// Bump on any change that is not a field added at the end of a sized
 /// struct. Version 3 gave every declaration its size and the sink `wants`,

@@ -78,7 +78,9 @@ pub mod prelude {
     pub use dump2py_model::schema::{Column, ColumnKind, ForeignKey, Schema, Table};
     pub use dump2py_model::value::{Date, DateTime, Time, Value};
     pub use dump2py_plugin::registry::SinkOptions;
-    pub use dump2py_plugin::{BatchFn, DumpInfo, Report, Sink, Source, TableOutcome, Transformer};
+    pub use dump2py_plugin::{
+        BatchFn, DumpInfo, Report, Sink, Source, TableOutcome, Transaction, Transformer,
+    };
 }
 
 pub use crate::ffi::sink::CreateSink;

@@ -208,7 +208,7 @@ impl Sink for Logger {
         log(format!("finish {:?}", report.tables));
         Ok(())
     }
-    fn publish(&mut self) -> Result<()> {
+    fn publish(&mut self, _tx: &mut Transaction) -> Result<()> {
         log("publish".into());
         Ok(())
     }
@@ -619,104 +619,119 @@ fn the_c_header_matches_the_rust_abi() {
     let expected = [
         s("dump2py_str", size_of::<ffi::Str>()),
         s("dump2py_names", size_of::<ffi::Names>()),
-        s("dump2py_value", size_of::<ffi::Value>()),
-        s("dump2py_value.aware", offset_of!(ffi::Value, aware)),
+        s("dump2py_value", size_of::<ffi::FFI_Value>()),
+        s("dump2py_value.aware", offset_of!(ffi::FFI_Value, aware)),
         s(
             "dump2py_value.offset_minutes",
-            offset_of!(ffi::Value, offset_minutes),
+            offset_of!(ffi::FFI_Value, offset_minutes),
         ),
-        s("dump2py_value.int_", offset_of!(ffi::Value, int)),
-        s("dump2py_value.flt", offset_of!(ffi::Value, float)),
-        s("dump2py_value.ptr", offset_of!(ffi::Value, ptr)),
-        s("dump2py_value.len", offset_of!(ffi::Value, len)),
-        s("dump2py_column", size_of::<ffi::Column>()),
+        s("dump2py_value.int_", offset_of!(ffi::FFI_Value, int)),
+        s("dump2py_value.flt", offset_of!(ffi::FFI_Value, float)),
+        s("dump2py_value.ptr", offset_of!(ffi::FFI_Value, ptr)),
+        s("dump2py_value.len", offset_of!(ffi::FFI_Value, len)),
+        s("dump2py_column", size_of::<ffi::FFI_Column>()),
         s(
             "dump2py_column.declared_type",
-            offset_of!(ffi::Column, declared_type),
+            offset_of!(ffi::FFI_Column, declared_type),
         ),
-        s("dump2py_column.kind", offset_of!(ffi::Column, kind)),
-        s("dump2py_column.nullable", offset_of!(ffi::Column, nullable)),
-        s("dump2py_foreign_key", size_of::<ffi::ForeignKey>()),
-        s("dump2py_table", size_of::<ffi::Table>()),
-        s("dump2py_table.columns", offset_of!(ffi::Table, columns)),
+        s("dump2py_column.kind", offset_of!(ffi::FFI_Column, kind)),
+        s(
+            "dump2py_column.nullable",
+            offset_of!(ffi::FFI_Column, nullable),
+        ),
+        s("dump2py_foreign_key", size_of::<ffi::FFI_ForeignKey>()),
+        s("dump2py_table", size_of::<ffi::FFI_Table>()),
+        s("dump2py_table.columns", offset_of!(ffi::FFI_Table, columns)),
         s(
             "dump2py_table.primary_key",
-            offset_of!(ffi::Table, primary_key),
+            offset_of!(ffi::FFI_Table, primary_key),
         ),
         s(
             "dump2py_table.foreign_keys",
-            offset_of!(ffi::Table, foreign_keys),
+            offset_of!(ffi::FFI_Table, foreign_keys),
         ),
-        s("dump2py_table.unique", offset_of!(ffi::Table, unique)),
-        s("dump2py_table.n_unique", offset_of!(ffi::Table, n_unique)),
-        s("dump2py_batch", size_of::<ffi::Batch>()),
-        s("dump2py_batch.values", offset_of!(ffi::Batch, values)),
-        s("dump2py_field", size_of::<ffi::Field>()),
-        s("dump2py_field.index", offset_of!(ffi::Field, index)),
-        s("dump2py_field.fk_table", offset_of!(ffi::Field, fk_table)),
-        s("dump2py_field.is_babel", offset_of!(ffi::Field, is_babel)),
-        s("dump2py_field.babel", offset_of!(ffi::Field, babel)),
-        s("dump2py_model", size_of::<ffi::Model>()),
-        s("dump2py_model.app_label", offset_of!(ffi::Model, app_label)),
+        s("dump2py_table.unique", offset_of!(ffi::FFI_Table, unique)),
+        s(
+            "dump2py_table.n_unique",
+            offset_of!(ffi::FFI_Table, n_unique),
+        ),
+        s("dump2py_batch", size_of::<ffi::FFI_Batch>()),
+        s("dump2py_batch.values", offset_of!(ffi::FFI_Batch, values)),
+        s("dump2py_field", size_of::<ffi::FFI_Field>()),
+        s("dump2py_field.index", offset_of!(ffi::FFI_Field, index)),
+        s(
+            "dump2py_field.fk_table",
+            offset_of!(ffi::FFI_Field, fk_table),
+        ),
+        s(
+            "dump2py_field.is_babel",
+            offset_of!(ffi::FFI_Field, is_babel),
+        ),
+        s("dump2py_field.babel", offset_of!(ffi::FFI_Field, babel)),
+        s("dump2py_model", size_of::<ffi::FFI_Model>()),
+        s(
+            "dump2py_model.app_label",
+            offset_of!(ffi::FFI_Model, app_label),
+        ),
         s(
             "dump2py_model.object_name",
-            offset_of!(ffi::Model, object_name),
+            offset_of!(ffi::FFI_Model, object_name),
         ),
-        s("dump2py_model.fields", offset_of!(ffi::Model, fields)),
+        s("dump2py_model.fields", offset_of!(ffi::FFI_Model, fields)),
         s(
             "dump2py_model.mti_parent_table",
-            offset_of!(ffi::Model, mti_parent_table),
+            offset_of!(ffi::FFI_Model, mti_parent_table),
         ),
         s(
             "dump2py_model.auto_created",
-            offset_of!(ffi::Model, auto_created),
+            offset_of!(ffi::FFI_Model, auto_created),
         ),
-        s("dump2py_dump_info", size_of::<ffi::DumpInfo>()),
+        s("dump2py_dump_info", size_of::<ffi::FFI_DumpInfo>()),
         s(
             "dump2py_dump_info.source",
-            offset_of!(ffi::DumpInfo, source),
+            offset_of!(ffi::FFI_DumpInfo, source),
         ),
         s(
             "dump2py_dump_info.models",
-            offset_of!(ffi::DumpInfo, models),
+            offset_of!(ffi::FFI_DumpInfo, models),
         ),
         s(
             "dump2py_dump_info.languages",
-            offset_of!(ffi::DumpInfo, languages),
+            offset_of!(ffi::FFI_DumpInfo, languages),
         ),
         s(
             "dump2py_dump_info.skipped",
-            offset_of!(ffi::DumpInfo, skipped),
+            offset_of!(ffi::FFI_DumpInfo, skipped),
         ),
         s(
             "dump2py_dump_info.n_excluded",
-            offset_of!(ffi::DumpInfo, n_excluded),
+            offset_of!(ffi::FFI_DumpInfo, n_excluded),
         ),
         s(
             "dump2py_dump_info.decimals_as_real",
-            offset_of!(ffi::DumpInfo, decimals_as_real),
+            offset_of!(ffi::FFI_DumpInfo, decimals_as_real),
         ),
         s(
             "dump2py_dump_info.datetimes_as_instants",
-            offset_of!(ffi::DumpInfo, datetimes_as_instants),
+            offset_of!(ffi::FFI_DumpInfo, datetimes_as_instants),
         ),
         s("dump2py_key_value", size_of::<ffi::KeyValue>()),
-        s("dump2py_sink_options", size_of::<ffi::SinkOptions>()),
+        s("dump2py_sink_options", size_of::<ffi::FFI_SinkOptions>()),
         s(
             "dump2py_sink_options.target",
-            offset_of!(ffi::SinkOptions, target),
+            offset_of!(ffi::FFI_SinkOptions, target),
         ),
         s(
             "dump2py_sink_options.overwrite",
-            offset_of!(ffi::SinkOptions, overwrite),
+            offset_of!(ffi::FFI_SinkOptions, overwrite),
         ),
         s(
             "dump2py_sink_options.max_row_count",
-            offset_of!(ffi::SinkOptions, max_row_count),
+            offset_of!(ffi::FFI_SinkOptions, max_row_count),
         ),
         s(
             "dump2py_sink_options.extra",
-            offset_of!(ffi::SinkOptions, extra),
+            offset_of!(ffi::FFI_SinkOptions, extra),
         ),
         s("dump2py_outcome", size_of::<ffi::Outcome>()),
         s("dump2py_outcome.rows", offset_of!(ffi::Outcome, rows)),

@@ -357,7 +357,9 @@ fn write(mut sink: Box<dyn Sink>, rows: &[Vec<Value>]) -> dump2py_model::Result<
         sink.rows(model, &batch)?;
         sink.table_end(model, rows.len() as u64)?;
         sink.finish(&Report::default())?;
-        sink.publish()
+        let mut tx = dump2py_plugin::Transaction::new();
+        sink.publish(&mut tx)?;
+        dump2py_staging::commit(tx)
     })();
     if done.is_err() {
         sink.abort();

@@ -1,10 +1,9 @@
-//! Django's field classes, the one place that knows them: for each, how
-//! `dumpdata` writes its values ([`field_kind`], a [`Kind`]) and, without
-//! site metadata, which class a column's declared type stands for
-//! ([`column_type`], [`column_kind`]). How Django *reads* a field (what the
-//! pipeline applies to every value) is [`crate::read::Reading`], made from
-//! the same [`FieldMeta`] in [`crate::from_meta`]; a new field class is
-//! taught here and there, both in this crate.
+//! Django's field classes, the one place that knows them ([`FieldClass`]):
+//! how `dumpdata` writes each one's values ([`field_kind`], a [`Kind`]),
+//! what Django does reading them (the [`crate::read::Reading`] that
+//! [`crate::from_meta`] makes of a [`FieldMeta`] asks the class) and,
+//! without site metadata, which class a column's declared type stands for
+//! ([`column_type`], [`column_kind`]).
 
 use std::collections::HashMap;
 
@@ -12,6 +11,104 @@ use dump2py_model::schema::{Column, ColumnKind, Table};
 
 use crate::meta::{FieldMeta, ModelMeta};
 use crate::pyvalue::Kind;
+
+/// A Django field class, as far as dump2py treats its values apart from
+/// plain ones: from `get_internal_type()` in the site's metadata
+/// ([`FieldClass::of`]), or guessed from a column's type without it
+/// ([`FieldClass::inferred`]). Teaching dump2py a field class is adding it
+/// here: how Django reads it ([`crate::from_meta`]'s `Reading` asks
+/// [`FieldClass::holds_datetimes`] and the rest), how dumpdata writes it
+/// ([`FieldClass::kind`]), and what the Python dump writes of it (the
+/// Python sink matches these variants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldClass {
+    Boolean,
+    Float,
+    Decimal,
+    Date,
+    Time,
+    DateTime,
+    /// Microseconds, stored as an integer on SQLite and MySQL.
+    Duration,
+    /// Hex text on SQLite and MySQL.
+    Uuid,
+    Binary,
+    Json,
+    /// `FileField`, `ImageField`: NULL reads as `''`.
+    File,
+    /// django.contrib.postgres' `ArrayField` (of any base field).
+    Array,
+    /// django.contrib.postgres' `DateTimeRangeField`.
+    DateTimeRange,
+    /// Everything else: integers, text, relations, other ranges, hstore.
+    Other,
+}
+
+impl FieldClass {
+    /// The class of `get_internal_type()`.
+    pub fn of(internal_type: &str) -> FieldClass {
+        match internal_type {
+            "BooleanField" | "NullBooleanField" => FieldClass::Boolean,
+            "FloatField" => FieldClass::Float,
+            "DecimalField" => FieldClass::Decimal,
+            "DateField" => FieldClass::Date,
+            "TimeField" => FieldClass::Time,
+            "DateTimeField" => FieldClass::DateTime,
+            "DurationField" => FieldClass::Duration,
+            "UUIDField" => FieldClass::Uuid,
+            "BinaryField" => FieldClass::Binary,
+            "JSONField" => FieldClass::Json,
+            "FileField" | "ImageField" => FieldClass::File,
+            "ArrayField" => FieldClass::Array,
+            "DateTimeRangeField" => FieldClass::DateTimeRange,
+            _ => FieldClass::Other,
+        }
+    }
+
+    /// The class a column of this kind stands for, without metadata.
+    pub fn inferred(kind: &ColumnKind) -> FieldClass {
+        match kind {
+            ColumnKind::Bool => FieldClass::Boolean,
+            ColumnKind::Float => FieldClass::Float,
+            ColumnKind::Decimal => FieldClass::Decimal,
+            ColumnKind::Date => FieldClass::Date,
+            ColumnKind::Time => FieldClass::Time,
+            ColumnKind::DateTime => FieldClass::DateTime,
+            ColumnKind::Duration => FieldClass::Duration,
+            ColumnKind::Uuid => FieldClass::Uuid,
+            ColumnKind::Bytes => FieldClass::Binary,
+            ColumnKind::Json => FieldClass::Json,
+            _ => FieldClass::Other,
+        }
+    }
+
+    /// How dumpdata writes the field's values (`use_tz`: naive stored
+    /// datetimes are UTC).
+    pub fn kind(self, places: Option<u32>, max_digits: Option<u32>, use_tz: bool) -> Kind {
+        match self {
+            FieldClass::Boolean => Kind::Bool,
+            FieldClass::Float => Kind::Float,
+            FieldClass::Decimal => Kind::Decimal { places, max_digits },
+            FieldClass::Date => Kind::Date,
+            FieldClass::Time => Kind::Time,
+            FieldClass::DateTime => Kind::DateTime { utc: use_tz },
+            FieldClass::Duration => Kind::Duration,
+            FieldClass::Uuid => Kind::Uuid,
+            FieldClass::Binary => Kind::Binary,
+            FieldClass::Json => Kind::Json,
+            FieldClass::File => Kind::File,
+            FieldClass::Array | FieldClass::DateTimeRange | FieldClass::Other => Kind::Plain,
+        }
+    }
+
+    /// Its values are or hold datetimes (read in the site's time zone).
+    pub fn holds_datetimes(self) -> bool {
+        matches!(
+            self,
+            FieldClass::DateTime | FieldClass::Array | FieldClass::DateTimeRange
+        )
+    }
+}
 
 /// How a field's values read; a relation reads as its target's primary key.
 pub fn field_kind(f: &FieldMeta, use_tz: bool, by_label: &HashMap<String, &ModelMeta>) -> Kind {
@@ -29,42 +126,12 @@ pub fn field_kind(f: &FieldMeta, use_tz: bool, by_label: &HashMap<String, &Model
     if f.choicelist.is_some() {
         return Kind::Choice;
     }
-    match f.internal_type.as_str() {
-        "BooleanField" | "NullBooleanField" => Kind::Bool,
-        "FloatField" => Kind::Float,
-        "DecimalField" => Kind::Decimal {
-            places: f.decimal_places,
-            max_digits: f.max_digits,
-        },
-        "DateField" => Kind::Date,
-        "TimeField" => Kind::Time,
-        "DateTimeField" => Kind::DateTime { utc: use_tz },
-        "DurationField" => Kind::Duration,
-        "UUIDField" => Kind::Uuid,
-        "BinaryField" => Kind::Binary,
-        "JSONField" => Kind::Json,
-        "FileField" | "ImageField" => Kind::File,
-        _ => Kind::Plain,
-    }
+    FieldClass::of(&f.internal_type).kind(f.decimal_places, f.max_digits, use_tz)
 }
 
+/// How a column's values read without metadata.
 pub fn column_kind(kind: &ColumnKind) -> Kind {
-    match kind {
-        ColumnKind::Bool => Kind::Bool,
-        ColumnKind::Float => Kind::Float,
-        ColumnKind::Decimal => Kind::Decimal {
-            places: None,
-            max_digits: None,
-        },
-        ColumnKind::Date => Kind::Date,
-        ColumnKind::Time => Kind::Time,
-        ColumnKind::DateTime => Kind::DateTime { utc: false },
-        ColumnKind::Duration => Kind::Duration,
-        ColumnKind::Uuid => Kind::Uuid,
-        ColumnKind::Bytes => Kind::Binary,
-        ColumnKind::Json => Kind::Json,
-        _ => Kind::Plain,
-    }
+    FieldClass::inferred(kind).kind(None, None, false)
 }
 
 pub fn pk_column_kind(t: &Table) -> Kind {

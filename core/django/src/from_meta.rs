@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::{
     dependency_order, ContentType, Field, Model, MtiParent, Site, SiteSettings, SKIPPED_LABELS,
 };
+use crate::fields::FieldClass;
 use crate::meta::{FieldMeta, ModelMeta, SiteMeta};
 use crate::read::{Reading, WallTimeZone};
 use dump2py_model::schema::{ColumnKind, Schema, Table};
@@ -160,14 +161,11 @@ fn model(m: &ModelMeta, schema: &Schema, table_of: &HashMap<String, &str>, times
 
 /// What Django does to the field's stored values on reading.
 fn reading(f: &FieldMeta, times: &Times) -> Reading {
-    let datetime = f.internal_type == "DateTimeField";
-    // Fields that may hold datetimes inside (django.contrib.postgres).
-    let holds_datetimes = datetime
-        || matches!(
-            f.internal_type.as_str(),
-            "ArrayField" | "DateTimeRangeField"
-        );
-    let decimal = (f.internal_type == "DecimalField")
+    let class = FieldClass::of(&f.internal_type);
+    let datetime = class == FieldClass::DateTime;
+    // Fields that may hold datetimes inside (django.contrib.postgres) too.
+    let holds_datetimes = class.holds_datetimes();
+    let decimal = (class == FieldClass::Decimal)
         .then_some(f.decimal_places)
         .flatten()
         .map(|places| (places, f.max_digits));
@@ -178,7 +176,7 @@ fn reading(f: &FieldMeta, times: &Times) -> Reading {
         aware: times.use_tz && datetime,
         wall_time_in: times.zone.clone().filter(|_| holds_datetimes),
         // A UUIDField's max_length is its hex column's, not its text's.
-        max_length: f.max_length.filter(|_| f.internal_type != "UUIDField"),
+        max_length: f.max_length.filter(|_| class != FieldClass::Uuid),
         range: f.min_value.zip(f.max_value),
     }
 }

@@ -87,8 +87,13 @@ pub struct Field {
 }
 
 impl Field {
-    pub fn is_type(&self, internal_type: &str) -> bool {
-        self.internal_type.as_deref() == Some(internal_type)
+    /// Its field class: from the site's metadata, else guessed from the
+    /// column's type.
+    pub fn class(&self) -> fields::FieldClass {
+        match &self.internal_type {
+            Some(t) => fields::FieldClass::of(t),
+            None => fields::FieldClass::inferred(&self.kind),
+        }
     }
 
     pub fn is_content_type(&self) -> bool {

@@ -21,7 +21,9 @@ use dump2py_model::error::{Error, Result};
 use dump2py_model::order::ReadOrder;
 use dump2py_model::schema::{Schema, Table};
 use dump2py_model::value::Value;
-use dump2py_plugin::{DumpInfo, KeyRange, Report, Sink, Source, TableOutcome, Transformer};
+use dump2py_plugin::{
+    DumpInfo, KeyRange, Report, Sink, Source, TableOutcome, Transaction, Transformer,
+};
 use dumper::{Dumper, Planned};
 use read_ahead::{read_ahead, Task};
 
@@ -339,11 +341,11 @@ impl Pipeline<'_> {
             sink.finish(&report)?;
         }
         // All outputs move into place at once, or none does.
-        let tx = dump2py_staging::Transaction::begin();
+        let mut tx = Transaction::new();
         for sink in self.sinks.iter_mut() {
-            sink.publish()?;
+            sink.publish(&mut tx)?;
         }
-        tx.commit()?;
+        dump2py_staging::commit(tx)?;
         Ok(report)
     }
 

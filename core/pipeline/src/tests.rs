@@ -266,7 +266,7 @@ impl Sink for Recorder {
         }
         Ok(())
     }
-    fn publish(&mut self) -> Result<()> {
+    fn publish(&mut self, _tx: &mut dump2py_plugin::Transaction) -> Result<()> {
         self.log("publish".into());
         Ok(())
     }

@@ -198,6 +198,35 @@ impl Report {
     }
 }
 
+/// The outputs of one dump that move into place together: each sink's
+/// `publish` adds its staged outputs (`dump2py_staging::Staged::publish`),
+/// and `dump2py_staging::commit` moves them all, or none. A value passed
+/// along, never state of a thread.
+#[derive(Debug, Default)]
+pub struct Transaction {
+    outputs: Vec<u64>,
+}
+
+impl Transaction {
+    pub fn new() -> Transaction {
+        Transaction::default()
+    }
+
+    /// Adds a staged output, by the id its staging gave it.
+    pub fn add(&mut self, output: u64) {
+        self.outputs.push(output);
+    }
+
+    /// The outputs added, in order; the transaction is empty afterwards.
+    pub fn take(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.outputs)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.outputs.is_empty()
+    }
+}
+
 /// Writes one output. Calls come in this order: `begin`, then per model
 /// either `table_start`, `rows`…, `table_end`, or `table_skipped`; then
 /// `finish` and, once every sink has finished, `publish`. After an error
@@ -212,9 +241,12 @@ pub trait Sink {
     fn table_skipped(&mut self, model: &Model, reason: &str) -> Result<()>;
     /// Completes the output where it is staged.
     fn finish(&mut self, report: &Report) -> Result<()>;
-    /// Moves the finished output into place (a rename): split from
-    /// `finish` so that one failing output leaves none of the others.
-    fn publish(&mut self) -> Result<()> {
+    /// Adds the finished outputs to `tx`, which the pipeline commits once
+    /// every sink has published: all move into place, or none (split from
+    /// `finish` so that one failing output leaves none of the others). A
+    /// sink in a plugin library publishes on its own instead
+    /// (`Staged::publish_now`): its staging is the library's.
+    fn publish(&mut self, _tx: &mut Transaction) -> Result<()> {
         Ok(())
     }
     fn abort(&mut self);

@@ -3,12 +3,10 @@
 //! Full buffers go to the writer through a bounded queue (back-pressure,
 //! memory bounded) and come back empty to be filled again.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::SystemTime;
 
@@ -21,23 +19,25 @@ const CHUNK: usize = 1 << 18;
 /// Full chunks waiting for the writer.
 const QUEUE: usize = 3;
 
-/// Size and SHA-256 of each file finished here, by path: `make_durable`
-/// takes them instead of reading the file again.
-static DIGESTS: Mutex<Option<HashMap<PathBuf, Digested>>> = Mutex::new(None);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Digested {
-    pub size: u64,
-    pub sha256: [u8; 32],
+/// Size and SHA-256 of a file as its [`HashedFile`] wrote it: given to
+/// the output's `Staged::record`, so that its manifest needn't read the
+/// file again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    pub(super) path: PathBuf,
+    pub(super) size: u64,
+    pub(super) sha256: [u8; 32],
     /// When the writer finished: a file written again since is read.
     modified: Option<SystemTime>,
 }
 
-/// The digest recorded for `path`, if the file is still as written.
-pub(super) fn take_digest(path: &Path) -> Option<Digested> {
-    let d = DIGESTS.lock().ok()?.as_mut()?.remove(path)?;
-    let meta = std::fs::metadata(path).ok()?;
-    (meta.len() == d.size && meta.modified().ok() == d.modified).then_some(d)
+impl FileDigest {
+    /// The digest of `path` among `digests`, if the file is still as written.
+    pub(super) fn of<'d>(digests: &'d [FileDigest], path: &Path) -> Option<&'d FileDigest> {
+        let d = digests.iter().find(|d| d.path == path)?;
+        let meta = std::fs::metadata(path).ok()?;
+        (meta.len() == d.size && meta.modified().ok() == d.modified).then_some(d)
+    }
 }
 
 pub struct HashedFile {
@@ -45,7 +45,7 @@ pub struct HashedFile {
     buf: Vec<u8>,
     full: Option<SyncSender<Vec<u8>>>,
     empty: Receiver<Vec<u8>>,
-    writer: Option<JoinHandle<io::Result<Digested>>>,
+    writer: Option<JoinHandle<io::Result<FileDigest>>>,
 }
 
 impl HashedFile {
@@ -56,7 +56,10 @@ impl HashedFile {
         let (empty_tx, empty) = sync_channel::<Vec<u8>>(QUEUE + 1);
         let writer = std::thread::Builder::new()
             .name("dump2py-write".into())
-            .spawn(move || write_chunks(file, full_rx, empty_tx))?;
+            .spawn({
+                let path = path.to_path_buf();
+                move || write_chunks(path, file, full_rx, empty_tx)
+            })?;
         Ok(HashedFile {
             path: path.to_path_buf(),
             buf: Vec::with_capacity(CHUNK),
@@ -71,13 +74,10 @@ impl HashedFile {
     }
 
     /// Writes what is left and waits for the writer (and, unless
-    /// `--no-sync`, for the disk); records the file's digest.
-    pub fn finish(mut self) -> io::Result<()> {
+    /// `--no-sync`, for the disk); gives the file's digest.
+    pub fn finish(mut self) -> io::Result<FileDigest> {
         self.send()?;
-        let digest = self.join()?;
-        let mut digests = DIGESTS.lock().map_err(|_| io::Error::other("poisoned"))?;
-        (digests.get_or_insert_with(HashMap::new)).insert(self.path.clone(), digest);
-        Ok(())
+        self.join()
     }
 
     fn send(&mut self) -> io::Result<()> {
@@ -100,7 +100,7 @@ impl HashedFile {
             .unwrap_or_else(|| io::Error::other("the writer stopped")))
     }
 
-    fn join(&mut self) -> io::Result<Digested> {
+    fn join(&mut self) -> io::Result<FileDigest> {
         self.full = None;
         match self.writer.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
@@ -144,10 +144,11 @@ impl Drop for HashedFile {
 }
 
 fn write_chunks(
+    path: PathBuf,
     mut file: File,
     full: Receiver<Vec<u8>>,
     empty: SyncSender<Vec<u8>>,
-) -> io::Result<Digested> {
+) -> io::Result<FileDigest> {
     let mut hash = Sha256::new();
     let mut size = 0u64;
     for mut chunk in full {
@@ -160,7 +161,8 @@ fn write_chunks(
     if sync_on() {
         file.sync_all()?;
     }
-    Ok(Digested {
+    Ok(FileDigest {
+        path,
         size,
         sha256: hash.finalize().into(),
         modified: file.metadata()?.modified().ok(),
@@ -184,13 +186,13 @@ mod tests {
         }
         f.write_all(&vec![b'x'; 3 * CHUNK + 5]).unwrap();
         want.extend(std::iter::repeat_n(b'x', 3 * CHUNK + 5));
-        f.finish().unwrap();
+        let digests = [f.finish().unwrap()];
         assert_eq!(std::fs::read(&path).unwrap(), want);
-        let d = take_digest(&path).unwrap();
+        let d = FileDigest::of(&digests, &path).unwrap();
         assert_eq!(d.size, want.len() as u64);
         assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(&want)));
-        // Taken once; a file changed since is read again.
-        assert_eq!(take_digest(&path), None);
+        // Another file's digest isn't this one's.
+        assert_eq!(FileDigest::of(&digests, &dir.path().join("g")), None);
     }
 
     #[test]
@@ -199,13 +201,13 @@ mod tests {
         let path = dir.path().join("f");
         let mut f = HashedFile::create(&path).unwrap();
         f.write_all(b"abc").unwrap();
-        f.finish().unwrap();
+        let digests = [f.finish().unwrap()];
         std::fs::write(&path, b"abcd").unwrap();
-        assert_eq!(take_digest(&path), None);
+        assert_eq!(FileDigest::of(&digests, &path), None);
         // Nor is a file of the same size written again since.
         let mut f = HashedFile::create(&path).unwrap();
         f.write_all(b"abc").unwrap();
-        f.finish().unwrap();
+        let digests = [f.finish().unwrap()];
         let later = SystemTime::now() + std::time::Duration::from_secs(5);
         std::fs::File::options()
             .write(true)
@@ -213,7 +215,7 @@ mod tests {
             .unwrap()
             .set_modified(later)
             .unwrap();
-        assert_eq!(take_digest(&path), None);
+        assert_eq!(FileDigest::of(&digests, &path), None);
     }
 
     #[test]
@@ -228,7 +230,7 @@ mod tests {
                 break;
             }
         }
-        let e = result.and_then(|()| f.finish()).unwrap_err();
+        let e = result.and_then(|()| f.finish().map(drop)).unwrap_err();
         assert!(e.to_string().contains("No space"), "{e}");
     }
 }

@@ -14,8 +14,10 @@
 //! Every live staging and spool is also in a process-wide list, so that a
 //! signal handler can remove them ([`abort_all`]) even while the main
 //! thread is blocked in a database read; `publish` refuses once aborting.
-//! The pipeline publishes all outputs in one [`Transaction`]: all move
-//! into place, or each target stays as it was.
+//! The pipeline publishes all outputs in one [`Transaction`], a value it
+//! passes to each sink's `publish` and then to [`commit`]: all move into
+//! place, or each target stays as it was. A [`HashedFile`] hands its digest
+//! back when finished, for its [`Staged`] output's manifest.
 //!
 //! A published output carries a manifest (`dump2py.json` inside a
 //! directory, `NAME.dump2py.json` beside a file): what `--overwrite`
@@ -32,18 +34,17 @@ mod tests;
 mod transaction;
 
 use beside::{clean_stale, hex, Names, TargetLock};
-use hashed::take_digest;
-pub use hashed::HashedFile;
+pub use hashed::{FileDigest, HashedFile};
 pub use journal::{interrupted, run_id};
 pub use manifest::{
     check_target, describe, load_manifest, read_manifest, sidecar_of, Manifest, ManifestFile,
 };
 use manifest::{described, existing, write_manifest};
 pub use staged::Staged;
-use transaction::commit;
-pub use transaction::Transaction;
 
-use std::cell::RefCell;
+pub use dump2py_plugin::Transaction;
+pub use transaction::commit;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
@@ -77,11 +78,6 @@ static LIVE: Mutex<Live> = Mutex::new(Live {
     committed: BTreeSet::new(),
     entries: BTreeMap::new(),
 });
-
-thread_local! {
-    /// The outputs published inside this thread's open [`Transaction`].
-    static TX: RefCell<Option<Vec<u64>>> = const { RefCell::new(None) };
-}
 
 /// Whether published files and directories are fsynced (`--no-sync` turns it off).
 pub fn set_sync(on: bool) {
@@ -121,6 +117,8 @@ struct Pending {
     dir: bool,
     /// Rows per table, for the manifest.
     tables: BTreeMap<String, u64>,
+    /// What the sink's [`HashedFile`]s recorded of the files they wrote.
+    digests: Vec<FileDigest>,
 }
 
 fn live() -> MutexGuard<'static, Live> {

@@ -113,8 +113,8 @@ pub(super) fn written_by_us(target: &Path, meta: &fs::Metadata) -> bool {
 
 /// A file's size and SHA-256 as a [`HashedFile`] recorded them while
 /// writing it, else as read now.
-pub(super) fn described(path: &Path, name: &str) -> Result<ManifestFile> {
-    match take_digest(path) {
+pub(super) fn described(path: &Path, name: &str, digests: &[FileDigest]) -> Result<ManifestFile> {
+    match FileDigest::of(digests, path) {
         Some(d) => Ok(ManifestFile {
             name: name.to_string(),
             size: d.size,

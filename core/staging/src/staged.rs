@@ -15,6 +15,7 @@ pub struct Staged {
     pub(super) id: u64,
     pub(super) lock: Option<TargetLock>,
     pub(super) tables: BTreeMap<String, u64>,
+    pub(super) digests: Vec<FileDigest>,
 }
 
 impl Staged {
@@ -54,6 +55,7 @@ impl Staged {
                 overwrite,
                 dir,
                 tables: BTreeMap::new(),
+                digests: Vec::new(),
             }),
         });
         let staged = Staged {
@@ -66,6 +68,7 @@ impl Staged {
             id,
             lock: Some(lock),
             tables: BTreeMap::new(),
+            digests: Vec::new(),
         };
         if dir {
             fs::create_dir(&staged.staging).map_err(|e| Error::io(target, e))?;
@@ -87,15 +90,34 @@ impl Staged {
         &self.target
     }
 
+    /// Notes a file's digest (its [`HashedFile`]'s), so that the manifest
+    /// needn't read the file again.
+    pub fn record(&mut self, digest: FileDigest) {
+        self.digests.push(digest);
+    }
+
     /// Makes the staged output durable (its manifest written, synced) and
-    /// moves it to the target, replacing an old one whole. Inside a
-    /// [`Transaction`] of this thread the move waits for its `commit`, which
-    /// moves every output at once; otherwise it happens now. `commit`
-    /// checks every pending output's target again first, so that nothing
-    /// is published when one that appeared while dumping would make a later
-    /// move fail.
-    pub fn publish(&mut self) -> Result<()> {
-        let mut live = live();
+    /// adds it to `tx`, whose [`commit`](crate::commit) moves it to the
+    /// target with the transaction's other outputs, replacing an old one
+    /// whole.
+    pub fn publish(&mut self, tx: &mut Transaction) -> Result<()> {
+        self.prepare()?;
+        tx.add(self.id);
+        Ok(())
+    }
+
+    /// Publishes this output on its own: [`Staged::publish`] in a
+    /// transaction of one.
+    pub fn publish_now(&mut self) -> Result<()> {
+        let mut tx = Transaction::new();
+        self.publish(&mut tx)?;
+        crate::commit(tx)?;
+        self.published = true;
+        Ok(())
+    }
+
+    fn prepare(&mut self) -> Result<()> {
+        let live = live();
         if live.aborting {
             return Err(Error::Usage("interrupted".into()));
         }
@@ -106,17 +128,11 @@ impl Staged {
             overwrite: self.overwrite,
             dir: self.dir,
             tables: self.tables.clone(),
+            digests: std::mem::take(&mut self.digests),
         };
-        make_durable(&pending)?;
-        if TX
-            .with(|tx| tx.borrow_mut().as_mut().map(|ids| ids.push(self.id)))
-            .is_some()
-        {
-            return Ok(());
-        }
-        commit(&mut live, &[self.id])?;
-        self.published = true;
-        Ok(())
+        let made = make_durable(&pending);
+        drop(live);
+        made
     }
 
     /// Removes what was staged; the target stays as it was.
@@ -156,7 +172,11 @@ pub(super) fn make_durable(p: &Pending) -> Result<()> {
             .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
-            files.push(described(&e.path(), &e.file_name().to_string_lossy())?);
+            files.push(described(
+                &e.path(),
+                &e.file_name().to_string_lossy(),
+                &p.digests,
+            )?);
         }
         let manifest = p.staging.join(MANIFEST);
         write_manifest(&manifest, FORMAT_DIR, files, &p.tables)?;
@@ -171,7 +191,7 @@ pub(super) fn make_durable(p: &Pending) -> Result<()> {
         }
     } else {
         let name = p.target.file_name().unwrap_or_default().to_string_lossy();
-        let file = described(&p.staging, &name)?;
+        let file = described(&p.staging, &name, &p.digests)?;
         if let Some(side) = &p.sidecar {
             write_manifest(side, FORMAT_FILE, vec![file], &p.tables)?;
             if sync_on() {

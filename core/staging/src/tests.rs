@@ -32,7 +32,7 @@ fn a_dump_is_published_with_its_manifest_and_replaced_only_when_ours() {
     let target = t.join("dump");
     let mut s = Staged::new(&target, false, true).expect("stage");
     fs::write(s.path().join("restore.py"), "x").expect("write");
-    s.publish().expect("publish");
+    s.publish_now().expect("publish");
     drop(s);
     let m = read_manifest(&target.join(MANIFEST)).expect("manifest");
     assert_eq!(m.format, FORMAT_DIR);

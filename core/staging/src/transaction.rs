@@ -3,34 +3,18 @@
 use super::moves::{move_in, Undo};
 use super::*;
 
-/// The publishing of several outputs as one step: between `begin` and
-/// `commit`, [`Staged::publish`] on this thread only prepares; `commit`
-/// moves every output into place, or, if any move (or the sync after
-/// them) fails, moves back what it had moved, so that every target is as
-/// it was. The pipeline publishes its sinks in one transaction.
-pub struct Transaction(());
-
-impl Transaction {
-    pub fn begin() -> Transaction {
-        TX.with(|tx| *tx.borrow_mut() = Some(Vec::new()));
-        Transaction(())
+/// Moves every output of `tx` into place in one step: or, if any move (or
+/// the sync after them) fails, moves back what it had moved, so that every
+/// target is as it was. `commit` checks every pending output's target
+/// again first, so that nothing is published when one that appeared while
+/// dumping would make a later move fail.
+pub fn commit(mut tx: Transaction) -> Result<()> {
+    let ids = tx.take();
+    let mut live = live();
+    if live.aborting {
+        return Err(Error::Usage("interrupted".into()));
     }
-
-    /// Moves every output published since `begin` into place.
-    pub fn commit(self) -> Result<()> {
-        let ids = TX.with(|tx| tx.borrow_mut().take()).unwrap_or_default();
-        let mut live = live();
-        if live.aborting {
-            return Err(Error::Usage("interrupted".into()));
-        }
-        commit(&mut live, &ids)
-    }
-}
-
-impl Drop for Transaction {
-    fn drop(&mut self) {
-        TX.with(|tx| tx.borrow_mut().take());
-    }
+    commit_ids(&mut live, &ids)
 }
 
 /// Every pending output's target must still be free (or ours to replace).
@@ -44,7 +28,7 @@ pub(super) fn check_pending(live: &Live) -> Result<()> {
 
 /// Moves the prepared outputs `ids` into place, all or none (see
 /// [`Transaction`]); holds the registry's lock, so a signal waits for it.
-pub(super) fn commit(live: &mut Live, ids: &[u64]) -> Result<()> {
+pub(super) fn commit_ids(live: &mut Live, ids: &[u64]) -> Result<()> {
     check_pending(live)?;
     let pending: Vec<Pending> = ids
         .iter()

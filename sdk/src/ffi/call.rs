@@ -9,10 +9,10 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
-use super::{one_line, one_short_line, Batch, Str, Table, ERR, GO_ON, OK, STOP};
-use dump2py_model::batch::Batch as CoreBatch;
+use super::{one_line, one_short_line, FFI_Batch, FFI_Table, Str, ERR, GO_ON, OK, STOP};
+use dump2py_model::batch::Batch;
 use dump2py_model::error::{Error, Result};
-use dump2py_model::schema::Table as CoreTable;
+use dump2py_model::schema::Table;
 use dump2py_plugin::BatchFn;
 
 /// The host's callbacks for one call. The plugin passes its results to
@@ -33,11 +33,11 @@ pub struct Out {
     pub text: unsafe extern "C" fn(ctx: *mut c_void, text: Str),
     /// A source's `schema` (once per table, in database order) and a
     /// transformer's `table` (at most once: not called means unchanged).
-    pub table: unsafe extern "C" fn(ctx: *mut c_void, table: *const Table),
+    pub table: unsafe extern "C" fn(ctx: *mut c_void, table: *const FFI_Table),
     /// A source's `read_table` (once per batch) and a transformer's `batch`
     /// (at most once: not called means unchanged). Returns [`GO_ON`], or
     /// [`STOP`]: the plugin stops and returns at once.
-    pub batch: unsafe extern "C" fn(ctx: *mut c_void, batch: *const Batch) -> i32,
+    pub batch: unsafe extern "C" fn(ctx: *mut c_void, batch: *const FFI_Batch) -> i32,
 }
 
 /// A call on an instance with nothing but its callbacks.
@@ -56,8 +56,8 @@ pub(crate) struct Call<'a> {
     error_table: Option<String>,
     /// Every `out.text`, in order.
     pub texts: Vec<String>,
-    pub tables: Vec<CoreTable>,
-    pub batch: Option<CoreBatch>,
+    pub tables: Vec<Table>,
+    pub batch: Option<Batch>,
     /// Where a source's batches go, as they come.
     consumer: Option<&'a mut BatchFn<'a>>,
     /// What went wrong on our side during a callback: it wins over the
@@ -189,7 +189,7 @@ unsafe extern "C" fn cb_text(ctx: *mut c_void, text: Str) {
     })
 }
 
-unsafe extern "C" fn cb_table(ctx: *mut c_void, table: *const Table) {
+unsafe extern "C" fn cb_table(ctx: *mut c_void, table: *const FFI_Table) {
     callback(ctx, (), |c| match table.as_ref().map(|t| t.to_core()) {
         None => c.bad_data("a null table"),
         Some(Ok(t)) => c.tables.push(t),
@@ -197,7 +197,7 @@ unsafe extern "C" fn cb_table(ctx: *mut c_void, table: *const Table) {
     })
 }
 
-unsafe extern "C" fn cb_batch(ctx: *mut c_void, batch: *const Batch) -> i32 {
+unsafe extern "C" fn cb_batch(ctx: *mut c_void, batch: *const FFI_Batch) -> i32 {
     callback(ctx, STOP, |c| {
         if c.failed.is_some() {
             return STOP;
@@ -359,7 +359,7 @@ pub(crate) unsafe fn out<'a>(out: *const Out) -> Result<&'a Out> {
 
 /// # Safety
 /// `t` is null or valid for the call.
-pub(crate) unsafe fn table(t: *const Table) -> Result<CoreTable> {
+pub(crate) unsafe fn table(t: *const FFI_Table) -> Result<Table> {
     t.as_ref()
         .ok_or_else(|| host_data("a null table"))?
         .to_core()
@@ -368,7 +368,7 @@ pub(crate) unsafe fn table(t: *const Table) -> Result<CoreTable> {
 
 /// # Safety
 /// `b` is null or valid for the call.
-pub(crate) unsafe fn batch(b: *const Batch) -> Result<CoreBatch> {
+pub(crate) unsafe fn batch(b: *const FFI_Batch) -> Result<Batch> {
     b.as_ref()
         .ok_or_else(|| host_data("a null batch"))?
         .to_core()

@@ -1,5 +1,5 @@
-//! The sink interface across the ABI: [`SinkDecl`] with [`SinkOptions`]
-//! and [`Outcome`], the plugin's export of a [`Sink`] ([`declare`]), and
+//! The sink interface across the ABI: [`SinkDecl`] with [`FFI_SinkOptions`]
+//! (in [`super::sink_options`]) and [`Outcome`], the plugin's export of a [`Sink`] ([`declare`]), and
 //! the host's [`Sink`] over a declaration ([`SinkFns::create`]). A plugin
 //! sink has the whole trait: `wants`, `warnings` and `publish` too.
 
@@ -7,126 +7,18 @@ use std::cell::RefCell;
 use std::ffi::c_void;
 
 use super::call::{self, guard, host_data, instance, out, Call, DestroyFn, InstanceFn, Out};
+use super::sink_options::{FFI_SinkOptions, SinkOptionsRef};
 use super::table::{numbered, DumpInfoRef};
 use super::value::BatchRef;
-use super::{missing, one_line, slice, Batch, DumpInfo, Prefixed, Str};
-use dump2py_django::{Model as CoreModel, Site};
-use dump2py_model::batch::Batch as CoreBatch;
+use super::{missing, one_line, slice, FFI_Batch, FFI_DumpInfo, Prefixed, Str};
+use dump2py_django::{Model, Site};
+use dump2py_model::batch::Batch;
 use dump2py_model::error::{Error, Result};
-use dump2py_plugin::registry::SinkOptions as CoreSinkOptions;
-use dump2py_plugin::{DumpInfo as CoreDumpInfo, Report, Sink, TableOutcome};
+use dump2py_plugin::registry::SinkOptions;
+use dump2py_plugin::{DumpInfo, Report, Sink, TableOutcome, Transaction};
 
 /// Creates a sink for its target and options.
-pub type CreateSink = fn(options: &CoreSinkOptions) -> Result<Box<dyn Sink>>;
-
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct KeyValue {
-    pub key: Str,
-    pub value: Str,
-}
-
-/// How a sink is created. `target` is a path (its bytes; UTF-8 on Windows),
-/// `-` for standard output.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct SinkOptions {
-    /// The size of this struct as the host knows it.
-    pub size: usize,
-    pub target: Str,
-    pub overwrite: u8,
-    pub max_row_count: u64,
-    pub extra: *const KeyValue,
-    pub n_extra: usize,
-}
-
-pub struct SinkOptionsRef<'a> {
-    _target: std::borrow::Cow<'a, [u8]>,
-    _extra: Vec<KeyValue>,
-    raw: SinkOptions,
-}
-
-fn path_bytes(p: &std::path::Path) -> std::borrow::Cow<'_, [u8]> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        std::borrow::Cow::Borrowed(p.as_os_str().as_bytes())
-    }
-    #[cfg(not(unix))]
-    {
-        match p.to_string_lossy() {
-            std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
-            std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
-        }
-    }
-}
-
-fn bytes_path(b: &[u8]) -> Result<std::path::PathBuf, String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        Ok(std::ffi::OsStr::from_bytes(b).into())
-    }
-    #[cfg(not(unix))]
-    {
-        std::str::from_utf8(b)
-            .map(Into::into)
-            .map_err(|e| format!("path is not UTF-8: {e}"))
-    }
-}
-
-impl<'a> SinkOptionsRef<'a> {
-    pub fn new(o: &'a CoreSinkOptions) -> SinkOptionsRef<'a> {
-        let target = path_bytes(&o.target);
-        let extra: Vec<KeyValue> = o
-            .extra
-            .iter()
-            .map(|(k, v)| KeyValue {
-                key: Str::new(k),
-                value: Str::new(v),
-            })
-            .collect();
-        let raw = SinkOptions {
-            size: std::mem::size_of::<SinkOptions>(),
-            target: Str::bytes(&target),
-            overwrite: o.overwrite as u8,
-            max_row_count: o.max_row_count,
-            extra: extra.as_ptr(),
-            n_extra: extra.len(),
-        };
-        SinkOptionsRef {
-            _target: target,
-            _extra: extra,
-            raw,
-        }
-    }
-
-    pub fn get(&self) -> &SinkOptions {
-        &self.raw
-    }
-}
-
-unsafe impl Prefixed for SinkOptions {
-    const SIZE_AT: usize = 0;
-    const MIN_SIZE: usize = std::mem::size_of::<SinkOptions>();
-}
-
-impl SinkOptions {
-    /// # Safety
-    /// `self` was read with [`Prefixed::read_prefixed`]; all pointers must
-    /// be valid for the duration of the call.
-    pub unsafe fn to_core(&self) -> Result<CoreSinkOptions, String> {
-        Ok(CoreSinkOptions {
-            target: bytes_path(self.target.as_bytes()?)?,
-            overwrite: self.overwrite != 0,
-            max_row_count: self.max_row_count,
-            extra: slice(self.extra, self.n_extra)?
-                .iter()
-                .map(|kv| Ok((kv.key.to_string()?, kv.value.to_string()?)))
-                .collect::<Result<_, String>>()?,
-        })
-    }
-}
+pub type CreateSink = fn(options: &SinkOptions) -> Result<Box<dyn Sink>>;
 
 /// How one table went, for a sink's `finish`: `skipped` is null for a
 /// dumped table, else the reason it was skipped.
@@ -177,12 +69,12 @@ pub unsafe fn report(ptr: *const Outcome, len: usize) -> Result<Report, String> 
 
 pub type CreateSinkFn = unsafe extern "C" fn(
     ctx: *const c_void,
-    options: *const SinkOptions,
+    options: *const FFI_SinkOptions,
     out: *const Out,
     instance: *mut *mut c_void,
 ) -> i32;
 pub type BeginFn =
-    unsafe extern "C" fn(instance: *mut c_void, info: *const DumpInfo, out: *const Out) -> i32;
+    unsafe extern "C" fn(instance: *mut c_void, info: *const FFI_DumpInfo, out: *const Out) -> i32;
 /// `table_start` (with the expected rows) and `table_end` (with the rows
 /// written): `model` indexes the models given to `begin`.
 pub type ModelCountFn =
@@ -190,7 +82,7 @@ pub type ModelCountFn =
 pub type RowsFn = unsafe extern "C" fn(
     instance: *mut c_void,
     model: usize,
-    batch: *const Batch,
+    batch: *const FFI_Batch,
     out: *const Out,
 ) -> i32;
 pub type SkippedFn =
@@ -280,13 +172,13 @@ struct SinkInstance {
 
 unsafe extern "C" fn sink_create(
     ctx: *const c_void,
-    options: *const SinkOptions,
+    options: *const FFI_SinkOptions,
     out: *const Out,
     slot: *mut *mut c_void,
 ) -> i32 {
     guard(out, || {
         let create = call::context::<CreateSink>(ctx)?;
-        let options = SinkOptions::read_prefixed(options, "the options")
+        let options = FFI_SinkOptions::read_prefixed(options, "the options")
             .and_then(|o| o.to_core())
             .map_err(host_data)?;
         let sink = create(&options)?;
@@ -294,10 +186,10 @@ unsafe extern "C" fn sink_create(
     })
 }
 
-unsafe extern "C" fn sink_begin(p: *mut c_void, info: *const DumpInfo, o: *const Out) -> i32 {
+unsafe extern "C" fn sink_begin(p: *mut c_void, info: *const FFI_DumpInfo, o: *const Out) -> i32 {
     guard(o, || {
         let s = instance::<SinkInstance>(p)?;
-        let (info, site) = DumpInfo::read_prefixed(info, "the dump info")
+        let (info, site) = FFI_DumpInfo::read_prefixed(info, "the dump info")
             .and_then(|i| i.to_core())
             .map_err(host_data)?;
         let site = s.site.insert(site);
@@ -306,10 +198,7 @@ unsafe extern "C" fn sink_begin(p: *mut c_void, info: *const DumpInfo, o: *const
 }
 
 /// The sink and the model that `index` names.
-unsafe fn sink_model<'a>(
-    p: *mut c_void,
-    index: usize,
-) -> Result<(&'a mut dyn Sink, &'a CoreModel)> {
+unsafe fn sink_model<'a>(p: *mut c_void, index: usize) -> Result<(&'a mut dyn Sink, &'a Model)> {
     let SinkInstance { sink, site } = instance::<SinkInstance>(p)?;
     let model = site
         .as_ref()
@@ -325,7 +214,12 @@ unsafe extern "C" fn sink_table_start(p: *mut c_void, m: usize, rows: u64, o: *c
     })
 }
 
-unsafe extern "C" fn sink_rows(p: *mut c_void, m: usize, b: *const Batch, o: *const Out) -> i32 {
+unsafe extern "C" fn sink_rows(
+    p: *mut c_void,
+    m: usize,
+    b: *const FFI_Batch,
+    o: *const Out,
+) -> i32 {
     guard(o, || {
         let (sink, model) = sink_model(p, m)?;
         sink.rows(model, &call::batch(b)?)
@@ -364,7 +258,18 @@ unsafe extern "C" fn sink_finish(
 }
 
 unsafe extern "C" fn sink_publish(p: *mut c_void, o: *const Out) -> i32 {
-    guard(o, || instance::<SinkInstance>(p)?.sink.publish())
+    guard(o, || {
+        // The host's transaction can't reach into this library's staging:
+        // its outputs are published here, on their own.
+        let mut tx = Transaction::new();
+        instance::<SinkInstance>(p)?.sink.publish(&mut tx)?;
+        match tx.is_empty() {
+            true => Ok(()),
+            false => Err(Error::Usage(
+                "a plugin's sink publishes its outputs itself (Staged::publish_now)".into(),
+            )),
+        }
+    })
 }
 
 unsafe extern "C" fn sink_wants(
@@ -450,7 +355,7 @@ impl SinkFns {
     }
 
     /// Creates the plugin's sink; `label` names it in errors.
-    pub fn create(self, label: &str, options: &CoreSinkOptions) -> Result<Box<dyn Sink>> {
+    pub fn create(self, label: &str, options: &SinkOptions) -> Result<Box<dyn Sink>> {
         let (f, o) = (self, SinkOptionsRef::new(options));
         let instance = Call::create(label, |out, inst| unsafe {
             (f.create)(f.ctx, o.get(), out, inst)
@@ -469,7 +374,7 @@ struct DynSink {
     f: SinkFns,
     label: String,
     instance: *mut c_void,
-    /// Table names in the numbering of the models given to `begin`.
+    /// FFI_Table names in the numbering of the models given to `begin`.
     models: Vec<String>,
     /// An error of `wants` or `warnings` (which can't return one), for
     /// the sink's next call to return.
@@ -477,7 +382,7 @@ struct DynSink {
 }
 
 impl DynSink {
-    fn index(&self, model: &CoreModel) -> Result<usize> {
+    fn index(&self, model: &Model) -> Result<usize> {
         self.models
             .iter()
             .position(|t| *t == model.table.name)
@@ -501,7 +406,7 @@ impl DynSink {
 
     fn model_call(
         &self,
-        model: &CoreModel,
+        model: &Model,
         f: impl FnOnce(*mut c_void, usize, *const Out) -> i32,
     ) -> Result<()> {
         let m = self.index(model)?;
@@ -510,7 +415,7 @@ impl DynSink {
 }
 
 impl Sink for DynSink {
-    fn begin(&mut self, info: &CoreDumpInfo, site: &Site) -> Result<()> {
+    fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()> {
         self.models = numbered(site).map(|m| m.table.name.clone()).collect();
         let d = DumpInfoRef::new(info, site);
         let begin = self.f.begin;
@@ -518,22 +423,22 @@ impl Sink for DynSink {
             .map(drop)
     }
 
-    fn table_start(&mut self, model: &CoreModel, expected_rows: u64) -> Result<()> {
+    fn table_start(&mut self, model: &Model, expected_rows: u64) -> Result<()> {
         let f = self.f.table_start;
         self.model_call(model, |i, m, out| unsafe { f(i, m, expected_rows, out) })
     }
 
-    fn rows(&mut self, model: &CoreModel, batch: &CoreBatch) -> Result<()> {
+    fn rows(&mut self, model: &Model, batch: &Batch) -> Result<()> {
         let (f, b) = (self.f.rows, BatchRef::new(batch));
         self.model_call(model, |i, m, out| unsafe { f(i, m, b.get(), out) })
     }
 
-    fn table_end(&mut self, model: &CoreModel, rows: u64) -> Result<()> {
+    fn table_end(&mut self, model: &Model, rows: u64) -> Result<()> {
         let f = self.f.table_end;
         self.model_call(model, |i, m, out| unsafe { f(i, m, rows, out) })
     }
 
-    fn table_skipped(&mut self, model: &CoreModel, reason: &str) -> Result<()> {
+    fn table_skipped(&mut self, model: &Model, reason: &str) -> Result<()> {
         let f = self.f.table_skipped;
         self.model_call(model, |i, m, out| unsafe { f(i, m, Str::new(reason), out) })
     }
@@ -544,7 +449,7 @@ impl Sink for DynSink {
             .map(drop)
     }
 
-    fn publish(&mut self) -> Result<()> {
+    fn publish(&mut self, _tx: &mut Transaction) -> Result<()> {
         match self.f.publish {
             Some(f) => self.call(|i, out| unsafe { f(i, out) }).map(drop),
             // Nothing to move; still returns an error kept from `warnings`.
@@ -556,7 +461,7 @@ impl Sink for DynSink {
         unsafe { (self.f.abort)(self.instance) };
     }
 
-    fn wants(&self, model: &CoreModel, skipped: bool) -> bool {
+    fn wants(&self, model: &Model, skipped: bool) -> bool {
         let Some(f) = self.f.wants else {
             return !skipped;
         };

@@ -7,9 +7,9 @@ use std::ffi::c_void;
 use super::call::{self, guard, host_data, instance, out, Call, DestroyFn, InstanceFn, Out};
 use super::table::TableRef;
 use super::value::BatchRef;
-use super::{missing, Names, Prefixed, Str, Table, GO_ON};
+use super::{missing, FFI_Table, Names, Prefixed, Str, GO_ON};
 use dump2py_model::error::Result;
-use dump2py_model::schema::{Schema, Table as CoreTable};
+use dump2py_model::schema::{Schema, Table};
 use dump2py_plugin::{BatchFn, Source};
 
 /// Opens a source for a URL of one of its schemes.
@@ -23,13 +23,13 @@ pub type OpenFn = unsafe extern "C" fn(
 ) -> i32;
 pub type CountRowsFn = unsafe extern "C" fn(
     instance: *mut c_void,
-    table: *const Table,
+    table: *const FFI_Table,
     rows: *mut u64,
     out: *const Out,
 ) -> i32;
 pub type ReadTableFn = unsafe extern "C" fn(
     instance: *mut c_void,
-    table: *const Table,
+    table: *const FFI_Table,
     batch_rows: usize,
     out: *const Out,
 ) -> i32;
@@ -120,7 +120,7 @@ unsafe extern "C" fn source_schema(p: *mut c_void, o: *const Out) -> i32 {
 
 unsafe extern "C" fn source_count_rows(
     p: *mut c_void,
-    t: *const Table,
+    t: *const FFI_Table,
     rows: *mut u64,
     o: *const Out,
 ) -> i32 {
@@ -135,7 +135,7 @@ unsafe extern "C" fn source_count_rows(
 
 unsafe extern "C" fn source_read_table(
     p: *mut c_void,
-    t: *const Table,
+    t: *const FFI_Table,
     batch_rows: usize,
     o: *const Out,
 ) -> i32 {
@@ -218,12 +218,12 @@ impl Source for DynSource {
     fn schema(&mut self) -> Result<Schema> {
         let i = self.instance;
         let c = Call::new(&self.label).run(|out| unsafe { (self.f.schema)(i, out) })?;
-        let mut tables: Vec<CoreTable> = c.tables;
+        let mut tables: Vec<Table> = c.tables;
         tables.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Schema { tables })
     }
 
-    fn count_rows(&mut self, table: &CoreTable) -> Result<u64> {
+    fn count_rows(&mut self, table: &Table) -> Result<u64> {
         let t = TableRef::new(table);
         let mut rows = 0u64;
         let i = self.instance;
@@ -232,12 +232,7 @@ impl Source for DynSource {
         Ok(rows)
     }
 
-    fn read_table(
-        &mut self,
-        table: &CoreTable,
-        batch_rows: usize,
-        out: &mut BatchFn,
-    ) -> Result<()> {
+    fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()> {
         let t = TableRef::new(table);
         let i = self.instance;
         let f = self.f;

@@ -1,15 +1,13 @@
-//! Tables, models, and what a sink's `begin` gets ([`DumpInfo`]): the
+//! Tables, models, and what a sink's `begin` gets ([`FFI_DumpInfo`]): the
 //! schema and its Django view as they cross, either way.
 
 use std::marker::PhantomData;
 
 use super::value::kind;
 use super::{slice, Names, Prefixed, Str};
-use dump2py_django::{Field as CoreField, Model as CoreModel, MtiParent, Site};
-use dump2py_model::schema::{
-    Column as CoreColumn, ColumnKind, ForeignKey as CoreForeignKey, Table as CoreTable,
-};
-use dump2py_plugin::DumpInfo as CoreDumpInfo;
+use dump2py_django::{Field, Model, MtiParent, Site};
+use dump2py_model::schema::{Column, ColumnKind, ForeignKey, Table};
+use dump2py_plugin::DumpInfo;
 
 fn column_kind_code(k: &ColumnKind) -> u32 {
     match k {
@@ -54,7 +52,7 @@ fn column_kind(code: u32, declared: &str) -> Result<ColumnKind, String> {
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct Column {
+pub struct FFI_Column {
     pub name: Str,
     /// As the database declares it, e.g. `varchar(200)`.
     pub declared_type: Str,
@@ -65,7 +63,7 @@ pub struct Column {
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct ForeignKey {
+pub struct FFI_ForeignKey {
     pub column: Str,
     pub target_table: Str,
     pub target_column: Str,
@@ -75,34 +73,34 @@ pub struct ForeignKey {
 /// sets of columns with a unique constraint (the primary key excluded).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct Table {
+pub struct FFI_Table {
     pub name: Str,
-    pub columns: *const Column,
+    pub columns: *const FFI_Column,
     pub n_columns: usize,
     pub primary_key: Names,
-    pub foreign_keys: *const ForeignKey,
+    pub foreign_keys: *const FFI_ForeignKey,
     pub n_foreign_keys: usize,
     pub unique: *const Names,
     pub n_unique: usize,
 }
 
-/// A [`Table`] view of a core table, with the arrays it points to.
+/// A [`FFI_Table`] view of a core table, with the arrays it points to.
 pub struct TableRef<'a> {
-    _columns: Vec<Column>,
+    _columns: Vec<FFI_Column>,
     _primary_key: Vec<Str>,
-    _foreign_keys: Vec<ForeignKey>,
+    _foreign_keys: Vec<FFI_ForeignKey>,
     _unique_names: Vec<Vec<Str>>,
     _unique: Vec<Names>,
-    raw: Table,
-    _borrow: PhantomData<&'a CoreTable>,
+    raw: FFI_Table,
+    _borrow: PhantomData<&'a Table>,
 }
 
 impl<'a> TableRef<'a> {
-    pub fn new(t: &'a CoreTable) -> TableRef<'a> {
-        let columns: Vec<Column> = t
+    pub fn new(t: &'a Table) -> TableRef<'a> {
+        let columns: Vec<FFI_Column> = t
             .columns
             .iter()
-            .map(|c| Column {
+            .map(|c| FFI_Column {
                 name: Str::new(&c.name),
                 declared_type: Str::new(&c.declared_type),
                 kind: column_kind_code(&c.kind),
@@ -110,10 +108,10 @@ impl<'a> TableRef<'a> {
             })
             .collect();
         let primary_key: Vec<Str> = t.primary_key.iter().map(|s| Str::new(s)).collect();
-        let foreign_keys: Vec<ForeignKey> = t
+        let foreign_keys: Vec<FFI_ForeignKey> = t
             .foreign_keys
             .iter()
-            .map(|f| ForeignKey {
+            .map(|f| FFI_ForeignKey {
                 column: Str::new(&f.column),
                 target_table: Str::new(&f.target_table),
                 target_column: Str::new(&f.target_column),
@@ -126,7 +124,7 @@ impl<'a> TableRef<'a> {
             .collect();
         let unique: Vec<Names> = unique_names.iter().map(|u| Names::new(u)).collect();
         // The vectors' heap buffers don't move when the vectors do.
-        let raw = Table {
+        let raw = FFI_Table {
             name: Str::new(&t.name),
             columns: columns.as_ptr(),
             n_columns: columns.len(),
@@ -147,24 +145,24 @@ impl<'a> TableRef<'a> {
         }
     }
 
-    pub fn get(&self) -> &Table {
+    pub fn get(&self) -> &FFI_Table {
         &self.raw
     }
 }
 
-impl Table {
+impl FFI_Table {
     /// A copy of the table.
     ///
     /// # Safety
     /// All pointers must be valid for the duration of the call.
-    pub unsafe fn to_core(&self) -> Result<CoreTable, String> {
+    pub unsafe fn to_core(&self) -> Result<Table, String> {
         let name = self.name.to_string()?;
-        let inner = || -> Result<CoreTable, String> {
+        let inner = || -> Result<Table, String> {
             let columns = slice(self.columns, self.n_columns)?
                 .iter()
                 .map(|c| {
                     let declared_type = c.declared_type.to_string()?;
-                    Ok(CoreColumn {
+                    Ok(Column {
                         name: c.name.to_string()?,
                         kind: column_kind(c.kind, &declared_type)?,
                         declared_type,
@@ -177,7 +175,7 @@ impl Table {
             let foreign_keys = slice(self.foreign_keys, self.n_foreign_keys)?
                 .iter()
                 .map(|f| {
-                    Ok(CoreForeignKey {
+                    Ok(ForeignKey {
                         column: f.column.to_string()?,
                         target_table: f.target_table.to_string()?,
                         target_column: f.target_column.to_string()?,
@@ -188,7 +186,7 @@ impl Table {
                 .iter()
                 .map(|u| u.to_vec())
                 .collect::<Result<Vec<_>, String>>()?;
-            Ok(CoreTable {
+            Ok(Table {
                 name: name.clone(),
                 columns,
                 primary_key: self.primary_key.to_vec()?,
@@ -204,7 +202,7 @@ impl Table {
 /// field's other languages are at `babel`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct Field {
+pub struct FFI_Field {
     pub name: Str,
     pub attname: Str,
     pub column: Str,
@@ -216,17 +214,17 @@ pub struct Field {
     pub n_babel: usize,
 }
 /// What a sink needs to know of one model; sinks' calls name a model by
-/// its index (see [`DumpInfo`]).
+/// its index (see [`FFI_DumpInfo`]).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct Model {
-    pub table: Table,
+pub struct FFI_Model {
+    pub table: FFI_Table,
     pub app_label: Str,
     /// Lowercase, as in `django_content_type.model`.
     pub model_name: Str,
     /// CamelCase, e.g. `Partner`; null when not known (no site metadata).
     pub object_name: Str,
-    pub fields: *const Field,
+    pub fields: *const FFI_Field,
     pub n_fields: usize,
     /// The MTI parent's table and the link column; null when none.
     pub mti_parent_table: Str,
@@ -242,19 +240,19 @@ pub struct Model {
 /// `-e`); `models`, `skipped` and `excluded` point into one array.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct DumpInfo {
+pub struct FFI_DumpInfo {
     /// The size of this struct as the host knows it.
     pub size: usize,
     /// The source, redacted (no password).
     pub source: Str,
     pub tool_version: Str,
-    pub models: *const Model,
+    pub models: *const FFI_Model,
     pub n_models: usize,
     /// The site's languages, the default first; empty when not given.
     pub languages: Names,
-    pub skipped: *const Model,
+    pub skipped: *const FFI_Model,
     pub n_skipped: usize,
-    pub excluded: *const Model,
+    pub excluded: *const FFI_Model,
     pub n_excluded: usize,
     /// 1: the source stores decimals as REAL ([`Storage`](dump2py_model::schema::Storage)).
     pub decimals_as_real: u8,
@@ -262,45 +260,45 @@ pub struct DumpInfo {
     pub datetimes_as_instants: u8,
 }
 
-unsafe impl Prefixed for DumpInfo {
+unsafe impl Prefixed for FFI_DumpInfo {
     const SIZE_AT: usize = 0;
-    const MIN_SIZE: usize = std::mem::size_of::<DumpInfo>();
+    const MIN_SIZE: usize = std::mem::size_of::<FFI_DumpInfo>();
 }
 
-/// The models of `site` in the numbering of [`DumpInfo`].
-pub fn numbered(site: &Site) -> impl Iterator<Item = &CoreModel> {
+/// The models of `site` in the numbering of [`FFI_DumpInfo`].
+pub fn numbered(site: &Site) -> impl Iterator<Item = &Model> {
     site.models
         .iter()
         .chain(&site.skipped)
         .chain(&site.excluded)
 }
 
-/// A [`DumpInfo`] view of the core's dump info and site.
+/// A [`FFI_DumpInfo`] view of the core's dump info and site.
 pub struct DumpInfoRef<'a> {
     _tables: Vec<TableRef<'a>>,
     _babel: Vec<Vec<usize>>,
-    _fields: Vec<Vec<Field>>,
-    _models: Vec<Model>,
+    _fields: Vec<Vec<FFI_Field>>,
+    _models: Vec<FFI_Model>,
     _languages: Vec<Str>,
-    raw: DumpInfo,
+    raw: FFI_DumpInfo,
 }
 
 impl<'a> DumpInfoRef<'a> {
-    pub fn new(info: &'a CoreDumpInfo, site: &'a Site) -> DumpInfoRef<'a> {
-        let all: Vec<&CoreModel> = numbered(site).collect();
+    pub fn new(info: &'a DumpInfo, site: &'a Site) -> DumpInfoRef<'a> {
+        let all: Vec<&Model> = numbered(site).collect();
         let tables: Vec<TableRef> = all.iter().map(|m| TableRef::new(&m.table)).collect();
         let babel: Vec<Vec<usize>> = all
             .iter()
             .flat_map(|m| m.fields.iter().map(|f| f.babel.clone()))
             .collect();
         let mut babel_iter = babel.iter();
-        let fields: Vec<Vec<Field>> = all
+        let fields: Vec<Vec<FFI_Field>> = all
             .iter()
             .map(|m| {
                 m.fields
                     .iter()
                     .zip(babel_iter.by_ref())
-                    .map(|(f, b)| Field {
+                    .map(|(f, b)| FFI_Field {
                         name: Str::new(&f.name),
                         attname: Str::new(&f.attname),
                         column: Str::new(&f.column),
@@ -313,11 +311,11 @@ impl<'a> DumpInfoRef<'a> {
                     .collect()
             })
             .collect();
-        let models: Vec<Model> = all
+        let models: Vec<FFI_Model> = all
             .iter()
             .zip(&tables)
             .zip(&fields)
-            .map(|((m, t), f)| Model {
+            .map(|((m, t), f)| FFI_Model {
                 table: *t.get(),
                 app_label: Str::new(&m.app_label),
                 model_name: Str::new(&m.model_name),
@@ -331,8 +329,8 @@ impl<'a> DumpInfoRef<'a> {
             .collect();
         let languages: Vec<Str> = site.languages.iter().map(|l| Str::new(l)).collect();
         let (n_models, n_skipped) = (site.models.len(), site.skipped.len());
-        let raw = DumpInfo {
-            size: std::mem::size_of::<DumpInfo>(),
+        let raw = FFI_DumpInfo {
+            size: std::mem::size_of::<FFI_DumpInfo>(),
             source: Str::new(&info.source),
             tool_version: Str::new(&info.tool_version),
             models: models.as_ptr(),
@@ -355,20 +353,20 @@ impl<'a> DumpInfoRef<'a> {
         }
     }
 
-    pub fn get(&self) -> &DumpInfo {
+    pub fn get(&self) -> &FFI_DumpInfo {
         &self.raw
     }
 }
 
-impl DumpInfo {
+impl FFI_DumpInfo {
     /// A copy: the dump info and a site with the models (no cycles, no
     /// content types, no site settings).
     ///
     /// # Safety
     /// `self` was read with [`Prefixed::read_prefixed`]; all pointers must
     /// be valid for the duration of the call.
-    pub unsafe fn to_core(&self) -> Result<(CoreDumpInfo, Site), String> {
-        let info = CoreDumpInfo {
+    pub unsafe fn to_core(&self) -> Result<(DumpInfo, Site), String> {
+        let info = DumpInfo {
             source: self.source.to_string()?,
             tool_version: self.tool_version.to_string()?,
             storage: dump2py_model::schema::Storage {
@@ -376,7 +374,7 @@ impl DumpInfo {
                 datetimes_as_instants: self.datetimes_as_instants != 0,
             },
         };
-        let models = |p: *const Model, n: usize| -> Result<Vec<CoreModel>, String> {
+        let models = |p: *const FFI_Model, n: usize| -> Result<Vec<Model>, String> {
             slice(p, n)?.iter().map(|m| m.to_core()).collect()
         };
         let site = Site {
@@ -390,8 +388,8 @@ impl DumpInfo {
     }
 }
 
-impl Model {
-    unsafe fn to_core(self) -> Result<CoreModel, String> {
+impl FFI_Model {
+    unsafe fn to_core(self) -> Result<Model, String> {
         let table = self.table.to_core()?;
         let fields = slice(self.fields, self.n_fields)?
             .iter()
@@ -402,7 +400,7 @@ impl Model {
                     .get(f.index)
                     .map(|c| c.kind.clone())
                     .ok_or_else(|| format!("field {column}: no column {}", f.index))?;
-                Ok(CoreField {
+                Ok(Field {
                     name: f.name.to_string()?,
                     attname: f.attname.to_string()?,
                     column,
@@ -428,7 +426,7 @@ impl Model {
             }),
             _ => None,
         };
-        Ok(CoreModel {
+        Ok(Model {
             depends_on: table
                 .foreign_keys
                 .iter()
@@ -452,21 +450,21 @@ mod tests {
 
     #[test]
     fn tables_round_trip() {
-        let col = |n: &str, kind| CoreColumn {
+        let col = |n: &str, kind| Column {
             name: n.into(),
             declared_type: "x(1)".into(),
             kind,
             nullable: true,
             generated: false,
         };
-        let t = CoreTable {
+        let t = Table {
             name: "app_thing".into(),
             columns: vec![
                 col("id", ColumnKind::Int),
                 col("odd", ColumnKind::Unsupported("x(1)".into())),
             ],
             primary_key: vec!["id".into()],
-            foreign_keys: vec![CoreForeignKey {
+            foreign_keys: vec![ForeignKey {
                 column: "odd".into(),
                 target_table: "app_other".into(),
                 target_column: "id".into(),
@@ -479,8 +477,8 @@ mod tests {
 
     #[test]
     fn dump_info_numbers_models_then_skipped_then_excluded() {
-        let model = |app: &str, name: &str| CoreModel {
-            table: CoreTable {
+        let model = |app: &str, name: &str| Model {
+            table: Table {
                 name: format!("{app}_{name}"),
                 columns: vec![],
                 primary_key: vec![],
@@ -503,13 +501,13 @@ mod tests {
             languages: vec!["en".into()],
             ..Site::default()
         };
-        let info = CoreDumpInfo {
+        let info = DumpInfo {
             source: "s".into(),
             tool_version: "t".into(),
-            ..CoreDumpInfo::default()
+            ..DumpInfo::default()
         };
         let r = DumpInfoRef::new(&info, &site);
-        let raw = unsafe { DumpInfo::read_prefixed(r.get(), "info") }.expect("sized");
+        let raw = unsafe { FFI_DumpInfo::read_prefixed(r.get(), "info") }.expect("sized");
         // One array: model 2 is the first skipped one.
         let all = unsafe { slice(raw.models, 4) }.expect("one array");
         assert_eq!(unsafe { all[2].model_name.to_str() }, Ok("session"));

@@ -7,10 +7,10 @@ use std::ffi::c_void;
 use super::call::{self, guard, host_data, instance, out, Call, DestroyFn, InstanceFn, Out};
 use super::table::TableRef;
 use super::value::BatchRef;
-use super::{missing, one_line, Batch, Prefixed, Str, Table, GO_ON};
-use dump2py_model::batch::Batch as CoreBatch;
+use super::{missing, one_line, FFI_Batch, FFI_Table, Prefixed, Str, GO_ON};
+use dump2py_model::batch::Batch;
 use dump2py_model::error::{Error, Result};
-use dump2py_model::schema::Table as CoreTable;
+use dump2py_model::schema::Table;
 use dump2py_plugin::Transformer;
 
 /// Creates a transformer from the text after `NAME:` in `-T NAME:ARGS`.
@@ -23,12 +23,12 @@ pub type CreateTransformerFn = unsafe extern "C" fn(
     instance: *mut *mut c_void,
 ) -> i32;
 pub type TableFn =
-    unsafe extern "C" fn(instance: *mut c_void, input: *const Table, out: *const Out) -> i32;
+    unsafe extern "C" fn(instance: *mut c_void, input: *const FFI_Table, out: *const Out) -> i32;
 pub type TransformBatchFn = unsafe extern "C" fn(
     instance: *mut c_void,
-    input: *const Table,
-    output: *const Table,
-    batch: *const Batch,
+    input: *const FFI_Table,
+    output: *const FFI_Table,
+    batch: *const FFI_Batch,
     out: *const Out,
 ) -> i32;
 
@@ -88,7 +88,11 @@ unsafe extern "C" fn transformer_create(
     })
 }
 
-unsafe extern "C" fn transformer_table(p: *mut c_void, input: *const Table, o: *const Out) -> i32 {
+unsafe extern "C" fn transformer_table(
+    p: *mut c_void,
+    input: *const FFI_Table,
+    o: *const Out,
+) -> i32 {
     guard(o, || {
         let output = instance::<TransformerBox>(p)?.table(&call::table(input)?)?;
         let o = out(o)?;
@@ -99,9 +103,9 @@ unsafe extern "C" fn transformer_table(p: *mut c_void, input: *const Table, o: *
 
 unsafe extern "C" fn transformer_batch(
     p: *mut c_void,
-    input: *const Table,
-    output: *const Table,
-    b: *const Batch,
+    input: *const FFI_Table,
+    output: *const FFI_Table,
+    b: *const FFI_Batch,
     o: *const Out,
 ) -> i32 {
     guard(o, || {
@@ -185,7 +189,7 @@ impl Transformer for DynTransformer {
         self.label.clone()
     }
 
-    fn table(&mut self, input: &CoreTable) -> Result<CoreTable> {
+    fn table(&mut self, input: &Table) -> Result<Table> {
         let t = TableRef::new(input);
         let i = self.instance;
         let mut c = Call::new(&self.label).run(|out| unsafe { (self.f.table)(i, t.get(), out) })?;
@@ -199,12 +203,7 @@ impl Transformer for DynTransformer {
         }
     }
 
-    fn batch(
-        &mut self,
-        input: &CoreTable,
-        output: &CoreTable,
-        batch: &mut CoreBatch,
-    ) -> Result<()> {
+    fn batch(&mut self, input: &Table, output: &Table, batch: &mut Batch) -> Result<()> {
         let (ti, to) = (TableRef::new(input), TableRef::new(output));
         let b = BatchRef::new(batch);
         let i = self.instance;

@@ -4,8 +4,8 @@
 use std::marker::PhantomData;
 
 use super::{slice, Str};
-use dump2py_model::batch::Batch as CoreBatch;
-use dump2py_model::value::{Date, DateTime, Time, Value as CoreValue};
+use dump2py_model::batch::Batch;
+use dump2py_model::value::{Date, DateTime, Time, Value};
 
 /// Kind tags of values and columns. A column's kind `UNSUPPORTED` keeps
 /// its declared type as the explanation; a value's kind `NULL` is NULL.
@@ -49,7 +49,7 @@ const DAY_MICROS: i64 = 86_400_000_000;
 /// | DATETIME | `int`: microseconds since 1970-01-01 00:00 of the stored wall time; `aware` 1 with `offset_minutes` for an aware value (sources store aware values in UTC, offset 0) |
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct Value {
+pub struct FFI_Value {
     pub kind: u32,
     pub aware: u8,
     pub offset_minutes: i16,
@@ -59,8 +59,8 @@ pub struct Value {
     pub len: usize,
 }
 
-impl Value {
-    const NULL: Value = Value {
+impl FFI_Value {
+    const NULL: FFI_Value = FFI_Value {
         kind: kind::NULL,
         aware: 0,
         offset_minutes: 0,
@@ -70,53 +70,53 @@ impl Value {
         len: 0,
     };
 
-    fn int(kind: u32, int: i64) -> Value {
-        Value {
+    fn int(kind: u32, int: i64) -> FFI_Value {
+        FFI_Value {
             kind,
             int,
-            ..Value::NULL
+            ..FFI_Value::NULL
         }
     }
 
-    fn bytes(kind: u32, b: &[u8]) -> Value {
-        Value {
+    fn bytes(kind: u32, b: &[u8]) -> FFI_Value {
+        FFI_Value {
             kind,
             ptr: b.as_ptr(),
             len: b.len(),
-            ..Value::NULL
+            ..FFI_Value::NULL
         }
     }
 
     /// A view of `v`, valid while `v` is.
-    pub fn borrow(v: &CoreValue) -> Value {
+    pub fn borrow(v: &Value) -> FFI_Value {
         match v {
-            CoreValue::Null => Value::NULL,
-            CoreValue::Bool(b) => Value::int(kind::BOOL, *b as i64),
-            CoreValue::Int(i) => Value::int(kind::INT, *i),
-            CoreValue::UInt(u) => Value::int(kind::UINT, *u as i64),
-            CoreValue::Float(f) => Value {
+            Value::Null => FFI_Value::NULL,
+            Value::Bool(b) => FFI_Value::int(kind::BOOL, *b as i64),
+            Value::Int(i) => FFI_Value::int(kind::INT, *i),
+            Value::UInt(u) => FFI_Value::int(kind::UINT, *u as i64),
+            Value::Float(f) => FFI_Value {
                 kind: kind::FLOAT,
                 float: *f,
-                ..Value::NULL
+                ..FFI_Value::NULL
             },
-            CoreValue::Decimal(s) => Value::bytes(kind::DECIMAL, s.as_bytes()),
-            CoreValue::Text(s) => Value::bytes(kind::TEXT, s.as_bytes()),
-            CoreValue::Json(s) => Value::bytes(kind::JSON, s.as_bytes()),
-            CoreValue::Bytes(b) => Value::bytes(kind::BYTES, b),
-            CoreValue::Uuid(u) => Value::bytes(kind::UUID, u),
-            CoreValue::Date(d) => Value::int(kind::DATE, d.to_days()),
-            CoreValue::Time(t) => Value::int(kind::TIME, time_micros(t)),
-            CoreValue::DateTime(dt) => Value {
+            Value::Decimal(s) => FFI_Value::bytes(kind::DECIMAL, s.as_bytes()),
+            Value::Text(s) => FFI_Value::bytes(kind::TEXT, s.as_bytes()),
+            Value::Json(s) => FFI_Value::bytes(kind::JSON, s.as_bytes()),
+            Value::Bytes(b) => FFI_Value::bytes(kind::BYTES, b),
+            Value::Uuid(u) => FFI_Value::bytes(kind::UUID, u),
+            Value::Date(d) => FFI_Value::int(kind::DATE, d.to_days()),
+            Value::Time(t) => FFI_Value::int(kind::TIME, time_micros(t)),
+            Value::DateTime(dt) => FFI_Value {
                 kind: kind::DATETIME,
                 aware: dt.offset_minutes.is_some() as u8,
                 offset_minutes: dt.offset_minutes.unwrap_or(0),
                 int: dt.date.to_days() * DAY_MICROS + time_micros(&dt.time),
-                ..Value::NULL
+                ..FFI_Value::NULL
             },
-            CoreValue::Duration(d) => Value::int(kind::DURATION, *d),
-            CoreValue::Array(_) | CoreValue::Map(_) | CoreValue::Range(_) => Value {
+            Value::Duration(d) => FFI_Value::int(kind::DURATION, *d),
+            Value::Array(_) | Value::Map(_) | Value::Range(_) => FFI_Value {
                 kind: kind::COMPOSITE,
-                ..Value::NULL
+                ..FFI_Value::NULL
             },
         }
     }
@@ -125,35 +125,35 @@ impl Value {
     ///
     /// # Safety
     /// `ptr`/`len` must be valid for kinds that use them.
-    pub unsafe fn to_core(&self) -> Result<CoreValue, String> {
+    pub unsafe fn to_core(&self) -> Result<Value, String> {
         let text = || -> Result<String, String> { Str::bytes(self.bytes_unchecked()?).to_string() };
         Ok(match self.kind {
-            kind::NULL => CoreValue::Null,
-            kind::BOOL => CoreValue::Bool(self.int != 0),
-            kind::INT => CoreValue::Int(self.int),
-            kind::UINT => CoreValue::UInt(self.int as u64),
-            kind::FLOAT => CoreValue::Float(self.float),
-            kind::DECIMAL => CoreValue::Decimal(text()?),
-            kind::TEXT => CoreValue::Text(text()?),
-            kind::JSON => CoreValue::Json(text()?),
-            kind::BYTES => CoreValue::Bytes(self.bytes_unchecked()?.to_vec()),
-            kind::UUID => CoreValue::Uuid(
+            kind::NULL => Value::Null,
+            kind::BOOL => Value::Bool(self.int != 0),
+            kind::INT => Value::Int(self.int),
+            kind::UINT => Value::UInt(self.int as u64),
+            kind::FLOAT => Value::Float(self.float),
+            kind::DECIMAL => Value::Decimal(text()?),
+            kind::TEXT => Value::Text(text()?),
+            kind::JSON => Value::Json(text()?),
+            kind::BYTES => Value::Bytes(self.bytes_unchecked()?.to_vec()),
+            kind::UUID => Value::Uuid(
                 self.bytes_unchecked()?
                     .try_into()
                     .map_err(|_| format!("a UUID has 16 bytes, not {}", self.len))?,
             ),
-            kind::DATE => CoreValue::Date(date(self.int)?),
-            kind::TIME => CoreValue::Time(time(self.int)?),
+            kind::DATE => Value::Date(date(self.int)?),
+            kind::TIME => Value::Time(time(self.int)?),
             kind::DATETIME => {
                 let d = date(self.int.div_euclid(DAY_MICROS))?;
                 let t = time(self.int.rem_euclid(DAY_MICROS))?;
-                CoreValue::DateTime(DateTime {
+                Value::DateTime(DateTime {
                     date: d,
                     time: t,
                     offset_minutes: (self.aware != 0).then_some(self.offset_minutes),
                 })
             }
-            kind::DURATION => CoreValue::Duration(self.int),
+            kind::DURATION => Value::Duration(self.int),
             kind::COMPOSITE => {
                 return Err("an array, hstore or range value (django.contrib.postgres) \
                             can't cross the plugin interface yet"
@@ -193,23 +193,23 @@ fn time(micros: i64) -> Result<Time, String> {
 /// Rows laid out flat: `n_values / width` rows of `width` values.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct Batch {
+pub struct FFI_Batch {
     pub width: usize,
-    pub values: *const Value,
+    pub values: *const FFI_Value,
     pub n_values: usize,
 }
 
-/// A [`Batch`] view of a core batch.
+/// A [`FFI_Batch`] view of a core batch.
 pub struct BatchRef<'a> {
-    _values: Vec<Value>,
-    raw: Batch,
-    _borrow: PhantomData<&'a CoreBatch>,
+    _values: Vec<FFI_Value>,
+    raw: FFI_Batch,
+    _borrow: PhantomData<&'a Batch>,
 }
 
 impl<'a> BatchRef<'a> {
-    pub fn new(b: &'a CoreBatch) -> BatchRef<'a> {
-        let values: Vec<Value> = b.values.iter().map(Value::borrow).collect();
-        let raw = Batch {
+    pub fn new(b: &'a Batch) -> BatchRef<'a> {
+        let values: Vec<FFI_Value> = b.values.iter().map(FFI_Value::borrow).collect();
+        let raw = FFI_Batch {
             width: b.width,
             values: values.as_ptr(),
             n_values: values.len(),
@@ -221,17 +221,17 @@ impl<'a> BatchRef<'a> {
         }
     }
 
-    pub fn get(&self) -> &Batch {
+    pub fn get(&self) -> &FFI_Batch {
         &self.raw
     }
 }
 
-impl Batch {
+impl FFI_Batch {
     /// A copy of the rows.
     ///
     /// # Safety
     /// All pointers must be valid for the duration of the call.
-    pub unsafe fn to_core(&self) -> Result<CoreBatch, String> {
+    pub unsafe fn to_core(&self) -> Result<Batch, String> {
         let values = slice(self.values, self.n_values)?;
         if self.width == 0 && !values.is_empty()
             || self.width != 0 && values.len() % self.width != 0
@@ -242,7 +242,7 @@ impl Batch {
                 self.width
             ));
         }
-        Ok(CoreBatch::from_values(
+        Ok(Batch::from_values(
             self.width,
             values
                 .iter()
@@ -258,68 +258,68 @@ mod tests {
 
     #[test]
     fn values_round_trip() {
-        let dt = |s| CoreValue::DateTime(DateTime::parse(s).expect("valid"));
+        let dt = |s| Value::DateTime(DateTime::parse(s).expect("valid"));
         let values = [
-            CoreValue::Null,
-            CoreValue::Bool(true),
-            CoreValue::Int(i64::MIN),
-            CoreValue::UInt(u64::MAX),
-            CoreValue::Float(-0.5),
-            CoreValue::Decimal("-12.50".into()),
-            CoreValue::Text("ä\u{0}'x".into()),
-            CoreValue::Bytes(vec![0, 255]),
-            CoreValue::Date(Date::new(1, 1, 1).expect("valid")),
-            CoreValue::Date(Date::new(9999, 12, 31).expect("valid")),
-            CoreValue::Time(Time::new(23, 59, 59, 999_999).expect("valid")),
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(i64::MIN),
+            Value::UInt(u64::MAX),
+            Value::Float(-0.5),
+            Value::Decimal("-12.50".into()),
+            Value::Text("ä\u{0}'x".into()),
+            Value::Bytes(vec![0, 255]),
+            Value::Date(Date::new(1, 1, 1).expect("valid")),
+            Value::Date(Date::new(9999, 12, 31).expect("valid")),
+            Value::Time(Time::new(23, 59, 59, 999_999).expect("valid")),
             dt("1969-12-31 23:59:59.999999"),
             dt("2024-03-31T01:30:05.123456Z"),
-            CoreValue::DateTime(DateTime {
+            Value::DateTime(DateTime {
                 offset_minutes: Some(-90),
                 ..DateTime::parse("0001-01-01 00:00:00").expect("valid")
             }),
-            CoreValue::Json("{\"a\": 1.0}".into()),
-            CoreValue::Uuid([7; 16]),
-            CoreValue::Duration(-1),
+            Value::Json("{\"a\": 1.0}".into()),
+            Value::Uuid([7; 16]),
+            Value::Duration(-1),
         ];
         for v in values {
-            let back = unsafe { Value::borrow(&v).to_core() };
+            let back = unsafe { FFI_Value::borrow(&v).to_core() };
             assert_eq!(back.as_ref(), Ok(&v));
         }
     }
 
     #[test]
     fn bad_values_are_errors() {
-        let bad = Value {
+        let bad = FFI_Value {
             kind: kind::TIME,
             int: DAY_MICROS,
-            ..Value::NULL
+            ..FFI_Value::NULL
         };
         assert!(unsafe { bad.to_core() }.is_err());
-        let text = Value {
+        let text = FFI_Value {
             kind: kind::TEXT,
             ptr: [0xffu8].as_ptr(),
             len: 1,
-            ..Value::NULL
+            ..FFI_Value::NULL
         };
         let err = unsafe { text.to_core() }.err().unwrap_or_default();
         assert!(err.contains("not UTF-8"), "{err}");
-        let null = Value {
+        let null = FFI_Value {
             kind: kind::BYTES,
             len: 3,
-            ..Value::NULL
+            ..FFI_Value::NULL
         };
         assert!(unsafe { null.to_core() }.is_err());
-        assert!(unsafe { Value::int(99, 0).to_core() }.is_err());
+        assert!(unsafe { FFI_Value::int(99, 0).to_core() }.is_err());
     }
 
     #[test]
     fn batches_round_trip() {
-        let mut b = CoreBatch::new(2, 2);
-        b.push_row([CoreValue::Int(1), CoreValue::Text("a".into())]);
-        b.push_row([CoreValue::Int(2), CoreValue::Null]);
+        let mut b = Batch::new(2, 2);
+        b.push_row([Value::Int(1), Value::Text("a".into())]);
+        b.push_row([Value::Int(2), Value::Null]);
         let br = BatchRef::new(&b);
         assert_eq!(unsafe { br.get().to_core() }, Ok(b.clone()));
-        let ragged = Batch {
+        let ragged = FFI_Batch {
             width: 2,
             n_values: 1,
             ..*br.get()

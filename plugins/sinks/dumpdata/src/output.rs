@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use dump2py_model::error::{Error, Result};
-use dump2py_staging::{HashedFile, Spool, Staged};
+use dump2py_staging::{FileDigest, HashedFile, Spool, Staged, Transaction};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -96,11 +96,18 @@ impl Target {
         })
     }
 
-    /// Moves the finished file into place.
-    pub fn publish(&mut self) -> Result<()> {
+    /// Adds the finished file to `tx`.
+    pub fn publish(&mut self, tx: &mut Transaction) -> Result<()> {
         match self {
-            Target::File { staged, .. } => staged.publish(),
+            Target::File { staged, .. } => staged.publish(tx),
             Target::Stdout(_) => Ok(()),
+        }
+    }
+
+    /// Notes the digest of the file written.
+    pub fn record(&mut self, digest: FileDigest) {
+        if let Target::File { staged, .. } = self {
+            staged.record(digest);
         }
     }
 
@@ -150,15 +157,15 @@ impl Write for Writer {
 
 impl Writer {
     /// Ends the compressed stream and flushes everything to the file
-    /// (`publish` syncs it).
-    pub fn finish(self) -> io::Result<()> {
+    /// (`publish` syncs it); gives the file's digest (none for stdout).
+    pub fn finish(self) -> io::Result<Option<FileDigest>> {
         let file = match self {
             Writer::Plain(w) => w,
             Writer::Gzip(w) => w.finish()?,
             Writer::Bzip2(w) => w.finish()?,
             Writer::Xz(w) => w.finish()?,
-            Writer::Stdout(mut w) => return w.flush(),
+            Writer::Stdout(mut w) => return w.flush().map(|()| None),
         };
-        file.finish()
+        file.finish().map(Some)
     }
 }

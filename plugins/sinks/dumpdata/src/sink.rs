@@ -21,7 +21,7 @@ use dump2py_model::error::{Error, Result};
 use dump2py_model::schema::{Storage, Table};
 use dump2py_model::{Batch, Value};
 use dump2py_plugin::registry::SinkOptions;
-use dump2py_plugin::{DumpInfo, Report, Sink};
+use dump2py_plugin::{DumpInfo, Report, Sink, Transaction};
 use dump2py_staging::Spool;
 
 use crate::codec::Format;
@@ -292,7 +292,10 @@ impl<F: Format> DumpdataSink<F> {
         }
         self.format.end(&mut s);
         out.write_all(s.as_bytes()).map_err(io)?;
-        out.finish().map_err(io)
+        if let Some(digest) = out.finish().map_err(io)? {
+            self.target.record(digest);
+        }
+        Ok(())
     }
 }
 
@@ -502,11 +505,11 @@ impl<F: Format> Sink for DumpdataSink<F> {
         self.assemble_and_drop_spool()
     }
 
-    fn publish(&mut self) -> Result<()> {
+    fn publish(&mut self, tx: &mut Transaction) -> Result<()> {
         if matches!(self.target, Target::Stdout(_)) {
             self.assemble_and_drop_spool()?;
         }
-        self.target.publish()
+        self.target.publish(tx)
     }
 
     fn abort(&mut self) {

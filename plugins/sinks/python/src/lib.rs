@@ -17,7 +17,7 @@ use dump2py_model::{Batch, Value};
 use dump2py_plugin::registry::{SinkFactory, SinkOptions};
 use dump2py_plugin::{DumpInfo, Report, Sink};
 use dump2py_py::repr;
-use dump2py_staging::{HashedFile, Staged};
+use dump2py_staging::{HashedFile, Staged, Transaction};
 
 dump2py_plugin::inventory::submit! {
     SinkFactory {
@@ -170,9 +170,11 @@ impl PythonSink {
             } else {
                 b"\n"
             };
-            out.write_all(tail)
+            let digest = out
+                .write_all(tail)
                 .and_then(|_| out.finish())
                 .map_err(|e| Error::io(&path, e))?;
+            self.staged.record(digest);
         }
         Ok(())
     }
@@ -464,8 +466,8 @@ impl Sink for PythonSink {
         fs::write(&path, text).map_err(|e| Error::io(&path, e))
     }
 
-    fn publish(&mut self) -> Result<()> {
-        self.staged.publish()
+    fn publish(&mut self, tx: &mut Transaction) -> Result<()> {
+        self.staged.publish(tx)
     }
 
     fn abort(&mut self) {
@@ -569,7 +571,9 @@ mod tests {
         sink.rows(model, &batch).expect("rows");
         sink.table_end(model, rows as u64).expect("end");
         sink.finish(&Report::default()).expect("finish");
-        sink.publish().expect("publish");
+        let mut tx = Transaction::new();
+        sink.publish(&mut tx).expect("publish");
+        dump2py_staging::commit(tx).expect("commit");
         // The dump's Python files (not what staging may add beside them).
         let mut files: Vec<(String, String)> = fs::read_dir(&target)
             .expect("dump")

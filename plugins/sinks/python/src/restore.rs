@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use dump2py_django::fields::FieldClass;
 use dump2py_django::{Model, Site};
 use dump2py_model::schema::ColumnKind;
 use dump2py_plugin::DumpInfo;
@@ -198,11 +199,7 @@ pub fn create_function(out: &mut String, site: &Site, model: &Model, ids: &Funct
     let g = |n: &'static str| ids.global(n).to_string();
     let _ = writeln!(out, "\ndef {}({}):", ids.name, ids.params.join(", "));
     for (f, p) in model.fields.iter().zip(&ids.params) {
-        let decimal = match &f.internal_type {
-            Some(t) => t == "DecimalField",
-            None => f.kind == ColumnKind::Decimal,
-        };
-        if decimal {
+        if f.class() == FieldClass::Decimal {
             let _ = writeln!(out, "    if {p} is not None: {p} = {}({p})", g("Decimal"));
         } else if let Some(cl) = &f.choicelist {
             // Only a comment (Lino's); a name that isn't plain is left out.

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use base64::Engine;
+use dump2py_django::fields::FieldClass;
 use dump2py_django::{ContentType, Field, Site};
 use dump2py_model::value::{push_int, push_uint, write_duration, Value};
 
@@ -47,17 +48,17 @@ fn write_plain(
     }
     // What the site's metadata says the column holds, where the database
     // can't tell: Lino's text for these fields.
-    match (field.internal_type.as_deref(), value) {
+    match (field.class(), value) {
         (_, Value::Text(t)) if t.is_empty() && field.choicelist.is_some() => {
             out.push_str("None");
             return Ok(());
         }
-        (Some("DurationField"), Value::Int(us)) => {
+        (FieldClass::Duration, Value::Int(us)) => {
             duration(out, *us);
             return Ok(());
         }
         // Hex text as SQLite and MySQL store a UUIDField.
-        (Some("UUIDField"), Value::Text(t)) if t.len() == 32 => {
+        (FieldClass::Uuid, Value::Text(t)) if t.len() == 32 => {
             if let Some(u) = parse_uuid(t) {
                 uuid(out, &u);
                 return Ok(());

@@ -244,7 +244,7 @@ impl Sink for Csv {
                 .sync_all()
                 .map_err(|e| Error::io(&path, e))?;
         }
-        self.staged.publish()
+        self.staged.publish_now()
     }
 
     fn abort(&mut self) {
