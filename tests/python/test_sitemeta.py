@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of core/src/sitemeta.py, the program that prints a site's metadata.
+"""Tests of core/django/src/sitemeta.py, the program that prints a site's metadata.
 
 Usage: VENV/bin/python tests/python/test_sitemeta.py
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-SOURCE = (ROOT / "core" / "src" / "sitemeta.py").read_text(encoding="utf-8")
+SOURCE = (ROOT / "core" / "django" / "src" / "sitemeta.py").read_text(encoding="utf-8")
 SITES = HERE.parent / "sites"
 TMP = Path(tempfile.mkdtemp(prefix="test-sitemeta-"))
 

@@ -29,8 +29,13 @@ pub mod run;
 pub mod servers;
 pub mod site_schema;
 
+/// The workspace's root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+    tests
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_path_buf()
 }
 
 pub fn fixture(name: &str) -> PathBuf {

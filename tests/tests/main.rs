@@ -51,6 +51,9 @@ mod signals;
 mod fuzz;
 mod writers;
 
+// The shape of the code: crate layers, import circles, file lengths.
+mod architecture;
+
 // Plugins, and the Python wheel.
 mod plugins;
 mod wheel;
