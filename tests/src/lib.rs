@@ -2,6 +2,7 @@
 //! concern; here, what they all use: paths, names, skipping.
 //!
 //! - [`run`]: the dump2py binary, its output, its errors;
+//! - [`passwords`]: a password in a URL, never shown;
 //! - [`lino`]: the Lino and Django environments (tests/python) and the
 //!   test sites (tests/sites);
 //! - [`servers`]: the PostgreSQL and MariaDB servers, a database of the
@@ -24,6 +25,7 @@ pub mod certs;
 pub mod compare;
 pub mod data_file;
 pub mod lino;
+pub mod passwords;
 pub mod private_mariadb;
 pub mod run;
 pub mod servers;

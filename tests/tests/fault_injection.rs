@@ -112,6 +112,18 @@ struct Faults {
 }
 
 impl Faults {
+    /// The fault library built in `dir`, dump2py's work directory
+    /// `dir/work`.
+    fn new(dir: &Path, kill: bool) -> Faults {
+        let work = dir.join("work");
+        fs::create_dir(&work).expect("mkdir");
+        Faults {
+            lib: fault_library(dir),
+            work,
+            kill,
+        }
+    }
+
     /// dump2py ARGS with the Nth counted call failing (None: none), the
     /// calls logged to `log` if given.
     fn run(&self, args: &[String], at: Option<usize>, log: Option<&Path>) -> Output {
@@ -166,13 +178,8 @@ fn chosen(calls: &[(usize, String, String)]) -> Vec<usize> {
 /// contents before), failed in turn.
 fn every_fault(tag: &str, old: impl Fn(&Path), args: impl Fn(&Path) -> Vec<String>) {
     let t = tempfile::tempdir().expect("tempdir");
-    let work = t.path().join("work");
-    fs::create_dir(&work).expect("mkdir");
-    let f = Faults {
-        lib: fault_library(t.path()),
-        work: work.clone(),
-        kill: false,
-    };
+    let f = Faults::new(t.path(), false);
+    let work = f.work.clone();
     old(&work);
     let before = snapshot(&work);
     let args = args(&work);
@@ -273,13 +280,8 @@ fn a_fault_anywhere_with_overwrite_leaves_the_old_outputs() {
 #[test]
 fn a_kill_between_two_renames_is_completed_by_the_next_run() {
     let t = tempfile::tempdir().expect("tempdir");
-    let work = t.path().join("work");
-    fs::create_dir(&work).expect("mkdir");
-    let f = Faults {
-        lib: fault_library(t.path()),
-        work: work.clone(),
-        kill: true,
-    };
+    let f = Faults::new(t.path(), true);
+    let work = f.work.clone();
     let mut old_args = outputs(&work);
     old_args.extend(["-m", "3", "--indent", "2"].map(String::from));
     dump_ok(&old_args);

@@ -17,12 +17,11 @@ use dump2py_tests::{
     compare::{assert_same, describes_source, read_dump, without_source, Cross, Dump, SOURCE_LINE},
     data_file::{assert_rows, row_args, rows_of},
     lino::{lino, AWKWARD, MIN1},
-    need_server, path_str,
+    need_server,
+    passwords::{dump_hiding, dump_tolerating, fails_within, one_line_error},
+    path_str,
     private_mariadb::PrivateMariaDb,
-    run::{
-        dump2py, dump_hiding, dump_ok, dump_tolerating, fails_within, one_line_error,
-        spawn_dump2py, stderr, stdout, wait_for,
-    },
+    run::{dump2py, dump_ok, spawn_dump2py, stderr, stdout, wait_for},
     servers::{Backend, TestDb, HOST, SECRET},
     skip, unique,
 };

@@ -18,11 +18,10 @@ use dump2py_tests::{
     compare::{assert_same, read_dump, without_source, Cross, Dump},
     data_file::{assert_rows, check_row, rows_of},
     lino::{AWKWARD, MIN1},
-    need_server, path_str,
-    run::{
-        assert_no_secret, bin, dump2py, dump_hiding, dump_ok, dump_tolerating, fails_within,
-        one_line_error, spawn_dump2py, stderr, stdout, wait_for,
-    },
+    need_server,
+    passwords::{assert_no_secret, dump_hiding, dump_tolerating, fails_within, one_line_error},
+    path_str,
+    run::{bin, dump2py, dump_ok, spawn_dump2py, stderr, stdout, wait_for},
     servers::{Backend, TestDb, HOST, SECRET},
     skip_unless_ci, unique,
 };
