@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate core/src/py/printable.rs from this Python's str.isprintable().
+"""Generate core/py/src/printable.rs from this Python's str.isprintable().
 
 repr(str) escapes exactly the characters for which str.isprintable() is false,
 so the Rust writer needs that set, which depends on the Unicode version of the
@@ -18,7 +18,7 @@ import unicodedata
 
 OUT = os.path.normpath(os.path.join(
     os.path.dirname(os.path.abspath(__file__)),
-    "..", "core", "src", "py", "printable.rs",
+    "..", "core", "py", "src", "printable.rs",
 ))
 
 

@@ -114,9 +114,10 @@ struct Cli {
     #[arg(long)]
     no_sync: bool,
 
-    /// Dump an empty SQLite file (or /dev/null) as a database without tables instead of refusing it.
-    #[arg(long)]
-    allow_empty: bool,
+    /// The flags of the sources given (`--allow-empty`): each source
+    /// declares its own (`SourceFactory::flags`).
+    #[arg(skip)]
+    source_flags: Vec<registry::SourceFlag>,
 
     /// The site's languages, e.g. en,de,fr: fold babel columns (name, name_de, name_fr) into one field.
     #[arg(long, value_name = "LANGS", value_delimiter = ',')]
@@ -174,10 +175,16 @@ struct Cli {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match cli_command()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m))
-    {
+    let parsed = cli_command().try_get_matches().and_then(|m| {
+        let mut cli = Cli::from_arg_matches(&m)?;
+        cli.outputs.values = outputs::sink_values(&m);
+        cli.source_flags = (registry::source_flags().into_iter())
+            .map(|(flag, _)| flag)
+            .filter(|flag| m.get_flag(flag.name))
+            .collect();
+        Ok(cli)
+    });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -295,7 +302,7 @@ fn cli_command() -> clap::Command {
         "Database URL schemes (-d): {}; plugins add theirs (--list-plugins).",
         schemes.join(", ")
     );
-    Cli::command().after_help(after)
+    with_source_flags(outputs::with_sink_options(Cli::command())).after_help(after)
 }
 
 /// `--settings`, else `DJANGO_SETTINGS_MODULE` as every Django command
@@ -429,17 +436,37 @@ fn one_line(e: &anyhow::Error) -> String {
     parts.join(": ").replace('\n', " ")
 }
 
-/// `--allow-empty` is the SQLite source's `allow_empty=1` URL parameter.
-fn with_allow_empty(url: &str, allow: bool) -> Result<String> {
-    if !allow {
-        return Ok(url.to_string());
+/// `command` with the flags the built-in sources declare.
+fn with_source_flags(mut command: clap::Command) -> clap::Command {
+    for (flag, _) in registry::source_flags() {
+        command = command.arg(
+            clap::Arg::new(flag.name)
+                .long(flag.name)
+                .help(flag.help)
+                .action(clap::ArgAction::SetTrue),
+        );
     }
-    let scheme = registry::scheme(url).map(str::to_ascii_lowercase);
-    if !matches!(scheme.as_deref(), Some("sqlite" | "sqlite3")) {
-        usage!("--allow-empty is for SQLite databases (sqlite:PATH)");
+    command
+}
+
+/// `url` with the URL parameter of each source flag given; a flag is
+/// refused for the URL of a source that doesn't declare it.
+fn with_source_flags_of(url: &str, flags: &[registry::SourceFlag]) -> Result<String> {
+    let mut url = url.to_string();
+    let scheme = registry::scheme(&url).map(str::to_ascii_lowercase);
+    for flag in flags {
+        let schemes = (registry::source_flags().into_iter())
+            .find(|(f, _)| f.name == flag.name)
+            .map(|(_, schemes)| schemes)
+            .unwrap_or_default();
+        if !scheme.as_deref().is_some_and(|s| schemes.contains(&s)) {
+            let schemes: Vec<String> = schemes.iter().map(|s| format!("{s}:")).collect();
+            usage!("--{} is for {} URLs", flag.name, schemes.join(", "));
+        }
+        let sep = if url.contains('?') { '&' } else { '?' };
+        url = format!("{url}{sep}{}=1", flag.param);
     }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    Ok(format!("{url}{sep}allow_empty=1"))
+    Ok(url)
 }
 
 /// A umask that takes the owner's permissions makes staging directories
@@ -510,7 +537,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     else {
         usage!("no database given: use -d/--database URL, --settings MODULE or set DATABASE_URL or DJANGO_SETTINGS_MODULE");
     };
-    let url = with_allow_empty(url, cli.allow_empty)?;
+    let url = with_source_flags_of(url, &cli.source_flags)?;
     let output = match (&cli.output_dir, cli.simulate) {
         (Some(dir), false) => Some(dir.clone()),
         (None, false) if cli.outputs.is_empty() => usage!(
@@ -548,7 +575,8 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 overwrite: cli.overwrite,
                 max_row_count: cli.max_row_count,
                 // With -j the rows of a batch are also formatted on N threads.
-                extra: [("jobs".to_string(), cli.jobs.to_string())].into(),
+                jobs: usize::from(cli.jobs),
+                values: Default::default(),
             },
         )?);
     }
@@ -666,7 +694,7 @@ fn verify_dump(cli: &Cli, dump: &std::path::Path) -> Result<ExitCode> {
         manifest.version
     );
     if let Some(url) = url {
-        let url = with_allow_empty(&url, cli.allow_empty)?;
+        let url = with_source_flags_of(&url, &cli.source_flags)?;
         let mut source = registry::open_source(&url).map_err(usage_of)?;
         let changes = verify::changes(&manifest, source.as_mut())?;
         if !changes.is_empty() {

@@ -1,6 +1,6 @@
 //! Outputs besides OUTPUT_DIR, all fed by the same pass over the database:
 //! `--json FILE`, `--xml FILE` and the general `-f/--format NAME=TARGET`,
-//! with `--indent N` for JSON and XML. `-` is standard output; a name
+//! with the options the sinks declare (`--indent N` for JSON and XML). `-` is standard output; a name
 //! ending in `.gz`, `.bz2` or `.xz` is compressed (as `dumpdata -o`).
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use anyhow::Result;
 
 use crate::UsageError;
-use dump2py_plugin::registry::{self, SinkOptions};
+use dump2py_plugin::registry::{self, OptionKind, OptionValue, SinkOptions};
 use dump2py_plugin::Sink;
 
 #[derive(clap::Args, Debug, Default)]
@@ -31,24 +31,11 @@ pub struct OutputArgs {
     #[arg(short = 'f', long = "format", value_name = "NAME=TARGET")]
     pub formats: Vec<String>,
 
-    /// Indent JSON and XML outputs by N spaces per level, 0 to 64 (dumpdata's --indent).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=64))]
-    pub indent: Option<u8>,
-
-    /// In JSON and XML, write foreign keys and many-to-many values as the targets' natural keys,
-    /// where the target model has natural_key() (dumpdata's; needs --settings or --site-schema).
-    #[arg(long)]
-    pub natural_foreign: bool,
-
-    /// In JSON and XML, leave out the primary key of objects whose model has natural_key()
-    /// (dumpdata's; needs --settings or --site-schema).
-    #[arg(long)]
-    pub natural_primary: bool,
-
-    /// In JSON and XML, also write the rows that models' default managers hide (dumpdata's --all;
-    /// without it they are left out, as dumpdata does; needs --settings or --site-schema).
-    #[arg(long)]
-    pub all: bool,
+    /// The sinks' own options given (`--indent`, `--natural-foreign`, …):
+    /// each sink declares them (`SinkFactory::options`), and
+    /// [`with_sink_options`] offers them on the command line.
+    #[arg(skip)]
+    pub values: BTreeMap<String, OptionValue>,
 }
 
 /// One output named on the command line.
@@ -98,13 +85,22 @@ impl OutputArgs {
                 _ => usage!("-f/--format {spec}: expected NAME=TARGET, e.g. json=data.json"),
             }
         }
-        if (self.natural_foreign || self.natural_primary)
-            && !out.iter().any(|o| o.format == "json" || o.format == "xml")
-        {
-            usage!("--natural-foreign and --natural-primary are for JSON and XML outputs (--json, --xml)");
-        }
-        if self.all && !out.iter().any(|o| o.format == "json" || o.format == "xml") {
-            usage!("--all is for JSON and XML outputs (--json, --xml)");
+        // An option no output reads would silently do nothing.
+        for (option, formats) in registry::sink_options() {
+            if self.values.contains_key(option.name)
+                && !out.iter().any(|o| formats.contains(&o.format.as_str()))
+            {
+                usage!(
+                    "--{} is for outputs of format {} ({})",
+                    option.name,
+                    formats.join(", "),
+                    formats
+                        .iter()
+                        .map(|f| format!("--{f}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
         }
         let mut seen: Vec<(&Path, Place)> =
             output_dir.map(|d| (d, Place::of(d))).into_iter().collect();
@@ -151,26 +147,24 @@ impl OutputArgs {
         overwrite: bool,
         max_row_count: u64,
     ) -> Result<Vec<Box<dyn Sink>>> {
-        let mut extra = BTreeMap::new();
-        if let Some(n) = self.indent {
-            extra.insert("indent".to_string(), n.to_string());
-        }
-        for (on, key) in [
-            (self.natural_foreign, "natural_foreign"),
-            (self.natural_primary, "natural_primary"),
-            (self.all, "all"),
-        ] {
-            if on {
-                extra.insert(key.to_string(), "1".to_string());
-            }
-        }
+        let declared = registry::sink_options();
         let mut sinks = Vec::new();
         for o in outputs {
+            // A sink gets the values of the options it declared.
+            let values = (self.values.iter())
+                .filter(|(name, _)| {
+                    declared.iter().any(|(d, formats)| {
+                        d.name == name.as_str() && formats.contains(&o.format.as_str())
+                    })
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             let options = SinkOptions {
                 target: o.target.clone(),
                 overwrite,
                 max_row_count,
-                extra: extra.clone(),
+                jobs: 1,
+                values,
             };
             // An unknown format is the command line's mistake (exit 2); a
             // sink that can't start (its target is locked) is not.
@@ -276,6 +270,39 @@ pub fn check_protected(
     Ok(())
 }
 
+/// `command` with the options the built-in sinks declare.
+pub fn with_sink_options(mut command: clap::Command) -> clap::Command {
+    for (option, _) in registry::sink_options() {
+        let arg = clap::Arg::new(option.name)
+            .long(option.name)
+            .help(option.help);
+        command = command.arg(match option.kind {
+            OptionKind::Flag => arg.action(clap::ArgAction::SetTrue),
+            OptionKind::Number { max } => arg
+                .value_name("N")
+                .value_parser(clap::value_parser!(u64).range(0..=max)),
+        });
+    }
+    command
+}
+
+/// The values of the sinks' options given in `matches`.
+pub fn sink_values(matches: &clap::ArgMatches) -> BTreeMap<String, OptionValue> {
+    let mut values = BTreeMap::new();
+    for (option, _) in registry::sink_options() {
+        let value = match option.kind {
+            OptionKind::Flag => matches.get_flag(option.name).then_some(OptionValue::Flag),
+            OptionKind::Number { .. } => {
+                (matches.get_one::<u64>(option.name)).map(|n| OptionValue::Number(*n))
+            }
+        };
+        if let Some(v) = value {
+            values.insert(option.name.to_string(), v);
+        }
+    }
+    values
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,10 +312,7 @@ mod tests {
             json: json.iter().map(PathBuf::from).collect(),
             xml: xml.iter().map(PathBuf::from).collect(),
             formats: formats.iter().map(|s| s.to_string()).collect(),
-            indent: None,
-            natural_foreign: false,
-            natural_primary: false,
-            all: false,
+            values: BTreeMap::new(),
         }
     }
 

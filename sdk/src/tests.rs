@@ -257,7 +257,8 @@ fn options(target: &str) -> SinkOptions {
         target: target.into(),
         overwrite: false,
         max_row_count: 10,
-        extra: Default::default(),
+        jobs: 1,
+        values: Default::default(),
     }
 }
 

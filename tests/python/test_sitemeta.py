@@ -6,7 +6,7 @@ Usage: VENV/bin/python tests/python/test_sitemeta.py
 Run with the reference venv's python (tests/python/setup-env.sh). Runs
 sitemeta.py as dump2py does (`python -c SOURCE`) on min1tmp.settings,
 awkward.settings (and its variants), a plain Django site and broken sites,
-and checks the JSON against the schema of core/src/meta.rs and the failure
+and checks the JSON against the schema of core/django/src/meta.rs and the failure
 messages. Prints one line per check; exits 1 if any failed.
 """
 
@@ -48,7 +48,7 @@ def run(settings, python=sys.executable, pythonpath=(SITES,), db=None, flags=(),
     return r.returncode, r.stdout, r.stderr
 
 
-# The schema of core/src/meta.rs: key -> accepted types.
+# The schema of core/django/src/meta.rs: key -> accepted types.
 STR, OPT_STR, INT, BOOL = (str,), (str, type(None)), (int,), (bool,)
 SITE_KEYS = {"format": INT, "settings_module": STR, "version": OPT_STR, "time_zone": OPT_STR,
              "use_tz": BOOL, "languages": (list,), "apps": (list,), "database": (dict,),

@@ -685,7 +685,8 @@ fn natural_keys_need_site_metadata() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("are for JSON and XML outputs"),
+        stderr(&out)
+            .contains("--natural-primary is for outputs of format json, xml (--json, --xml)"),
         "{}",
         stderr(&out)
     );

@@ -344,7 +344,7 @@ fn all_is_for_json_and_xml_and_needs_metadata() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("--all is for JSON and XML outputs (--json, --xml)"),
+        stderr(&out).contains("--all is for outputs of format json, xml (--json, --xml)"),
         "{}",
         stderr(&out)
     );

@@ -372,7 +372,8 @@ fn options(target: &Path) -> SinkOptions {
         target: target.to_path_buf(),
         overwrite: true,
         max_row_count: 1_000_000,
-        extra: BTreeMap::new(),
+        jobs: 1,
+        values: BTreeMap::new(),
     }
 }
 

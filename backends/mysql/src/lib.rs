@@ -36,6 +36,7 @@ dump2py_plugin::inventory::submit! {
         open: open_boxed,
         django_engines: &["mysql"],
         django_url: django::url,
+        flags: &[],
     }
 }
 

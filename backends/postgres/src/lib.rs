@@ -38,6 +38,7 @@ dump2py_plugin::inventory::submit! {
         open: open_boxed,
         django_engines: &["postgresql", "postgresql_psycopg2", "postgis"],
         django_url: django::url,
+        flags: &[],
     }
 }
 

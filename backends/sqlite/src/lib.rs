@@ -11,7 +11,7 @@ use dump2py_model::error::{Error, Result};
 use dump2py_model::order::ReadOrder;
 use dump2py_model::schema::{Column, ForeignKey, Schema, Storage, Table};
 use dump2py_model::url::parse_query;
-use dump2py_plugin::registry::SourceFactory;
+use dump2py_plugin::registry::{SourceFactory, SourceFlag};
 use dump2py_plugin::{BatchFn, Source, Workers};
 use rusqlite::{Connection, OpenFlags};
 
@@ -25,6 +25,11 @@ dump2py_plugin::inventory::submit! {
         open: open_boxed,
         django_engines: &["sqlite3", "spatialite"],
         django_url: django::url,
+        flags: &[SourceFlag {
+            name: "allow-empty",
+            param: "allow_empty",
+            help: "Dump an empty SQLite file (or /dev/null) as a database without tables instead of refusing it.",
+        }],
     }
 }
 

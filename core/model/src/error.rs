@@ -28,6 +28,13 @@ pub enum Error {
     /// Bad options or arguments.
     #[error("{0}")]
     Usage(String),
+    /// A signal stopped the run: nothing more is published.
+    #[error("interrupted")]
+    Interrupted,
+    /// A bug of dump2py's own (a thread of ours that panicked), not of the
+    /// input.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// A plugin (source, sink or transformer) failed.
     #[error("{plugin}: {message}")]
     Plugin { plugin: String, message: String },

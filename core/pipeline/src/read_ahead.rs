@@ -198,7 +198,7 @@ pub(super) fn read_ahead<T>(
         drop(receivers);
         let panicked = readers.into_iter().any(|r| r.join().is_err());
         if panicked {
-            return Err(Error::Usage("a reader thread panicked".into()));
+            return Err(Error::Internal("a reader thread panicked".into()));
         }
         result
     })

@@ -12,16 +12,85 @@ use crate::{Sink, Source, Transformer};
 use dump2py_model::database::Database;
 use dump2py_model::error::{Error, Result};
 
-/// Options every sink may use; a sink ignores what it doesn't need.
-#[derive(Debug, Clone)]
+/// What a sink's own option takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionKind {
+    /// On when given (`--natural-foreign`).
+    Flag,
+    /// A whole number from 0 to `max` (`--indent 2`).
+    Number { max: u64 },
+}
+
+/// An option a sink declares for itself ([`SinkFactory::options`]): the
+/// command line offers it as `--NAME` and refuses it unless an output of a
+/// sink that declares it is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkOption {
+    /// `natural-foreign`: the long option's name, and the key of its value.
+    pub name: &'static str,
+    pub kind: OptionKind,
+    pub help: &'static str,
+}
+
+/// A value given for a sink's option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionValue {
+    Flag,
+    Number(u64),
+    /// As a plugin library receives it across the ABI.
+    Text(String),
+}
+
+/// How a sink is created: what every sink may use (a sink ignores what it
+/// doesn't need), and the values of the options it declared.
+#[derive(Debug, Clone, Default)]
 pub struct SinkOptions {
     /// A file or directory, or `-` for standard output.
     pub target: PathBuf,
     pub overwrite: bool,
     /// Lino's `--max-row-count`.
     pub max_row_count: u64,
-    /// Named extra options, e.g. `indent`.
-    pub extra: BTreeMap<String, String>,
+    /// Threads a sink may format rows on (`-j`), at least 1.
+    pub jobs: usize,
+    /// The declared options given, by name.
+    pub values: BTreeMap<String, OptionValue>,
+}
+
+impl SinkOptions {
+    /// Whether the flag `name` was given.
+    pub fn flag(&self, name: &str) -> bool {
+        match self.values.get(name) {
+            Some(OptionValue::Flag) => true,
+            Some(OptionValue::Text(t)) => t == "1",
+            _ => false,
+        }
+    }
+
+    /// The number given for `name`.
+    pub fn number(&self, name: &str) -> Result<Option<u64>> {
+        match self.values.get(name) {
+            None | Some(OptionValue::Flag) => Ok(None),
+            Some(OptionValue::Number(n)) => Ok(Some(*n)),
+            Some(OptionValue::Text(t)) => t
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::Usage(format!("--{name} {t}: expected a number"))),
+        }
+    }
+
+    /// Every value as text, for a plugin library (`1` for a flag).
+    pub fn texts(&self) -> Vec<(String, String)> {
+        (self.values.iter())
+            .map(|(k, v)| {
+                let text = match v {
+                    OptionValue::Flag => "1".to_string(),
+                    OptionValue::Number(n) => n.to_string(),
+                    OptionValue::Text(t) => t.clone(),
+                };
+                (k.clone(), text)
+            })
+            .collect()
+    }
 }
 
 pub struct SourceFactory {
@@ -36,6 +105,34 @@ pub struct SourceFactory {
     /// A site's `DATABASES` entry for one of them → this source's URL, so
     /// that each source owns its driver's OPTIONS.
     pub django_url: fn(db: &Database) -> Result<String>,
+    /// Command-line flags that stand for a URL parameter of this source.
+    pub flags: &'static [SourceFlag],
+}
+
+/// A flag a source declares: `--NAME` on the command line sets the URL
+/// parameter `param=1`, and is refused for another source's URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceFlag {
+    /// `allow-empty`.
+    pub name: &'static str,
+    /// `allow_empty`.
+    pub param: &'static str,
+    pub help: &'static str,
+}
+
+/// The flags the built-in sources declare, each once, with the schemes of
+/// the sources that declare it.
+pub fn source_flags() -> Vec<(SourceFlag, Vec<&'static str>)> {
+    let mut out: Vec<(SourceFlag, Vec<&'static str>)> = Vec::new();
+    for f in sources() {
+        for flag in f.flags {
+            match out.iter_mut().find(|(seen, _)| seen.name == flag.name) {
+                Some((_, schemes)) => schemes.extend(f.schemes),
+                None => out.push((*flag, f.schemes.to_vec())),
+            }
+        }
+    }
+    out
 }
 
 pub struct SinkFactory {
@@ -43,12 +140,29 @@ pub struct SinkFactory {
     pub name: &'static str,
     pub version: &'static str,
     pub create: fn(options: &SinkOptions) -> Result<Box<dyn Sink>>,
+    /// The options of its own that it reads from [`SinkOptions::values`].
+    pub options: &'static [SinkOption],
 }
 
 pub struct TransformerFactory {
     pub name: &'static str,
     pub version: &'static str,
     pub create: fn(args: &str) -> Result<Box<dyn Transformer>>,
+}
+
+/// The options the built-in sinks declare, each once, with the formats
+/// that declare it, in registration order.
+pub fn sink_options() -> Vec<(SinkOption, Vec<&'static str>)> {
+    let mut out: Vec<(SinkOption, Vec<&'static str>)> = Vec::new();
+    for f in sinks() {
+        for o in f.options {
+            match out.iter_mut().find(|(seen, _)| seen.name == o.name) {
+                Some((_, formats)) => formats.push(f.name),
+                None => out.push((*o, vec![f.name])),
+            }
+        }
+    }
+    out
 }
 
 inventory::collect!(SourceFactory);

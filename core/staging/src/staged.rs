@@ -119,7 +119,7 @@ impl Staged {
     fn prepare(&mut self) -> Result<()> {
         let live = live();
         if live.aborting {
-            return Err(Error::Usage("interrupted".into()));
+            return Err(Error::Interrupted);
         }
         let pending = Pending {
             target: self.target.clone(),

@@ -12,7 +12,7 @@ pub fn commit(mut tx: Transaction) -> Result<()> {
     let ids = tx.take();
     let mut live = live();
     if live.aborting {
-        return Err(Error::Usage("interrupted".into()));
+        return Err(Error::Interrupted);
     }
     commit_ids(&mut live, &ids)
 }

@@ -3,7 +3,10 @@
 //! and read back on the plugin's side ([`SinkOptionsRef`]).
 
 use super::{slice, Prefixed, Str};
-use dump2py_plugin::registry::SinkOptions;
+use dump2py_plugin::registry::{OptionValue, SinkOptions};
+
+/// The key that carries [`SinkOptions::jobs`] among the key-value pairs.
+const JOBS: &str = "jobs";
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +31,8 @@ pub struct FFI_SinkOptions {
 
 pub struct SinkOptionsRef<'a> {
     _target: std::borrow::Cow<'a, [u8]>,
+    /// What `_extra` points into.
+    _texts: Vec<(String, String)>,
     _extra: Vec<KeyValue>,
     raw: FFI_SinkOptions,
 }
@@ -64,8 +69,10 @@ fn bytes_path(b: &[u8]) -> Result<std::path::PathBuf, String> {
 impl<'a> SinkOptionsRef<'a> {
     pub fn new(o: &'a SinkOptions) -> SinkOptionsRef<'a> {
         let target = path_bytes(&o.target);
-        let extra: Vec<KeyValue> = o
-            .extra
+        // The sink's own options as text, and `jobs`.
+        let mut texts = o.texts();
+        texts.push((JOBS.to_string(), o.jobs.to_string()));
+        let extra: Vec<KeyValue> = texts
             .iter()
             .map(|(k, v)| KeyValue {
                 key: Str::new(k),
@@ -82,6 +89,7 @@ impl<'a> SinkOptionsRef<'a> {
         };
         SinkOptionsRef {
             _target: target,
+            _texts: texts,
             _extra: extra,
             raw,
         }
@@ -102,14 +110,20 @@ impl FFI_SinkOptions {
     /// `self` was read with [`Prefixed::read_prefixed`]; all pointers must
     /// be valid for the duration of the call.
     pub unsafe fn to_core(&self) -> Result<SinkOptions, String> {
-        Ok(SinkOptions {
+        let mut o = SinkOptions {
             target: bytes_path(self.target.as_bytes()?)?,
             overwrite: self.overwrite != 0,
             max_row_count: self.max_row_count,
-            extra: slice(self.extra, self.n_extra)?
-                .iter()
-                .map(|kv| Ok((kv.key.to_string()?, kv.value.to_string()?)))
-                .collect::<Result<_, String>>()?,
-        })
+            jobs: 1,
+            values: Default::default(),
+        };
+        for kv in slice(self.extra, self.n_extra)? {
+            let (key, value) = (kv.key.to_string()?, kv.value.to_string()?);
+            match key.as_str() {
+                JOBS => o.jobs = value.parse().map_err(|_| format!("jobs {value:?}"))?,
+                _ => drop(o.values.insert(key, OptionValue::Text(value))),
+            }
+        }
+        Ok(o)
     }
 }

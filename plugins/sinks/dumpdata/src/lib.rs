@@ -24,6 +24,7 @@ dump2py_plugin::inventory::submit! {
             let indent = sink::indent_option(o)?;
             Ok(Box::new(DumpdataSink::new(JsonFormat { indent }, o)?))
         },
+        options: sink::OPTIONS,
     }
 }
 
@@ -35,5 +36,6 @@ dump2py_plugin::inventory::submit! {
             let indent = sink::indent_option(o)?;
             Ok(Box::new(DumpdataSink::new(XmlFormat { indent }, o)?))
         },
+        options: sink::OPTIONS,
     }
 }

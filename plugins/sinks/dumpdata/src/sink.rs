@@ -20,7 +20,7 @@ use dump2py_django::{Model, Site};
 use dump2py_model::error::{Error, Result};
 use dump2py_model::schema::{Storage, Table};
 use dump2py_model::{Batch, Value};
-use dump2py_plugin::registry::SinkOptions;
+use dump2py_plugin::registry::{OptionKind, SinkOption, SinkOptions};
 use dump2py_plugin::{DumpInfo, Report, Sink, Transaction};
 use dump2py_staging::Spool;
 
@@ -36,31 +36,49 @@ type Links = HashMap<String, Vec<Value>>;
 /// A buffer that grew past this (an object of a big value) is freed after it.
 const KEEP_BYTES: usize = 1 << 20;
 
-/// `--natural-foreign` and `--natural-primary` from the sink options
-/// (`extra["natural_foreign"]`, `extra["natural_primary"]`, `1` for on).
+/// The options the JSON and XML sinks declare (dumpdata's own).
+pub const OPTIONS: &[SinkOption] = &[
+    SinkOption {
+        name: "indent",
+        kind: OptionKind::Number { max: 64 },
+        help: "Indent JSON and XML outputs by N spaces per level, 0 to 64 (dumpdata's --indent).",
+    },
+    SinkOption {
+        name: "natural-foreign",
+        kind: OptionKind::Flag,
+        help:
+            "In JSON and XML, write foreign keys and many-to-many values as the targets' natural \
+               keys, where the target model has natural_key() (dumpdata's; needs --settings or \
+               --site-schema).",
+    },
+    SinkOption {
+        name: "natural-primary",
+        kind: OptionKind::Flag,
+        help:
+            "In JSON and XML, leave out the primary key of objects whose model has natural_key() \
+               (dumpdata's; needs --settings or --site-schema).",
+    },
+    SinkOption {
+        name: "all",
+        kind: OptionKind::Flag,
+        help:
+            "In JSON and XML, also write the rows that models' default managers hide (dumpdata's \
+               --all; without it they are left out, as dumpdata does; needs --settings or \
+               --site-schema).",
+    },
+];
+
+/// `--natural-foreign` and `--natural-primary`.
 pub fn natural_option(options: &SinkOptions) -> Natural {
-    let on = |k: &str| options.extra.get(k).is_some_and(|v| v == "1");
     Natural {
-        foreign: on("natural_foreign"),
-        primary: on("natural_primary"),
+        foreign: options.flag("natural-foreign"),
+        primary: options.flag("natural-primary"),
     }
 }
 
-/// `--all` (dumpdata's: the rows default managers hide too) from the
-/// sink options (`extra["all"]`, `1` for on).
-pub fn all_option(options: &SinkOptions) -> bool {
-    options.extra.get("all").is_some_and(|v| v == "1")
-}
-
-/// `--indent N` from the sink options (`extra["indent"]`).
+/// `--indent N`.
 pub fn indent_option(options: &SinkOptions) -> Result<Option<usize>> {
-    match options.extra.get("indent") {
-        None => Ok(None),
-        Some(n) => n
-            .parse()
-            .map(Some)
-            .map_err(|_| Error::Usage(format!("--indent {n}: expected a number of spaces"))),
-    }
+    Ok(options.number("indent")?.map(|n| n as usize))
 }
 
 pub struct DumpdataSink<F> {
@@ -100,7 +118,7 @@ impl<F: Format> DumpdataSink<F> {
             writing: None,
             buf: String::with_capacity(4096),
             natural: natural_option(options),
-            all: all_option(options),
+            all: options.flag("all"),
             key_rows: Vec::new(),
             warnings: Vec::new(),
         })

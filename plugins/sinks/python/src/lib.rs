@@ -24,6 +24,7 @@ dump2py_plugin::inventory::submit! {
         name: "python",
         version: env!("CARGO_PKG_VERSION"),
         create: |o| Ok(Box::new(PythonSink::new(o)?)),
+        options: &[],
     }
 }
 
@@ -73,12 +74,7 @@ impl PythonSink {
         if options.max_row_count == 0 {
             return Err(Error::Usage("--max-row-count must be at least 1".into()));
         }
-        let jobs = match options.extra.get("jobs") {
-            None => 1,
-            Some(j) => j
-                .parse::<usize>()
-                .map_err(|_| Error::Usage(format!("python sink: jobs {j:?} is not a number")))?,
-        };
+        let jobs = options.jobs.max(1);
         let format_pool = if jobs > 1 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(jobs)
@@ -552,7 +548,8 @@ mod tests {
             target: target.clone(),
             overwrite: false,
             max_row_count: max,
-            extra: Default::default(),
+            jobs: 1,
+            values: Default::default(),
         })
         .expect("sink");
         let site = site();
@@ -628,7 +625,8 @@ mod tests {
             target: t.path().join("dump"),
             overwrite: false,
             max_row_count: 10,
-            extra: Default::default(),
+            jobs: 1,
+            values: Default::default(),
         })
         .expect("sink");
         let info = DumpInfo {

@@ -17,6 +17,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
+use dump2py_sdk::plugin::registry::OptionValue;
 use dump2py_sdk::prelude::*;
 use dump2py_staging::Staged;
 
@@ -257,7 +258,10 @@ fn create_csv(o: &SinkOptions) -> Result<Box<dyn Sink>> {
     Ok(Box::new(Csv {
         staged: Staged::new(&o.target, o.overwrite, false)?,
         out: None,
-        separator: o.extra.get("separator").cloned().unwrap_or(";".into()),
+        separator: match o.values.get("separator") {
+            Some(OptionValue::Text(t)) => t.clone(),
+            _ => ";".into(),
+        },
     }))
 }
 
