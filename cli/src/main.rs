@@ -41,6 +41,7 @@ use dump2py_plugin::registry::{self, SinkOptions};
 use dump2py_plugin::{DumpInfo, Sink, TableOutcome};
 
 // Built-in plugins register themselves when linked.
+use dump2py_dump as _;
 use dump2py_dumpdata as _;
 use dump2py_mysql as _;
 use dump2py_postgres as _;

@@ -83,3 +83,32 @@ pub fn sitemeta(data: &[u8]) {
     let back = SiteMeta::parse(&saved).unwrap_or_else(|e| panic!("{saved}: {e}"));
     assert_eq!(back, meta, "{text:?}");
 }
+
+/// The dump source's parser (backends/dump): any line is a statement of
+/// a data file or an error inside the line, never a panic; and a JSON
+/// document, written as the Python sink writes it, reads back as the same
+/// document (but one with a lone surrogate, which a Rust string can't
+/// hold: refused, never misread).
+pub fn dumpline(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = dump2py_dump::statement(&text);
+    if let Err(e) = dump2py_dump::parse_expr(&text) {
+        assert!(e.offset <= text.len(), "{text:?}: {e:?}");
+    }
+    let Ok(doc) = Doc::parse(&text) else { return };
+    let mut literal = String::new();
+    if write_python_literal(&mut literal, &text, 190).is_err() {
+        return;
+    }
+    let e = match dump2py_dump::parse_expr(&literal) {
+        Ok(e) => e,
+        Err(e) if e.message.contains("surrogate") => return,
+        Err(e) => panic!("{text:?} -> {literal}: {e:?}"),
+    };
+    let back = dump2py_dump::json_text(&e).unwrap_or_else(|e| panic!("{literal}: {e}"));
+    let again = Doc::parse(&back).unwrap_or_else(|e| panic!("{literal} -> {back}: {e}"));
+    let (mut a, mut b) = (String::new(), String::new());
+    doc.write(&mut a, STYLES[0], 0);
+    again.write(&mut b, STYLES[0], 0);
+    assert_eq!(a, b, "{text:?} -> {literal} -> {back}");
+}

@@ -38,6 +38,7 @@ fn layer(name: &str) -> Option<u32> {
         "dump2py-sqlite"
         | "dump2py-postgres"
         | "dump2py-mysql"
+        | "dump2py-dump"
         | "dump2py-python"
         | "dump2py-dumpdata"
         | "dump2py-anonymize"

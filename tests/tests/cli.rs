@@ -541,7 +541,7 @@ fn help_lists_the_url_schemes() {
     let help = stdout(&r);
     assert!(
         help.contains(
-            "Database URL schemes (-d): mysql:, mariadb:, postgres:, postgresql:, sqlite:, sqlite3:"
+            "Database URL schemes (-d): dump:, mysql:, mariadb:, postgres:, postgresql:, sqlite:, sqlite3:"
         ),
         "{help}"
     );

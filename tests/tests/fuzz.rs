@@ -340,6 +340,7 @@ fn fuzz_python_literals_and_json_text_against_cpython() {
         let data = mutate(&mut rng, doc);
         panics.extend(checked("pyrepr", &data, checks::pyrepr));
         panics.extend(checked("jsontext", &data, checks::jsontext));
+        panics.extend(checked("dumpline", &data, checks::dumpline));
         let text = String::from_utf8_lossy(&data).into_owned();
         let mut lit = String::new();
         let lit = write_python_literal(&mut lit, &text, usize::MAX).map(|()| lit);

@@ -149,6 +149,9 @@ impl Pipeline<'_> {
             }
             workers = w.sources;
         }
+        if let Some(meta) = &self.options.meta {
+            self.source.site_meta(meta)?;
+        }
         let schema = self.source.schema()?;
         // The content-type table's batches are kept for a sink that dumps
         // it as a model (a few rows): each table is read once.

@@ -27,6 +27,12 @@ pub trait Source {
     /// Where the data comes from, for headers and messages; never a password.
     fn describe(&self) -> String;
     fn schema(&mut self) -> Result<Schema>;
+    /// The site's metadata (`--settings`, `--site-schema`), given before
+    /// [`Source::schema`] when the dump has it: a source that stores no
+    /// types of its own (a Python dump) reads its columns from it.
+    fn site_meta(&mut self, _meta: &dump2py_django::meta::SiteMeta) -> Result<()> {
+        Ok(())
+    }
     fn count_rows(&mut self, table: &Table) -> Result<u64>;
     /// Streams the table's rows in primary-key order, at most `batch_rows`
     /// rows per batch, each row in the table's column order.
