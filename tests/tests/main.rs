@@ -35,6 +35,9 @@ mod natural_keys;
 // Every Django field class, on every backend.
 mod conformance;
 
+// A dump read back as a source (-d dump:PATH).
+mod dump_source;
+
 // The server backends.
 mod jobs;
 mod jobs_sources;
