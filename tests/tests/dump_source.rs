@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::common::rng::Rng;
 use dump2py_tests::{
     compare::{assert_same_file, read_dump},
     copy_db, fixture,
@@ -564,21 +565,6 @@ fn linos_own_dump_is_read_with_the_sites_metadata() {
         fs::read(&read).ok(),
         "min1 has microseconds"
     );
-}
-
-/// SplitMix64.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 /// A line mutated: bytes replaced, inserted, removed, or a piece of
