@@ -7,13 +7,14 @@
 //! before the pipeline publishes anything. Its files are parsed
 //! ([`expr`]), never executed.
 
+mod check;
 mod expr;
 mod ordered;
 mod restore;
 mod schema;
+mod tables;
 mod values;
 
-use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -26,11 +27,13 @@ use dump2py_model::{Batch, Value};
 use dump2py_plugin::registry::SourceFactory;
 use dump2py_plugin::{BatchFn, Source};
 use dump2py_staging::{load_manifest, Manifest, FORMAT_DIR, MANIFEST};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
+use check::{check_files, damaged, hex, lino_manifest, sha256_hex, Hashing};
+use dump2py_django::CONTENT_TYPE_TABLE as CT_TABLE;
 pub use expr::{parse as parse_expr, Expr, SyntaxError};
 use restore::Layout;
-use schema::{Plan, CT_TABLE};
+use schema::Plan;
 pub use values::json as json_text;
 
 dump2py_plugin::inventory::submit! {
@@ -72,18 +75,6 @@ pub struct DumpSource {
     layout: Layout,
     meta: Option<SiteMeta>,
     plan: Option<Plan>,
-}
-
-fn damaged(path: &Path, why: impl std::fmt::Display) -> Error {
-    Error::Connect(format!("{}: {why}", path.display()))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl DumpSource {
@@ -283,106 +274,6 @@ fn file_table(message: &str) -> Option<(&str, u64)> {
     };
     let table = rest.strip_prefix(" to table ")?.strip_suffix("...")?;
     Some((table, count.parse().ok()?))
-}
-
-/// A manifest for a dump of Lino's dump2py, which writes none: its
-/// Python files as they are (no checksum to compare, no rows to count).
-fn lino_manifest(dir: &Path) -> Result<Manifest> {
-    let mut files = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let e = e.map_err(|e| Error::io(dir, e))?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        let meta = e.metadata().map_err(|err| Error::io(e.path(), err))?;
-        if meta.is_file() && name.ends_with(".py") {
-            files.push(dump2py_staging::ManifestFile {
-                name,
-                size: meta.len(),
-                sha256: String::new(),
-            });
-        }
-    }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Manifest {
-        format: FORMAT_DIR.to_string(),
-        version: String::new(),
-        files,
-        tables: Default::default(),
-        run: String::new(),
-    })
-}
-
-/// Every file the manifest lists is there, a regular file of its size,
-/// and nothing else is.
-fn check_files(dir: &Path, manifest: &Manifest) -> Result<()> {
-    let mut names = BTreeSet::new();
-    for f in &manifest.files {
-        if f.name.is_empty() || f.name.contains('/') || f.name == "." || f.name == ".." {
-            return Err(damaged(
-                &dir.join(MANIFEST),
-                format!("it lists a file named {:?}, which no dump holds", f.name),
-            ));
-        }
-        let path = dir.join(&f.name);
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() && m.len() == f.size => {}
-            Ok(m) if m.is_file() => {
-                return Err(damaged(
-                    &path,
-                    format!(
-                        "{}: {} bytes, the manifest says {}",
-                        if m.len() < f.size {
-                            "truncated"
-                        } else {
-                            "damaged"
-                        },
-                        m.len(),
-                        f.size
-                    ),
-                ))
-            }
-            Ok(_) => return Err(damaged(&path, "not a file (the manifest lists a file)")),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(damaged(&path, "missing (the manifest lists it)"))
-            }
-            Err(e) => return Err(Error::io(&path, e)),
-        }
-        names.insert(f.name.as_str());
-    }
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for e in entries {
-        let e = e.map_err(|e| Error::io(dir, e))?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name != MANIFEST && !names.contains(name.as_str()) {
-            return Err(damaged(&e.path(), "extra file, not in the manifest"));
-        }
-    }
-    Ok(())
-}
-
-/// A reader that hashes and counts what passes through it.
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Hashing<R> {
-    fn new(inner: R) -> Self {
-        Hashing {
-            inner,
-            hash: Sha256::new(),
-            bytes: 0,
-        }
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
 }
 
 impl Source for DumpSource {

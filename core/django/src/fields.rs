@@ -173,3 +173,37 @@ pub fn column_type(c: &Column, fk: bool) -> String {
     };
     t.to_string()
 }
+
+/// The column kind that a field class is stored as (what a source that
+/// reads no database types, the dump source, gives its columns).
+pub fn stored_kind(internal_type: &str) -> ColumnKind {
+    match internal_type {
+        "AutoField"
+        | "BigAutoField"
+        | "SmallAutoField"
+        | "IntegerField"
+        | "BigIntegerField"
+        | "SmallIntegerField"
+        | "PositiveIntegerField"
+        | "PositiveBigIntegerField"
+        | "PositiveSmallIntegerField" => ColumnKind::Int,
+        "BooleanField" | "NullBooleanField" => ColumnKind::Bool,
+        "FloatField" => ColumnKind::Float,
+        "DecimalField" => ColumnKind::Decimal,
+        "DateField" => ColumnKind::Date,
+        "TimeField" => ColumnKind::Time,
+        "DateTimeField" => ColumnKind::DateTime,
+        "DurationField" => ColumnKind::Duration,
+        "UUIDField" => ColumnKind::Uuid,
+        "BinaryField" => ColumnKind::Bytes,
+        "JSONField" => ColumnKind::Json,
+        "ArrayField"
+        | "HStoreField"
+        | "IntegerRangeField"
+        | "BigIntegerRangeField"
+        | "DecimalRangeField"
+        | "DateTimeRangeField"
+        | "DateRangeField" => ColumnKind::Composite,
+        _ => ColumnKind::Text,
+    }
+}
