@@ -21,9 +21,13 @@ macro_rules! usage {
 #[macro_use]
 mod say;
 
+mod archive;
+mod checked;
 mod outputs;
 mod plugins;
 mod progress;
+mod retention;
+mod snapshot;
 mod verify;
 
 use std::io::IsTerminal;
@@ -63,7 +67,8 @@ const EXIT_USAGE: u8 = 2;
                   model; restore it inside the site with `django-admin run OUTPUT_DIR/restore.py`."
 )]
 struct Cli {
-    /// The directory where to write output files.
+    /// The directory where to write output files (or one archive file:
+    /// NAME.zip, NAME.tar.gz, NAME.tar.zst; NAME.tar.zst.age with --encrypt-to).
     #[arg(value_name = "OUTPUT_DIR")]
     output_dir: Option<PathBuf>,
 
@@ -168,6 +173,12 @@ struct Cli {
 
     #[command(flatten)]
     plugins: plugins::PluginArgs,
+
+    #[command(flatten)]
+    snapshots: snapshot::SnapshotArgs,
+
+    #[command(flatten)]
+    archive: archive::ArchiveArgs,
 }
 
 // Batches are filled on reader threads and freed on the sinks' thread:
@@ -501,8 +512,28 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         usage!("--max-row-count must be at least 1");
     }
     check_languages(&cli.languages)?;
+    archive::use_identity(&cli.archive);
+    if let Some(file) = &cli.archive.decrypt {
+        return archive::decrypt(
+            file,
+            cli.output_dir.as_deref(),
+            cli.overwrite,
+            cli.verbosity,
+        );
+    }
     if let Some(dump) = &cli.verify {
         return verify_dump(cli, dump);
+    }
+    if let Some(archive) = &cli.archive.restore {
+        let python = site_python(cli.python.as_deref(), cli.verbosity);
+        let settings = settings(cli).map(|(s, _)| s);
+        return archive::restore(
+            archive,
+            &python,
+            settings.as_deref(),
+            &cli.pythonpath,
+            &cli.archive.restore_arg,
+        );
     }
     let settings = settings(cli);
     if cli.export_site_schema.is_some() && settings.is_none() {
@@ -539,7 +570,15 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         usage!("no database given: use -d/--database URL, --settings MODULE or set DATABASE_URL or DJANGO_SETTINGS_MODULE");
     };
     let url = with_source_flags_of(url, &cli.source_flags)?;
-    let output = match (&cli.output_dir, cli.simulate) {
+    let settings_module = meta.as_ref().map(|m| m.settings_module.clone());
+    let output_dir = snapshot::output(
+        &cli.snapshots,
+        cli.output_dir.as_deref(),
+        settings_module.as_deref(),
+        &url,
+        !cli.archive.encrypt_to.is_empty(),
+    )?;
+    let output = match (&output_dir, cli.simulate) {
         (Some(dir), false) => Some(dir.clone()),
         (None, false) if cli.outputs.is_empty() => usage!(
             "no OUTPUT_DIR given: name the directory to write the dump to, or other outputs (--json, --xml, -f)"
@@ -567,17 +606,21 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     for target in targets {
         dump2py_staging::check_target(target, cli.overwrite)?;
     }
+    // An archive's name: the dump is packed into it once published.
+    let packing = archive::start(output.as_deref(), cli.overwrite, &cli.archive)?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &output {
         sinks.push(registry::create_sink(
             "python",
             &SinkOptions {
-                target: dir.clone(),
+                target: packing
+                    .as_ref()
+                    .map_or(dir.clone(), |p| p.dump_dir().to_path_buf()),
                 overwrite: cli.overwrite,
                 max_row_count: cli.max_row_count,
                 // With -j the rows of a batch are also formatted on N threads.
                 jobs: usize::from(cli.jobs),
-                values: Default::default(),
+                values: cli.outputs.values_for("python"),
             },
         )?);
     }
@@ -608,6 +651,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     }
     .run(&info, &mut observer)?;
     observer.finish();
+    if let Some(packing) = packing {
+        packing.finish()?;
+    }
 
     if cli.simulate {
         for (table, outcome) in &report.tables {
@@ -645,6 +691,11 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             target
         );
     }
+    if let (Some(target), true) = (&output, skipped.is_empty()) {
+        if cli.snapshots.snapshot_dir.is_some() {
+            snapshot::finish(&cli.snapshots, target, cli.verbosity)?;
+        }
+    }
     if !skipped.is_empty() {
         eprintln!(
             "The dump in {target} is incomplete: {} of {} tables could not be read.",
@@ -670,6 +721,9 @@ pub fn counted(n: u64, noun: &str) -> String {
 fn verify_dump(cli: &Cli, dump: &std::path::Path) -> Result<ExitCode> {
     if cli.output_dir.is_some() || !cli.outputs.is_empty() || cli.simulate {
         usage!("--verify checks a dump: it writes nothing (no OUTPUT_DIR, --json, --xml, -f, -s)");
+    }
+    if snapshot::verify(&cli.snapshots, dump, cli.verbosity)? {
+        return Ok(ExitCode::SUCCESS);
     }
     let manifest = verify::files(dump).map_err(|e| {
         if dump2py_staging::interrupted(dump) {

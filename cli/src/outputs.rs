@@ -85,10 +85,14 @@ impl OutputArgs {
                 _ => usage!("-f/--format {spec}: expected NAME=TARGET, e.g. json=data.json"),
             }
         }
-        // An option no output reads would silently do nothing.
+        // An option no output reads would silently do nothing (OUTPUT_DIR
+        // is the Python dump's).
+        let python = output_dir.map(|_| "python");
         for (option, formats) in registry::sink_options() {
             if self.values.contains_key(option.name)
-                && !out.iter().any(|o| formats.contains(&o.format.as_str()))
+                && !(out.iter().map(|o| o.format.as_str()))
+                    .chain(python)
+                    .any(|f| formats.contains(&f))
             {
                 usage!(
                     "--{} is for outputs of format {} ({})",
@@ -139,6 +143,18 @@ impl OutputArgs {
         Ok(out)
     }
 
+    /// The values given of the options the sink of `format` declared.
+    pub fn values_for(&self, format: &str) -> BTreeMap<String, OptionValue> {
+        let declared = registry::sink_options();
+        (self.values.iter())
+            .filter(|(name, _)| {
+                (declared.iter())
+                    .any(|(d, formats)| d.name == name.as_str() && formats.contains(&format))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// The sinks of the outputs, created now so that a bad name or an
     /// existing target fails before the database is read.
     pub fn sinks(
@@ -147,24 +163,14 @@ impl OutputArgs {
         overwrite: bool,
         max_row_count: u64,
     ) -> Result<Vec<Box<dyn Sink>>> {
-        let declared = registry::sink_options();
         let mut sinks = Vec::new();
         for o in outputs {
-            // A sink gets the values of the options it declared.
-            let values = (self.values.iter())
-                .filter(|(name, _)| {
-                    declared.iter().any(|(d, formats)| {
-                        d.name == name.as_str() && formats.contains(&o.format.as_str())
-                    })
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
             let options = SinkOptions {
                 target: o.target.clone(),
                 overwrite,
                 max_row_count,
                 jobs: 1,
-                values,
+                values: self.values_for(&o.format),
             };
             // An unknown format is the command line's mistake (exit 2); a
             // sink that can't start (its target is locked) is not.

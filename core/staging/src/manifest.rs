@@ -82,6 +82,22 @@ pub fn sidecar_of(target: &Path) -> PathBuf {
     target.with_file_name(name)
 }
 
+/// Whether `target` is a published output of dump2py: its manifest, with
+/// a run id, lists everything in it (an empty directory is not one).
+/// Snapshot retention deletes nothing else.
+pub fn published_by_us(target: &Path) -> bool {
+    let manifest = match existing(target) {
+        Ok(Some(m)) if m.is_dir() => read_manifest(&target.join(MANIFEST)),
+        Ok(Some(m)) if m.is_file() => read_manifest(&sidecar_of(target)),
+        _ => None,
+    };
+    manifest.is_some_and(|m| !m.run.is_empty())
+        && existing(target)
+            .ok()
+            .flatten()
+            .is_some_and(|meta| written_by_us(target, &meta))
+}
+
 pub(super) fn written_by_us(target: &Path, meta: &fs::Metadata) -> bool {
     if meta.is_dir() {
         let Ok(dir) = fs::read_dir(target) else {

@@ -14,17 +14,22 @@ use std::path::{Path, PathBuf};
 use dump2py_django::{Model, Site};
 use dump2py_model::error::{Error, Result};
 use dump2py_model::{Batch, Value};
-use dump2py_plugin::registry::{SinkFactory, SinkOptions};
+use dump2py_plugin::registry::{OptionKind, SinkFactory, SinkOption, SinkOptions};
 use dump2py_plugin::{DumpInfo, Report, Sink};
 use dump2py_py::repr;
-use dump2py_staging::{HashedFile, Staged, Transaction};
+use dump2py_staging::{FileDigest, HashedFile, Staged, Transaction};
 
 dump2py_plugin::inventory::submit! {
     SinkFactory {
         name: "python",
         version: env!("CARGO_PKG_VERSION"),
         create: |o| Ok(Box::new(PythonSink::new(o)?)),
-        options: &[],
+        options: &[SinkOption {
+            name: "gzip-data",
+            kind: OptionKind::Flag,
+            help: "Compress each data file of the Python dump with gzip as it is written \
+                   (NAME.py.gz; restore.py reads them with Python's gzip).",
+        }],
     }
 }
 
@@ -48,6 +53,8 @@ pub struct PythonSink {
     /// With `-j N`, N threads format each batch's rows (in slices, written
     /// in order).
     format_pool: Option<rayon::ThreadPool>,
+    /// Data files gzip-compressed as they are written (`NAME.py.gz`).
+    gzip: bool,
 }
 
 /// A batch is split among the formatting threads in slices of at least
@@ -65,8 +72,48 @@ struct TableWriter {
     rows: u64,
     part_rows: u64,
     part: u64,
-    out: Option<HashedFile>,
+    out: Option<DataFile>,
     written: Vec<PathBuf>,
+}
+
+/// A data file being written: plain, or gzip-compressed as it is written
+/// (the sink's option `--gzip-data`: `NAME.py.gz`, which restore.py reads
+/// with Python's `gzip`).
+enum DataFile {
+    Plain(HashedFile),
+    Gzip(flate2::write::GzEncoder<HashedFile>),
+}
+
+impl DataFile {
+    fn finish(self) -> std::io::Result<FileDigest> {
+        match self {
+            DataFile::Plain(f) => f.finish(),
+            DataFile::Gzip(gz) => gz.finish()?.finish(),
+        }
+    }
+}
+
+impl Write for DataFile {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        match self {
+            DataFile::Plain(f) => f.write(data),
+            DataFile::Gzip(gz) => gz.write(data),
+        }
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            DataFile::Plain(f) => f.write_all(data),
+            DataFile::Gzip(gz) => gz.write_all(data),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            DataFile::Plain(f) => f.flush(),
+            DataFile::Gzip(gz) => gz.flush(),
+        }
+    }
 }
 
 impl PythonSink {
@@ -75,6 +122,7 @@ impl PythonSink {
             return Err(Error::Usage("--max-row-count must be at least 1".into()));
         }
         let jobs = options.jobs.max(1);
+        let gzip = options.flag("gzip-data");
         let format_pool = if jobs > 1 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(jobs)
@@ -99,6 +147,7 @@ impl PythonSink {
             stale: BTreeMap::new(),
             warnings: Vec::new(),
             format_pool,
+            gzip,
         })
     }
 
@@ -121,12 +170,23 @@ impl PythonSink {
     fn open_part(&mut self, model: &Model, part: u64) -> Result<()> {
         let dir = self.dir().to_path_buf();
         let parts = self.table.as_ref().map_or(1, |t| t.parts);
-        let name = self.file_name(model, parts, part);
+        let mut name = self.file_name(model, parts, part);
+        if self.gzip {
+            name.push_str(".gz");
+        }
+        let gzip = self.gzip;
         let Some(tw) = self.table.as_mut() else {
             return Ok(());
         };
         let path = dir.join(&name);
-        let mut out = HashedFile::create(&path).map_err(|e| Error::io(&path, e))?;
+        let file = HashedFile::create(&path).map_err(|e| Error::io(&path, e))?;
+        let mut out = match gzip {
+            true => DataFile::Gzip(flate2::write::GzEncoder::new(
+                file,
+                flate2::Compression::new(3),
+            )),
+            false => DataFile::Plain(file),
+        };
         // Lino's lines; the table's name inside a string literal, the
         // field names in a comment that no name can end.
         let mut message = format!("Loading {} objects", tw.expected);

@@ -1,5 +1,6 @@
 
 import os
+import gzip
 import json
 import hashlib
 import logging
@@ -118,7 +119,9 @@ def _dump2py_statements(fn):
     memory doesn't grow with the file. A statement that spans lines is
     kept whole: a chunk ends only where it compiles."""
     chunk, first, retry = [], 1, 100
-    with open(fn, encoding="utf-8") as f:
+    # NAME.py.gz: a data file compressed by --gzip-data.
+    opener = gzip.open if fn.endswith(".gz") else open
+    with opener(fn, "rt", encoding="utf-8") as f:
         for line in f:
             if (len(chunk) >= retry and line[:1] not in " \t#)]}\r\n"
                     and not line.startswith(("else", "elif", "except", "finally"))):
