@@ -44,6 +44,9 @@ mod jobs_sources;
 mod mariadb;
 mod postgres;
 
+// Snapshots: retention, archives, encryption.
+mod snapshots;
+
 // Safety: outputs, signals, faults, hostile names.
 mod fault_injection;
 mod hostile_names;
