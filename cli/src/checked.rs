@@ -59,7 +59,7 @@ pub fn files(dump: &Path) -> Result<Manifest> {
     }
     for f in &manifest.files {
         // A name is data: it must stay inside the dump.
-        if f.name.is_empty() || f.name.contains('/') || f.name == "." || f.name == ".." {
+        if !dump2py_staging::safe_name(&f.name) || (!meta.is_dir() && f.name.contains('/')) {
             bail!(
                 "{}: the manifest lists a file named {:?}, which no dump holds",
                 manifest_path.display(),
@@ -98,10 +98,7 @@ pub fn files(dump: &Path) -> Result<Manifest> {
         }
     }
     if meta.is_dir() {
-        let mut names: Vec<String> = fs::read_dir(dump)?
-            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect::<std::io::Result<_>>()?;
-        names.sort();
+        let names = dump2py_staging::dir_files(dump)?;
         if let Some(extra) = names
             .iter()
             .find(|n| *n != MANIFEST && !manifest.files.iter().any(|f| &f.name == *n))

@@ -22,27 +22,35 @@ macro_rules! usage {
 mod say;
 
 mod archive;
+mod args;
 mod checked;
 mod outputs;
 mod plugins;
+mod process;
 mod progress;
 mod retention;
+mod site;
+mod site_files;
 mod snapshot;
 mod verify;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use anyhow::Result;
-use clap::{CommandFactory, FromArgMatches, Parser};
+use clap::FromArgMatches;
+
+use args::{cli_command, with_source_flags_of, Cli};
 use dump2py_django::meta::SiteMeta;
 use dump2py_django::ViewOptions;
 use dump2py_model::url::redact;
 use dump2py_pipeline::{Pipeline, PipelineOptions};
 use dump2py_plugin::registry::{self, SinkOptions};
 use dump2py_plugin::{DumpInfo, Sink, TableOutcome};
+use process::{check_umask, watch_exit, watch_signals, FINISHED};
+use site::{check_languages, settings, site_meta, site_python};
 
 // Built-in plugins register themselves when linked.
 use dump2py_dump as _;
@@ -56,130 +64,6 @@ use dump2py_sqlite as _;
 const EXIT_INCOMPLETE: u8 = 3;
 /// Exit status of a bad command line.
 const EXIT_USAGE: u8 = 2;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "dump2py",
-    version,
-    about = "Write a Python dump of a Django or Lino database, read straight from the database.",
-    long_about = "Write a Python dump of a Django or Lino database, read straight from the \
-                  database.\n\nThe dump is a directory with restore.py and one data file per \
-                  model; restore it inside the site with `django-admin run OUTPUT_DIR/restore.py`."
-)]
-struct Cli {
-    /// The directory where to write output files (or one archive file:
-    /// NAME.zip, NAME.tar.gz, NAME.tar.zst; NAME.tar.zst.age with --encrypt-to).
-    #[arg(value_name = "OUTPUT_DIR")]
-    output_dir: Option<PathBuf>,
-
-    /// The database to dump, a URL (e.g. sqlite:path/to/default.db,
-    /// postgres://user@host/dbname); the schemes are listed below.
-    #[arg(
-        short = 'd',
-        long = "database",
-        value_name = "URL",
-        env = "DATABASE_URL",
-        hide_env_values = true
-    )]
-    database: Option<String>,
-
-    /// Do not prompt for input of any kind (dump2py never prompts; kept for Lino's command line).
-    #[arg(long)]
-    noinput: bool,
-
-    /// Tolerate database errors: skip tables that can't be read, exit with status 3.
-    #[arg(short = 't', long)]
-    tolerate: bool,
-
-    /// Just simulate, don't actually write any data: read every table and report its rows.
-    #[arg(short = 's', long)]
-    simulate: bool,
-
-    /// Overwrite existing files: replace an existing dump whole.
-    #[arg(short = 'o', long)]
-    overwrite: bool,
-
-    /// Maximum number of rows per file.
-    #[arg(
-        short = 'm',
-        long = "max-row-count",
-        value_name = "NUM",
-        default_value_t = 50000
-    )]
-    max_row_count: u64,
-
-    /// Read up to N tables (or key ranges of a big table) at once, on
-    /// connections sharing one snapshot (PostgreSQL, MariaDB/MySQL), and
-    /// format the Python dump's rows on N threads; the outputs are the same
-    /// as with one.
-    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
-    jobs: u16,
-
-    /// Don't wait for the outputs to be written safely to disk (no fsync; pg_dump's --no-sync).
-    #[arg(long)]
-    no_sync: bool,
-
-    /// The flags of the sources given (`--allow-empty`): each source
-    /// declares its own (`SourceFactory::flags`).
-    #[arg(skip)]
-    source_flags: Vec<registry::SourceFlag>,
-
-    /// The site's languages, e.g. en,de,fr: fold babel columns (name, name_de, name_fr) into one field.
-    #[arg(long, value_name = "LANGS", value_delimiter = ',')]
-    languages: Vec<String>,
-
-    /// The site's settings module (as Django's --settings; default: DJANGO_SETTINGS_MODULE
-    /// unless --site-schema is given): read the site's metadata for an exact Lino dump, and its
-    /// database unless --database is given.
-    #[arg(long, value_name = "MODULE")]
-    settings: Option<String>,
-
-    /// A directory to add to the Python path of the site (as Django's --pythonpath; repeatable);
-    /// the site's Python also gets PYTHONPATH, as Django's commands.
-    #[arg(long, value_name = "DIR")]
-    pythonpath: Vec<PathBuf>,
-
-    /// The site's Python interpreter, used with --settings.
-    /// The default: the `python` installed beside this binary (a virtualenv's bin/), else
-    /// `python3` from the PATH.
-    #[arg(long, value_name = "PATH")]
-    python: Option<String>,
-
-    /// Read the site's metadata from FILE (saved with --export-site-schema) instead of running the site's Python.
-    #[arg(long, value_name = "FILE", conflicts_with = "settings")]
-    site_schema: Option<PathBuf>,
-
-    /// Save the site's metadata (from --settings) to FILE, for --site-schema on another machine.
-    #[arg(long, value_name = "FILE")]
-    export_site_schema: Option<PathBuf>,
-
-    /// Check DUMP (a dump's directory, or a JSON or XML file) against its manifest; with
-    /// --database or --settings also its rows per table against the database.
-    #[arg(long, value_name = "DUMP")]
-    verify: Option<PathBuf>,
-
-    /// Leave out an app's models, or one model (dumpdata's -e), from every output; repeatable.
-    #[arg(short = 'e', long = "exclude", value_name = "APP_LABEL[.ModelName]")]
-    exclude: Vec<String>,
-
-    /// Verbosity level; 0=minimal output, 1=normal output, 2=verbose output, 3=very verbose output.
-    #[arg(short = 'v', long, value_name = "{0,1,2,3}", default_value_t = 1,
-          value_parser = clap::value_parser!(u8).range(0..=3))]
-    verbosity: u8,
-
-    #[command(flatten)]
-    outputs: outputs::OutputArgs,
-
-    #[command(flatten)]
-    plugins: plugins::PluginArgs,
-
-    #[command(flatten)]
-    snapshots: snapshot::SnapshotArgs,
-
-    #[command(flatten)]
-    archive: archive::ArchiveArgs,
-}
 
 // Batches are filled on reader threads and freed on the sinks' thread:
 // glibc's malloc spends a third of a dump on that, mimalloc a few percent.
@@ -233,54 +117,6 @@ fn main() -> ExitCode {
     code
 }
 
-/// Whether fd 1 is closed, checked before Rust's runtime opens `/dev/null`
-/// on it (which would make `--json -` write into nothing and succeed).
-#[cfg(target_os = "linux")]
-#[used]
-#[link_section = ".init_array"]
-static CHECK_STDOUT: extern "C" fn() = {
-    extern "C" fn check() {
-        // SAFETY: fcntl on fd 1 touches no memory.
-        if unsafe { libc::fcntl(1, libc::F_GETFD) } < 0 {
-            dump2py_staging::note_stdout_closed();
-        }
-    }
-    check
-};
-
-/// Set when dump2py itself ends the process (returning from `main`, or a
-/// signal's handler): any other `exit()` is a plugin's or a library's.
-static FINISHED: AtomicBool = AtomicBool::new(false);
-
-/// A plugin (or a library it calls) may call `exit(0)` in the middle of a
-/// dump: the process would end with status 0 and nothing published. An
-/// `atexit` hook sees that the run didn't finish, removes the stagings,
-/// says so on stderr and ends the process with status 1.
-fn watch_exit() {
-    extern "C" fn on_exit() {
-        if FINISHED.load(Ordering::SeqCst) {
-            return;
-        }
-        let what = match dump2py_staging::abort_all_now() {
-            Some(0) | None => "no output was written".to_string(),
-            Some(n) => format!("{n} output(s) already published, complete; no other was written"),
-        };
-        let msg = format!(
-            "\nerror: the process was ended by exit() before dump2py finished (a plugin or a library it uses called it): {what}\n"
-        );
-        // SAFETY: writes a valid buffer to fd 2, then ends the process
-        // without running the other exit hooks again.
-        unsafe {
-            libc::write(2, msg.as_ptr().cast(), msg.len());
-            libc::_exit(1);
-        }
-    }
-    // SAFETY: registers a function that lives as long as the process.
-    unsafe {
-        libc::atexit(on_exit);
-    }
-}
-
 fn run_main(cli: &Cli) -> ExitCode {
     match run(cli) {
         Ok(code) => code,
@@ -301,55 +137,6 @@ fn run_main(cli: &Cli) -> ExitCode {
     }
 }
 
-/// The command line, with the URL schemes of the built-in sources (from
-/// the registry) in `--help`.
-fn cli_command() -> clap::Command {
-    let schemes: Vec<String> = registry::listing()
-        .into_iter()
-        .filter(|l| l.kind == registry::Kind::Source)
-        .flat_map(|l| l.schemes)
-        .map(|s| format!("{s}:"))
-        .collect();
-    let after = format!(
-        "Database URL schemes (-d): {}; plugins add theirs (--list-plugins).",
-        schemes.join(", ")
-    );
-    with_source_flags(outputs::with_sink_options(Cli::command())).after_help(after)
-}
-
-/// `--settings`, else `DJANGO_SETTINGS_MODULE` as every Django command
-/// (not with `--site-schema`, which replaces the site), and where it comes
-/// from.
-fn settings(cli: &Cli) -> Option<(String, &'static str)> {
-    if let Some(s) = &cli.settings {
-        return Some((s.clone(), "--settings"));
-    }
-    if cli.site_schema.is_some() {
-        return None;
-    }
-    std::env::var("DJANGO_SETTINGS_MODULE")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .map(|s| (s, "DJANGO_SETTINGS_MODULE"))
-}
-
-/// The site's metadata, read by its Python; an error names where the
-/// settings module came from.
-fn site_meta(cli: &Cli, (settings, from): &(String, &str)) -> Result<SiteMeta> {
-    let python = site_python(cli.python.as_deref(), cli.verbosity);
-    let meta = SiteMeta::from_site(
-        &python,
-        settings,
-        &cli.pythonpath,
-        dump2py_staging::watch_child,
-    );
-    match (meta, *from) {
-        (Ok(m), _) => Ok(m),
-        (Err(e), "--settings") => Err(e.into()),
-        (Err(e), from) => Err(anyhow::Error::from(e).context(format!("{from}={settings}"))),
-    }
-}
-
 /// A source's, sink's or transformer's usage error (a bad URL, format or
 /// argument) is the command line's: exit status 2.
 fn usage_of(e: dump2py_model::Error) -> anyhow::Error {
@@ -357,84 +144,6 @@ fn usage_of(e: dump2py_model::Error) -> anyhow::Error {
         dump2py_model::Error::Usage(m) => UsageError(m).into(),
         e => e.into(),
     }
-}
-
-/// SIGINT, SIGTERM, SIGHUP (and every other signal that would end the
-/// process silently: SIGQUIT, SIGUSR1, SIGALRM, SIGXFSZ, …) abort the dump
-/// like an error, even while the main thread waits for the database: the
-/// stagings and spools are removed, the site's Python (--settings) is
-/// killed, nothing more is published, and the exit status is 128 + the
-/// signal.
-fn watch_signals() -> std::io::Result<()> {
-    use signal_hook::consts::*;
-    // Every signal whose default ends the process without a word (SIGXFSZ:
-    // a file over `ulimit -f`; SIGPIPE stays ignored, as Rust sets it).
-    let mut signals = signal_hook::iterator::Signals::new([
-        SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXFSZ, SIGVTALRM, SIGPROF,
-    ])?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
-                let published = dump2py_staging::abort_all();
-                let name = match signal {
-                    SIGINT => "SIGINT",
-                    SIGTERM => "SIGTERM",
-                    SIGHUP => "SIGHUP",
-                    SIGQUIT => "SIGQUIT",
-                    SIGUSR1 => "SIGUSR1",
-                    SIGUSR2 => "SIGUSR2",
-                    SIGALRM => "SIGALRM",
-                    SIGXFSZ => "SIGXFSZ (a file grew over the limit of `ulimit -f`)",
-                    SIGVTALRM => "SIGVTALRM",
-                    SIGPROF => "SIGPROF",
-                    _ => "a signal",
-                };
-                let what = match published {
-                    0 => "no output was written".to_string(),
-                    n => format!("{n} output(s) already published, complete; no other was written"),
-                };
-                // The progress line gives way to the error; else below a `^C`.
-                let newline = if progress::clear() { "" } else { "\n" };
-                eprintln!("{newline}error: interrupted by {name}: {what}");
-                FINISHED.store(true, Ordering::SeqCst);
-                std::process::exit(128 + signal);
-            }
-        })?;
-    Ok(())
-}
-
-/// Each language code once, letters, digits, `-` and `_` only (`en`,
-/// `pt-br`, `zh_hant`): they become column-name suffixes.
-fn check_languages(languages: &[String]) -> Result<(), UsageError> {
-    for (i, code) in languages.iter().enumerate() {
-        let mut parts = code.split(['-', '_']);
-        let first_ok = parts.next().is_some_and(|p| {
-            (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic())
-        });
-        let rest_ok = parts
-            .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if code.contains(char::is_whitespace) {
-            usage!(
-                "--languages '{}': separate with commas, e.g. en,de,fr",
-                languages.join(",")
-            );
-        }
-        if code.is_empty() {
-            usage!(
-                "--languages '{}': item {} is empty",
-                languages.join(","),
-                i + 1
-            );
-        }
-        if !first_ok || !rest_ok {
-            usage!("--languages: '{code}' is not a language code (such as en, de or pt-br)");
-        }
-        if languages[..i].contains(code) {
-            usage!("--languages: '{code}' is given twice");
-        }
-    }
-    Ok(())
 }
 
 fn one_line(e: &anyhow::Error) -> String {
@@ -446,57 +155,6 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     parts.join(": ").replace('\n', " ")
-}
-
-/// `command` with the flags the built-in sources declare.
-fn with_source_flags(mut command: clap::Command) -> clap::Command {
-    for (flag, _) in registry::source_flags() {
-        command = command.arg(
-            clap::Arg::new(flag.name)
-                .long(flag.name)
-                .help(flag.help)
-                .action(clap::ArgAction::SetTrue),
-        );
-    }
-    command
-}
-
-/// `url` with the URL parameter of each source flag given; a flag is
-/// refused for the URL of a source that doesn't declare it.
-fn with_source_flags_of(url: &str, flags: &[registry::SourceFlag]) -> Result<String> {
-    let mut url = url.to_string();
-    let scheme = registry::scheme(&url).map(str::to_ascii_lowercase);
-    for flag in flags {
-        let schemes = (registry::source_flags().into_iter())
-            .find(|(f, _)| f.name == flag.name)
-            .map(|(_, schemes)| schemes)
-            .unwrap_or_default();
-        if !scheme.as_deref().is_some_and(|s| schemes.contains(&s)) {
-            let schemes: Vec<String> = schemes.iter().map(|s| format!("{s}:")).collect();
-            usage!("--{} is for {} URLs", flag.name, schemes.join(", "));
-        }
-        let sep = if url.contains('?') { '&' } else { '?' };
-        url = format!("{url}{sep}{}=1", flag.param);
-    }
-    Ok(url)
-}
-
-/// A umask that takes the owner's permissions makes staging directories
-/// dump2py can't write into or list: refused before anything is made.
-fn check_umask() -> Result<()> {
-    // SAFETY: umask only sets the process's mask; it is put back at once.
-    let mask = unsafe {
-        let mask = libc::umask(0o022);
-        libc::umask(mask);
-        mask
-    };
-    if mask & 0o700 != 0 {
-        anyhow::bail!(
-            "the umask {mask:03o} takes the owner's permissions: dump2py couldn't write or read \
-             back its own files; use a umask such as 022 or 077"
-        );
-    }
-    Ok(())
 }
 
 fn run(cli: &Cli) -> Result<ExitCode> {
@@ -608,6 +266,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     }
     // An archive's name: the dump is packed into it once published.
     let packing = archive::start(output.as_deref(), cli.overwrite, &cli.archive)?;
+    let python = site_python(cli.python.as_deref(), 0);
+    let mut extra_python =
+        site_files::sink_options(cli.media, meta.as_ref(), &python, output.as_deref())?;
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(dir) = &output {
         sinks.push(registry::create_sink(
@@ -620,7 +281,11 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 max_row_count: cli.max_row_count,
                 // With -j the rows of a batch are also formatted on N threads.
                 jobs: usize::from(cli.jobs),
-                values: cli.outputs.values_for("python"),
+                values: {
+                    let mut values = cli.outputs.values_for("python");
+                    values.append(&mut extra_python);
+                    values
+                },
             },
         )?);
     }
@@ -651,6 +316,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     }
     .run(&info, &mut observer)?;
     observer.finish();
+    if let (true, Some(dir)) = (cli.media, &output) {
+        site_files::report(dir, cli.verbosity);
+    }
     if let Some(packing) = packing {
         packing.finish()?;
     }
@@ -773,29 +441,4 @@ fn verify_dump(cli: &Cli, dump: &std::path::Path) -> Result<ExitCode> {
         println!("{}: intact ({what})", dump.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The site's interpreter: `--python`, else the `python` beside this binary
-/// (pip installs dump2py into the site's virtualenv), else `python3`.
-fn site_python(given: Option<&str>, verbosity: u8) -> String {
-    let (python, why) = match given {
-        Some(p) => (p.to_string(), "--python"),
-        None => match beside_binary() {
-            Some(p) => (p.display().to_string(), "installed beside dump2py"),
-            None => ("python3".to_string(), "from the PATH"),
-        },
-    };
-    if verbosity >= 2 {
-        eprintln!("Python interpreter of the site: {python} ({why})");
-    }
-    python
-}
-
-fn beside_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
-    ["python", "python3"]
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
 }

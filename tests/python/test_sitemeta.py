@@ -50,7 +50,7 @@ def run(settings, python=sys.executable, pythonpath=(SITES,), db=None, flags=(),
 
 # The schema of core/django/src/meta.rs: key -> accepted types.
 STR, OPT_STR, INT, BOOL = (str,), (str, type(None)), (int,), (bool,)
-SITE_KEYS = {"format": INT, "settings_module": STR, "version": OPT_STR, "time_zone": OPT_STR,
+SITE_KEYS = {"format": INT, "settings_module": STR, "version": OPT_STR, "time_zone": OPT_STR, "media_root": OPT_STR,
              "use_tz": BOOL, "languages": (list,), "apps": (list,), "database": (dict,),
              "models": (list,), "natural_keys": BOOL}
 DB_KEYS = {"engine": STR, "name": STR, "user": STR, "password": STR, "host": STR,

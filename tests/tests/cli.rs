@@ -452,8 +452,8 @@ fn command_line_mistakes_exit_2_and_say_what_to_do() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["-d", "oracle://scott:tiger@db/x", o],
-            "unknown database URL scheme 'oracle:'; supported: dump:, mysql:, mariadb:, \
-             postgres:, postgresql:, sqlite:, sqlite3:",
+            "unknown database URL scheme 'oracle:'; supported: dump:, mysql:, mariadb:, postgres:, \
+             postgresql:, sqlite:, sqlite3:",
         ),
         (
             vec!["-d", &url, "-f", &format, o],

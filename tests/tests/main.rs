@@ -23,6 +23,7 @@ mod lino_demos;
 mod lino_min1;
 mod restore_lino;
 mod restore_plain;
+mod restore_snapshot;
 mod site_meta;
 
 // Django's dumpdata formats.

@@ -23,6 +23,10 @@ pub struct SiteMeta {
     /// `settings.SITE.version`; None for an unversioned site.
     pub version: Option<String>,
     pub time_zone: Option<String>,
+    /// `settings.MEDIA_ROOT`, absolute; None when unset (and in older
+    /// saved schemas).
+    #[serde(default)]
+    pub media_root: Option<String>,
     pub use_tz: bool,
     /// Site languages in order, the default first (empty for plain Django).
     pub languages: Vec<String>,

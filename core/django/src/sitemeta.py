@@ -369,6 +369,8 @@ def site_meta(settings_module, settings):
         "settings_module": settings_module,
         "version": version,
         "time_zone": settings.TIME_ZONE,
+        # Where the site keeps its uploaded files (dump2py --media).
+        "media_root": os.path.abspath(str(settings.MEDIA_ROOT)) if settings.MEDIA_ROOT else None,
         "use_tz": bool(settings.USE_TZ),
         "languages": languages,
         "natural_keys": True,

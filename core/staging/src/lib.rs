@@ -37,8 +37,8 @@ use beside::{clean_stale, hex, Names, TargetLock};
 pub use hashed::{FileDigest, HashedFile};
 pub use journal::{interrupted, run_id};
 pub use manifest::{
-    check_target, describe, load_manifest, published_by_us, read_manifest, sidecar_of, Manifest,
-    ManifestFile,
+    check_target, describe, dir_files, load_manifest, published_by_us, read_manifest, safe_name,
+    sidecar_of, Manifest, ManifestFile,
 };
 use manifest::{described, existing, write_manifest};
 pub use staged::Staged;

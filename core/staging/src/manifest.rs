@@ -100,10 +100,9 @@ pub fn published_by_us(target: &Path) -> bool {
 
 pub(super) fn written_by_us(target: &Path, meta: &fs::Metadata) -> bool {
     if meta.is_dir() {
-        let Ok(dir) = fs::read_dir(target) else {
+        let Ok(names) = dir_files(target) else {
             return false;
         };
-        let names: Vec<_> = dir.flatten().map(|e| e.file_name()).collect();
         if names.is_empty() {
             return true;
         }
@@ -114,7 +113,7 @@ pub(super) fn written_by_us(target: &Path, meta: &fs::Metadata) -> bool {
         m.format == FORMAT_DIR
             && names
                 .iter()
-                .all(|n| n == MANIFEST || m.files.iter().any(|f| OsStr::new(&f.name) == n))
+                .all(|n| n == MANIFEST || m.files.iter().any(|f| f.name == *n))
     } else if meta.is_file() {
         let Some(m) = read_manifest(&sidecar_of(target)) else {
             return false;
@@ -125,6 +124,39 @@ pub(super) fn written_by_us(target: &Path, meta: &fs::Metadata) -> bool {
     } else {
         false
     }
+}
+
+/// Every file in `dir` and the directories below it (symbolic links not
+/// followed), as a manifest names them: relative, `/` between parts
+/// (`media/uploads/a.pdf`); anything that is neither a file nor a
+/// directory counts as a file, so that a check finds it. A name that isn't
+/// UTF-8 is kept lossily (and then matches nothing).
+pub fn dir_files(dir: &Path) -> io::Result<Vec<String>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
+        for e in fs::read_dir(dir)? {
+            let e = e?;
+            let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+            if e.file_type()?.is_dir() {
+                walk(&e.path(), &format!("{name}/"), out)?;
+            } else {
+                out.push(name);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// Whether a manifest's file name stays inside its dump: relative parts
+/// separated by `/`, none empty, `.` or `..`.
+pub fn safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains('\0'))
 }
 
 /// A file's size and SHA-256 as a [`HashedFile`] recorded them while

@@ -161,33 +161,35 @@ impl Drop for Staged {
     }
 }
 
+/// fsync of a directory and of the directories below it.
+fn sync_dirs(dir: &Path) -> Result<()> {
+    for e in fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            sync_dirs(&e.path())?;
+        }
+    }
+    sync_path(dir)
+}
+
 /// Writes the manifest and syncs the staged output.
 pub(super) fn make_durable(p: &Pending) -> Result<()> {
     if p.dir {
+        // Files in directories too (a snapshot's media/), by relative name.
+        let names = dir_files(&p.staging).map_err(|e| Error::io(&p.staging, e))?;
         let mut files = Vec::new();
-        let mut entries: Vec<_> = fs::read_dir(&p.staging)
-            .map_err(|e| Error::io(&p.staging, e))?
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()) && e.file_name() != MANIFEST)
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            files.push(described(
-                &e.path(),
-                &e.file_name().to_string_lossy(),
-                &p.digests,
-            )?);
+        for name in names.iter().filter(|n| *n != MANIFEST) {
+            let path = p.staging.join(name);
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                files.push(described(&path, name, &p.digests)?);
+            }
         }
         let manifest = p.staging.join(MANIFEST);
         write_manifest(&manifest, FORMAT_DIR, files, &p.tables)?;
         if sync_on() {
-            for e in fs::read_dir(&p.staging)
-                .map_err(|e| Error::io(&p.staging, e))?
-                .flatten()
-            {
-                sync_path(&e.path())?;
+            for name in names.iter().chain([&MANIFEST.to_string()]) {
+                sync_path(&p.staging.join(name))?;
             }
-            sync_path(&p.staging)?;
+            sync_dirs(&p.staging)?;
         }
     } else {
         let name = p.target.file_name().unwrap_or_default().to_string_lossy();

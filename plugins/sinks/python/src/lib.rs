@@ -3,6 +3,7 @@
 
 pub mod names;
 mod restore;
+pub mod site_files;
 pub use restore::DECIMALS_AS_REAL;
 mod values;
 
@@ -42,8 +43,8 @@ pub struct PythonSink {
     stems: HashMap<String, String>,
     /// restore.py's identifiers.
     py: names::PyNames,
-    /// Data files in restore order.
-    files: Vec<String>,
+    /// Data files in restore order, with their tables.
+    files: Vec<(String, String)>,
     missing: Vec<(String, String)>,
     table: Option<TableWriter>,
     line: String,
@@ -55,6 +56,8 @@ pub struct PythonSink {
     format_pool: Option<rayon::ThreadPool>,
     /// Data files gzip-compressed as they are written (`NAME.py.gz`).
     gzip: bool,
+    /// `--media`: the site's files to add beside the data.
+    site_files: Option<site_files::SiteFiles>,
 }
 
 /// A batch is split among the formatting threads in slices of at least
@@ -148,6 +151,7 @@ impl PythonSink {
             warnings: Vec::new(),
             format_pool,
             gzip,
+            site_files: site_files::SiteFiles::from_values(options),
         })
     }
 
@@ -210,7 +214,7 @@ impl PythonSink {
         tw.part = part;
         tw.part_rows = 0;
         tw.written.push(path);
-        self.files.push(name);
+        self.files.push((name, model.table.name.clone()));
         Ok(())
     }
 
@@ -519,7 +523,13 @@ impl Sink for PythonSink {
         }
         restore::main(&mut text, &self.site, &self.files, &self.missing);
         let path = self.dir().join("restore.py");
-        fs::write(&path, text).map_err(|e| Error::io(&path, e))
+        fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        if let Some(files) = &self.site_files {
+            for digest in files.write(self.staged.path(), &self.site)? {
+                self.staged.record(digest);
+            }
+        }
+        Ok(())
     }
 
     fn publish(&mut self, tx: &mut Transaction) -> Result<()> {

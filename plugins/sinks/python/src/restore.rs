@@ -282,7 +282,12 @@ fn may_be_duration(model: &Model, f: &dump2py_django::Field) -> bool {
 }
 
 /// `main` and the command line; `files` are the data files in order.
-pub fn main(out: &mut String, site: &Site, files: &[String], missing: &[(String, String)]) {
+pub fn main(
+    out: &mut String,
+    site: &Site,
+    files: &[(String, String)],
+    missing: &[(String, String)],
+) {
     // What restore.py checks of the site before it empties the database:
     // each dumped model (by label, or by table without metadata) and the
     // fields its create function passes.
@@ -317,8 +322,14 @@ pub fn main(out: &mut String, site: &Site, files: &[String], missing: &[(String,
         );
     }
     out.push_str(if missing.is_empty() { "}\n" } else { ",\n}\n" });
+    // Each data file's table: what --only, --exclude and --resume go by.
+    out.push_str("\n\nDATA_FILES = {\n");
+    for (f, table) in files {
+        let _ = writeln!(out, "    {}: {},", lit(f), lit(table));
+    }
+    out.push_str("}\n");
     out.push_str(MAIN_HEAD);
-    for f in files {
+    for (f, _) in files {
         let _ = writeln!(out, "            execfile({}, *args)", lit(f));
     }
     out.push_str(MAIN_TAIL);
@@ -400,26 +411,76 @@ def main(args):
     # A data migration may rename models and fields, and add or drop rows
     # (asked before the loader installs it: it changes SOURCE_VERSION).
     migrating = Dump2pyLoader.needs_migration(SOURCE_VERSION) is not None
+    if migrating and (args.only or args.exclude):
+        raise SystemExit("--only/--exclude refused: this dump needs a data migration "
+                         "(version %s); restore it whole." % SOURCE_VERSION)
+    tables = _dump2py_select(DUMPED_MODELS, args.only, args.exclude)
+    refs = []
+    if tables is not None:
+        if not tables:
+            raise SystemExit("--only/--exclude select no model of this dump: nothing to restore.")
+        refs = _dump2py_references(DUMPED_MODELS, tables)
+        outward = [r for r in refs if r[3]]
+        if outward and not args.targets_from_database:
+            raise SystemExit(
+                "--only/--exclude refused: selected models refer to models left out, whose rows "
+                "would have to be in the database already (--targets-from-database says they are; "
+                "each reference is then checked):\n- %s" % "\n- ".join(
+                    "%s.%s -> %s" % (m._meta.label, f.name, t._meta.label) for m, f, t, _ in outward))
     loader = Dump2pyLoader(globals(), quick=args.quick, strict=True, bulk=args.bulk)
     if not migrating:
-        _dump2py_check_site(DUMPED_MODELS)
-    loader.empty_database(args.interactive)
+        _dump2py_check_site(DUMPED_MODELS, tables)
+    media = _dump2py_media_plan(here, manifest, args.overwrite_media) if args.media else None
+    loader.tables = tables
+    loader.verbose = args.verbose
+    loader.tty = sys.stderr.isatty()
+    if manifest is not None:
+        loader.total = sum(n for t, n in manifest.get("tables", {}).items() if tables is None or t in tables)
+    state = None
+    if args.resume:
+        wanted = [f for f, t in DATA_FILES.items() if tables is None or t in tables]
+        state = loader.state = _Dump2pyState(loader.db, here, manifest, wanted)
+        if state.done:
+            state.check()
+            loader.done_before = sum(n for _, n in state.done.values())
+            logger.info("--resume: %d of %d data files were committed by an earlier run",
+                        len(state.done), len(wanted))
+    if state is None or not state.done:
+        if tables is None:
+            loader.empty_database(args.interactive)
+        elif args.interactive:
+            answer = input("This replaces the rows of %d table(s) of the database %r with the dump's. "
+                           "Type 'yes' to continue: " % (len(tables), connections[loader.db].settings_dict["NAME"]))
+            if answer != "yes":
+                raise SystemExit("Restore cancelled.")
+        if state is not None:
+            state.create()
+        else:
+            # What a killed --resume left is of no use after this restore.
+            _Dump2pyState.discard(loader.db)
     os.chdir(here)
     args = (globals(), locals())
     try:
-        # The whole load, in one transaction (Dump2pyLoader.restoring).
+        # The whole load, in one transaction (Dump2pyLoader.restoring);
+        # with --resume, a transaction per file.
         with loader.restoring():
             loader.initialize()
 "#;
 
 const MAIN_TAIL: &str = r#"            loader.finalize()
+            if refs:
+                _dump2py_check_references(loader, refs)
             if manifest is not None and not migrating:
-                _dump2py_check_counts(loader, manifest)
+                _dump2py_check_counts(loader, manifest, tables)
     except BaseException as e:
         loader.failed(e)
     loader.reset_sequences()
+    if state is not None:
+        state.drop()
     loader.report_problems()
     loader.report_loaded()
+    if media is not None:
+        _dump2py_put_media(*media)
 
 
 if __name__ == '__main__':
@@ -440,6 +501,28 @@ if __name__ == '__main__':
                              "row counts.")
     parser.add_argument('--incomplete', dest='incomplete', action='store_true', default=False,
                         help='Restore even though some tables could not be dumped.')
+    parser.add_argument('--only', metavar='LABELS',
+                        help="Restore only these models (comma-separated app or app.Model): their "
+                             "rows are replaced by the dump's, the other tables keep theirs.")
+    parser.add_argument('--exclude', metavar='LABELS',
+                        help="Restore all but these models (comma-separated app or app.Model); "
+                             "the tables left out keep their rows.")
+    parser.add_argument('--targets-from-database', dest='targets_from_database', action='store_true',
+                        default=False,
+                        help="Accept an --only/--exclude selection whose models refer to models left "
+                             "out: their rows must be in the database (checked before the commit).")
+    parser.add_argument('--resume', action='store_true', default=False,
+                        help="Commit each data file on its own and record it in the table "
+                             "dump2py_restore_state; run again with --resume after an interruption "
+                             "to skip the files committed (a file changed since is refused).")
+    parser.add_argument('--media', action='store_true', default=False,
+                        help="Also put the dump's media files (dump2py --media) into this site's "
+                             "MEDIA_ROOT, after the data; a different file there is refused.")
+    parser.add_argument('--overwrite-media', dest='overwrite_media', action='store_true', default=False,
+                        help="With --media: replace the files of MEDIA_ROOT that differ from the dump's.")
+    parser.add_argument('-v', '--verbose', action='store_true', default=False,
+                        help="A line of progress every ten seconds (on a terminal, one line "
+                             "rewritten every second, always).")
     args = parser.parse_args()
     main(args)
 "#;

@@ -1,12 +1,14 @@
 
 import os
 import gzip
+import sys
 import json
+import shutil
 import hashlib
 import logging
 from decimal import Decimal, Context as _Dump2pyContext
 from datetime import datetime, date, time, timedelta, timezone
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from time import perf_counter as _dump2py_clock
 from django.apps import apps
 from django.conf import settings
@@ -149,6 +151,8 @@ def execfile(fn, *args):
         for code in _dump2py_statements(fn):
             exec(code, namespace, local)
         return
+    if not loader.wants_file(fn):
+        return
     with loader.data_file(fn):
         for code in _dump2py_statements(fn):
             exec(code, namespace, local)
@@ -180,7 +184,7 @@ def _dump2py_verify(here):
             or not all(isinstance(n, int) for n in tables.values())):
         raise SystemExit("%s is not the manifest of a Python dump of dump2py." % path)
     listed = {f["name"]: f for f in files}
-    present = set(os.listdir(here)) - {_DUMP2PY_MANIFEST}
+    present = set(_dump2py_walk(here)) - {_DUMP2PY_MANIFEST}
     bad = []
     for name in sorted(present - set(listed)):
         bad.append("%s: not in the manifest" % name)
@@ -195,11 +199,7 @@ def _dump2py_verify(here):
         if size != want["size"]:
             bad.append("%s: %d bytes, the manifest says %d" % (name, size, want["size"]))
             continue
-        digest = hashlib.sha256()
-        with open(fn, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != want["sha256"].lower():
+        if _dump2py_sha256(fn) != want["sha256"].lower():
             bad.append("%s: its SHA-256 differs from the manifest's" % name)
     if bad:
         raise SystemExit("The dump in %s is not as dump2py wrote it; nothing was restored "
@@ -207,11 +207,34 @@ def _dump2py_verify(here):
     return manifest
 
 
-def _dump2py_check_site(dumped):
+def _dump2py_walk(top):
+    """Every file below `top` (links not followed, and listed as files so
+    that a check finds them), relative, with `/` between parts."""
+    out = []
+    for d, dirs, files in os.walk(top, followlinks=False):
+        rel = os.path.relpath(d, top)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out.extend(prefix + n for n in files)
+        out.extend(prefix + n for n in dirs if os.path.islink(os.path.join(d, n)))
+    return out
+
+
+def _dump2py_sha256(fn):
+    digest = hashlib.sha256()
+    with open(fn, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _dump2py_check_site(dumped, tables=None):
     """Every dumped model (table, label or None, attnames) exists in this
-    site with its fields: checked before the database is emptied."""
+    site with its fields (those of `tables`, when given): checked before
+    the database is emptied."""
     bad = []
     for table, label, attnames in dumped:
+        if tables is not None and table not in tables:
+            continue
         if label is None:
             name = MODEL_NAMES.get(table)
             m = globals().get(name) if name else None
@@ -233,13 +256,16 @@ def _dump2py_check_site(dumped):
             settings.SETTINGS_MODULE, "\n- ".join(bad)))
 
 
-def _dump2py_check_counts(loader, manifest):
-    """Each dumped table's rows, now in the database, against the manifest."""
+def _dump2py_check_counts(loader, manifest, tables=None):
+    """Each dumped table's rows (of `tables`, when given), now in the
+    database, against the manifest."""
     conn = connections[loader.db]
     existing = set(conn.introspection.table_names())
     bad = []
     with conn.cursor() as cursor:
         for table, want in sorted(manifest.get("tables", {}).items()):
+            if tables is not None and table not in tables:
+                continue
             if table not in existing:
                 bad.append("%s: no such table (%d rows in the dump)" % (table, want))
                 continue
@@ -249,6 +275,238 @@ def _dump2py_check_counts(loader, manifest):
                 bad.append("%s: %d rows, the dump has %d" % (table, have, want))
     if bad:
         raise SystemExit("Row counts differ from the manifest's:\n- %s" % "\n- ".join(bad))
+
+
+def _dump2py_labels(text, option):
+    """The comma-separated labels of --only/--exclude: `app` or `app.Model`."""
+    labels = [x.strip() for x in (text or "").split(",") if x.strip()]
+    for x in labels:
+        if x.count(".") > 1 or x.startswith(".") or x.endswith("."):
+            raise SystemExit("%s %s: a label is app or app.Model" % (option, x))
+    return labels
+
+
+def _dump2py_model_of(table, label):
+    """The model a dumped table is restored into, or None."""
+    if label is None:
+        name = MODEL_NAMES.get(table)
+        return globals().get(name) if name else None
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        return None
+
+
+def _dump2py_select(dumped, only, exclude):
+    """The dumped tables that --only and --exclude select (None: all).
+    An auto-created link model (a many-to-many field's) goes with the
+    model that owns it; a label that names no dumped model is refused."""
+    only, exclude = _dump2py_labels(only, "--only"), _dump2py_labels(exclude, "--exclude")
+    if not only and not exclude:
+        return None
+    models = {}
+    for table, label, _ in dumped:
+        m = _dump2py_model_of(table, label)
+        if label is None and m is not None:
+            label = m._meta.label
+        owner = m._meta.auto_created if m is not None and m._meta.auto_created else None
+        names = [label] if label else []
+        if owner is not None and owner is not True:
+            names.append(owner._meta.label)
+        models[table] = [n.lower() for n in names]
+
+    def matching(labels, option):
+        found = set()
+        for x in labels:
+            x = x.lower()
+            hit = {t for t, names in models.items()
+                   if any(n == x or n.split(".")[0] == x for n in names)}
+            if not hit:
+                raise SystemExit("%s %s: no model of this dump is %s (its apps: %s)" % (
+                    option, x, x, ", ".join(sorted({n.split(".")[0] for ns in models.values() for n in ns}))))
+            found |= hit
+        return found
+
+    chosen = matching(only, "--only") if only else set(models)
+    return chosen - matching(exclude, "--exclude")
+
+
+def _dump2py_references(dumped, tables):
+    """The foreign keys (parent links and many-to-many links too) between
+    a selected model and a dumped one left out, as (model, field, target,
+    outward): outward when the selected model refers to the other."""
+    by_table = {t: _dump2py_model_of(t, label) for t, label, _ in dumped}
+    out = []
+    for table, m in sorted(by_table.items()):
+        if m is None:
+            continue
+        for f in m._meta.local_concrete_fields:
+            if not (f.is_relation and (f.many_to_one or f.one_to_one)):
+                continue
+            target = f.related_model
+            ttable = target._meta.db_table
+            if ttable not in by_table or (table in tables) == (ttable in tables):
+                continue
+            out.append((m, f, target, table in tables))
+    return out
+
+
+def _dump2py_check_references(loader, refs):
+    """After a partial restore, in its transaction: each reference across
+    the selection points to a row the database holds."""
+    conn = connections[loader.db]
+    q = conn.ops.quote_name
+    bad = []
+    with conn.cursor() as cursor:
+        for m, f, target, _ in refs:
+            to = target._meta.get_field(f.remote_field.field_name).column
+            cursor.execute(
+                "SELECT COUNT(*) FROM %s c WHERE c.%s IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM %s t WHERE t.%s = c.%s)" % (
+                    q(m._meta.db_table), q(f.column), q(target._meta.db_table), q(to), q(f.column)))
+            n = cursor.fetchone()[0]
+            if n:
+                bad.append("%s.%s -> %s: %d row(s) of %s refer to rows that the database doesn't hold" % (
+                    m._meta.label, f.name, target._meta.label, n, m._meta.db_table))
+    if bad:
+        raise SystemExit("The selection breaks foreign keys:\n- %s" % "\n- ".join(bad))
+
+
+_DUMP2PY_STATE = "dump2py_restore_state"
+
+
+class _Dump2pyState:
+    """--resume: the data files committed so far, with their SHA-256, in a
+    table of the target database written in each file's own transaction:
+    a file is recorded exactly when its rows are committed."""
+
+    def __init__(self, db, here, manifest, wanted):
+        self.db = db
+        self.here = here
+        self.sha = {f["name"]: f["sha256"].lower() for f in (manifest or {}).get("files", [])}
+        self.wanted = wanted
+        self.rows = {}
+        self.done = {}
+        conn = connections[db]
+        if _DUMP2PY_STATE in conn.introspection.table_names():
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT file, sha256, nrows FROM %s" % _DUMP2PY_STATE)
+                self.done = {f: (sha, n) for f, sha, n in cursor.fetchall()}
+
+    def sha256(self, fn):
+        sha = self.sha.get(fn)
+        return sha if sha is not None else _dump2py_sha256(os.path.join(self.here, fn))
+
+    def check(self):
+        """Refuses a state of another dump, or a file changed since."""
+        bad = []
+        for fn, (sha, _) in sorted(self.done.items()):
+            if fn not in DATA_FILES:
+                bad.append("%s: committed, but not a data file of this dump" % fn)
+            elif not os.path.isfile(os.path.join(self.here, fn)):
+                bad.append("%s: committed, but missing now" % fn)
+            elif self.sha256(fn) != sha:
+                bad.append("%s: changed since it was committed (its SHA-256 differs)" % fn)
+        if bad:
+            raise SystemExit("--resume refused: the database holds part of another dump, or of "
+                             "this one before it changed; restore without --resume:\n- %s" % "\n- ".join(bad))
+
+    def create(self):
+        conn = connections[self.db]
+        with conn.cursor() as cursor:
+            if _DUMP2PY_STATE in conn.introspection.table_names():
+                cursor.execute("DROP TABLE %s" % _DUMP2PY_STATE)
+            cursor.execute("CREATE TABLE %s (file VARCHAR(255) PRIMARY KEY, sha256 VARCHAR(64) NOT NULL, "
+                           "nrows BIGINT NOT NULL)" % _DUMP2PY_STATE)
+        self.done = {}
+
+    def count(self, fn, rows):
+        self.rows[fn] = rows
+
+    def record(self, files):
+        """In the transaction that commits the files' rows."""
+        with connections[self.db].cursor() as cursor:
+            for fn in files:
+                sha = self.sha256(fn)
+                cursor.execute("INSERT INTO %s (file, sha256, nrows) VALUES (%%s, %%s, %%s)" % _DUMP2PY_STATE,
+                               [fn, sha, self.rows.get(fn, 0)])
+                self.done[fn] = (sha, self.rows.get(fn, 0))
+
+    def drop(self):
+        with connections[self.db].cursor() as cursor:
+            cursor.execute("DROP TABLE %s" % _DUMP2PY_STATE)
+
+    @staticmethod
+    def discard(db):
+        """Drops the state of an earlier --resume, if any."""
+        conn = connections[db]
+        if _DUMP2PY_STATE in conn.introspection.table_names():
+            with conn.cursor() as cursor:
+                cursor.execute("DROP TABLE %s" % _DUMP2PY_STATE)
+
+
+def _dump2py_media_plan(here, manifest, overwrite):
+    """--media: (source, target) of each media file of the dump, checked
+    before anything is restored: a different file (or a link, or a
+    directory) where one goes is refused unless `overwrite`; an identical
+    one is left as it is."""
+    src = os.path.join(here, "media")
+    if not os.path.isdir(src) or os.path.islink(src):
+        raise SystemExit("--media: this dump holds no media files (dumped without dump2py --media)")
+    root = str(getattr(settings, "MEDIA_ROOT", "") or "")
+    if not root:
+        raise SystemExit("--media: this site has no MEDIA_ROOT")
+    root = os.path.realpath(root)
+    sizes = {f["name"]: f for f in (manifest or {}).get("files", [])}
+    plan, same, bad = [], 0, []
+    for rel in sorted(_dump2py_walk(src)):
+        parts = rel.split("/")
+        source = os.path.join(src, *parts)
+        target = os.path.join(root, *parts)
+        # Nothing on the way may be a link out of MEDIA_ROOT, nor a file.
+        blocked = None
+        for i in range(1, len(parts)):
+            d = os.path.join(root, *parts[:i])
+            if os.path.islink(d) or (os.path.lexists(d) and not os.path.isdir(d)):
+                blocked = d
+                break
+        if blocked is not None:
+            bad.append("%s: %s is in the way (a link or a file)" % (rel, blocked))
+            continue
+        if os.path.islink(target) or (os.path.lexists(target) and not os.path.isfile(target)):
+            if not overwrite or os.path.isdir(target):
+                bad.append("%s: a link or directory is there" % rel)
+                continue
+        elif os.path.isfile(target):
+            want = sizes.get("media/" + rel)
+            if os.path.getsize(target) == os.path.getsize(source) and _dump2py_sha256(target) == (
+                    want["sha256"].lower() if want else _dump2py_sha256(source)):
+                same += 1
+                continue
+            if not overwrite:
+                bad.append("%s: differs from the dump's" % rel)
+                continue
+        plan.append((source, target))
+    if bad:
+        raise SystemExit("--media: %d file(s) of MEDIA_ROOT %s differ from the dump's; nothing was "
+                         "restored (--overwrite-media replaces them):\n- %s" % (len(bad), root, "\n- ".join(bad)))
+    return root, plan, same
+
+
+def _dump2py_put_media(root, plan, same):
+    """Copies each planned file into place (a temporary name beside it,
+    then a rename: a reader never sees half a file)."""
+    for source, target in plan:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        tmp = os.path.join(os.path.dirname(target), ".%s.dump2py-%d" % (os.path.basename(target)[:200], os.getpid()))
+        try:
+            with open(source, "rb") as f, open(tmp, "wb") as out:
+                shutil.copyfileobj(f, out, 1 << 20)
+            os.replace(tmp, target)
+        finally:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+    logger.info("Media: %d file(s) put into %s, %d already there and the same", len(plan), root, same)
 
 
 class _Dump2pyPending:
@@ -310,6 +568,17 @@ class Dump2pyLoader(DpyLoader):
         self.buffers = {}
         self.readers = {}
         self.started = _dump2py_clock()
+        # --only/--exclude: the tables to load (None: all); --resume: the
+        # state of committed files; progress against the manifest's total.
+        self.tables = None
+        self.state = None
+        self.group = None
+        self.group_files = []
+        self.total = None
+        self.done_before = 0
+        self.verbose = False
+        self.tty = False
+        self.last_tick = 0.0
         if _DUMP2PY_LINO:
             DpyLoader.__init__(self, globals_dict, quick=quick, strict=strict)
             return
@@ -387,32 +656,147 @@ class Dump2pyLoader(DpyLoader):
                     f.auto_now = f.auto_now_add = False
         conn = connections[self.db]
         try:
-            if self.raw:
+            if self.state is not None:
+                # --resume: a transaction per group of files (data_file).
+                with conn.constraint_checks_disabled() if self.raw else nullcontext():
+                    try:
+                        self.delete_selected()
+                        yield
+                        if self.group is not None:
+                            self.flush_buffers()
+                            if self.raw:
+                                conn.check_constraints()
+                    except BaseException:
+                        self.group_end(*sys.exc_info())
+                        raise
+                    self.group_end(None, None, None)
+            elif self.raw:
                 with conn.constraint_checks_disabled(), transaction.atomic(using=self.db):
+                    self.delete_selected()
                     yield
                     self.flush_buffers()
                     conn.check_constraints()
             else:
                 with transaction.atomic(using=self.db):
-                    if self.vendor == "postgresql":
-                        with conn.cursor() as cursor:
-                            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    self.delete_selected()
+                    self.set_immediate()
                     yield
         finally:
             for f, auto_now, auto_now_add in fields:
                 f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
+    def set_immediate(self):
+        """PostgreSQL: constraints checked at each statement (a failed save
+        fails in its savepoint), except in a partial restore, which may
+        replace rows that others refer to (check_targets checks instead)."""
+        if self.vendor == "postgresql" and self.tables is None:
+            with connections[self.db].cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+    def delete_selected(self):
+        """A partial restore (--only/--exclude) replaces the rows of the
+        selected tables, and only theirs: deleted by SQL (nothing cascades),
+        in the restore's transaction."""
+        if self.tables is None or (self.state is not None and self.state.done):
+            return
+        conn = connections[self.db]
+        existing = set(conn.introspection.table_names())
+        with conn.constraint_checks_disabled(), conn.cursor() as cursor:
+            for table in sorted(self.tables & existing):
+                cursor.execute("DELETE FROM %s" % conn.ops.quote_name(table))
+
+    def wants_file(self, fn):
+        """Whether to load the data file fn: of a selected table, and not
+        committed by an earlier run (--resume)."""
+        table = DATA_FILES.get(fn)
+        if self.tables is not None and table is not None and table not in self.tables:
+            return False
+        if self.state is not None and fn in self.state.done:
+            logger.info("%s: committed by an earlier run, skipped (--resume)", fn)
+            return False
+        return True
+
+    def group_begin(self):
+        self.group = transaction.atomic(using=self.db)
+        self.group.__enter__()
+        self.set_immediate()
+
+    def group_end(self, *exc):
+        group, self.group, files = self.group, None, self.group_files
+        self.group_files = []
+        if group is None:
+            return
+        if exc[0] is None:
+            self.state.record(files)
+        group.__exit__(*exc)
+
+    def group_may_end(self):
+        """--resume: the files loaded since the last commit are committed
+        once nothing waits for a later file (no deferred object; raw: no
+        reference to a row not loaded yet); else the next file joins them."""
+        self.flush_buffers()
+        if self.save_later:
+            return
+        if self.raw:
+            conn = connections[self.db]
+            tables = sorted({DATA_FILES.get(f) for f in self.group_files} - {None})
+            try:
+                with transaction.atomic(using=self.db):
+                    conn.check_constraints(table_names=tables)
+            except Exception:
+                return
+        self.group_end(None, None, None)
+
+    def tick(self, force=False):
+        """The progress line: on a terminal, rewritten in place; with -v,
+        a line every ten seconds."""
+        now = _dump2py_clock()
+        if not (self.tty or self.verbose) or (now - self.last_tick < (1 if self.tty else 10) and not force):
+            return
+        self.last_tick = now
+        line = self.progress()
+        if self.tty:
+            sys.stderr.write("\r\x1b[K" + line)
+            sys.stderr.flush()
+        else:
+            logger.info("%s", line)
+
+    def progress(self):
+        done = self.done_before + self.rows
+        if not self.total:
+            return "%d rows" % done
+        secs = _dump2py_clock() - self.started
+        left = "?"
+        if self.rows and secs > 0:
+            eta = int(secs / self.rows * max(self.total - done, 0))
+            left = "%d:%02d" % divmod(eta, 60) if eta < 3600 else "%d:%02d:%02d" % (
+                eta // 3600, eta % 3600 // 60, eta % 60)
+        return "%d of %d rows (%d%%), about %s left" % (
+            done, self.total, 100 * done // self.total if self.total else 100, left)
+
     @contextmanager
     def data_file(self, fn):
         """The context of one data file: one line of progress."""
         rows, start = self.rows, _dump2py_clock()
+        if self.state is not None and self.group is None:
+            self.group_begin()
+        if self.state is not None:
+            self.group_files.append(fn)
         yield
         rows, secs = self.rows - rows, _dump2py_clock() - start
-        logger.info("%s: %d rows in %.2f s (%d rows/s)", fn, rows, secs, rows / secs if secs > 0 else 0)
+        self.state is not None and self.state.count(fn, rows)
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+        total = "; %s" % self.progress() if self.total else ""
+        logger.info("%s: %d rows in %.2f s (%d rows/s)%s", fn, rows, secs, rows / secs if secs > 0 else 0, total)
+        if self.state is not None:
+            self.group_may_end()
 
     def save(self, obj):
         for o in self.objects(obj):
             self.rows += 1
+            if not self.rows & 255:
+                self.tick()
             if self.read_as_django:
                 self.as_django_reads(o)
             if o._meta.parents and "save" not in o.__dict__:
@@ -540,7 +924,7 @@ class Dump2pyLoader(DpyLoader):
                 self.convert(obj)
         else:
             problem = self.convert(obj)
-        if self.vendor == "sqlite" and not checked:
+        if (self.vendor == "sqlite" or self.tables is not None) and not checked:
             self.check_targets(obj)
         with transaction.atomic(using=self.db):
             obj.save()
@@ -670,8 +1054,16 @@ class Dump2pyLoader(DpyLoader):
             import traceback
             traceback.print_exc()
             msg = _dump2py_message(e)
-        state = ("The load was one transaction and is rolled back: the database holds none of "
-                 "the dump's rows, it is as %s left it." % ("initdb" if _DUMP2PY_LINO else "flush"))
+        if self.state is not None:
+            state = ("--resume: the files committed so far stay (%d of %d); run restore.py "
+                     "--resume again to go on from there." % (
+                         len(self.state.done), len(self.state.wanted)))
+        elif self.tables is not None:
+            state = ("The load was one transaction and is rolled back: the database is as it "
+                     "was before the restore.")
+        else:
+            state = ("The load was one transaction and is rolled back: the database holds none of "
+                     "the dump's rows, it is as %s left it." % ("initdb" if _DUMP2PY_LINO else "flush"))
         if self.vendor == "mysql":
             state += (" (On MySQL/MariaDB, a table that isn't InnoDB keeps what was saved into it, "
                       "and a statement that changes the schema commits.)")
