@@ -18,14 +18,20 @@
 # SOURCES (default "sqlite postgres mariadb"): the servers as in
 # bench/postgres.sh and bench/mariadb.sh (127.0.0.1, postgres/root).
 # MariaDB reads a 100 MB row only with a max_allowed_packet above it: the
-# script raises the server's global one to 1 GB (and leaves it so).
+# script raises the server's global one to 1 GB, and sets it back when it
+# ends. The databases it makes are kept for the next run (dump2py_bench_mem_*
+# on MariaDB, dump2py_bench_memory on PostgreSQL): drop them when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mb="${1:-100}"
 runs="${RUNS:-5}"
 sources="${SOURCES:-sqlite postgres mariadb}"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+packet=""
+case " $sources " in
+*" mariadb "*) packet="$(mysql -h 127.0.0.1 -u root -N -e 'SELECT @@GLOBAL.max_allowed_packet')" ;;
+esac
+trap 'rm -rf "$work"; [ -z "$packet" ] || mysql -h 127.0.0.1 -u root -e "SET GLOBAL max_allowed_packet = $packet"' EXIT
 if [ -z "${BINS:-}" ]; then
     cargo build --release -q -p dump2py
     BINS="dump2py=$PWD/target/release/dump2py"

@@ -1,7 +1,8 @@
 //! Progress on a terminal: one line (indicatif) with the whole dump's
 //! progress, within the terminal's width (at most 79 columns); a spinner
-//! while the tables are counted; table lines at higher verbosity, printed
-//! above the line.
+//! while the schema is read; table lines at higher verbosity, printed
+//! above the line. The total of rows is the server's estimate (a count
+//! only where one was made), corrected as each table's rows arrive.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -103,14 +104,20 @@ pub struct Progress {
     tables: u64,
     done: u64,
     rows: u64,
+    /// Rows of the dump expected: the estimates, corrected by the tables
+    /// read.
     expected: u64,
     table: String,
+    /// The current table's rows, expected (its estimate, or as many as
+    /// came when more did) and read.
+    table_expected: u64,
+    table_rows: u64,
 }
 
 impl Progress {
     pub fn new(verbosity: u8, terminal: bool) -> Progress {
-        // A spinner at once while the schema is read and the tables are
-        // counted: no empty `0/0` frame, and no blank wait.
+        // A spinner at once while the schema is read and the rows are
+        // estimated: no empty `0/0` frame, and no blank wait.
         let bar = (terminal && verbosity > 0).then(|| {
             let target = indicatif::ProgressDrawTarget::term_like_with_hz(
                 Box::new(Stderr(console::Term::stderr())),
@@ -120,7 +127,7 @@ impl Progress {
             if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
                 bar.set_style(style);
             }
-            let counting = "counting tables and rows…";
+            let counting = "reading the schema, estimating rows…";
             bar.set_message(
                 counting
                     .chars()
@@ -139,6 +146,8 @@ impl Progress {
             rows: 0,
             expected: 0,
             table: String::new(),
+            table_expected: 0,
+            table_rows: 0,
         }
     }
 
@@ -273,13 +282,21 @@ impl Observer for Progress {
         self.draw();
     }
 
-    fn table_started(&mut self, model: &Model, _expected_rows: u64) {
+    fn table_started(&mut self, model: &Model, expected_rows: u64) {
         self.table = crate::say::escape(&model.table.name).into_owned();
+        self.table_expected = expected_rows;
+        self.table_rows = 0;
         self.draw();
     }
 
     fn rows_read(&mut self, rows: u64) {
         self.rows += rows;
+        self.table_rows += rows;
+        // More than estimated: the total grows with them.
+        if self.table_rows > self.table_expected {
+            self.expected += self.table_rows - self.table_expected;
+            self.table_expected = self.table_rows;
+        }
         self.draw();
     }
 
@@ -293,6 +310,10 @@ impl Observer for Progress {
 
     fn table_finished(&mut self, model: &Model, outcome: &TableOutcome) {
         self.done += 1;
+        // Fewer than estimated (or skipped): the total shrinks to them.
+        let fewer = self.table_expected - self.table_rows.min(self.table_expected);
+        self.expected = self.expected.saturating_sub(fewer);
+        (self.table_expected, self.table_rows) = (0, 0);
         self.draw();
         if self.verbosity >= 2 {
             let line = match outcome {

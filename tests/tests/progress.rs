@@ -282,9 +282,9 @@ fn verbose_lines_leave_no_old_frames() {
     assert_eq!(reads, dumped, "{lines:#?}");
     assert_eq!(reads.len(), 11, "{lines:#?}");
     assert!(reads.contains(&"system_siteconfig: 1 row"), "{lines:#?}");
-    // The first thing shown is the spinner, before the tables are counted.
+    // The first thing shown is the spinner, while the schema is read.
     let first = self::frames(&text).into_iter().next().unwrap_or_default();
-    assert!(first.contains("counting tables and rows"), "{first:?}");
+    assert!(first.contains("reading the schema"), "{first:?}");
 }
 
 /// On a terminal of 40 columns every frame fits one line: the screen
@@ -298,7 +298,7 @@ fn frames_fit_a_narrow_terminal() {
     let shown = self::frames(&text);
     for f in shown
         .iter()
-        .filter(|f| is_frame(f) || f.contains("counting"))
+        .filter(|f| is_frame(f) || f.contains("reading the schema"))
     {
         assert!(f.chars().count() < 40, "{f:?}");
     }
@@ -342,4 +342,44 @@ fn ctrl_c_leaves_one_error_line_and_no_frame() {
         "{text:?}"
     );
     assert!(!dump.exists());
+}
+
+/// On PostgreSQL nothing is counted before it is read: the total is the
+/// server's estimate (`pg_class.reltuples`), here twice the rows left after
+/// a DELETE that no VACUUM or ANALYZE saw, with an ETA from it; the total
+/// shrinks to the rows read when the table ends.
+#[test]
+fn the_total_is_the_servers_estimate_corrected_as_rows_arrive() {
+    use dump2py_tests::need_server;
+    use dump2py_tests::servers::{Backend, TestDb};
+    need_server!(Backend::Postgres);
+    let db = TestDb::new(Backend::Postgres, "progress_estimate");
+    db.sql(
+        "CREATE TABLE app_big (id bigint PRIMARY KEY, name text) \
+         WITH (autovacuum_enabled = off);
+         INSERT INTO app_big SELECT i, 'name ' || i FROM generate_series(1, 400000) AS i;
+         ANALYZE app_big;
+         DELETE FROM app_big WHERE id > 200000;",
+    );
+    let t = tempfile::tempdir().expect("tempdir");
+    let dump = t.path().join("dump");
+    let text = on_terminal(&["-d", &db.url, &dump.to_string_lossy()]);
+    let frames = progress_frames(&text);
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.starts_with("0/1 table  0/400.0k rows")),
+        "{frames:?}"
+    );
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.contains("/400.0k rows") && f.contains("  ETA ")),
+        "{frames:?}"
+    );
+    let last = frames.last().map(String::as_str).unwrap_or_default();
+    assert!(
+        last.starts_with("1/1 table  200.0k/200.0k rows  done in "),
+        "{last:?} in {frames:?}"
+    );
 }

@@ -3,18 +3,19 @@
 //! itself from [`SslOpts`]; the files are read and checked here first, so
 //! that a mistake names the file, and rustls' errors become sentences.
 
-use std::net::IpAddr;
-use std::path::Path;
-
-use dump2py_model::files::{read_small, MAX_PEM};
-
-use base64::Engine;
+use dump2py_tls::{Identity, Options};
 use mysql_async::{ClientIdentity, SslOpts};
-use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{CertificateError, RootCertStore};
+use rustls::CertificateError;
 
 use crate::url::{Check, ConnSpec, SslMode};
+
+/// The MySQL client's names of the TLS files.
+const MYSQL: Options = Options {
+    root: "ssl-ca",
+    cert: "ssl-cert",
+    key: "ssl-key",
+    key_in_cert: true,
+};
 
 /// The TLS settings `spec` asks for; None without TLS. The error is a
 /// sentence naming the trouble (an unreadable file, no roots).
@@ -27,108 +28,38 @@ pub(crate) fn ssl_opts(spec: &ConnSpec) -> Result<Option<SslOpts>, String> {
     let opts = match spec.check() {
         // The built-in roots stay: mysql_async wants some, though unused.
         Check::Nothing => SslOpts::default().with_danger_accept_invalid_certs(true),
-        check => SslOpts::default()
-            .with_disable_built_in_roots(true)
-            .with_root_certs(roots(spec)?.into_iter().map(Into::into).collect())
-            // Not honoured by mysql_async 0.37.1 (its check misses rustls'
-            // current error); `trusted_names` covers for it.
-            .with_danger_skip_domain_validation(check == Check::Chain),
+        check => {
+            let setting = format!("ssl-mode={}", spec.ssl_mode.name());
+            // Only what rustls takes as a trust anchor: mysql_async fails on any other.
+            let roots = dump2py_tls::roots(spec.ssl_ca.as_deref(), &MYSQL, &setting)?;
+            SslOpts::default()
+                .with_disable_built_in_roots(true)
+                .with_root_certs(
+                    roots
+                        .usable
+                        .into_iter()
+                        .map(|c| c.to_vec().into())
+                        .collect(),
+                )
+                // Not honoured by mysql_async 0.37.1 (its check misses rustls'
+                // current error); `trusted_names` covers for it.
+                .with_danger_skip_domain_validation(check == Check::Chain)
+        }
     };
     let identity = match (&spec.ssl_cert, &spec.ssl_key) {
-        (Some(cert), Some(key)) => Some(identity(cert, key)?),
+        (Some(cert), Some(key)) => {
+            let identity = Identity::read(&MYSQL, cert, key)?;
+            // What mysql_async will do with them, tried now to name the files.
+            identity.check_as_rustls()?;
+            let (chain, key) = identity.to_pem();
+            Some(ClientIdentity::new(
+                chain.into_bytes().into(),
+                key.into_bytes().into(),
+            ))
+        }
         _ => None,
     };
     Ok(Some(opts.with_client_identity(identity)))
-}
-
-/// The trusted roots, as DER: the PEM file `ssl-ca`, or the system's.
-fn roots(spec: &ConnSpec) -> Result<Vec<Vec<u8>>, String> {
-    let certs = match &spec.ssl_ca {
-        Some(path) => {
-            let pem = read_small(Path::new(path), MAX_PEM)
-                .map_err(|e| format!("can't read ssl-ca {path}: {e}"))?;
-            CertificateDer::pem_slice_iter(&pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("ssl-ca {path}: not a PEM certificate file: {e}"))?
-        }
-        None => rustls_native_certs::load_native_certs().certs,
-    };
-    // Only what rustls takes as a trust anchor: mysql_async fails on any other.
-    let usable: Vec<Vec<u8>> = certs
-        .into_iter()
-        .filter(|c| RootCertStore::empty().add(c.clone()).is_ok())
-        .map(|c| c.to_vec())
-        .collect();
-    if usable.is_empty() {
-        return Err(match &spec.ssl_ca {
-            Some(path) => format!("ssl-ca {path} holds no usable CA certificate"),
-            None => format!(
-                "ssl-mode={} needs trusted root certificates: give ssl-ca=FILE \
-                 (no system root certificates were found)",
-                spec.ssl_mode.name()
-            ),
-        });
-    }
-    Ok(usable)
-}
-
-/// The client's certificate chain and key, checked, as PEM.
-fn identity(cert: &str, key: &str) -> Result<ClientIdentity, String> {
-    let read = |what: &str, path: &str| {
-        read_small(Path::new(path), MAX_PEM).map_err(|e| format!("can't read {what} {path}: {e}"))
-    };
-    let cert_pem = read("ssl-cert", cert)?;
-    let certs = CertificateDer::pem_slice_iter(&cert_pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("ssl-cert {cert}: not a PEM certificate file: {e}"))?;
-    if certs.is_empty() {
-        return Err(format!("ssl-cert {cert} holds no PEM certificate"));
-    }
-    let key_pem = if key == cert {
-        cert_pem.clone()
-    } else {
-        read("ssl-key", key)?
-    };
-    let private = match PrivateKeyDer::from_pem_slice(&key_pem) {
-        Ok(k) => k,
-        Err(pem::Error::NoItemsFound) if key == cert => {
-            return Err(format!(
-                "ssl-cert {cert} holds no private key: give ssl-key=FILE"
-            ))
-        }
-        Err(pem::Error::NoItemsFound) => {
-            return Err(format!("ssl-key {key} holds no PEM private key"))
-        }
-        Err(e) => return Err(format!("ssl-key {key}: not a PEM key file: {e}")),
-    };
-    // What mysql_async will do with them, tried now to name the files.
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("can't set up TLS: {e}"))?
-        .with_root_certificates(RootCertStore::empty())
-        .with_client_auth_cert(certs.clone(), private.clone_key())
-        .map_err(|e| format!("ssl-cert {cert} with ssl-key {key}: {e}"))?;
-    let label = match &private {
-        PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
-        PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
-        _ => "PRIVATE KEY",
-    };
-    let chain: String = certs.iter().map(|c| pem_text("CERTIFICATE", c)).collect();
-    Ok(ClientIdentity::new(
-        chain.into_bytes().into(),
-        pem_text(label, private.secret_der()).into_bytes().into(),
-    ))
-}
-
-fn pem_text(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out + &format!("-----END {label}-----\n")
 }
 
 /// The rustls error behind a failed connection, if TLS failed.
@@ -158,30 +89,14 @@ pub(crate) fn trusted_names(e: &mysql_async::Error) -> Option<Vec<String>> {
         rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
             presented,
             ..
-        }) => Some(presented.iter().filter_map(|p| presented_name(p)).collect()),
+        }) => Some(
+            presented
+                .iter()
+                .filter_map(|p| dump2py_tls::presented_name(p))
+                .collect(),
+        ),
         rustls::Error::InvalidCertificate(CertificateError::NotValidForName) => Some(Vec::new()),
         _ => None,
-    }
-}
-
-/// A name of webpki's `DnsName("x")` or `IpAddress(1.2.3.4)`.
-fn presented_name(p: &str) -> Option<String> {
-    if let Some(dns) = p
-        .strip_prefix("DnsName(\"")
-        .and_then(|r| r.strip_suffix("\")"))
-    {
-        return Some(dns.to_string());
-    }
-    let ip = p.strip_prefix("IpAddress(")?.strip_suffix(')')?;
-    ip.parse::<IpAddr>().ok().map(|ip| ip.to_string())
-}
-
-/// A name to check a certificate holding `name` for: a wildcard's
-/// domain gets a label.
-pub(crate) fn checkable(name: &str) -> String {
-    match name.strip_prefix("*.") {
-        Some(domain) => format!("dump2py.{domain}"),
-        None => name.to_string(),
     }
 }
 
@@ -208,9 +123,10 @@ pub(crate) fn explain(spec: &ConnSpec, e: &rustls::Error) -> String {
         ),
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
             let names: Vec<String> = match c {
-                CertificateError::NotValidForNameContext { presented, .. } => {
-                    presented.iter().filter_map(|p| presented_name(p)).collect()
-                }
+                CertificateError::NotValidForNameContext { presented, .. } => presented
+                    .iter()
+                    .filter_map(|p| dump2py_tls::presented_name(p))
+                    .collect(),
                 _ => Vec::new(),
             };
             if names.is_empty() {
@@ -240,33 +156,6 @@ pub(crate) fn explain(spec: &ConnSpec, e: &rustls::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_of_webpki() {
-        assert_eq!(
-            presented_name("DnsName(\"db.example\")").as_deref(),
-            Some("db.example")
-        );
-        assert_eq!(
-            presented_name("IpAddress(127.0.0.1)").as_deref(),
-            Some("127.0.0.1")
-        );
-        assert_eq!(presented_name("IpAddress(0::1)").as_deref(), Some("::1"));
-        assert_eq!(presented_name("DirectoryName"), None);
-        assert_eq!(checkable("*.example.org"), "dump2py.example.org");
-        assert_eq!(checkable("localhost"), "localhost");
-    }
-
-    #[test]
-    fn pem_round_trip() {
-        let der: Vec<u8> = (0..=255).collect();
-        let text = pem_text("CERTIFICATE", &der);
-        let back: Vec<_> = CertificateDer::pem_slice_iter(text.as_bytes())
-            .filter_map(|c| c.ok())
-            .collect();
-        assert_eq!(back.len(), 1);
-        assert_eq!(back[0].as_ref(), &der[..]);
-    }
 
     fn opts(url: &str) -> Result<Option<SslOpts>, String> {
         let spec = crate::url::parse_with(url, &|_| false).map_err(|e| e.to_string())?;

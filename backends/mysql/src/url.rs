@@ -57,13 +57,7 @@ impl SslMode {
     }
 }
 
-/// What the server's certificate is checked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Check {
-    Nothing,
-    Chain,
-    ChainAndName,
-}
+pub use dump2py_tls::Check;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnSpec {
@@ -109,12 +103,15 @@ impl ConnSpec {
     /// What a TLS connection checks; `ssl-ca` makes even PREFERRED check
     /// the chain (as libpq's prefer with a root certificate).
     pub fn check(&self) -> Check {
-        match self.effective_ssl_mode() {
-            SslMode::Disabled | SslMode::Required => Check::Nothing,
-            SslMode::Preferred if self.ssl_ca.is_none() => Check::Nothing,
-            SslMode::Preferred | SslMode::VerifyCa => Check::Chain,
-            SslMode::VerifyIdentity => Check::ChainAndName,
-        }
+        use dump2py_tls::Mode;
+        let mode = match self.effective_ssl_mode() {
+            SslMode::Disabled => Mode::Disable,
+            SslMode::Preferred => Mode::Prefer,
+            SslMode::Required => Mode::Require,
+            SslMode::VerifyCa => Mode::VerifyCa,
+            SslMode::VerifyIdentity => Mode::VerifyFull,
+        };
+        mode.check(self.ssl_ca.is_some()).unwrap_or(Check::Nothing)
     }
 
     /// `ssl-mode=…, ssl-ca=…` for messages.

@@ -7,281 +7,63 @@
 
 use std::future::Future;
 use std::io;
-use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::sign::{CertifiedKey, SingleCertAndKey};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, InconsistentKeys, RootCertStore,
-    SignatureScheme,
-};
+use dump2py_tls::{Identity, Mode, Options};
+use rustls::pki_types::ServerName;
+use rustls::{CertificateError, ClientConfig};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 
 use crate::url::{ConnectSpec, SslMode};
-use dump2py_model::files::{read_small, MAX_PEM};
 
-/// What the server's certificate is checked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Check {
-    Nothing,
-    Chain,
-    ChainAndName,
-}
+/// libpq's names of the TLS files.
+const LIBPQ: Options = Options {
+    root: "sslrootcert",
+    cert: "sslcert",
+    key: "sslkey",
+    key_in_cert: false,
+};
 
 /// The rustls settings `spec` asks for; None without TLS. The error is a
 /// sentence naming the trouble (an unreadable `sslrootcert`, no roots, a
 /// client key that is encrypted or not the certificate's).
 pub(crate) fn client_config(spec: &ConnectSpec) -> Result<Option<Arc<ClientConfig>>, String> {
     let root = spec.ssl_root_cert.as_deref();
-    let check = match spec.effective_ssl_mode() {
-        SslMode::Disable => return Ok(None),
-        // libpq checks the chain whenever it has a root certificate.
-        SslMode::Prefer | SslMode::Require if root.is_some() => Check::Chain,
-        SslMode::Prefer | SslMode::Require => Check::Nothing,
-        SslMode::VerifyCa => Check::Chain,
-        SslMode::VerifyFull => Check::ChainAndName,
+    let mode = match spec.effective_ssl_mode() {
+        SslMode::Disable => Mode::Disable,
+        SslMode::Prefer => Mode::Prefer,
+        SslMode::Require => Mode::Require,
+        SslMode::VerifyCa => Mode::VerifyCa,
+        SslMode::VerifyFull => Mode::VerifyFull,
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut trusted = Vec::new();
-    let chain = match check {
-        Check::Nothing => None,
-        Check::Chain | Check::ChainAndName => {
-            let (store, certs) = roots(root, spec.ssl_mode)?;
-            trusted = certs;
-            let roots = Arc::new(store);
-            let verifier =
-                WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
-                    .build()
-                    .map_err(|e| format!("can't set up certificate checks: {e}"))?;
-            Some(verifier)
+    let Some(check) = mode.check(root.is_some()) else {
+        return Ok(None);
+    };
+    let roots = match check {
+        dump2py_tls::Check::Nothing => None,
+        _ => {
+            let setting = match spec.ssl_mode {
+                SslMode::VerifyFull => "sslmode=verify-full",
+                SslMode::VerifyCa => "sslmode=verify-ca",
+                _ => "sslmode=require",
+            };
+            // `sslrootcert=system`: the system's roots, as libpq.
+            let file = root.filter(|r| *r != "system");
+            Some(dump2py_tls::roots(file, &LIBPQ, setting)?)
         }
     };
-    let verifier = Verifier {
-        chain,
-        trusted,
-        check_name: check == Check::ChainAndName,
-        provider: Arc::clone(&provider),
-    };
     let identity = match (&spec.ssl_cert, &spec.ssl_key) {
-        (Some(cert), Some(key)) => Some(certified_key(&provider, cert, key)?),
+        (Some(cert), Some(key)) => Some(Identity::read(&LIBPQ, cert, key)?),
         // url.rs refuses one without the other.
         _ => None,
     };
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("can't set up TLS: {e}"))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier));
-    let mut config = match identity {
-        None => builder.with_no_client_auth(),
-        Some(certified) => {
-            builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(certified)))
-        }
-    };
+    let mut config = dump2py_tls::client_config(check, roots, identity.as_ref())?;
     // What libpq 17 announces; servers before 17 ignore it.
     config.alpn_protocols = vec![b"postgresql".to_vec()];
     Ok(Some(Arc::new(config)))
-}
-
-/// The trusted roots: the PEM file `sslrootcert`, or the system's (also
-/// for `sslrootcert=system`).
-/// Also the certificates of `sslrootcert` themselves: a self-signed server
-/// certificate that is one of them is trusted as it is (as by libpq).
-fn roots(
-    file: Option<&str>,
-    mode: SslMode,
-) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), String> {
-    let mut store = RootCertStore::empty();
-    let mut trusted = Vec::new();
-    match file {
-        Some(path) if path != "system" => {
-            let pem = read_small(Path::new(path), MAX_PEM)
-                .map_err(|e| format!("can't read sslrootcert {path}: {e}"))?;
-            let certs = CertificateDer::pem_slice_iter(&pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("sslrootcert {path}: not a PEM certificate file: {e}"))?;
-            trusted.clone_from(&certs);
-            let (added, _) = store.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(format!("sslrootcert {path} holds no usable CA certificate"));
-            }
-        }
-        _ => {
-            let found = rustls_native_certs::load_native_certs();
-            store.add_parsable_certificates(found.certs);
-            if store.is_empty() {
-                let mode = match mode {
-                    SslMode::VerifyFull => "verify-full",
-                    SslMode::VerifyCa => "verify-ca",
-                    _ => "require",
-                };
-                return Err(format!(
-                    "sslmode={mode} needs trusted root certificates: give sslrootcert=FILE \
-                     (no system root certificates were found)"
-                ));
-            }
-        }
-    }
-    Ok((store, trusted))
-}
-
-/// The client's certificate and key, checked to belong together when
-/// webpki can read the certificate. Not `with_client_auth_cert`: that
-/// refuses what webpki can't read, such as X.509 v1, which openssl 3.0's
-/// `x509 -req` makes by PostgreSQL's own recipe; libpq sends those, and so
-/// does this, for the server to judge.
-fn certified_key(provider: &CryptoProvider, cert: &str, key: &str) -> Result<CertifiedKey, String> {
-    let (chain, private) = client_identity(cert, key)?;
-    let signer = provider
-        .key_provider
-        .load_private_key(private)
-        .map_err(|e| format!("sslkey {key}: can't use the private key: {e}"))?;
-    let certified = CertifiedKey::new(chain, signer);
-    match certified.keys_match() {
-        Ok(()) | Err(rustls::Error::InconsistentKeys(InconsistentKeys::Unknown)) => Ok(certified),
-        Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => Err(format!(
-            "sslkey {key} is not the private key of the certificate in sslcert {cert}"
-        )),
-        // webpki can't read it (v1, say), but it is DER: the server judges.
-        Err(rustls::Error::InvalidCertificate(CertificateError::Other(_))) => Ok(certified),
-        Err(e) => Err(format!("sslcert {cert}: can't use the certificate: {e}")),
-    }
-}
-
-/// The client's certificate chain (`sslcert`, the client's own first) and
-/// private key (`sslkey`: PKCS#8, PKCS#1 RSA or SEC1 EC, unencrypted), as
-/// libpq takes them.
-fn client_identity(
-    cert: &str,
-    key: &str,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
-    let pem = read_small(Path::new(cert), MAX_PEM)
-        .map_err(|e| format!("can't read sslcert {cert}: {e}"))?;
-    let chain = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("sslcert {cert}: not a PEM certificate file: {e}"))?;
-    if chain.is_empty() {
-        return Err(format!("sslcert {cert} holds no PEM certificate"));
-    }
-    let pem =
-        read_small(Path::new(key), MAX_PEM).map_err(|e| format!("can't read sslkey {key}: {e}"))?;
-    // The PEM parser skips an ENCRYPTED PRIVATE KEY and chokes on the
-    // headers of an old-style encrypted one: both are named here instead.
-    if contains(&pem, b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-        || contains(&pem, b"Proc-Type: 4,ENCRYPTED")
-    {
-        return Err(format!(
-            "sslkey {key} is encrypted: encrypted keys are not supported; decrypt it \
-             (openssl pkey -in KEY -out PLAIN) and keep it readable only by you"
-        ));
-    }
-    let private = match PrivateKeyDer::from_pem_slice(&pem) {
-        Ok(k) => k,
-        Err(pem::Error::NoItemsFound) => {
-            return Err(format!(
-                "sslkey {key} holds no PEM private key (PRIVATE KEY, RSA PRIVATE KEY or \
-                 EC PRIVATE KEY)"
-            ))
-        }
-        Err(e) => return Err(format!("sslkey {key}: not a PEM key file: {e}")),
-    };
-    Ok((chain, private))
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// The libpq checks, by way of rustls' own (webpki) checks.
-#[derive(Debug)]
-struct Verifier {
-    /// None: the certificate is taken as it comes (`require`).
-    chain: Option<Arc<WebPkiServerVerifier>>,
-    /// The certificates of `sslrootcert`.
-    trusted: Vec<CertificateDer<'static>>,
-    check_name: bool,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Verifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let Some(chain) = &self.chain else {
-            return Ok(ServerCertVerified::assertion());
-        };
-        // webpki checks the chain first, then the name: a name error means
-        // the chain is good, which is all verify-ca asks.
-        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
-            // PostgreSQL's recipe for a self-signed certificate makes a CA
-            // certificate (openssl's `req -x509`), which webpki won't take
-            // as a server's. Given as sslrootcert itself, it is a trust
-            // anchor: libpq (OpenSSL) takes it, and so does verify-ca here.
-            Err(rustls::Error::InvalidCertificate(CertificateError::Other(e)))
-                if !self.check_name
-                    && e.to_string().contains("CaUsedAsEndEntity")
-                    && self
-                        .trusted
-                        .iter()
-                        .any(|t| t.as_ref() == end_entity.as_ref()) =>
-            {
-                Ok(ServerCertVerified::assertion())
-            }
-            other => other,
-        }
-    }
-
-    // The handshake's signatures are checked in every mode: they prove the
-    // server holds the certificate's key.
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 /// tokio-postgres' [`MakeTlsConnect`] over rustls.

@@ -334,6 +334,11 @@ impl Source for SqliteSource {
         Ok(Schema { tables })
     }
 
+    /// SQLite counts cheaply (no row is decoded): its estimate is the count.
+    fn estimate_rows(&mut self, tables: &[&Table]) -> Vec<Option<u64>> {
+        tables.iter().map(|t| self.count_rows(t).ok()).collect()
+    }
+
     fn count_rows(&mut self, table: &Table) -> Result<u64> {
         let sql = format!("SELECT count(*) FROM {}", quote(&table.name));
         self.conn

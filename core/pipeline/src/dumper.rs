@@ -144,15 +144,8 @@ impl Dumper<'_> {
                         }
                     }
                 }
-                let transformed = original.as_ref().map(|_| batch.clone());
                 if let Err(e) = reading.apply(&mut batch) {
-                    match blame(
-                        e,
-                        transformers,
-                        &model.table,
-                        original.as_ref(),
-                        transformed.as_ref(),
-                    ) {
+                    match blame(e, transformers, &reading, original.as_ref(), &batch) {
                         e @ Error::Plugin { .. } => return Err(e),
                         e => unreadable = Some(e),
                     }
@@ -161,15 +154,8 @@ impl Dumper<'_> {
                 rows += batch.len() as u64;
                 observer.rows_read(batch.len() as u64);
                 for (sink, _) in sinks.iter_mut().zip(wanted).filter(|(_, w)| **w) {
-                    sink.rows(model, &batch).map_err(|e| {
-                        blame(
-                            e,
-                            transformers,
-                            &model.table,
-                            original.as_ref(),
-                            transformed.as_ref(),
-                        )
-                    })?;
+                    sink.rows(model, &batch)
+                        .map_err(|e| blame(e, transformers, &reading, original.as_ref(), &batch))?;
                 }
                 batch.recycle();
                 Ok(true)
@@ -217,16 +203,19 @@ impl Dumper<'_> {
 
 /// A value error (`table T, column C, primary key P`) for a value that the
 /// transformers changed is theirs, not the database's: it names them, and
-/// `--tolerate` doesn't skip it. `original` is the batch as read,
-/// `transformed` as the transformers left it (same layout).
+/// `--tolerate` doesn't skip it. `original` is the batch as read (when the
+/// transformers keep the layout), `batch` as the transformers and then
+/// `reading` left it: the value as read, read as Django reads it, is
+/// compared with the one that failed (only then, for that one value: no
+/// copy of every batch as the transformers left it).
 fn blame(
     e: Error,
     transformers: &[Box<dyn dump2py_plugin::Transformer>],
-    table: &dump2py_model::schema::Table,
+    reading: &TableReading,
     original: Option<&Batch>,
-    transformed: Option<&Batch>,
+    batch: &Batch,
 ) -> Error {
-    let (Some(original), Some(transformed)) = (original, transformed) else {
+    let Some(original) = original else {
         return e;
     };
     let Error::Value {
@@ -238,16 +227,21 @@ fn blame(
     else {
         return e;
     };
+    let table = reading.table();
     let Some(ci) = table.column_index(column) else {
         return e;
     };
-    let width = transformed.width.max(1);
-    let row = transformed
+    let width = batch.width.max(1);
+    let row = batch
         .values
         .chunks(width)
         .position(|r| table.pk_text(r) == *pk);
     let theirs = match row {
-        Some(r) => original.values.get(r * width + ci) != transformed.values.get(r * width + ci),
+        Some(r) => {
+            let at = r * width + ci;
+            let as_read = original.values.get(at).map(|v| reading.read_cell(ci, v));
+            as_read.as_ref() != batch.values.get(at)
+        }
         // The row is not the database's at all.
         None => true,
     };

@@ -182,8 +182,17 @@ impl Pipeline<'_> {
             }
         }
         let site = self.site(&transformed, content_types, &|_| 0);
-        let mut counts = self.count_models(&site.models, &chains, &mut workers);
-        // Models in cycles are ordered by their row counts.
+        // Models in foreign-key cycles are ordered by their row counts:
+        // they alone are counted before they are read.
+        let in_cycles: Vec<&Model> = (site.models.iter())
+            .filter(|m| site.cycles.iter().any(|c| c.label == m.label()))
+            .collect();
+        let mut counts = self.count_models(&in_cycles, &chains, &mut workers);
+        // The content types, read already, are counted.
+        if let Some(batches) = &ct_batches {
+            let rows = batches.iter().map(|b| b.len() as u64).sum();
+            counts.insert(CONTENT_TYPE_TABLE.to_string(), Ok(rows));
+        }
         let mut site = if site.cycles.is_empty() {
             site
         } else {
@@ -204,9 +213,8 @@ impl Pipeline<'_> {
         let all = (site.models.iter().map(|m| (m, false, false)))
             .chain(site.skipped.iter().map(|m| (m, true, false)))
             .chain(site.excluded.iter().map(|m| (m, true, true)));
-        // What is read, with its row count, known before the first table:
-        // the observer shows the whole dump's progress.
-        let mut plan = Vec::new();
+        // What is read: the models some sink wants.
+        let mut reads = Vec::new();
         for (model, skipped, excluded) in all {
             let wanted: Vec<bool> = self.sinks.iter().map(|s| s.wants(model, skipped)).collect();
             // Without sinks (--simulate) the Python dump's models are read.
@@ -215,16 +223,31 @@ impl Pipeline<'_> {
             } else {
                 wanted.contains(&true)
             };
-            if !read {
-                continue;
+            if read {
+                reads.push((model, excluded, wanted));
             }
+        }
+        let readers = 1 + workers.len();
+        let (estimates, unknown) = self.estimates(&reads, &chains, &counts);
+        // With several readers a big table is split: one without an
+        // estimate is counted to tell.
+        if readers > 1 {
+            counts.extend(self.count_models(&unknown, &chains, &mut workers));
+        }
+        // What is read, with its row count or estimate, known before the
+        // first table: the observer shows the whole dump's progress.
+        let mut plan = Vec::new();
+        for (model, excluded, wanted) in reads {
             let chain = chains
                 .get(&model.table.name)
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
             let counted = match counts.remove(&model.table.name) {
                 Some(c) => c,
-                None => self.count(model, chain),
+                None => match problem(model) {
+                    Some(e) => Err(e),
+                    None => Ok(estimates.get(&model.table.name).copied().unwrap_or(0)),
+                },
             };
             // One read per order the sinks ask for; the source's own first.
             let source_table = chain.first().unwrap_or(&model.table);
@@ -288,7 +311,6 @@ impl Pipeline<'_> {
             .filter_map(|p| p.counted.as_ref().ok())
             .sum::<u64>();
         observer.dump_started(plan.len() as u64, expected);
-        let readers = 1 + workers.len();
         let mut tasks = Vec::new();
         for (read, p) in plan.iter().enumerate() {
             let Ok(rows) = p.counted else { continue };
@@ -398,11 +420,46 @@ impl Pipeline<'_> {
         }
     }
 
+    /// The source's estimate of the rows of each table read (by table
+    /// name), and the models it has none for, in `reads`' order (counted
+    /// ones and those that can't be read left out).
+    fn estimates<'m>(
+        &mut self,
+        reads: &[(&'m Model, bool, Vec<bool>)],
+        chains: &HashMap<String, Vec<Table>>,
+        counts: &HashMap<String, Result<u64>>,
+    ) -> (HashMap<String, u64>, Vec<&'m Model>) {
+        let mut asked: Vec<(&Model, &Table)> = Vec::new();
+        for (model, _, _) in reads {
+            let name = &model.table.name;
+            if counts.contains_key(name) || problem(model).is_some() {
+                continue;
+            }
+            if asked.iter().any(|(m, _)| m.table.name == *name) {
+                continue;
+            }
+            let chain = chains.get(name).map(Vec::as_slice).unwrap_or(&[]);
+            asked.push((model, chain.first().unwrap_or(&model.table)));
+        }
+        let tables: Vec<&Table> = asked.iter().map(|(_, t)| *t).collect();
+        let mut estimates = HashMap::new();
+        let mut unknown = Vec::new();
+        for ((model, _), n) in asked.iter().zip(self.source.estimate_rows(&tables)) {
+            match n {
+                Some(n) => {
+                    estimates.insert(model.table.name.clone(), n);
+                }
+                None => unknown.push(*model),
+            }
+        }
+        (estimates, unknown)
+    }
+
     /// The row count of each model's table, by table name; with workers,
     /// counted on all connections at once.
     fn count_models(
         &mut self,
-        models: &[Model],
+        models: &[&Model],
         chains: &HashMap<String, Vec<Table>>,
         workers: &mut [Box<dyn Source + Send>],
     ) -> HashMap<String, Result<u64>> {
@@ -431,15 +488,6 @@ impl Pipeline<'_> {
             counts.insert(name.clone(), n);
         }
         counts
-    }
-
-    fn count(&mut self, model: &Model, chain: &[Table]) -> Result<u64> {
-        match problem(model) {
-            Some(e) => Err(e),
-            None => self
-                .source
-                .count_rows(chain.first().unwrap_or(&model.table)),
-        }
     }
 
     /// Reads `django_content_type` so that content-type columns can name

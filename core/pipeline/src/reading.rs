@@ -5,7 +5,8 @@ use dump2py_django::read::{Differs, Reading};
 use dump2py_django::Model;
 use dump2py_model::batch::Batch;
 use dump2py_model::error::{Error, Result};
-use dump2py_model::schema::Storage;
+use dump2py_model::schema::{Storage, Table};
+use dump2py_model::value::Value;
 
 /// The columns of one model that Django reads through their field.
 pub(super) struct TableReading<'m> {
@@ -61,6 +62,21 @@ impl<'m> TableReading<'m> {
             }
         }
         Ok(())
+    }
+
+    /// `v`, a value of column `column`, as `apply` leaves it (also when
+    /// Django can't read it: as far as `apply` got), uncounted.
+    pub fn read_cell(&self, column: usize, v: &Value) -> Value {
+        let mut v = v.clone();
+        for (_, reading, _) in self.columns.iter().filter(|(i, ..)| *i == column) {
+            let _ = reading.apply(&mut v, self.storage);
+        }
+        v
+    }
+
+    /// The table read.
+    pub fn table(&self) -> &'m Table {
+        &self.model.table
     }
 
     /// One line per column and reason: `table T, column C: N values

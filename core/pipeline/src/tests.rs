@@ -26,6 +26,8 @@ struct MemSource {
     id: usize,
     /// A first count waits (up to 5 s) until this many sources count.
     count_together: usize,
+    /// Estimates of the rows (`estimate_rows`): the rows plus this.
+    estimate_off_by: Option<u64>,
 }
 
 impl MemSource {
@@ -69,6 +71,12 @@ impl Source for MemSource {
         }
         let rows = self.tables.iter().find(|(t, _)| t.name == table.name);
         Ok(rows.map_or(0, |(_, r)| r.len() as u64))
+    }
+    fn estimate_rows(&mut self, tables: &[&Table]) -> Vec<Option<u64>> {
+        let off = self.estimate_off_by;
+        (tables.iter())
+            .map(|t| Some(self.rows_of(t).ok()?.len() as u64 + off?))
+            .collect()
     }
     fn workers(&mut self, n: usize) -> Result<dump2py_plugin::Workers> {
         let k = n.min(self.workers);
@@ -326,6 +334,7 @@ fn source() -> MemSource {
         counted: Default::default(),
         id: 0,
         count_together: 0,
+        estimate_off_by: None,
     }
 }
 
@@ -352,6 +361,8 @@ fn run(src: &mut MemSource, tolerate: bool, sink: &mut Vec<Box<dyn Sink>>) -> Re
 #[test]
 fn transformers_reshape_tables_and_drop_rows() {
     let mut src = source();
+    // The sink expects the rows the source estimates.
+    src.estimate_off_by = Some(0);
     let rec = Recorder::default();
     let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
     let report = run(&mut src, true, &mut sinks).expect("tolerated");
@@ -990,4 +1001,80 @@ fn a_table_is_read_once_per_order_the_sinks_ask_for() {
             "rows app_thing "
         ]
     );
+}
+
+/// [`three_tables`] and two tables with keys to each other, `app_cyca`
+/// (3 rows) and `app_cycb` (1 row): a foreign-key cycle.
+fn with_a_cycle() -> MemSource {
+    let mut src = three_tables(10);
+    for (name, other, rows) in [("app_cyca", "app_cycb", 3), ("app_cycb", "app_cyca", 1)] {
+        let mut t = src.tables[1].0.clone();
+        t.name = name.into();
+        let mut fk = t.columns[0].clone();
+        fk.name = "other_id".into();
+        t.columns.push(fk);
+        t.foreign_keys.push(dump2py_model::schema::ForeignKey {
+            column: "other_id".into(),
+            target_table: other.into(),
+            target_column: "id".into(),
+        });
+        let data = (1..=rows)
+            .map(|i| vec![Value::Int(i), Value::Text(format!("n{i}")), Value::Int(1)])
+            .collect();
+        src.tables.push((t, data));
+    }
+    src
+}
+
+#[test]
+fn no_table_is_counted_before_its_read_but_in_a_cycle() {
+    for (jobs, threaded, estimates) in [
+        (1, false, None),
+        (1, true, Some(0)),
+        (1, true, Some(7)),
+        (3, true, Some(0)),
+    ] {
+        let mut src = with_a_cycle();
+        src.threaded = threaded;
+        src.workers = 2;
+        src.estimate_off_by = estimates;
+        let rec = Recorder::default();
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(rec.clone())];
+        let report = Pipeline {
+            source: &mut src,
+            transformers: &mut [],
+            sinks: &mut sinks,
+            options: PipelineOptions {
+                tolerate: true,
+                jobs,
+                ..PipelineOptions::default()
+            },
+        }
+        .run(&DumpInfo::default(), &mut Quiet)
+        .expect("dump");
+        let case = format!("-j {jobs}, estimates {estimates:?}");
+        // Every row read, and only the cycle's tables counted.
+        assert_eq!(report.rows(), 10 + 6 + 3 + 1, "{case}");
+        let mut counted: Vec<String> = (src.counted.lock().expect("counted").iter())
+            .map(|(_, t)| t.clone())
+            .collect();
+        counted.sort();
+        assert_eq!(counted, ["app_cyca", "app_cycb"], "{case}");
+        // Ordered by their counts (fewest rows first), which the sink
+        // hears as the expected rows; the others are expected as estimated.
+        let calls = rec.calls.borrow();
+        let starts: Vec<&String> = calls.iter().filter(|c| c.starts_with("start ")).collect();
+        let at = |t: &str| (starts.iter()).position(|c| c.starts_with(&format!("start {t} ")));
+        assert!(at("app_cycb") < at("app_cyca"), "{case}: {starts:?}");
+        assert!(
+            starts.iter().any(|c| c.starts_with("start app_cyca 3 ")),
+            "{case}"
+        );
+        let thing = estimates.map_or(0, |e| 10 + e);
+        let want = format!("start app_thing {thing} ");
+        assert!(
+            starts.iter().any(|c| c.starts_with(&want)),
+            "{case}: {starts:?}"
+        );
+    }
 }

@@ -34,6 +34,14 @@ pub trait Source {
         Ok(())
     }
     fn count_rows(&mut self, table: &Table) -> Result<u64>;
+    /// The database's own estimate of each table's rows (PostgreSQL's
+    /// `pg_class.reltuples`, InnoDB's `TABLE_ROWS`): cheap, maybe wrong,
+    /// for the progress bar and the sinks' first guess; the pipeline counts
+    /// before a read only where a count decides the order (foreign-key
+    /// cycles). `None` where none is known, the default.
+    fn estimate_rows(&mut self, tables: &[&Table]) -> Vec<Option<u64>> {
+        vec![None; tables.len()]
+    }
     /// Streams the table's rows in primary-key order, at most `batch_rows`
     /// rows per batch, each row in the table's column order.
     fn read_table(&mut self, table: &Table, batch_rows: usize, out: &mut BatchFn) -> Result<()>;
@@ -240,7 +248,9 @@ impl Transaction {
 /// leave no output behind that looks complete.
 pub trait Sink {
     fn begin(&mut self, info: &DumpInfo, site: &Site) -> Result<()>;
-    /// `expected_rows` is the source's count; transformers may change it.
+    /// `expected_rows` is a guess: the source's count for a table in a
+    /// foreign-key cycle, else its estimate (0 when none); transformers may
+    /// change the rows too. `table_end` says how many there were.
     fn table_start(&mut self, model: &Model, expected_rows: u64) -> Result<()>;
     fn rows(&mut self, model: &Model, batch: &Batch) -> Result<()>;
     fn table_end(&mut self, model: &Model, rows: u64) -> Result<()>;

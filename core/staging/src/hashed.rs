@@ -45,7 +45,42 @@ pub struct HashedFile {
     buf: Vec<u8>,
     full: Option<SyncSender<Vec<u8>>>,
     empty: Receiver<Vec<u8>>,
-    writer: Option<JoinHandle<io::Result<FileDigest>>>,
+    writer: Option<JoinHandle<io::Result<Written>>>,
+}
+
+/// What the writer thread leaves: the file, its bytes hashed, its size.
+struct Written {
+    file: File,
+    hash: Sha256,
+    size: u64,
+}
+
+impl Written {
+    /// Syncs the file (unless `--no-sync`); its digest, as `path`.
+    fn digest(self, path: &Path) -> io::Result<FileDigest> {
+        if sync_on() {
+            self.file.sync_all()?;
+        }
+        Ok(FileDigest {
+            path: path.to_path_buf(),
+            size: self.size,
+            sha256: self.hash.finalize().into(),
+            modified: self.file.metadata()?.modified().ok(),
+        })
+    }
+}
+
+/// A file written whole but for its head, which may change: its first
+/// bytes (a header that counts what follows) are known only later.
+/// [`HashedFile::pause`] makes one, [`Paused::finish`] ends it. Nothing is
+/// synced or recorded before: a head that was right costs nothing more; one
+/// of the same length is written over the old and the file hashed again;
+/// another is written with a copy of the rest.
+pub struct Paused {
+    path: PathBuf,
+    head: Vec<u8>,
+    hash: Sha256,
+    size: u64,
 }
 
 impl HashedFile {
@@ -56,10 +91,7 @@ impl HashedFile {
         let (empty_tx, empty) = sync_channel::<Vec<u8>>(QUEUE + 1);
         let writer = std::thread::Builder::new()
             .name("dump2py-write".into())
-            .spawn({
-                let path = path.to_path_buf();
-                move || write_chunks(path, file, full_rx, empty_tx)
-            })?;
+            .spawn(move || write_chunks(file, full_rx, empty_tx))?;
         Ok(HashedFile {
             path: path.to_path_buf(),
             buf: Vec::with_capacity(CHUNK),
@@ -77,7 +109,22 @@ impl HashedFile {
     /// `--no-sync`, for the disk); gives the file's digest.
     pub fn finish(mut self) -> io::Result<FileDigest> {
         self.send()?;
-        self.join()
+        let written = self.join()?;
+        written.digest(&self.path)
+    }
+
+    /// Writes what is left and waits for the writer, neither syncing nor
+    /// recording: `head` is what was written first, to be replaced by
+    /// [`Paused::finish`].
+    pub fn pause(mut self, head: Vec<u8>) -> io::Result<Paused> {
+        self.send()?;
+        let Written { hash, size, .. } = self.join()?;
+        Ok(Paused {
+            path: self.path.clone(),
+            head,
+            hash,
+            size,
+        })
     }
 
     fn send(&mut self) -> io::Result<()> {
@@ -100,7 +147,7 @@ impl HashedFile {
             .unwrap_or_else(|| io::Error::other("the writer stopped")))
     }
 
-    fn join(&mut self) -> io::Result<FileDigest> {
+    fn join(&mut self) -> io::Result<Written> {
         self.full = None;
         match self.writer.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
@@ -143,12 +190,65 @@ impl Drop for HashedFile {
     }
 }
 
+impl Paused {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The length of the head written first.
+    pub fn head_len(&self) -> usize {
+        self.head.len()
+    }
+
+    /// Ends the file as `to` (its path, or another in the same
+    /// directory), with `head` in place of the head written first.
+    pub fn finish(&self, head: &[u8], to: &Path) -> io::Result<FileDigest> {
+        use std::io::{Read, Seek, SeekFrom};
+        use std::os::unix::fs::FileExt;
+        if to != self.path {
+            std::fs::rename(&self.path, to)?;
+        }
+        if head == self.head {
+            let file = File::options().write(true).open(to)?;
+            let (hash, size) = (self.hash.clone(), self.size);
+            return Written { file, hash, size }.digest(to);
+        }
+        if head.len() == self.head.len() {
+            let mut file = File::options().read(true).write(true).open(to)?;
+            file.write_all_at(head, 0)?;
+            let mut hash = Sha256::new();
+            hash.update(head);
+            file.seek(SeekFrom::Start(head.len() as u64))?;
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                let n = file.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                hash.update(&buf[..n]);
+            }
+            let size = self.size;
+            return Written { file, hash, size }.digest(to);
+        }
+        // Another length: the rest moves.
+        let old = to.with_extension("head.old");
+        std::fs::rename(to, &old)?;
+        let mut from = File::open(&old)?;
+        from.seek(SeekFrom::Start(self.head.len() as u64))?;
+        let mut out = HashedFile::create(to)?;
+        out.write_all(head)?;
+        io::copy(&mut from, &mut out)?;
+        let digest = out.finish()?;
+        std::fs::remove_file(&old)?;
+        Ok(digest)
+    }
+}
+
 fn write_chunks(
-    path: PathBuf,
     mut file: File,
     full: Receiver<Vec<u8>>,
     empty: SyncSender<Vec<u8>>,
-) -> io::Result<FileDigest> {
+) -> io::Result<Written> {
     let mut hash = Sha256::new();
     let mut size = 0u64;
     for mut chunk in full {
@@ -158,15 +258,7 @@ fn write_chunks(
         chunk.clear();
         let _ = empty.try_send(chunk);
     }
-    if sync_on() {
-        file.sync_all()?;
-    }
-    Ok(FileDigest {
-        path,
-        size,
-        sha256: hash.finalize().into(),
-        modified: file.metadata()?.modified().ok(),
-    })
+    Ok(Written { file, hash, size })
 }
 
 #[cfg(test)]
@@ -193,6 +285,30 @@ mod tests {
         assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(&want)));
         // Another file's digest isn't this one's.
         assert_eq!(FileDigest::of(&digests, &dir.path().join("g")), None);
+    }
+
+    #[test]
+    fn a_paused_file_ends_with_its_new_head_and_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = vec![b'b'; 2 * CHUNK + 7];
+        for (i, head) in ["old!", "new!", "longer", "old!"].iter().enumerate() {
+            let path = dir.path().join(format!("f{i}"));
+            let to = dir.path().join(format!("g{i}"));
+            let mut f = HashedFile::create(&path).unwrap();
+            f.write_all(b"old!").unwrap();
+            f.write_all(&body).unwrap();
+            let paused = f.pause(b"old!".to_vec()).unwrap();
+            let digests = [paused.finish(head.as_bytes(), &to).unwrap()];
+            let mut want = head.as_bytes().to_vec();
+            want.extend_from_slice(&body);
+            assert_eq!(std::fs::read(&to).unwrap(), want, "head {head}");
+            assert!(!path.exists());
+            let d = FileDigest::of(&digests, &to).unwrap();
+            assert_eq!(d.size, want.len() as u64);
+            assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(&want)));
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+            assert_eq!(left.len(), i + 1, "no file left beside");
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod tests;
 mod transaction;
 
 use beside::{clean_stale, hex, Names, TargetLock};
-pub use hashed::{FileDigest, HashedFile};
+pub use hashed::{FileDigest, HashedFile, Paused};
 pub use journal::{interrupted, run_id};
 pub use manifest::{
     check_target, describe, dir_files, load_manifest, published_by_us, read_manifest, safe_name,
