@@ -1,81 +1,61 @@
-//! Support for the integration tests: the dump2py binary, temporary
-//! databases, and the Lino reference environment (tests/python).
+//! Support for the integration tests (tests/tests), one module per
+//! concern; here, what they all use: paths, names, skipping.
+//!
+//! - [`run`]: the dump2py binary, its output, its errors;
+//! - [`passwords`]: a password in a URL, never shown;
+//! - [`lino`]: the Lino and Django environments (tests/python) and the
+//!   test sites (tests/sites);
+//! - [`servers`]: the PostgreSQL and MariaDB servers, a database of the
+//!   test's own;
+//! - [`compare`]: dumps compared, also the same site's from SQLite and
+//!   from a server;
+//! - [`data_file`]: the rows of a Python dump's data file;
+//! - [`backend_checks`]: what the backends' tests check alike;
+//! - [`certs`]: certificates of the tests' own;
+//! - [`private_mariadb`]: a MariaDB server of the test's own;
+//! - [`site_schema`]: site schemas written by hand.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+pub mod backend_checks;
+pub mod certs;
+pub mod compare;
+pub mod data_file;
+pub mod lino;
+pub mod passwords;
+pub mod private_mariadb;
+pub mod run;
 pub mod servers;
 pub mod site_schema;
 
-pub const MIN1: &str = "min1tmp.settings";
-pub const AWKWARD: &str = "awkward.settings";
-
+/// The workspace's root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+    tests
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_path_buf()
 }
 
 pub fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures").join(name)
 }
 
-/// The dump2py binary that cargo built beside this test.
-pub fn bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join(format!("dump2py{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build -p dump2py` (tests/run does)",
-        bin.display()
-    );
-    bin
+/// The URL of the min1 fixture, which no test writes to.
+pub fn min1_url() -> String {
+    sqlite_url(&fixture("min1.sqlite3"))
 }
 
-pub fn dump2py<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    Command::new(bin())
-        .args(args)
-        .env_remove("DATABASE_URL")
-        // Else --settings' default (as Django's commands).
-        .env_remove("DJANGO_SETTINGS_MODULE")
-        .output()
-        .expect("run dump2py")
+/// A fresh temporary directory, removed on drop.
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
 }
 
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// `out` of `what`, which must have succeeded (else its stdout and stderr
-/// are shown).
-pub fn ok(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
-/// Runs dump2py and insists on success.
-pub fn dump_ok<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    let out = dump2py(args);
-    assert!(out.status.success(), "dump2py failed: {}", stderr(&out));
-    out
+pub fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
 }
 
 /// A copy of `db` in a fresh temporary directory.
@@ -90,253 +70,32 @@ pub fn sqlite_url(db: &Path) -> String {
     format!("sqlite:{}", db.display())
 }
 
-/// Asserts that two files are byte-identical (Django's output and ours),
-/// showing where they differ.
-pub fn assert_same_file(theirs: &Path, ours: &Path) {
-    let (a, b) = (
-        fs::read(theirs).expect("theirs"),
-        fs::read(ours).expect("ours"),
-    );
-    if a != b {
-        let at = a
-            .iter()
-            .zip(&b)
-            .position(|(x, y)| x != y)
-            .unwrap_or(a.len().min(b.len()));
-        let show = |v: &[u8]| {
-            String::from_utf8_lossy(&v[at.saturating_sub(80)..(at + 80).min(v.len())]).into_owned()
-        };
-        panic!(
-            "{} and {} differ at byte {at}:\n--- Django:\n{}\n--- ours:\n{}",
-            theirs.display(),
-            ours.display(),
-            show(&a),
-            show(&b)
-        );
-    }
+/// The running test's name (libtest runs each test in a thread so named).
+fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string()
 }
 
-/// Every file of a dump directory: name → content; but the manifest
-/// (`dump2py.json`, whose checksums differ wherever a file does), which
-/// tests/tests/safety_outputs.rs checks.
-pub fn read_dump(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    fs::read_dir(dir)
-        .expect("read dump dir")
-        .filter(|e| e.as_ref().map_or(true, |e| e.file_name() != "dump2py.json"))
-        .map(|e| {
-            let e = e.expect("dir entry");
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                fs::read(e.path()).expect("read dump file"),
-            )
-        })
-        .collect()
+/// Says why the running test did nothing, on stderr past the test
+/// harness's capture.
+pub fn skip(why: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED {}: {why}", test_name());
 }
 
-/// The virtualenv with Django alone (tests/python/requirements-django.txt),
-/// created once per machine by tests/python/setup-env.sh.
-pub fn django_env() -> &'static Path {
-    static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(root().join("tests/python/setup-env.sh"))
-            .arg("requirements-django.txt")
-            .output()
-            .expect("run setup-env.sh");
-        assert!(
-            out.status.success(),
-            "setting up the Django environment failed:\n{}",
-            stderr(&out)
-        );
-        PathBuf::from(stdout(&out).lines().last().unwrap_or_default().trim())
-    })
+/// [`skip`], but a failure when CI=true, where every test must run.
+pub fn skip_unless_ci(why: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{}: {why}, and CI=true: the test must run", test_name());
+    }
+    skip(why);
 }
 
-/// The Lino reference environment, created once per machine by
-/// tests/python/setup-env.sh.
-pub struct Lino {
-    pub venv: PathBuf,
-}
-
-static LINO: OnceLock<Lino> = OnceLock::new();
-
-pub fn lino() -> &'static Lino {
-    LINO.get_or_init(|| {
-        let script = root().join("tests/python/setup-env.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .output()
-            .expect("run setup-env.sh");
-        assert!(
-            out.status.success(),
-            "setting up the Python reference environment failed:\n{}",
-            stderr(&out)
-        );
-        let venv = stdout(&out)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        Lino {
-            venv: PathBuf::from(venv),
-        }
-    })
-}
-
-impl Lino {
-    pub fn python(&self) -> PathBuf {
-        self.venv.join("bin/python")
-    }
-
-    /// `django-admin ARGS` for `settings` on the SQLite file `db`.
-    pub fn admin(&self, settings: &str, db: &Path, args: &[&str]) -> Output {
-        self.admin_env(settings, db, &[], args)
-    }
-
-    /// `django-admin ARGS` with extra environment variables (the test sites'
-    /// variants, e.g. AWKWARD_VERSION).
-    pub fn admin_env(
-        &self,
-        settings: &str,
-        db: &Path,
-        env: &[(&str, &str)],
-        args: &[&str],
-    ) -> Output {
-        let _lock = self.migrations_lock(env);
-        self.command(settings, db)
-            .envs(env.iter().copied())
-            .arg(self.venv.join("bin/django-admin"))
-            .args(args)
-            .output()
-            .expect("run django-admin")
-    }
-
-    /// Lino's `initdb` on PostgreSQL writes `migrations/` folders into the
-    /// shared venv's Lino packages and deletes them afterwards; any other
-    /// Django command loading migrations meanwhile fails or picks them up.
-    /// So commands on a PostgreSQL site run alone, all others side by side.
-    fn migrations_lock(&self, env: &[(&str, &str)]) -> fs::File {
-        let path = self.venv.join(".migrations.lock");
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-        let postgres = env
-            .iter()
-            .any(|(k, v)| *k == "DUMP2PY_TEST_DB_URL" && v.starts_with("postgres"));
-        let locked = if postgres {
-            file.lock()
-        } else {
-            file.lock_shared()
-        };
-        locked.unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
-        file
-    }
-
-    /// Our dump2py with `--settings` in the site's environment.
-    pub fn ours(&self, settings: &str, db: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-        Command::new(bin())
-            .args(["--settings", settings, "--python"])
-            .arg(self.python())
-            .args(args)
-            .env("PYTHONPATH", root().join("tests/sites"))
-            .env("DUMP2PY_TEST_DB", db)
-            .env("LC_ALL", "C.UTF-8")
-            .env_remove("DATABASE_URL")
-            .envs(env.iter().copied())
-            .output()
-            .expect("run dump2py")
-    }
-
-    pub fn ours_ok(
-        &self,
-        settings: &str,
-        db: &Path,
-        env: &[(&str, &str)],
-        args: &[&str],
-    ) -> Output {
-        let out = self.ours(settings, db, env, args);
-        assert!(
-            out.status.success(),
-            "dump2py {} failed: {}",
-            args.join(" "),
-            stderr(&out)
-        );
-        out
-    }
-
-    pub fn admin_ok(&self, settings: &str, db: &Path, args: &[&str]) -> Output {
-        self.admin_env_ok(settings, db, &[], args)
-    }
-
-    pub fn admin_env_ok(
-        &self,
-        settings: &str,
-        db: &Path,
-        env: &[(&str, &str)],
-        args: &[&str],
-    ) -> Output {
-        let out = self.admin_env(settings, db, env, args);
-        assert!(
-            out.status.success(),
-            "django-admin {} failed:\n{}\n{}",
-            args.join(" "),
-            stdout(&out),
-            stderr(&out)
-        );
-        out
-    }
-
-    /// A Python command with the site's environment.
-    pub fn command(&self, settings: &str, db: &Path) -> Command {
-        let mut c = Command::new(self.python());
-        c.env("DJANGO_SETTINGS_MODULE", settings)
-            .env("PYTHONPATH", root().join("tests/sites"))
-            .env("DUMP2PY_TEST_DB", db)
-            .env("LC_ALL", "C.UTF-8")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env_remove("DATABASE_URL");
-        c
-    }
-
-    /// Runs one of tests/python's scripts.
-    pub fn script(&self, name: &str, args: &[&Path]) -> Output {
-        Command::new(self.python())
-            .arg(root().join("tests/python").join(name))
-            .args(args)
-            .output()
-            .expect("run python script")
-    }
-
-    /// `dumpdata` of the whole database into `out`, in the format its
-    /// extension names. YAML keeps microseconds, Django's JSON doesn't.
-    pub fn dumpdata(&self, settings: &str, db: &Path, out: &Path) {
-        let o = out.to_string_lossy();
-        let format = out.extension().and_then(|e| e.to_str()).unwrap_or("json");
-        self.admin_ok(settings, db, &["dumpdata", "--format", format, "-o", &o]);
-    }
-
-    /// Restores a Python dump into `db`.
-    pub fn restore(&self, settings: &str, db: &Path, dump: &Path) {
-        let restore = dump.join("restore.py");
-        self.admin_ok(
-            settings,
-            db,
-            &["run", &restore.to_string_lossy(), "--noinput"],
-        );
-    }
-
-    /// Asserts that two dumpdata JSON files hold the same objects.
-    pub fn assert_same_data(&self, a: &Path, b: &Path) {
-        let out = self.script("compare_dumpdata.py", &[a, b]);
-        assert!(
-            out.status.success(),
-            "dumpdata differs:\n{}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-    }
+/// `PREFIX_PID_NANOS`: a name no other test (or test run) uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}_{}_{nanos}", std::process::id())
 }

@@ -5,9 +5,13 @@
 //! `dumpdata`, the Python dump restores every value, and `-j 4` writes the
 //! same files as `-j 1`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::{assert_same_file, read_dump},
+    lino::{lino, Venv, AWKWARD},
+    path_str,
+};
 
 /// A text of about `mb` megabytes that is hard to quote: both quotes,
 /// backslashes, newlines, two- to four-byte UTF-8; different for each `seed`.
@@ -32,10 +36,8 @@ fn big_blob(mb: usize, seed: u64) -> Vec<u8> {
 /// The awkward site's demo data with big texts in three rows of
 /// things_text (one 5 MB: more than a batch's bytes) and big blobs in two
 /// rows of things_scalar; without the control characters XML can't hold.
-fn prepared(lino: &Lino) -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().expect("tempdir");
-    let db = t.path().join("db.sqlite3");
-    lino.admin_ok(AWKWARD, &db, &["prep", "--noinput", "-v0"]);
+fn prepared(lino: &Venv) -> (tempfile::TempDir, PathBuf) {
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     let conn = rusqlite::Connection::open(&db).expect("open");
     conn.execute(
         "UPDATE things_text SET short = 'no controls', body = 'no controls' WHERE id = 10",
@@ -70,10 +72,6 @@ fn prepared(lino: &Lino) -> (tempfile::TempDir, PathBuf) {
     (t, db)
 }
 
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
 #[test]
 fn big_values_are_written_as_django_and_lino_read_them() {
     let lino = lino();
@@ -96,16 +94,16 @@ fn big_values_are_written_as_django_and_lino_read_them() {
                 "-j",
                 jobs,
                 "--json",
-                &s(&json),
+                &path_str(&json),
                 "--xml",
-                &s(&xml),
-                &s(&out),
+                &path_str(&xml),
+                &path_str(&out),
             ],
         );
     }
     for format in ["json", "xml"] {
         let theirs = dir.join(format!("django.{format}"));
-        let o = s(&theirs);
+        let o = path_str(&theirs);
         lino.admin_ok(AWKWARD, &db, &["dumpdata", "--format", format, "-o", &o]);
         for jobs in ["1", "4"] {
             assert_same_file(&theirs, &dir.join(format!("ours-{jobs}.{format}")));

@@ -5,8 +5,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dump2py_tests::servers::{check_generated_dump, path_str, rows_of, GENERATED_SQL};
-use dump2py_tests::*;
+use dump2py_tests::{
+    backend_checks::{check_generated_dump, GENERATED_SQL},
+    compare::read_dump,
+    data_file::rows_of,
+    min1_url, path_str,
+    run::{bin, dump2py, dump_ok, one_line, stderr, stdout},
+    sqlite_url, tmp,
+};
 use rusqlite::Connection;
 
 /// A small database: a parent table, a child table and some awkward rows.
@@ -41,17 +47,6 @@ fn make_db(dir: &Path, rows: i64) -> PathBuf {
     path
 }
 
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-fn one_line_error(out: &std::process::Output) -> String {
-    let err = stderr(out);
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
 #[test]
 fn same_database_twice_gives_identical_dumps() {
     let t = tmp();
@@ -63,7 +58,7 @@ fn same_database_twice_gives_identical_dumps() {
     let (a, b) = (read_dump(&a), read_dump(&b));
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     assert_eq!(a, b);
-    let min1 = sqlite_url(&fixture("min1.sqlite3"));
+    let min1 = min1_url();
     let (c, d) = (t.path().join("c"), t.path().join("d"));
     dump_ok([
         "-d",
@@ -91,7 +86,7 @@ fn existing_output_dir_is_refused_and_untouched() {
     fs::write(out.join("keep.txt"), "mine").expect("write");
     let r = dump2py(["-d", &sqlite_url(&db), out.to_str().unwrap_or_default()]);
     assert_eq!(r.status.code(), Some(1));
-    let err = one_line_error(&r);
+    let err = one_line(&r);
     assert!(
         err.contains("already exists") && err.contains("--overwrite"),
         "{err}"
@@ -163,7 +158,7 @@ fn bad_value_stops_with_table_column_and_key() {
         t.path().join("d").to_str().unwrap_or_default(),
     ]);
     assert_eq!(r.status.code(), Some(1));
-    let err = one_line_error(&r);
+    let err = one_line(&r);
     assert!(
         err.contains("table shop_item, column day, primary key 3") && err.contains("\"soon\""),
         "{err}"
@@ -272,7 +267,7 @@ fn without_tolerate_the_first_unreadable_table_stops() {
     let out = t.path().join("dump");
     let r = dump2py(["-d", &sqlite_url(&db), out.to_str().unwrap_or_default()]);
     assert_eq!(r.status.code(), Some(1));
-    let err = one_line_error(&r);
+    let err = one_line(&r);
     assert!(err.contains("table shop_gone: no such table"), "{err}");
     assert!(!out.exists());
 }
@@ -436,7 +431,7 @@ fn bad_input_gets_one_clear_line() {
     for (args, want) in cases {
         let r = dump2py(&args);
         assert!(!r.status.success(), "{args:?} succeeded");
-        let err = one_line_error(&r);
+        let err = one_line(&r);
         assert!(err.contains(want), "{args:?}: {err}");
         assert!(!err.contains("tiger"), "password shown: {err}");
         assert!(!out.exists());
@@ -488,7 +483,7 @@ fn command_line_mistakes_exit_2_and_say_what_to_do() {
     ];
     for (args, want) in cases {
         let r = dump2py(&args);
-        let err = one_line_error(&r);
+        let err = one_line(&r);
         assert_eq!(r.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
         assert!(!err.contains("tiger"), "password shown: {err}");
@@ -517,7 +512,7 @@ fn an_unknown_transformer_points_to_the_plugin() {
         "anonymize:columns=name",
         &path_str(&out),
     ]);
-    let err = one_line_error(&r);
+    let err = one_line(&r);
     assert_eq!(r.status.code(), Some(2), "{err}");
     assert!(
         err.contains(&format!(
@@ -529,7 +524,7 @@ fn an_unknown_transformer_points_to_the_plugin() {
     );
     // No such library: how to load one.
     let r = dump2py(["-d", &sqlite_url(&db), "-T", "nosuch", &path_str(&out)]);
-    let err = one_line_error(&r);
+    let err = one_line(&r);
     assert_eq!(r.status.code(), Some(2), "{err}");
     assert!(
         err.contains("--plugin PATH (or its directory in DUMP2PY_PLUGIN_PATH)"),

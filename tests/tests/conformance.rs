@@ -10,8 +10,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use dump2py_tests::servers::*;
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::assert_same_file,
+    lino::lino,
+    path_str, root,
+    run::{dump_ok, stderr, stdout},
+    servers::{Backend, TestDb},
+    sqlite_url,
+};
 
 const CONFORMANCE: &str = "conformance.settings";
 

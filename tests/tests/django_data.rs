@@ -17,8 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use dump2py_tests::servers::*;
-use dump2py_tests::*;
+use dump2py_tests::{
+    lino::django,
+    path_str, root,
+    run::{bin, ok, stderr, stdout},
+    servers::{Backend, TestDb},
+};
 
 const SETTINGS: &str = "django_data.settings";
 
@@ -28,7 +32,7 @@ fn django_tests() -> &'static Path {
     DIR.get_or_init(|| {
         let out = Command::new("bash")
             .arg(root().join("tests/python/django-tests.sh"))
-            .arg(django_env())
+            .arg(&django().venv)
             .output()
             .expect("run django-tests.sh");
         assert!(
@@ -134,14 +138,14 @@ impl Site {
     }
 
     fn python(&self) -> Command {
-        self.with_env(Command::new(django_env().join("bin/python")))
+        self.with_env(Command::new(django().python()))
     }
 
     /// `django-admin ARGS`, which must succeed.
     fn admin(&self, args: &[&str]) -> Output {
         let out = self
             .python()
-            .arg(django_env().join("bin/django-admin"))
+            .arg(django().venv.join("bin/django-admin"))
             .args(args)
             .output()
             .expect("run django-admin");
@@ -152,7 +156,7 @@ impl Site {
     fn ours(&self, args: &[&str]) -> Output {
         let mut c = self.with_env(Command::new(bin()));
         c.args(["-v", "0", "--settings", SETTINGS, "--python"])
-            .arg(django_env().join("bin/python"))
+            .arg(django().python())
             .args(self.exclude)
             .args(args);
         ok(c.output().expect("run dump2py"), "dump2py --settings")
@@ -457,7 +461,7 @@ fn restores_into(
         assert_same_dumpdata(&before, &after);
     } else {
         ok(
-            Command::new(django_env().join("bin/python"))
+            Command::new(django().python())
                 .arg(root().join("tests/python/compare_dumpdata.py"))
                 .args([&before, &after])
                 .output()

@@ -8,7 +8,15 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dump2py_tests::*;
+use crate::common::rng::Rng;
+use dump2py_tests::{
+    compare::{assert_same_file, read_dump},
+    copy_db, fixture,
+    lino::{django, lino, AWKWARD, MIN1},
+    root,
+    run::{bin, dump2py, dump_ok, ok, stderr, stdout},
+    sqlite_url,
+};
 use sha2_free::sha256_hex;
 
 /// The dump's files but its manifest, restore.py's line naming the
@@ -147,7 +155,7 @@ fn awkward_dump_of_the_dump_is_the_dump() {
 fn plain_django_dump_of_the_dump_is_the_dump() {
     let t = tempfile::tempdir().expect("tempdir");
     let db = t.path().join("db.sqlite3");
-    let venv = django_env();
+    let venv = &django().venv;
     let out = std::process::Command::new(venv.join("bin/python"))
         .arg(root().join("tests/python/plain_demo.py"))
         .env("DJANGO_SETTINGS_MODULE", "plain.settings")
@@ -173,7 +181,7 @@ fn composite_keys_dump_of_the_dump_is_the_dump() {
     const SITE: &str = "composite.settings";
     let t = tempfile::tempdir().expect("tempdir");
     let db = t.path().join("db.sqlite3");
-    let python = django_env().join("bin/python");
+    let python = django().venv.join("bin/python");
     let run = |args: &[&str]| {
         let out = std::process::Command::new(&python)
             .args(args)
@@ -186,7 +194,7 @@ fn composite_keys_dump_of_the_dump_is_the_dump() {
             .expect("run python");
         ok(out, &args.join(" "));
     };
-    let admin = django_env().join("bin/django-admin");
+    let admin = django().venv.join("bin/django-admin");
     run(&[s(&admin), "migrate", "--run-syncdb", "-v", "0"]);
     run(&[
         "-c",
@@ -212,7 +220,7 @@ Defaulted.objects.create(count=3, label='')",
 fn django_tests() -> String {
     let out = std::process::Command::new("bash")
         .arg(root().join("tests/python/django-tests.sh"))
-        .arg(django_env())
+        .arg(&django().venv)
         .output()
         .expect("run django-tests.sh");
     let out = ok(out, "django-tests.sh");
@@ -231,7 +239,7 @@ fn django_data_case(use_tz: &str, server: Option<&dump2py_tests::servers::TestDb
     let tests_dir = django_tests();
     let t = tempfile::tempdir().expect("tempdir");
     let db = t.path().join("db.sqlite3");
-    let venv = django_env();
+    let venv = &django().venv;
     let python = venv.join("bin/python");
     let pgkinds = if server.is_some() { "1" } else { "0" };
     let with_env = |c: &mut std::process::Command| {
@@ -307,7 +315,7 @@ fn djangos_test_data_dump_of_the_dump_is_the_dump() {
 fn postgres_kinds_dump_of_the_dump_is_the_dump() {
     use dump2py_tests::servers::{Backend, TestDb};
     if !Backend::Postgres.up() {
-        dump2py_tests::servers::skip_unless_ci("PostgreSQL is not running");
+        dump2py_tests::skip_unless_ci("PostgreSQL is not running");
         return;
     }
     let db = TestDb::new(Backend::Postgres, "dump_source");
@@ -557,21 +565,6 @@ fn linos_own_dump_is_read_with_the_sites_metadata() {
         fs::read(&read).ok(),
         "min1 has microseconds"
     );
-}
-
-/// SplitMix64.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 /// A line mutated: bytes replaced, inserted, removed, or a piece of

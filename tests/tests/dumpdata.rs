@@ -9,7 +9,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::{assert_same_file, read_dump},
+    copy_db, fixture,
+    lino::{lino, Venv, AWKWARD, MIN1},
+    path_str,
+    run::{dump2py, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 /// The differences that the README lists for JSON without site metadata
 /// (the kinds of tests/python/dumpdata_diff.py).
@@ -32,19 +39,8 @@ const WITHOUT_METADATA: &[&str] = &[
 const JSON_LOSSES: &[&str] = &["milliseconds"];
 const XML_LOSSES: &[&str] = &["carriage-return", "stripped"];
 
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
 fn min1() -> (tempfile::TempDir, PathBuf) {
     copy_db(&fixture("min1.sqlite3"))
-}
-
-fn awkward(lino: &Lino) -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().expect("tempdir");
-    let db = t.path().join("db.sqlite3");
-    lino.admin_ok(AWKWARD, &db, &["prep", "--noinput", "-v0"]);
-    (t, db)
 }
 
 /// A copy of the awkward database that XML can hold: Django refuses the
@@ -66,7 +62,7 @@ fn without_control_chars(db: &Path, dir: &Path) -> PathBuf {
 /// `dumpdata --format FORMAT [--indent N] -o OUT`; its output (it fails on
 /// what XML can't hold).
 fn django(
-    lino: &Lino,
+    lino: &Venv,
     settings: &str,
     db: &Path,
     format: &str,
@@ -78,7 +74,7 @@ fn django(
 
 /// `dumpdata` with more options (`-e`, `--natural-foreign`…).
 fn django_with(
-    lino: &Lino,
+    lino: &Venv,
     settings: &str,
     db: &Path,
     format: &str,
@@ -91,14 +87,14 @@ fn django_with(
         args.extend(["--indent", n]);
     }
     args.extend(options);
-    let o = s(out);
+    let o = path_str(out);
     args.extend(["-o", &o]);
     lino.admin(settings, db, &args)
 }
 
 /// With --settings: each format and indent byte-identical to Django's.
 fn same_as_dumpdata(
-    lino: &Lino,
+    lino: &Venv,
     settings: &str,
     db: &Path,
     dir: &Path,
@@ -110,7 +106,7 @@ fn same_as_dumpdata(
 
 /// As [`same_as_dumpdata`], with `options` given to both.
 fn same_as_dumpdata_with(
-    lino: &Lino,
+    lino: &Venv,
     settings: &str,
     db: &Path,
     dir: &Path,
@@ -122,7 +118,10 @@ fn same_as_dumpdata_with(
         let tag = indent.unwrap_or("none");
         let mut args: Vec<String> = Vec::new();
         for f in formats {
-            args.extend([format!("--{f}"), s(&dir.join(format!("ours-{tag}.{f}")))]);
+            args.extend([
+                format!("--{f}"),
+                path_str(&dir.join(format!("ours-{tag}.{f}"))),
+            ]);
         }
         if let Some(n) = indent {
             args.extend(["--indent".into(), n.to_string()]);
@@ -157,7 +156,7 @@ fn min1_json_and_xml_equal_dumpdata() {
 #[test]
 fn awkward_json_equals_dumpdata() {
     let lino = lino();
-    let (t, db) = awkward(lino);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     same_as_dumpdata(
         lino,
         AWKWARD,
@@ -171,7 +170,7 @@ fn awkward_json_equals_dumpdata() {
 #[test]
 fn awkward_xml_equals_dumpdata_or_fails_where_django_fails() {
     let lino = lino();
-    let (t, db) = awkward(lino);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     // Control characters: Django fails, and so do we, naming the value.
     let theirs = django(
         lino,
@@ -188,7 +187,7 @@ fn awkward_xml_equals_dumpdata_or_fails_where_django_fails() {
         stderr(&theirs)
     );
     let xml = t.path().join("ours.xml");
-    let ours = lino.ours(AWKWARD, &db, &[], &["--xml", &s(&xml)]);
+    let ours = lino.ours(AWKWARD, &db, &[], &["--xml", &path_str(&xml)]);
     assert_eq!(ours.status.code(), Some(1));
     assert!(
         stderr(&ours).contains(
@@ -217,7 +216,12 @@ fn awkward_xml_equals_dumpdata_or_fails_where_django_fails() {
 }
 
 /// Runs dumpdata_diff.py; returns the kinds of differences found.
-fn differences(lino: &Lino, theirs: &Path, ours: &Path, allow: &[&str]) -> BTreeMap<String, u64> {
+fn dumpdata_differences(
+    lino: &Venv,
+    theirs: &Path,
+    ours: &Path,
+    allow: &[&str],
+) -> BTreeMap<String, u64> {
     let mut args: Vec<PathBuf> = vec![theirs.into(), ours.into()];
     args.extend(allow.iter().map(|k| PathBuf::from(format!("--allow={k}"))));
     let refs: Vec<&Path> = args.iter().map(PathBuf::as_path).collect();
@@ -246,13 +250,20 @@ fn differences(lino: &Lino, theirs: &Path, ours: &Path, allow: &[&str]) -> BTree
 fn without_metadata_only_the_listed_differences() {
     let lino = lino();
     let mut seen = BTreeMap::new();
-    for (settings, (t, db)) in [(MIN1, min1()), (AWKWARD, awkward(lino))] {
+    for (settings, (t, db)) in [(MIN1, min1()), (AWKWARD, lino.sqlite_site(AWKWARD, &[]))] {
         let theirs = t.path().join("django.json");
         let out = django(lino, settings, &db, "json", None, &theirs);
         assert!(out.status.success(), "{}", stderr(&out));
         let ours = t.path().join("ours.json");
-        dump_ok(["-d", &sqlite_url(&db), "--json", &s(&ours), "-v", "0"]);
-        let kinds = differences(lino, &theirs, &ours, WITHOUT_METADATA);
+        dump_ok([
+            "-d",
+            &sqlite_url(&db),
+            "--json",
+            &path_str(&ours),
+            "-v",
+            "0",
+        ]);
+        let kinds = dumpdata_differences(lino, &theirs, &ours, WITHOUT_METADATA);
         seen.extend(kinds.clone());
         if settings == MIN1 {
             // No content types: models by label; gender is a choice list.
@@ -293,7 +304,7 @@ fn without_metadata_only_the_listed_differences() {
 
 /// loaddata of `file` into an empty database of the site; returns the data
 /// as dumpdata's YAML.
-fn loaded(lino: &Lino, settings: &str, dir: &Path, name: &str, file: &Path) -> PathBuf {
+fn loaded(lino: &Venv, settings: &str, dir: &Path, name: &str, file: &Path) -> PathBuf {
     let db = dir.join(format!("{name}.sqlite3"));
     lino.admin_ok(settings, &db, &["initdb", "--noinput", "-v0"]);
     let empty = dir.join(format!("{name}-empty.json"));
@@ -307,22 +318,22 @@ fn loaded(lino: &Lino, settings: &str, dir: &Path, name: &str, file: &Path) -> P
             .count()
     });
     assert_eq!(non_ct, Some(0), "initdb left data: {objects}");
-    lino.admin_ok(settings, &db, &["loaddata", &s(file), "-v0"]);
+    lino.admin_ok(settings, &db, &["loaddata", &path_str(file), "-v0"]);
     let yaml = dir.join(format!("{name}-after.yaml"));
     lino.dumpdata(settings, &db, &yaml);
     yaml
 }
 
-fn round_trip(settings: &str, prepare: fn(&Lino) -> (tempfile::TempDir, PathBuf)) {
+fn round_trip(settings: &str, prepare: fn(&Venv) -> (tempfile::TempDir, PathBuf)) {
     let lino = lino();
     let (t, db) = prepare(lino);
     let dir = t.path();
     let before = dir.join("before.yaml");
     lino.dumpdata(settings, &db, &before);
     let json = dir.join("ours.json");
-    lino.ours_ok(settings, &db, &[], &["--json", &s(&json), "-v", "0"]);
+    lino.ours_ok(settings, &db, &[], &["--json", &path_str(&json), "-v", "0"]);
     let after = loaded(lino, settings, dir, "json", &json);
-    let lost = differences(lino, &before, &after, JSON_LOSSES);
+    let lost = dumpdata_differences(lino, &before, &after, JSON_LOSSES);
     // The awkward site's datetimes and times have microseconds.
     assert!(lost.keys().all(|k| k == "milliseconds"), "{lost:?}");
     // XML: of a database it can hold.
@@ -334,9 +345,14 @@ fn round_trip(settings: &str, prepare: fn(&Lino) -> (tempfile::TempDir, PathBuf)
     let before = dir.join("before-clean.yaml");
     lino.dumpdata(settings, &clean, &before);
     let xml = dir.join("ours.xml");
-    lino.ours_ok(settings, &clean, &[], &["--xml", &s(&xml), "-v", "0"]);
+    lino.ours_ok(
+        settings,
+        &clean,
+        &[],
+        &["--xml", &path_str(&xml), "-v", "0"],
+    );
     let after = loaded(lino, settings, dir, "xml", &xml);
-    let lost = differences(lino, &before, &after, XML_LOSSES);
+    let lost = dumpdata_differences(lino, &before, &after, XML_LOSSES);
     if settings == AWKWARD {
         // things.Text 8, short and body.
         assert_eq!(lost.get("carriage-return"), Some(&2), "{lost:?}");
@@ -350,7 +366,7 @@ fn loaddata_restores_min1() {
 
 #[test]
 fn loaddata_restores_awkward() {
-    round_trip(AWKWARD, awkward);
+    round_trip(AWKWARD, |lino| lino.sqlite_site(AWKWARD, &[]));
 }
 
 /// Without metadata, min1's JSON restores too (the awkward site's
@@ -362,9 +378,16 @@ fn loaddata_restores_min1_without_metadata() {
     let before = t.path().join("before.yaml");
     lino.dumpdata(MIN1, &db, &before);
     let json = t.path().join("ours.json");
-    dump_ok(["-d", &sqlite_url(&db), "--json", &s(&json), "-v", "0"]);
+    dump_ok([
+        "-d",
+        &sqlite_url(&db),
+        "--json",
+        &path_str(&json),
+        "-v",
+        "0",
+    ]);
     let after = loaded(lino, MIN1, t.path(), "json", &json);
-    let lost = differences(lino, &before, &after, JSON_LOSSES);
+    let lost = dumpdata_differences(lino, &before, &after, JSON_LOSSES);
     assert_eq!(lost.keys().collect::<Vec<_>>(), ["milliseconds"]);
 }
 
@@ -383,9 +406,9 @@ fn reads(stderr: &str) -> BTreeMap<String, u32> {
 #[test]
 fn one_run_reads_each_table_once_per_order_and_equals_separate_runs() {
     let lino = lino();
-    let (t, db) = awkward(lino);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     let db = without_control_chars(&db, t.path());
-    let d = |n: &str| s(&t.path().join(n));
+    let d = |n: &str| path_str(&t.path().join(n));
     let all = lino.ours_ok(
         AWKWARD,
         &db,
@@ -466,7 +489,7 @@ fn decompressed(path: &Path) -> Vec<u8> {
 fn outputs_without_output_dir_compressed_and_checked() {
     let (t, db) = min1();
     let url = sqlite_url(&db);
-    let d = |n: &str| s(&t.path().join(n));
+    let d = |n: &str| path_str(&t.path().join(n));
     dump_ok([
         "-d",
         &url,
@@ -556,7 +579,7 @@ fn excludes_equal_dumpdata() {
             excludes,
         );
     }
-    let (t, db) = awkward(lino);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     let db = without_control_chars(&db, t.path());
     // Content types (Lino's dump skips them, dumpdata doesn't), the
     // owner and the target of many-to-many fields.
@@ -608,7 +631,7 @@ fn natural_keys_equal_dumpdata() {
     }
     // Content types have natural keys: things.Note's owner is one, and
     // with -e contenttypes they are read for the keys, not written.
-    let (t, db) = awkward(lino);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     let db = without_control_chars(&db, t.path());
     let options: [&[&str]; 4] = [
         &["--natural-foreign"],
@@ -644,7 +667,7 @@ fn natural_keys_need_site_metadata() {
         "-d",
         &sqlite_url(&db),
         "--json",
-        &s(&json),
+        &path_str(&json),
         "--natural-foreign",
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -657,7 +680,7 @@ fn natural_keys_need_site_metadata() {
     let out = dump2py([
         "-d",
         &sqlite_url(&db),
-        &s(&t.path().join("dump")),
+        &path_str(&t.path().join("dump")),
         "--natural-primary",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -12,8 +12,15 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dump2py_tests::servers::{path_str, Backend, TestDb};
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::assert_same_file,
+    fixture,
+    lino::lino,
+    need_server, path_str, root,
+    run::{dump2py, stderr},
+    servers::{Backend, TestDb},
+    sqlite_url,
+};
 
 const SITE: &str = "ordering.settings";
 

@@ -4,21 +4,15 @@
 //! tests/tests/dumpdata.rs.)
 
 use std::fs;
-use std::path::Path;
 
-use dump2py_tests::*;
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
-/// `dumpdata` of `db` with `options` into `out` (YAML keeps microseconds).
-fn dumpdata_with(lino: &Lino, db: &Path, options: &[&str], out: &Path) {
-    let o = s(out);
-    let mut args = vec!["dumpdata", "--format", "yaml", "-o", &o];
-    args.extend(options);
-    lino.admin_ok(MIN1, db, &args);
-}
+use dump2py_tests::{
+    compare::read_dump,
+    copy_db, fixture,
+    lino::{lino, AWKWARD, MIN1},
+    path_str,
+    run::{dump2py, dump_ok, stderr},
+    sqlite_url,
+};
 
 #[test]
 fn excluded_models_leave_the_python_dump_and_its_restore() {
@@ -26,7 +20,7 @@ fn excluded_models_leave_the_python_dump_and_its_restore() {
     let (t, db) = copy_db(&fixture("min1.sqlite3"));
     let excludes = ["-e", "contacts.Role", "-e", "contacts.roletype"];
     let dump = t.path().join("dump");
-    let mut args = vec![s(&dump), "-v".into(), "0".into()];
+    let mut args = vec![path_str(&dump), "-v".into(), "0".into()];
     args.extend(excludes.iter().map(|e| e.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     lino.ours_ok(MIN1, &db, &[], &refs);
@@ -48,10 +42,10 @@ fn excluded_models_leave_the_python_dump_and_its_restore() {
     assert!(restore.contains("def create_contacts_person("));
     // The rest restores: what dumpdata shows of it is what it showed before.
     let before = t.path().join("before.yaml");
-    dumpdata_with(lino, &db, &excludes, &before);
+    lino.dumpdata_with(MIN1, &db, &[], &before, &excludes);
     lino.restore(MIN1, &db, &dump);
     let after = t.path().join("after.yaml");
-    dumpdata_with(lino, &db, &excludes, &after);
+    lino.dumpdata_with(MIN1, &db, &[], &after, &excludes);
     lino.assert_same_data(&before, &after);
 }
 
@@ -64,9 +58,9 @@ fn without_metadata_apps_and_models_by_table_and_django_labels() {
     dump_ok([
         "-d",
         &url,
-        &s(&dump),
+        &path_str(&dump),
         "--json",
-        &s(&json),
+        &path_str(&json),
         "-e",
         "countries",
         "-e",
@@ -108,7 +102,7 @@ fn unknown_apps_and_models_are_refused_before_anything_is_written() {
             "-e/--exclude contacts.Persons: the site has no model contacts.Persons",
         ),
     ] {
-        let out = dump2py(["-d", &url, &s(&dump), "-e", label]);
+        let out = dump2py(["-d", &url, &path_str(&dump), "-e", label]);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert_eq!(stderr(&out).trim(), format!("error: {message}"));
         assert!(!dump.exists());
@@ -129,7 +123,7 @@ fn link_tables_go_with_their_owner() {
         &db,
         &[],
         &[
-            &s(&dump),
+            &path_str(&dump),
             "-e",
             "things.Thing",
             "-e",

@@ -5,35 +5,26 @@
 //! and leave the directory exactly as it was, or succeed with exactly the
 //! outputs of a run without faults.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::{tree, Tree},
+    min1_url, root,
+    run::{bin, dump2py, dump_ok, stderr},
+};
 
-/// A directory's contents: relative path → file bytes (None: a directory).
-type Snapshot = BTreeMap<PathBuf, Option<Vec<u8>>>;
+/// A directory's contents, manifests without their run ids.
+type Snapshot = Tree;
 
 fn snapshot(dir: &Path) -> Snapshot {
-    fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
-        let mut entries: Vec<_> = fs::read_dir(dir)
-            .expect("read_dir")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            let rel = p.strip_prefix(root).expect("under root").to_path_buf();
-            if p.is_dir() {
-                out.insert(rel, None);
-                walk(root, &p, out);
-            } else {
-                out.insert(rel, Some(without_run(&p, fs::read(&p).expect("read"))));
-            }
+    let mut out = tree(dir);
+    for (rel, content) in &mut out {
+        if let Some(bytes) = content.take() {
+            *content = Some(without_run(rel, bytes));
         }
     }
-    let mut out = Snapshot::new();
-    walk(dir, dir, &mut out);
     out
 }
 
@@ -116,9 +107,23 @@ fn fault_library(dir: &Path) -> PathBuf {
 struct Faults {
     lib: PathBuf,
     work: PathBuf,
+    /// The failing call kills the process (SIGKILL) instead of failing.
+    kill: bool,
 }
 
 impl Faults {
+    /// The fault library built in `dir`, dump2py's work directory
+    /// `dir/work`.
+    fn new(dir: &Path, kill: bool) -> Faults {
+        let work = dir.join("work");
+        fs::create_dir(&work).expect("mkdir");
+        Faults {
+            lib: fault_library(dir),
+            work,
+            kill,
+        }
+    }
+
     /// dump2py ARGS with the Nth counted call failing (None: none), the
     /// calls logged to `log` if given.
     fn run(&self, args: &[String], at: Option<usize>, log: Option<&Path>) -> Output {
@@ -131,6 +136,9 @@ impl Faults {
                 "DUMP2PY_FAULT_AT",
                 at.map_or("0".to_string(), |n| n.to_string()),
             );
+        if self.kill {
+            c.env("DUMP2PY_FAULT_KILL", "1");
+        }
         if let Some(log) = log {
             c.env("DUMP2PY_FAULT_LOG", log);
         }
@@ -170,12 +178,8 @@ fn chosen(calls: &[(usize, String, String)]) -> Vec<usize> {
 /// contents before), failed in turn.
 fn every_fault(tag: &str, old: impl Fn(&Path), args: impl Fn(&Path) -> Vec<String>) {
     let t = tempfile::tempdir().expect("tempdir");
-    let work = t.path().join("work");
-    fs::create_dir(&work).expect("mkdir");
-    let f = Faults {
-        lib: fault_library(t.path()),
-        work: work.clone(),
-    };
+    let f = Faults::new(t.path(), false);
+    let work = f.work.clone();
     old(&work);
     let before = snapshot(&work);
     let args = args(&work);
@@ -239,7 +243,7 @@ fn outputs(work: &Path) -> Vec<String> {
         "-v".into(),
         "0".into(),
         "-d".into(),
-        sqlite_url(&fixture("min1.sqlite3")),
+        min1_url(),
         p("dump"),
         "--json".into(),
         p("min1.json"),
@@ -276,25 +280,8 @@ fn a_fault_anywhere_with_overwrite_leaves_the_old_outputs() {
 #[test]
 fn a_kill_between_two_renames_is_completed_by_the_next_run() {
     let t = tempfile::tempdir().expect("tempdir");
-    let work = t.path().join("work");
-    fs::create_dir(&work).expect("mkdir");
-    let lib = fault_library(t.path());
-    let run = |args: &[String], at: Option<usize>, log: Option<&Path>| {
-        let mut c = Command::new(bin());
-        c.args(args)
-            .env_remove("DATABASE_URL")
-            .env("LD_PRELOAD", &lib)
-            .env("DUMP2PY_FAULT_DIR", &work)
-            .env("DUMP2PY_FAULT_KILL", "1")
-            .env(
-                "DUMP2PY_FAULT_AT",
-                at.map_or("0".to_string(), |n| n.to_string()),
-            );
-        if let Some(log) = log {
-            c.env("DUMP2PY_FAULT_LOG", log);
-        }
-        c.output().expect("run dump2py")
-    };
+    let f = Faults::new(t.path(), true);
+    let work = f.work.clone();
     let mut old_args = outputs(&work);
     old_args.extend(["-m", "3", "--indent", "2"].map(String::from));
     dump_ok(&old_args);
@@ -302,7 +289,7 @@ fn a_kill_between_two_renames_is_completed_by_the_next_run() {
     let mut args = outputs(&work);
     args.push("-o".into());
     let log = t.path().join("calls.log");
-    let o = run(&args, None, Some(&log));
+    let o = f.run(&args, None, Some(&log));
     assert!(o.status.success(), "{}", stderr(&o));
     let complete = snapshot(&work);
     let calls = calls(&log);
@@ -313,13 +300,13 @@ fn a_kill_between_two_renames_is_completed_by_the_next_run() {
         .collect();
     assert!(chosen.len() >= 6, "{calls:?}");
     let other = work.join("other");
-    let min1 = sqlite_url(&fixture("min1.sqlite3"));
+    let min1 = min1_url();
     let mut bad = Vec::new();
     // Outputs --verify found half published: some kill must leave one.
     let mut cut_short = 0;
     for n in chosen {
         restore(&work, &before);
-        let o = run(&args, Some(n), None);
+        let o = f.run(&args, Some(n), None);
         let (call, path) = (&calls[n - 1].1, &calls[n - 1].2);
         let what = format!("kill at call {n} ({call} {path})");
         if o.status.code().is_some() {

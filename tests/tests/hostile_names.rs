@@ -10,8 +10,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dump2py_tests::servers::{path_str, Backend, TestDb};
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::{read_dump, tree},
+    path_str, root,
+    run::{dump2py, dump_ok, stderr, stdout},
+    servers::{Backend, TestDb},
+    sqlite_url, unique,
+};
 use proptest::prelude::*;
 
 /// A table: its name, its columns after `id`, and its row count.
@@ -28,10 +33,6 @@ fn spec(name: &str, columns: &[&str], rows: u64) -> Spec {
         columns: columns.iter().map(|c| c.to_string()).collect(),
         rows,
     }
-}
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
 }
 
 fn quote(name: &str) -> String {
@@ -63,22 +64,6 @@ fn sqlite_db(path: &Path, tables: &[Spec]) {
             .expect("insert");
         }
     }
-}
-
-/// Every path under `dir`, relative.
-fn tree(dir: &Path) -> BTreeSet<PathBuf> {
-    let mut out = BTreeSet::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in fs::read_dir(&d).expect("read dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                todo.push(p.clone());
-            }
-            out.insert(p.strip_prefix(dir).expect("under dir").to_path_buf());
-        }
-    }
-    out
 }
 
 /// Runs check_dump_names.py on the dump: table → rows, file → table.
@@ -132,7 +117,8 @@ fn dump_and_check(case: &Path, url: &str, tables: &[Spec], max_rows: u64) -> Pat
         &path_str(&dump),
     ]);
     // Nothing written outside the dump but the JSON (and what staging keeps beside it).
-    for p in tree(case).difference(&before) {
+    let after = tree(case);
+    for p in after.keys().filter(|p| !before.contains_key(*p)) {
         let s = p.to_string_lossy();
         assert!(
             p.starts_with("work/dump") || s.starts_with("data.json"),
@@ -191,7 +177,7 @@ fn sqlite_case(tables: &[Spec], max_rows: u64) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn table_names_cannot_leave_the_output_dir() {
-    let unique = servers::unique("d2p_traversal");
+    let unique = unique("d2p_traversal");
     let abs = format!("/tmp/{unique}");
     let up = format!("../../{unique}");
     let tables = [
@@ -508,7 +494,7 @@ fn control_characters_in_names_are_escaped_in_every_message() {
         text.into_owned()
     };
     // Tolerated: a line per table (-v 2), a warning and a summary.
-    let r = dump2py(["-t", "-v", "2", "-d", &url, &s(&out)]);
+    let r = dump2py(["-t", "-v", "2", "-d", &url, &path_str(&out)]);
     assert_eq!(r.status.code(), Some(3), "{}", stderr(&r));
     let err = raw(&r.stderr, "-t -v 2");
     assert!(err.contains("a\\u{1b}[2Jb\\nc\\rd: 1 row"), "{err}");
@@ -517,7 +503,7 @@ fn control_characters_in_names_are_escaped_in_every_message() {
         "{err}"
     );
     // An error.
-    let r = dump2py(["-d", &url, &s(&t.path().join("out2"))]);
+    let r = dump2py(["-d", &url, &path_str(&t.path().join("out2"))]);
     assert_eq!(r.status.code(), Some(1));
     let err = raw(&r.stderr, "error");
     assert!(

@@ -7,8 +7,15 @@
 use std::path::Path;
 use std::time::Duration;
 
-use dump2py_tests::servers::*;
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::{assert_same, read_dump, Dump},
+    copy_db,
+    data_file::rows_of,
+    fixture, need_server, path_str,
+    run::{dump2py, dump_ok, spawn_dump2py, stderr},
+    servers::{Backend, TestDb, SECRET},
+    sqlite_url,
+};
 
 /// Rows of the big table: more than the pipeline's split threshold, so
 /// that it is read in key ranges.

@@ -7,8 +7,11 @@
 use dump2py_model::schema::{Schema, Table};
 use dump2py_model::Value;
 use dump2py_plugin::{KeyRange, Source, Workers};
-use dump2py_tests::need_server;
-use dump2py_tests::servers::*;
+use dump2py_tests::{
+    need_server,
+    run::wait_for,
+    servers::{Backend, TestDb, HOST, SECRET},
+};
 
 // Linked for their registrations; opened by URL as the CLI opens them.
 use dump2py_mysql as _;

@@ -3,17 +3,14 @@
 //! FK cycle, MTI two levels deep and hard strings. dump → restore → dump
 //! gives byte-identical dumps and the same data; Lino's own dump does not.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use dump2py_tests::*;
-
-/// A fresh database of the awkward site with its demo data.
-fn prepared(lino: &Lino) -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().expect("tempdir");
-    let db = t.path().join("db.sqlite3");
-    lino.admin_ok(AWKWARD, &db, &["prep", "--noinput", "-v0"]);
-    (t, db)
-}
+use dump2py_tests::{
+    compare::read_dump,
+    lino::{lino, Venv, AWKWARD},
+    run::{dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 fn dump(db: &Path, out: &Path, languages: bool) {
     let url = sqlite_url(db);
@@ -27,7 +24,7 @@ fn dump(db: &Path, out: &Path, languages: bool) {
 #[test]
 fn dump_restore_dump_is_identical_and_keeps_every_value() {
     let lino = lino();
-    let (t, db) = prepared(lino);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     let before = t.path().join("before.yaml");
     lino.dumpdata(AWKWARD, &db, &before);
     for languages in [true, false] {
@@ -59,7 +56,7 @@ fn dump_restore_dump_is_identical_and_keeps_every_value() {
 #[test]
 fn linos_own_dump_does_not_restore_the_awkward_site() {
     let lino = lino();
-    let (t, db) = prepared(lino);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     let theirs = t.path().join("lino");
     lino.admin_ok(AWKWARD, &db, &["dump2py", &theirs.to_string_lossy()]);
     let ours = t.path().join("ours");
@@ -127,7 +124,7 @@ fn linos_own_dump_does_not_restore_the_awkward_site() {
 }
 
 /// The cars of a database (things.Car: fields `model` and `kw`).
-fn cars(lino: &Lino, db: &Path) -> String {
+fn cars(lino: &Venv, db: &Path) -> String {
     let out = lino
         .command(AWKWARD, db)
         .args(["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT id, model, kw FROM things_car ORDER BY id').fetchall())"])
@@ -146,7 +143,7 @@ const CARS: &str = "[(1, 'Model T', 15), (2, '', None), (3, 'kw', 0)]";
 #[test]
 fn fields_named_like_the_templates_names_restore() {
     let lino = lino();
-    let (t, db) = prepared(lino);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     assert_eq!(cars(lino, &db), CARS);
     let with_meta = t.path().join("with-meta");
     lino.ours_ok(AWKWARD, &db, &[], &[&with_meta.to_string_lossy()]);

@@ -9,7 +9,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    lino::lino,
+    path_str, root,
+    run::{dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 const DEMO: &str = "demo.settings";
 const LEDGER: &str = "ledger.settings";
@@ -207,17 +212,6 @@ fn site_copy(name: &str, settings: &str, env: &[(&str, &str)]) -> (tempfile::Tem
     (t, db)
 }
 
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap_or_default()
-}
-
-fn dumpdata(settings: &str, db: &Path, env: &[(&str, &str)], out: &Path, extra: &[&str]) {
-    let format = out.extension().and_then(|e| e.to_str()).unwrap_or("json");
-    let mut args = vec!["dumpdata", "--format", format, "-o", path(out)];
-    args.extend(extra);
-    lino().admin_env_ok(settings, db, env, &args);
-}
-
 /// dumpdata to compare a site before and after a restore: a content
 /// type by its model, as a restore gives them new ids (`initdb` creates
 /// them in no fixed order).
@@ -228,7 +222,7 @@ fn data(settings: &str, db: &Path, env: &[(&str, &str)], out: &Path) {
         "--format",
         format,
         "-o",
-        path(out),
+        &path_str(out),
         "--natural-foreign",
     ];
     let o = lino().admin_env(
@@ -244,14 +238,9 @@ fn data(settings: &str, db: &Path, env: &[(&str, &str)], out: &Path) {
     }
 }
 
-fn restore(settings: &str, db: &Path, env: &[(&str, &str)], dump: &Path) -> std::process::Output {
-    let script = dump.join("restore.py");
-    lino().admin_env(settings, db, env, &["run", path(&script), "--noinput"])
-}
-
 /// Restores `dump` into `db` and asserts that dumpdata equals `before`.
 fn restores_the_same(settings: &str, db: &Path, env: &[(&str, &str)], dump: &Path, before: &Path) {
-    let out = restore(settings, db, env, dump);
+    let out = lino().run_restore(settings, db, env, dump, &[]);
     assert!(
         out.status.success(),
         "{} doesn't restore:\n{}\n{}",
@@ -279,7 +268,7 @@ fn check_demo(d: &Demo) {
     let before = cached(d.name, "before.yaml", |out| data(DEMO, &db, &env, out));
 
     let theirs = dir.join("lino");
-    lino.admin_env_ok(DEMO, &db, &env, &["dump2py", path(&theirs)]);
+    lino.admin_env_ok(DEMO, &db, &env, &["dump2py", &path_str(&theirs)]);
     let (meta, json, xml) = (
         dir.join("meta"),
         dir.join("meta.json"),
@@ -289,7 +278,13 @@ fn check_demo(d: &Demo) {
         DEMO,
         &db,
         &env,
-        &[path(&meta), "--json", path(&json), "--xml", path(&xml)],
+        &[
+            &path_str(&meta),
+            "--json",
+            &path_str(&json),
+            "--xml",
+            &path_str(&xml),
+        ],
     );
     for ours in [&json, &xml] {
         let ext = ours
@@ -297,7 +292,7 @@ fn check_demo(d: &Demo) {
             .and_then(|e| e.to_str())
             .unwrap_or_default();
         let theirs = cached(d.name, &format!("dumpdata.{ext}"), |out| {
-            dumpdata(DEMO, &db, &env, out, &[])
+            lino.dumpdata_with(DEMO, &db, &env, out, &[])
         });
         let (a, b) = (
             fs::read(&theirs).expect("dumpdata"),
@@ -322,11 +317,11 @@ fn check_demo(d: &Demo) {
     );
 
     let raw = dir.join("raw");
-    dump_ok(["-d", &sqlite_url(&db), "-v", "0", path(&raw)]);
+    dump_ok(["-d", &sqlite_url(&db), "-v", "0", &path_str(&raw)]);
     for dump in [&meta, &raw] {
         restores_the_same(DEMO, &db, &env, dump, &before);
     }
-    let out = restore(DEMO, &db, &env, &theirs);
+    let out = lino.run_restore(DEMO, &db, &env, &theirs, &[]);
     assert_eq!(
         out.status.success(),
         d.lino_restores,
@@ -461,7 +456,7 @@ fn ledger_without_metadata_restores_as_django_reads() {
         "en,de,fr",
         "-v",
         "0",
-        path(&raw),
+        &path_str(&raw),
     ]);
     let script = fs::read_to_string(raw.join("restore.py")).expect("restore.py");
     assert!(

@@ -3,7 +3,13 @@
 
 use std::path::Path;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    copy_db, fixture,
+    lino::{lino, Venv, MIN1},
+    run::{dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 const LANGS: &str = "en,de,fr";
 
@@ -22,7 +28,7 @@ fn dump_ours(db: &Path, out: &Path, extra: &[&str]) {
 
 /// Compares Lino's dump with ours (tests/python/compare_dumps.py) and
 /// returns its report; fails on any difference but the listed ones.
-fn compare_with_lino(lino: &Lino, theirs: &Path, ours: &Path) -> String {
+fn compare_with_lino(lino: &Venv, theirs: &Path, ours: &Path) -> String {
     let out = lino.script(
         "compare_dumps.py",
         &[

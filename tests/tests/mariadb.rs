@@ -11,8 +11,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use dump2py_tests::servers::*;
-use dump2py_tests::*;
+use dump2py_tests::{
+    backend_checks::{generated_columns_dumped, ALL_BYTES_B64, SCALAR_COLUMNS, SCALAR_ROWS},
+    certs::{have_openssl, test_ca, test_cert, CertFor},
+    compare::{assert_same, describes_source, read_dump, without_source, Cross, Dump, SOURCE_LINE},
+    data_file::{assert_rows, row_args, rows_of},
+    lino::{lino, AWKWARD, MIN1},
+    need_server,
+    passwords::{dump_hiding, dump_tolerating, fails_within, one_line_error},
+    path_str,
+    private_mariadb::PrivateMariaDb,
+    run::{dump2py, dump_ok, spawn_dump2py, stderr, stdout, wait_for},
+    servers::{Backend, TestDb, HOST, SECRET},
+    skip, unique,
+};
 
 const MARIA: Backend = Backend::MariaDb;
 const PORT: &str = MARIA.port();
@@ -59,7 +71,7 @@ fn decimal_value(s: &str) -> Option<String> {
 
 /// The kinds of difference between a dump from SQLite and one from
 /// MariaDB of the same data; panics on any other difference.
-fn differences(sqlite: &Dump, maria: &Dump) -> BTreeSet<&'static str> {
+fn kinds_of_difference(sqlite: &Dump, maria: &Dump) -> BTreeSet<&'static str> {
     let mut kinds = BTreeSet::new();
     assert_eq!(
         sqlite.keys().collect::<Vec<_>>(),
@@ -124,7 +136,7 @@ fn identical_across_backends(settings: &str, tag: &str, expected: &[&str]) {
     assert_same(&a, &b, "with site metadata, SQLite and MariaDB");
 
     // Without metadata: only the differences the README lists.
-    let kinds = differences(&read_dump(&c.sqlite_plain), &read_dump(&c.server_plain));
+    let kinds = kinds_of_difference(&read_dump(&c.sqlite_plain), &read_dump(&c.server_plain));
     assert_eq!(kinds, expected.iter().copied().collect::<BTreeSet<_>>());
 
     // And the MariaDB dump without metadata restores the same rows.
@@ -1075,7 +1087,7 @@ fn invisible_and_partly_readable_tables() {
     ];
     std::fs::write(
         &schema,
-        site_schema::site_schema("mysql", &db.name, &models),
+        dump2py_tests::site_schema::site_schema("mysql", &db.name, &models),
     )
     .expect("write schema");
     let with_meta = |out: &Path, tolerate: bool| {

@@ -9,7 +9,13 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    copy_db, fixture,
+    lino::{lino, Venv, MIN1},
+    path_str,
+    run::{bin, dump2py, stderr},
+    sqlite_url,
+};
 
 const SETTINGS: &str = r#"
 import os
@@ -43,11 +49,7 @@ u.user_permissions.set(Permission.objects.filter(
 User.objects.create(username="anna")
 "#;
 
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
-fn python(lino: &Lino, dir: &Path, db: &Path) -> Command {
+fn python(lino: &Venv, dir: &Path, db: &Path) -> Command {
     let mut c = Command::new(lino.python());
     c.env("DJANGO_SETTINGS_MODULE", "plain_settings")
         .env("PYTHONPATH", dir)
@@ -57,10 +59,22 @@ fn python(lino: &Lino, dir: &Path, db: &Path) -> Command {
     c
 }
 
+/// `dump2py --export-site-schema SCHEMA` of the site in `dir` on `db`.
+fn export_site_schema(lino: &Venv, dir: &Path, db: &Path, schema: &Path) {
+    let mut ours = Command::new(bin());
+    ours.args(["--settings", "plain_settings", "--python"])
+        .arg(lino.python())
+        .args(["--export-site-schema", &path_str(schema)])
+        .env("PYTHONPATH", dir)
+        .env("DUMP2PY_TEST_DB", db)
+        .env_remove("DATABASE_URL");
+    ok(ours);
+}
+
+/// Runs `c`, which must succeed.
 fn ok(mut c: Command) -> std::process::Output {
     let out = c.output().expect("run");
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    out
+    dump2py_tests::run::ok(out, &format!("{c:?}"))
 }
 
 #[test]
@@ -79,14 +93,7 @@ fn plain_django_auth_natural_keys_equal_dumpdata() {
     ok(c);
     // What sitemeta.py found: paths through foreign keys.
     let schema = dir.join("site.json");
-    let mut ours = Command::new(bin());
-    ours.args(["--settings", "plain_settings", "--python"])
-        .arg(lino.python())
-        .args(["--export-site-schema", &s(&schema)])
-        .env("PYTHONPATH", dir)
-        .env("DUMP2PY_TEST_DB", &db)
-        .env_remove("DATABASE_URL");
-    ok(ours);
+    export_site_schema(lino, dir, &db, &schema);
     let meta: serde_json::Value =
         serde_json::from_slice(&fs::read(&schema).expect("read")).expect("json");
     let key_of = |label: &str| {
@@ -122,11 +129,11 @@ fn plain_django_auth_natural_keys_equal_dumpdata() {
                 let mine = dir.join(format!("ours-{n}-{tag}.{format}"));
                 let mut c = python(lino, dir, &db);
                 c.arg(&admin)
-                    .args(["dumpdata", "--format", format, "-o", &s(&theirs)])
+                    .args(["dumpdata", "--format", format, "-o", &path_str(&theirs)])
                     .args(*o);
                 let mut ours = Command::new(bin());
-                ours.args(["--site-schema", &s(&schema), "-d", &sqlite_url(&db)])
-                    .args([format!("--{format}"), s(&mine)])
+                ours.args(["--site-schema", &path_str(&schema), "-d", &sqlite_url(&db)])
+                    .args([format!("--{format}"), path_str(&mine)])
                     .args(["-v", "0", "-o"])
                     .args(*o)
                     .env_remove("DATABASE_URL");
@@ -169,14 +176,7 @@ fn a_natural_key_that_cant_be_followed_is_an_error_where_one_is_written() {
     let db = dir.join("db.sqlite3");
     fs::write(dir.join("plain_settings.py"), SETTINGS).expect("settings");
     let schema = dir.join("site.json");
-    let mut ours = Command::new(bin());
-    ours.args(["--settings", "plain_settings", "--python"])
-        .arg(lino.python())
-        .args(["--export-site-schema", &s(&schema)])
-        .env("PYTHONPATH", dir)
-        .env("DUMP2PY_TEST_DB", &db)
-        .env_remove("DATABASE_URL");
-    ok(ours);
+    export_site_schema(lino, dir, &db, &schema);
     // As if Group.natural_key() returned name.lower().
     let mut meta: serde_json::Value =
         serde_json::from_slice(&fs::read(&schema).expect("read")).expect("json");
@@ -196,11 +196,11 @@ fn a_natural_key_that_cant_be_followed_is_an_error_where_one_is_written() {
     let dump = || {
         dump2py([
             "--site-schema",
-            &s(&schema),
+            &path_str(&schema),
             "-d",
             &sqlite_url(&db),
             "--json",
-            &s(&json),
+            &path_str(&json),
             "--natural-foreign",
             "-v",
             "0",
@@ -246,7 +246,7 @@ fn a_natural_key_to_a_missing_row_is_an_error_naming_it() {
         MIN1,
         &db,
         &[],
-        &["--json", &s(&json), "--natural-foreign", "-v", "0"],
+        &["--json", &path_str(&json), "--natural-foreign", "-v", "0"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(
@@ -263,7 +263,7 @@ fn a_natural_key_to_a_missing_row_is_an_error_naming_it() {
         MIN1,
         &db,
         &[],
-        &["--json", &s(&json), "--natural-foreign", "-v", "0"],
+        &["--json", &path_str(&json), "--natural-foreign", "-v", "0"],
     );
     let text = fs::read_to_string(&json).expect("read");
     assert!(

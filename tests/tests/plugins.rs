@@ -11,7 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    copy_db, fixture,
+    lino::{lino, MIN1},
+    min1_url, path_str, root,
+    run::{bin, dump_ok, stderr, stdout},
+    sqlite_url, tmp,
+};
 use rusqlite::Connection;
 
 const ANONYMIZE: &str = "dump2py_anonymize";
@@ -20,14 +27,6 @@ const SECRET_ENV: &str = "DUMP2PY_ANONYMIZE_SECRET";
 const PATH_ENV: &str = "DUMP2PY_PLUGIN_PATH";
 /// The personal data of min1, anonymised in every test that dumps it.
 const PERSONAL: &str = "email|phone|gsm|first_name|last_name|username|contacts_partner.name";
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
 
 /// The shared library of a workspace plugin crate, built if needed (cargo
 /// does nothing when it is fresh).
@@ -102,10 +101,6 @@ fn run_ok(args: &[String], env: &[(&str, &str)]) -> Output {
 
 fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
-}
-
-fn min1() -> String {
-    sqlite_url(&fixture("min1.sqlite3"))
 }
 
 /// The text of a dump's data files (all but restore.py).
@@ -240,7 +235,7 @@ fn anonymize_replaces_min1_personal_data_and_the_dump_restores_on_lino() {
     // Without the plugin, the check below finds every personal value.
     let plain = t.path().join("plain");
     run_ok(
-        &args(&["-d", &url, &s(&plain), "--languages", "en,de,fr"]),
+        &args(&["-d", &url, &path_str(&plain), "--languages", "en,de,fr"]),
         &[],
     );
     let missed: Vec<_> = originals
@@ -255,13 +250,25 @@ fn anonymize_replaces_min1_personal_data_and_the_dump_restores_on_lino() {
 
     let anon = t.path().join("anon");
     let (json, xml) = (t.path().join("anon.json"), t.path().join("anon.xml"));
-    let mut a = args(&["-d", &url, &s(&anon), "--languages", "en,de,fr", "--plugin"]);
-    a.push(s(&lib));
+    let mut a = args(&[
+        "-d",
+        &url,
+        &path_str(&anon),
+        "--languages",
+        "en,de,fr",
+        "--plugin",
+    ]);
+    a.push(path_str(&lib));
     a.push(format!(
         "--transform=anonymize:secret=s1,columns={PERSONAL}"
     ));
     // The Python, JSON and XML outputs of one run.
-    a.extend(["--json".into(), s(&json), "--xml".into(), s(&xml)]);
+    a.extend([
+        "--json".into(),
+        path_str(&json),
+        "--xml".into(),
+        path_str(&xml),
+    ]);
     run_ok(&a, &[]);
 
     let text = data_text(&anon);
@@ -392,9 +399,9 @@ fn anonymize_is_deterministic_keyed_and_keeps_nulls_empties_lengths_uniqueness()
         let a = args(&[
             "-d",
             &sqlite_url(&db),
-            &s(&out),
+            &path_str(&out),
             "--plugin",
-            &s(&lib),
+            &path_str(&lib),
             "-T",
             &spec,
         ]);
@@ -493,7 +500,15 @@ fn anonymize_explains_bad_arguments_in_one_line() {
         ),
     ] {
         let r = run(
-            &args(&["-d", &min1(), &s(&out), "--plugin", &s(&lib), "-T", spec]),
+            &args(&[
+                "-d",
+                &min1_url(),
+                &path_str(&out),
+                "--plugin",
+                &path_str(&lib),
+                "-T",
+                spec,
+            ]),
             &[],
         );
         assert_eq!(r.status.code(), Some(1), "{spec}");
@@ -523,12 +538,12 @@ fn anonymize_refuses_a_column_that_matches_nothing() {
     let (out, json) = (t.path().join("out"), t.path().join("out.json"));
     let mut a = args(&[
         "-d",
-        &min1(),
-        &s(&out),
+        &min1_url(),
+        &path_str(&out),
         "--json",
-        &s(&json),
+        &path_str(&json),
         "--plugin",
-        &s(&lib),
+        &path_str(&lib),
     ]);
     a.extend(args(&[
         "-T",
@@ -559,12 +574,12 @@ fn anonymize_refuses_a_column_that_matches_nothing() {
     let r = run_ok(
         &args(&[
             "-d",
-            &min1(),
-            &s(&out),
+            &min1_url(),
+            &path_str(&out),
             "-v",
             "2",
             "--plugin",
-            &s(&lib),
+            &path_str(&lib),
             "-T",
             "anonymize:secret=x,columns=email|phone|users_user.username",
         ]),
@@ -586,8 +601,15 @@ fn a_transformer_written_in_c_works_and_transformers_apply_in_order() {
     let anonymize = plugin(ANONYMIZE);
     let dump = |name: &str, transforms: &[&str]| -> Vec<Vec<String>> {
         let out = t.path().join(name);
-        let mut a = args(&["-d", &min1(), &s(&out), "--plugin", &s(&upper), "--plugin"]);
-        a.push(s(&anonymize));
+        let mut a = args(&[
+            "-d",
+            &min1_url(),
+            &path_str(&out),
+            "--plugin",
+            &path_str(&upper),
+            "--plugin",
+        ]);
+        a.push(path_str(&anonymize));
         for tr in transforms {
             a.extend(["-T".to_string(), tr.to_string()]);
         }
@@ -621,10 +643,10 @@ fn a_transformer_written_in_c_works_and_transformers_apply_in_order() {
     let r = run(
         &args(&[
             "-d",
-            &min1(),
-            &s(&out),
+            &min1_url(),
+            &path_str(&out),
             "--plugin",
-            &s(&upper),
+            &path_str(&upper),
             "-T",
             "upper",
         ]),
@@ -635,7 +657,7 @@ fn a_transformer_written_in_c_works_and_transformers_apply_in_order() {
         stderr(&r).trim_end(),
         format!(
             "error: transformer upper (plugin c-upper 1.0.0, {}): name a column: -T upper:COLUMN",
-            s(&fs::canonicalize(&upper).expect("canonical"))
+            path_str(&fs::canonicalize(&upper).expect("canonical"))
         )
     );
     assert!(!out.exists());
@@ -647,7 +669,13 @@ fn a_source_plugin_feeds_the_python_dump() {
     let t = tmp();
     let out = t.path().join("out");
     run_ok(
-        &args(&["-d", "demo:5", &s(&out), "--plugin", &s(&demo)]),
+        &args(&[
+            "-d",
+            "demo:5",
+            &path_str(&out),
+            "--plugin",
+            &path_str(&demo),
+        ]),
         &[],
     );
     let items = rows(&out, "demo_item");
@@ -665,7 +693,14 @@ fn a_source_plugin_feeds_the_python_dump() {
     // A table the plugin can't read: skipped with --tolerate, named.
     let out2 = t.path().join("out2");
     let r = run(
-        &args(&["-d", "demo:broken", &s(&out2), "--plugin", &s(&demo), "-t"]),
+        &args(&[
+            "-d",
+            "demo:broken",
+            &path_str(&out2),
+            "--plugin",
+            &path_str(&demo),
+            "-t",
+        ]),
         &[],
     );
     assert_eq!(r.status.code(), Some(3), "{}", stderr(&r));
@@ -674,7 +709,13 @@ fn a_source_plugin_feeds_the_python_dump() {
     assert_eq!(rows(&out2, "demo_item").len(), 3);
     let out3 = t.path().join("out3");
     let r = run(
-        &args(&["-d", "demo:broken", &s(&out3), "--plugin", &s(&demo)]),
+        &args(&[
+            "-d",
+            "demo:broken",
+            &path_str(&out3),
+            "--plugin",
+            &path_str(&demo),
+        ]),
         &[],
     );
     assert_eq!(r.status.code(), Some(1));
@@ -687,9 +728,9 @@ fn a_sink_plugin_writes_its_format() {
     let demo = plugin(DEMO);
     let t = tmp();
     let csv = t.path().join("demo.csv");
-    let sink = format!("democsv={}", s(&csv));
+    let sink = format!("democsv={}", path_str(&csv));
     run_ok(
-        &args(&["-d", "demo:2", "--plugin", &s(&demo), "-f", &sink]),
+        &args(&["-d", "demo:2", "--plugin", &path_str(&demo), "-f", &sink]),
         &[],
     );
     let text = fs::read_to_string(&csv).expect("csv written");
@@ -701,13 +742,13 @@ fn a_sink_plugin_writes_its_format() {
     assert!(text.ends_with("# 4 rows\n"), "{text}");
     // A failure later on leaves no file.
     let csv2 = t.path().join("failed.csv");
-    let sink = format!("democsv={}", s(&csv2));
+    let sink = format!("democsv={}", path_str(&csv2));
     let r = run(
         &args(&[
             "-d",
             "demo:2",
             "--plugin",
-            &s(&demo),
+            &path_str(&demo),
             "-f",
             &sink,
             "-T",
@@ -734,14 +775,21 @@ fn a_sink_written_in_c_is_asked_what_it_wants_warns_and_publishes_last() {
     let work = t.path().join("work");
     fs::create_dir(&work).expect("mkdir");
     let counts = work.join("counts.txt");
-    let sink = |p: &Path| format!("ccount={}", s(p));
+    let sink = |p: &Path| format!("ccount={}", path_str(p));
     let r = run_ok(
-        &args(&["-d", &min1(), "--plugin", &s(&lib), "-f", &sink(&counts)]),
+        &args(&[
+            "-d",
+            &min1_url(),
+            "--plugin",
+            &path_str(&lib),
+            "-f",
+            &sink(&counts),
+        ]),
         &[],
     );
     // min1 has users; the Python dump has them, this sink doesn't.
     let python = work.join("python");
-    run_ok(&args(&["-d", &min1(), &s(&python)]), &[]);
+    run_ok(&args(&["-d", &min1_url(), &path_str(&python)]), &[]);
     assert!(!rows(&python, "users_user").is_empty());
     fs::remove_dir_all(&python).expect("rm");
     let text = fs::read_to_string(&counts).expect("published");
@@ -770,9 +818,9 @@ fn a_sink_written_in_c_is_asked_what_it_wants_warns_and_publishes_last() {
     let r = run(
         &args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             "--plugin",
-            &s(&lib),
+            &path_str(&lib),
             "-f",
             &sink(&good),
             "-f",
@@ -804,49 +852,55 @@ fn broken_plugins_fail_with_one_line_naming_them_and_leave_no_dump() {
     let work = t.path().join("work");
     fs::create_dir(&work).expect("mkdir");
     let out = work.join("out");
-    let demo_label = format!("(plugin demo 0.0.7, {})", s(&demo));
+    let demo_label = format!("(plugin demo 0.0.7, {})", path_str(&demo));
     let cases: Vec<(Vec<String>, String)> = vec![
         (
-            args(&["--plugin", &s(&wrong_abi)]),
+            args(&["--plugin", &path_str(&wrong_abi)]),
             format!(
                 "plugin {}: plugin ABI version 999, but this dump2py needs version 3",
-                s(&wrong_abi)
+                path_str(&wrong_abi)
             ),
         ),
         (
-            args(&["--plugin", &s(&no_symbol)]),
+            args(&["--plugin", &path_str(&no_symbol)]),
             format!(
                 "plugin {}: not a dump2py plugin: it exports no DUMP2PY_PLUGIN",
-                s(&no_symbol)
+                path_str(&no_symbol)
             ),
         ),
         (
-            args(&["--plugin", &s(&text)]),
-            format!("plugin {}: not a loadable library: ", s(&text)),
+            args(&["--plugin", &path_str(&text)]),
+            format!("plugin {}: not a loadable library: ", path_str(&text)),
         ),
         (
             args(&["--plugin", "/nonexistent/libx.so"]),
             "plugin /nonexistent/libx.so: no such file".to_string(),
         ),
         (
-            args(&["--plugin", &s(&demo), "-T", "fail:batch"]),
+            args(&["--plugin", &path_str(&demo), "-T", "fail:batch"]),
             format!("transformer fail {demo_label}: failed on purpose at batch"),
         ),
         (
-            args(&["--plugin", &s(&demo), "-T", "fail:create"]),
+            args(&["--plugin", &path_str(&demo), "-T", "fail:create"]),
             format!("transformer fail {demo_label}: failed on purpose at create"),
         ),
         (
-            args(&["--plugin", &s(&demo), "-T", "panic:batch"]),
+            args(&["--plugin", &path_str(&demo), "-T", "panic:batch"]),
             format!("transformer panic {demo_label}: panicked: demo panic at batch at "),
         ),
         (
-            args(&["--plugin", &s(&demo), "-T", "panic:table"]),
+            args(&["--plugin", &path_str(&demo), "-T", "panic:table"]),
             format!("transformer panic {demo_label}: panicked: demo panic at table at "),
         ),
     ];
     for (extra, want) in cases {
-        let mut a = args(&["-d", &min1(), &s(&out), "--languages", "en,de,fr"]);
+        let mut a = args(&[
+            "-d",
+            &min1_url(),
+            &path_str(&out),
+            "--languages",
+            "en,de,fr",
+        ]);
         a.extend(extra);
         let r = run(&a, &[]);
         assert_eq!(r.status.code(), Some(1), "{a:?}: {}", stderr(&r));
@@ -870,12 +924,12 @@ fn a_plugin_that_calls_exit_never_looks_like_success() {
     for stage in ["create", "table", "batch"] {
         let a = args(&[
             "-d",
-            &min1(),
-            &s(&out),
+            &min1_url(),
+            &path_str(&out),
             "--json",
-            &s(&work.join("o.json")),
+            &path_str(&work.join("o.json")),
             "--plugin",
-            &s(&demo),
+            &path_str(&demo),
             "-T",
             &format!("exit:{stage}"),
         ]);
@@ -909,10 +963,10 @@ fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
     fs::create_dir(&c_dir).expect("mkdir");
     let undefined = fs::canonicalize(c_plugin("undefined", &c_dir)).expect("path");
     let demo = fs::canonicalize(plugin(DEMO)).expect("path");
-    let label = format!("transformer {{}} (plugin demo 0.0.7, {})", s(&demo));
+    let label = format!("transformer {{}} (plugin demo 0.0.7, {})", path_str(&demo));
     let work = t.path().join("work");
     fs::create_dir(&work).expect("mkdir");
-    let out = s(&work.join("out"));
+    let out = path_str(&work.join("out"));
     for (spec, signal, what) in [
         (
             "segv:batch",
@@ -927,7 +981,15 @@ fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
         ("abort:table", libc_sig::ABRT, "SIGABRT, an abort"),
     ] {
         let r = run(
-            &args(&["-d", &min1(), &out, "--plugin", &s(&demo), "-T", spec]),
+            &args(&[
+                "-d",
+                &min1_url(),
+                &out,
+                "--plugin",
+                &path_str(&demo),
+                "-T",
+                spec,
+            ]),
             &[],
         );
         assert_eq!(r.status.signal(), Some(signal), "{spec}: {}", stderr(&r));
@@ -942,17 +1004,17 @@ fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
         assert!(!work.join("out").exists());
     }
     // The next run removes what a crash left.
-    dump_ok(["-d", &min1(), &out]);
+    dump_ok(["-d", &min1_url(), &out]);
     assert_eq!(names_in(&work), BTreeSet::from(["out".to_string()]));
     fs::remove_dir_all(work.join("out")).expect("rm");
 
     let r = run(
         &args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             &out,
             "--plugin",
-            &s(&undefined),
+            &path_str(&undefined),
             "-T",
             "undefined",
         ]),
@@ -963,7 +1025,7 @@ fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
     assert!(
         err.starts_with(&format!(
             "error: plugin {}: not a loadable library: ",
-            s(&undefined)
+            path_str(&undefined)
         )) && err.contains("undefined symbol: dump2py_test_no_such_function"),
         "{err}"
     );
@@ -971,10 +1033,10 @@ fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
     let r = run(
         &args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             &out,
             "--plugin",
-            &s(&demo),
+            &path_str(&demo),
             "-T",
             "longerror:1000000",
         ]),
@@ -990,15 +1052,15 @@ fn plugin_crashes_missing_symbols_long_errors_and_bad_values_name_the_plugin() {
         &err[err.len() - 80..]
     );
 
-    let xml = s(&work.join("o.xml"));
+    let xml = path_str(&work.join("o.xml"));
     for tolerate in [false, true] {
         let mut a = args(&[
             "-d",
-            &min1(),
+            &min1_url(),
             "--xml",
             &xml,
             "--plugin",
-            &s(&demo),
+            &path_str(&demo),
             "-T",
             "control:name",
         ]);
@@ -1059,7 +1121,7 @@ fn list_plugins_is_sorted_stable_and_every_entry_is_reachable() {
     let libs = |order: &[&PathBuf]| -> Vec<String> {
         order
             .iter()
-            .flat_map(|p| ["--plugin".to_string(), s(p)])
+            .flat_map(|p| ["--plugin".to_string(), path_str(p)])
             .collect()
     };
     let (text, rows) = listing(&libs(&[&demo, &anonymize, &upper]), &[]);
@@ -1097,19 +1159,19 @@ fn list_plugins_is_sorted_stable_and_every_entry_is_reachable() {
     let demo_row = find("source", "demo").expect("demo source");
     assert_eq!(
         demo_row[2..],
-        ["0.0.7".to_string(), "demo:".into(), s(&demo)]
+        ["0.0.7".to_string(), "demo:".into(), path_str(&demo)]
     );
     assert_eq!(
         find("sink", "democsv").map(|r| r[4].clone()),
-        Some(s(&demo))
+        Some(path_str(&demo))
     );
     assert_eq!(
         find("transformer", "anonymize").map(|r| r[4].clone()),
-        Some(s(&anonymize))
+        Some(path_str(&anonymize))
     );
     assert_eq!(
         find("transformer", "upper").map(|r| [r[2].clone(), r[4].clone()]),
-        Some(["1.0.0".to_string(), s(&upper)])
+        Some(["1.0.0".to_string(), path_str(&upper)])
     );
 
     let all_libs = libs(&[&demo, &anonymize, &upper]);
@@ -1147,7 +1209,7 @@ fn list_plugins_is_sorted_stable_and_every_entry_is_reachable() {
         .filter(|r| r[0] == "transformer")
         .map(|r| r[1].as_str())
         .collect();
-    let r = run(&with_libs(&["-s", "-d", &min1(), "-T", "nosuch"]), &[]);
+    let r = run(&with_libs(&["-s", "-d", &min1_url(), "-T", "nosuch"]), &[]);
     assert_eq!(
         stderr(&r).trim_end(),
         format!(
@@ -1157,7 +1219,7 @@ fn list_plugins_is_sorted_stable_and_every_entry_is_reachable() {
         )
     );
     for name in transformers {
-        let r = run(&with_libs(&["-s", "-d", &min1(), "-T", name]), &[]);
+        let r = run(&with_libs(&["-s", "-d", &min1_url(), "-T", name]), &[]);
         assert!(
             !stderr(&r).contains("unknown transformer"),
             "{name}: {}",
@@ -1165,7 +1227,7 @@ fn list_plugins_is_sorted_stable_and_every_entry_is_reachable() {
         );
     }
     // Every sink is reachable by -f NAME=TARGET; an unknown one lists them all.
-    let r = run(&with_libs(&["-d", &min1(), "-f", "nosuch=x"]), &[]);
+    let r = run(&with_libs(&["-d", &min1_url(), "-f", "nosuch=x"]), &[]);
     let sinks: Vec<&str> = rows
         .iter()
         .filter(|r| r[0] == "sink")
@@ -1180,7 +1242,7 @@ fn list_plugins_is_sorted_stable_and_every_entry_is_reachable() {
     );
     for name in sinks {
         let target = t.path().join(format!("reach-{name}"));
-        let spec = format!("{name}={}", s(&target));
+        let spec = format!("{name}={}", path_str(&target));
         let r = run(&with_libs(&["-d", "demo:1", "-f", &spec]), &[]);
         assert!(r.status.success(), "{name}: {}", stderr(&r));
         assert!(target.exists(), "{name} wrote nothing");
@@ -1200,14 +1262,14 @@ fn plugin_path_directories_are_loaded_and_names_cannot_be_taken_twice() {
     std::os::unix::fs::symlink(&demo, a.join(file)).expect("symlink");
     #[cfg(not(unix))]
     fs::copy(&demo, a.join(file)).expect("copy");
-    let path = s(&a);
+    let path = path_str(&a);
     let (_, rows) = listing(&[], &[(PATH_ENV, &path)]);
     assert!(
         rows.iter().any(|r| r[1] == "demo" && r[0] == "source"),
         "{rows:?}"
     );
     // The same file by the directory and by --plugin: loaded once.
-    let (_, rows2) = listing(&args(&["--plugin", &s(&demo)]), &[(PATH_ENV, &path)]);
+    let (_, rows2) = listing(&args(&["--plugin", &path_str(&demo)]), &[(PATH_ENV, &path)]);
     assert_eq!(rows, rows2);
     // Another copy of it takes names that are taken.
     let copy = b.join(file);
@@ -1223,8 +1285,8 @@ fn plugin_path_directories_are_loaded_and_names_cannot_be_taken_twice() {
         stderr(&r).trim_end(),
         format!(
             "error: plugin {}: source 'demo' is already provided by {}",
-            s(&copy),
-            s(&demo)
+            path_str(&copy),
+            path_str(&demo)
         )
     );
     // A directory that isn't there is an error, not silence.

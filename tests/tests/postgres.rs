@@ -12,8 +12,19 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use dump2py_tests::servers::*;
-use dump2py_tests::*;
+use dump2py_tests::{
+    backend_checks::{generated_columns_dumped, ALL_BYTES_B64, SCALAR_COLUMNS, SCALAR_ROWS},
+    certs::{openssl_in, test_ca, test_cert, CertFor},
+    compare::{assert_same, read_dump, without_source, Cross, Dump},
+    data_file::{assert_rows, check_row, rows_of},
+    lino::{AWKWARD, MIN1},
+    need_server,
+    passwords::{assert_no_secret, dump_hiding, dump_tolerating, fails_within, one_line_error},
+    path_str,
+    run::{bin, dump2py, dump_ok, spawn_dump2py, stderr, stdout, wait_for},
+    servers::{Backend, TestDb, HOST, SECRET},
+    skip_unless_ci, unique,
+};
 
 const PG: Backend = Backend::Postgres;
 const PORT: &str = PG.port();

@@ -6,7 +6,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    copy_db, fixture,
+    run::{bin, stderr, stdout},
+    sqlite_url,
+};
 
 /// Runs `args` with stdin, stdout and stderr on a pseudo-terminal of 24
 /// rows and COLS columns, its controlling terminal; types Ctrl-C once the

@@ -3,28 +3,21 @@
 //! `--bulk`; data migrations still run, and `--bulk` refuses a dump that
 //! needs one. After each restore, dumpdata equals the original.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use dump2py_tests::servers::*;
-use dump2py_tests::*;
-
-fn run_restore(
-    lino: &Lino,
-    settings: &str,
-    db: &Path,
-    env: &[(&str, &str)],
-    dump: &Path,
-    args: &[&str],
-) -> std::process::Output {
-    let restore = dump.join("restore.py");
-    let mut all = vec!["run", restore.to_str().unwrap_or_default(), "--noinput"];
-    all.extend(args);
-    lino.admin_env(settings, db, env, &all)
-}
+use dump2py_tests::{
+    compare::{assert_same, read_dump, without_source, Cross},
+    copy_db, fixture,
+    lino::{lino, Venv, AWKWARD, MIN1},
+    path_str,
+    run::{dump_ok, stderr, stdout},
+    servers::Backend,
+    skip_unless_ci, sqlite_url,
+};
 
 /// The log of a successful restore (Lino logs to stdout).
-fn restore_ok(lino: &Lino, settings: &str, db: &Path, dump: &Path, args: &[&str]) -> String {
-    let out = run_restore(lino, settings, db, &[], dump, args);
+fn restore_ok(lino: &Venv, settings: &str, db: &Path, dump: &Path, args: &[&str]) -> String {
+    let out = lino.run_restore(settings, db, &[], dump, args);
     assert!(
         out.status.success(),
         "restore.py {args:?} failed:\n{}\n{}",
@@ -34,15 +27,7 @@ fn restore_ok(lino: &Lino, settings: &str, db: &Path, dump: &Path, args: &[&str]
     stdout(&out) + &stderr(&out)
 }
 
-/// The awkward site with its demo data.
-fn awkward(lino: &Lino, env: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().expect("tempdir");
-    let db = t.path().join("db.sqlite3");
-    lino.admin_env_ok(AWKWARD, &db, env, &["prep", "--noinput", "-v0"]);
-    (t, db)
-}
-
-fn sqlite_rows(lino: &Lino, db: &Path, sql: &str) -> String {
+fn sqlite_rows(lino: &Venv, db: &Path, sql: &str) -> String {
     let out = lino
         .command(AWKWARD, db)
         .args([
@@ -126,7 +111,7 @@ fn min1_with_20000_persons_restores_the_same() {
 #[test]
 fn the_awkward_site_keeps_its_timestamps() {
     let lino = lino();
-    let (t, db) = awkward(lino, &[]);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     let stamps = "SELECT id, created, modified, day FROM things_stamp ORDER BY id";
     let expected = "[(1, '2001-02-03 04:05:06', '2002-03-04 05:06:07', '2003-04-05'), \
                     (2, '2001-02-03 04:05:06', '2002-03-04 05:06:07', '2003-04-05')]";
@@ -173,7 +158,7 @@ fn the_awkward_site_keeps_its_timestamps() {
 fn bulk_refuses_a_dump_that_needs_a_data_migration() {
     let lino = lino();
     let v1 = [("AWKWARD_VERSION", "1.0")];
-    let (t, db) = awkward(lino, &v1);
+    let (t, db) = lino.sqlite_site(AWKWARD, &v1);
     let dump = t.path().join("dump");
     lino.ours_ok(AWKWARD, &db, &v1, &[&dump.to_string_lossy()]);
     let v2 = [("AWKWARD_VERSION", "2.0"), ("AWKWARD_RENAMED", "1")];
@@ -187,7 +172,7 @@ fn bulk_refuses_a_dump_that_needs_a_data_migration() {
         &db2,
         "INSERT INTO things_car (id, model, kw) VALUES (99, 'kept', 1) RETURNING id",
     );
-    let out = run_restore(lino, AWKWARD, &db2, &v2, &dump, &["--bulk"]);
+    let out = lino.run_restore(AWKWARD, &db2, &v2, &dump, &["--bulk"]);
     assert!(
         !out.status.success(),
         "--bulk restored a dump needing a migration"
@@ -199,7 +184,7 @@ fn bulk_refuses_a_dump_that_needs_a_data_migration() {
     );
     assert_eq!(err.trim().lines().count(), 1, "not one line: {err}");
     assert!(sqlite_rows(lino, &db2, "SELECT model FROM things_car WHERE id = 99").contains("kept"));
-    let out = run_restore(lino, AWKWARD, &db2, &v2, &dump, &[]);
+    let out = lino.run_restore(AWKWARD, &db2, &v2, &dump, &[]);
     let log = stdout(&out) + &stderr(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("Migrating from version 1.0 to 2.0"), "{log}");
@@ -239,7 +224,7 @@ fn lino_restores_what_full_clean_refuses() {
     let strict = [("AWKWARD_STRICT_CYCLE", "1")];
     // Lino's own fixture loader can't load that cycle: the demo data
     // comes from the default site (the same tables).
-    let (t, db) = awkward(lino, &[]);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     sqlite_rows(
         lino,
         &db,
@@ -254,7 +239,7 @@ fn lino_restores_what_full_clean_refuses() {
     let dump = t.path().join("dump");
     lino.ours_ok(AWKWARD, &db, &strict, &[&dump.to_string_lossy()]);
     for (n, args) in [&[][..], &["--quick"][..]].into_iter().enumerate() {
-        let out = run_restore(lino, AWKWARD, &db, &strict, &dump, args);
+        let out = lino.run_restore(AWKWARD, &db, &strict, &dump, args);
         let log = stdout(&out) + &stderr(&out);
         assert!(out.status.success(), "{args:?}: {log}");
         if args.is_empty() {
@@ -284,10 +269,10 @@ fn lino_refuses_another_site_and_rolls_back_a_failed_restore() {
     let (t, db) = copy_db(&fixture("min1.sqlite3"));
     let dump = t.path().join("dump");
     lino.ours_ok(MIN1, &db, &[], &[&dump.to_string_lossy()]);
-    let (_t2, other) = awkward(lino, &[]);
+    let (_t2, other) = lino.sqlite_site(AWKWARD, &[]);
     let (b1, b2) = (t.path().join("b1.json"), t.path().join("b2.json"));
     lino.dumpdata(AWKWARD, &other, &b1);
-    let out = run_restore(lino, AWKWARD, &other, &[], &dump, &[]);
+    let out = lino.run_restore(AWKWARD, &other, &[], &dump, &[]);
     let log = stdout(&out) + &stderr(&out);
     assert!(!out.status.success(), "{log}");
     assert!(
@@ -309,11 +294,11 @@ fn lino_refuses_another_site_and_rolls_back_a_failed_restore() {
     );
     assert_ne!(broken, text, "{text}");
     std::fs::write(&roles, broken).expect("write");
-    let out = run_restore(lino, MIN1, &db, &[], &dump, &[]);
+    let out = lino.run_restore(MIN1, &db, &[], &dump, &[]);
     let log = stdout(&out) + &stderr(&out);
     assert!(!out.status.success(), "{log}");
     assert!(log.contains("- contacts_role.py: "), "{log}");
-    let out = run_restore(lino, MIN1, &db, &[], &dump, &["--no-verify"]);
+    let out = lino.run_restore(MIN1, &db, &[], &dump, &["--no-verify"]);
     let log = stdout(&out) + &stderr(&out);
     assert!(!out.status.success(), "{log}");
     assert!(

@@ -8,48 +8,20 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::{assert_same_file, read_dump},
+    lino::{django, lino},
+    root,
+    run::{bin, dump_ok, ok, stderr, stdout},
+    sqlite_url,
+};
 
 const PLAIN: &str = "plain.settings";
 
-/// The virtualenv with Django alone (tests/python/requirements-django.txt).
-fn venv() -> &'static Path {
-    django_env()
-}
-
-fn python(db: &Path) -> Command {
-    python_of(PLAIN, db)
-}
-
-/// The Django environment's python for the site `settings` on `db`.
-fn python_of(settings: &str, db: &Path) -> Command {
-    let mut c = Command::new(venv().join("bin/python"));
-    c.env("DJANGO_SETTINGS_MODULE", settings)
-        .env("PYTHONPATH", root().join("tests/sites"))
-        .env("DUMP2PY_TEST_DB", db)
-        .env("LC_ALL", "C.UTF-8")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("DUMP2PY_TEST_DB_URL")
-        .env_remove("DATABASE_URL");
-    c
-}
-
-fn admin(db: &Path, args: &[&str]) -> Output {
-    admin_of(PLAIN, db, args)
-}
-
-fn admin_of(settings: &str, db: &Path, args: &[&str]) -> Output {
-    let out = python_of(settings, db)
-        .arg(venv().join("bin/django-admin"))
-        .args(args)
-        .output()
-        .expect("run django-admin");
-    ok(out, &format!("django-admin {}", args.join(" ")))
-}
-
 /// `dumpdata` with natural keys, as YAML (keeps microseconds).
 fn dumpdata(db: &Path) -> String {
-    stdout(&admin(
+    stdout(&django().admin_ok(
+        PLAIN,
         db,
         &[
             "dumpdata",
@@ -67,7 +39,8 @@ fn restore(db: &Path, dump: &Path, args: &[&str]) -> Output {
 }
 
 fn restore_of(settings: &str, db: &Path, dump: &Path, args: &[&str]) -> Output {
-    python_of(settings, db)
+    django()
+        .command(settings, db)
         .arg(dump.join("restore.py"))
         .args(args)
         .output()
@@ -91,12 +64,12 @@ fn dumpdata_to(settings: &str, db: &Path, out: &Path, exclude: &[&str]) {
     for e in exclude {
         args.extend(["-e", e]);
     }
-    admin_of(settings, db, &args);
+    django().admin_ok(settings, db, &args);
 }
 
 /// compare_dumpdata.py's verdict on two dumpdata files: None if equal.
 fn data_differs(a: &Path, b: &Path) -> Option<String> {
-    let out = Command::new(venv().join("bin/python"))
+    let out = Command::new(django().python())
         .arg(root().join("tests/python/compare_dumpdata.py"))
         .arg(a)
         .arg(b)
@@ -109,7 +82,8 @@ fn data_differs(a: &Path, b: &Path) -> Option<String> {
 fn prepared() -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().expect("tempdir");
     let db = t.path().join("db.sqlite3");
-    let out = python(&db)
+    let out = django()
+        .command(PLAIN, &db)
         .arg(root().join("tests/python/plain_demo.py"))
         .output()
         .expect("run plain_demo.py");
@@ -124,7 +98,7 @@ fn dump_with_meta(db: &Path, out: &Path) {
 fn dump_with_meta_of(settings: &str, db: &Path, out: &Path, args: &[&str]) {
     let o = Command::new(bin())
         .args(["-v", "0", "--settings", settings, "--python"])
-        .arg(venv().join("bin/python"))
+        .arg(django().python())
         .args(args)
         .arg(out)
         .env("PYTHONPATH", root().join("tests/sites"))
@@ -143,7 +117,8 @@ fn dump_without_meta(db: &Path, out: &Path) {
 #[test]
 fn a_plain_django_site_restores_with_and_without_metadata() {
     // Django alone: restore.py can't lean on Lino.
-    let no_lino = python(Path::new("/nonexistent"))
+    let no_lino = django()
+        .command(PLAIN, Path::new("/nonexistent"))
         .args(["-c", "import lino"])
         .output()
         .expect("run python");
@@ -169,7 +144,7 @@ fn a_plain_django_site_restores_with_and_without_metadata() {
     {
         let fresh = t.path().join(format!("fresh-{n}.sqlite3"));
         if migrated {
-            admin(&fresh, &["migrate", "--run-syncdb", "-v", "0"]);
+            django().admin_ok(PLAIN, &fresh, &["migrate", "--run-syncdb", "-v", "0"]);
         }
         let out = ok(restore(&fresh, dump, args), "restore.py");
         let err = stderr(&out);
@@ -267,7 +242,8 @@ fn data_files_run_in_chunks_of_whole_statements() {
          ns = {}\n\
          for c in chunks:\n    exec(c, ns)\n\
          print(len(chunks), len(ns['seen']), ns['seen'][97:99])\n";
-    let out = python(&db)
+    let out = django()
+        .command(PLAIN, &db)
         .args(["-c", script])
         .arg(dump.join("restore.py"))
         .arg(&data)
@@ -286,7 +262,7 @@ fn composite_keys_and_db_defaults_dump_and_restore() {
     const SITE: &str = "composite.settings";
     let t = tempfile::tempdir().expect("tempdir");
     let db = t.path().join("db.sqlite3");
-    admin_of(SITE, &db, &["migrate", "--run-syncdb", "-v", "0"]);
+    django().admin_ok(SITE, &db, &["migrate", "--run-syncdb", "-v", "0"]);
     let fill = "import django; django.setup()
 from composite.pairs.models import Pair, Defaulted
 Pair.objects.create(left=1, right='a', note='one')
@@ -295,7 +271,8 @@ Pair.objects.create(left=-2, right='ü', note='x')
 Defaulted.objects.create()
 Defaulted.objects.create(count=3, label='')";
     ok(
-        python_of(SITE, &db)
+        django()
+            .command(SITE, &db)
             .args(["-c", fill])
             .output()
             .expect("python"),
@@ -304,7 +281,7 @@ Defaulted.objects.create(count=3, label='')";
     let dumpdata = |db: &Path, format: &str| -> Vec<u8> {
         let out = t.path().join(format!("django.{format}"));
         let o = out.to_string_lossy().into_owned();
-        admin_of(SITE, db, &["dumpdata", "--format", format, "-o", &o]);
+        django().admin_ok(SITE, db, &["dumpdata", "--format", format, "-o", &o]);
         fs::read(&out).expect("dumpdata")
     };
     let (json, xml) = (dumpdata(&db, "json"), dumpdata(&db, "xml"));
@@ -315,7 +292,7 @@ Defaulted.objects.create(count=3, label='')";
     let (oj, ox) = (t.path().join("ours.json"), t.path().join("ours.xml"));
     let o = Command::new(bin())
         .args(["-v", "0", "--settings", SITE, "--python"])
-        .arg(venv().join("bin/python"))
+        .arg(django().python())
         .arg("--json")
         .arg(&oj)
         .arg("--xml")
@@ -335,7 +312,8 @@ Defaulted.objects.create(count=3, label='')";
     for (n, dump) in [&meta, &raw].into_iter().enumerate() {
         let fresh = t.path().join(format!("fresh-{n}.sqlite3"));
         ok(
-            python_of(SITE, &fresh)
+            django()
+                .command(SITE, &fresh)
                 .arg(dump.join("restore.py"))
                 .arg("--noinput")
                 .output()
@@ -363,7 +341,8 @@ fn shapes_restore_by_natural_key_and_lose_nothing() {
     const SITE: &str = "shapes.settings";
     let t = tempfile::tempdir().expect("tempdir");
     let db = t.path().join("db.sqlite3");
-    let out = python_of(SITE, &db)
+    let out = django()
+        .command(SITE, &db)
         .arg(root().join("tests/python/shapes_demo.py"))
         .output()
         .expect("run shapes_demo.py");
@@ -531,7 +510,8 @@ fn restore_checks_the_dump_before_it_empties_the_database() {
     const SHAPES: &str = "shapes.settings";
     let other = t.path().join("other.sqlite3");
     ok(
-        python_of(SHAPES, &other)
+        django()
+            .command(SHAPES, &other)
             .arg(root().join("tests/python/shapes_demo.py"))
             .output()
             .expect("run shapes_demo.py"),

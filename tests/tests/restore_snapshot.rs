@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    copy_db, fixture,
+    lino::{lino, MIN1},
+    run::{dump2py, ok, stderr, stdout},
+};
 
 /// The site's MEDIA_ROOT for the database `db` (tests/sites/testdb.py).
 fn media_root(db: &Path) -> PathBuf {

@@ -4,55 +4,17 @@
 //! is read; outputs re-checked before the first publish; concurrent runs;
 //! bounds of the command line (exit status 2).
 
-#[path = "common/bigdb.rs"]
-mod bigdb;
-
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use bigdb::{big_db, dot_files, wait_for_data_files};
-use dump2py_tests::*;
-
-fn tmp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
-fn min1() -> String {
-    sqlite_url(&fixture("min1.sqlite3"))
-}
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
-/// The one line of stderr of a failed run with exit status `code`.
-fn fails(out: &Output, code: i32) -> String {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(code), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-/// Every file under `dir`, recursively: relative path → content.
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for e in fs::read_dir(dir).expect("ls").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                let rel = p.strip_prefix(base).map(s).unwrap_or_default();
-                out.push((rel, fs::read(&p).expect("read")));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
+use crate::common::bigdb::{big_db, dot_files, wait_for_data_files};
+use dump2py_tests::{
+    compare::{read_dump, tree},
+    fixture, min1_url, path_str,
+    run::{bin, dump2py, dump_ok, fails_with, stderr},
+    sqlite_url, tmp,
+};
 
 #[test]
 fn overwrite_never_replaces_the_database_being_dumped() {
@@ -65,19 +27,19 @@ fn overwrite_never_replaces_the_database_being_dumped() {
     let before = tree(t.path());
     let url = sqlite_url(&db);
     // The site's directory, and the database itself as a JSON output.
-    let r = dump2py(["-o", "-d", &url, &s(&site)]);
-    let err = fails(&r, 2);
+    let r = dump2py(["-o", "-d", &url, &path_str(&site)]);
+    let err = fails_with(&r, 2);
     assert!(
         err.contains("contains") && err.contains("default.db"),
         "{err}"
     );
-    let r = dump2py(["-o", "-d", &url, "--json", &s(&db)]);
-    let err = fails(&r, 2);
+    let r = dump2py(["-o", "-d", &url, "--json", &path_str(&db)]);
+    let err = fails_with(&r, 2);
     assert!(err.contains("dump2py reads this file"), "{err}");
     // Its journals, which don't exist yet, by another name of the directory.
     let wal = t.path().join("site/../site/default.db-wal");
-    let r = dump2py(["-o", "-d", &url, "--json", &s(&wal)]);
-    let err = fails(&r, 2);
+    let r = dump2py(["-o", "-d", &url, "--json", &path_str(&wal)]);
+    let err = fails_with(&r, 2);
     assert!(err.contains("default.db-wal"), "{err}");
     assert_eq!(tree(t.path()), before);
 }
@@ -96,8 +58,8 @@ fn overwrite_refuses_a_directory_dump2py_did_not_write() {
             fs::write(&p, "mine").expect("write");
         }
         let before = tree(&dir);
-        let r = dump2py(["-o", "-d", &min1(), &s(&dir)]);
-        let err = fails(&r, 1);
+        let r = dump2py(["-o", "-d", &min1_url(), &path_str(&dir)]);
+        let err = fails_with(&r, 1);
         assert!(
             err.contains("was not written by dump2py")
                 && err.contains("remove it yourself or choose another name"),
@@ -107,22 +69,22 @@ fn overwrite_refuses_a_directory_dump2py_did_not_write() {
     }
     // A dump with a file added to it is not all dump2py's any more.
     let dump = t.path().join("dump");
-    dump_ok(["-d", &min1(), &s(&dump)]);
+    dump_ok(["-d", &min1_url(), &path_str(&dump)]);
     fs::write(dump.join("my-notes.txt"), "mine").expect("write");
-    let r = dump2py(["-o", "-d", &min1(), &s(&dump)]);
-    assert!(fails(&r, 1).contains("not written by dump2py"));
+    let r = dump2py(["-o", "-d", &min1_url(), &path_str(&dump)]);
+    assert!(fails_with(&r, 1).contains("not written by dump2py"));
     assert!(dump.join("my-notes.txt").exists());
     // A file without its manifest, or changed since.
     let json = t.path().join("data.json");
     fs::write(&json, "[]").expect("write");
-    let r = dump2py(["-o", "-d", &min1(), "--json", &s(&json)]);
-    assert!(fails(&r, 1).contains("not written by dump2py"));
+    let r = dump2py(["-o", "-d", &min1_url(), "--json", &path_str(&json)]);
+    assert!(fails_with(&r, 1).contains("not written by dump2py"));
     assert_eq!(fs::read(&json).ok(), Some(b"[]".to_vec()));
     let other = t.path().join("other.json");
-    dump_ok(["-d", &min1(), "--json", &s(&other)]);
+    dump_ok(["-d", &min1_url(), "--json", &path_str(&other)]);
     fs::write(&other, "[]").expect("write");
-    let r = dump2py(["-o", "-d", &min1(), "--json", &s(&other)]);
-    assert!(fails(&r, 1).contains("not written by dump2py"));
+    let r = dump2py(["-o", "-d", &min1_url(), "--json", &path_str(&other)]);
+    assert!(fails_with(&r, 1).contains("not written by dump2py"));
     assert_eq!(dot_files(t.path()), Vec::<String>::new());
 }
 
@@ -131,7 +93,15 @@ fn overwrite_replaces_what_dump2py_wrote() {
     let t = tmp();
     let dump = t.path().join("dump");
     let json = t.path().join("data.json.gz");
-    dump_ok(["-d", &min1(), &s(&dump), "--json", &s(&json), "-m", "3"]);
+    dump_ok([
+        "-d",
+        &min1_url(),
+        &path_str(&dump),
+        "--json",
+        &path_str(&json),
+        "-m",
+        "3",
+    ]);
     let manifest: serde_json::Value =
         serde_json::from_slice(&fs::read(dump.join("dump2py.json")).expect("manifest"))
             .expect("manifest is JSON");
@@ -161,12 +131,19 @@ fn overwrite_replaces_what_dump2py_wrote() {
         fs::metadata(&json).map(|m| m.len()).ok()
     );
     // Replaced, without the old split files.
-    dump_ok(["-o", "-d", &min1(), &s(&dump), "--json", &s(&json)]);
+    dump_ok([
+        "-o",
+        "-d",
+        &min1_url(),
+        &path_str(&dump),
+        "--json",
+        &path_str(&json),
+    ]);
     assert!(!read_dump(&dump).keys().any(|n| n.ends_with("_2.py")));
     // An empty directory is replaced too.
     let empty = t.path().join("empty");
     fs::create_dir(&empty).expect("mkdir");
-    dump_ok(["-o", "-d", &min1(), &s(&empty)]);
+    dump_ok(["-o", "-d", &min1_url(), &path_str(&empty)]);
     assert!(empty.join("restore.py").exists());
     assert_eq!(dot_files(t.path()), Vec::<String>::new());
 }
@@ -176,37 +153,59 @@ fn two_names_for_one_file_are_refused_and_leave_nothing() {
     let t = tmp();
     let dir = t.path();
     let same = dir.join("same.out");
-    let dotted = format!("{}/./same.out", s(dir));
-    let r = dump2py(["-d", &min1(), "--json", &s(&same), "--xml", &dotted]);
-    assert!(fails(&r, 2).contains("two outputs"));
+    let dotted = format!("{}/./same.out", path_str(dir));
+    let r = dump2py([
+        "-d",
+        &min1_url(),
+        "--json",
+        &path_str(&same),
+        "--xml",
+        &dotted,
+    ]);
+    assert!(fails_with(&r, 2).contains("two outputs"));
     let r = Command::new(bin())
-        .args(["-d", &min1(), "--json", "same.out", "--xml", "./same.out"])
+        .args([
+            "-d",
+            &min1_url(),
+            "--json",
+            "same.out",
+            "--xml",
+            "./same.out",
+        ])
         .current_dir(dir)
         .output()
         .expect("run");
-    assert!(fails(&r, 2).contains("two outputs"));
+    assert!(fails_with(&r, 2).contains("two outputs"));
     assert!(fs::read_dir(dir).expect("ls").next().is_none());
     // A symlink and a hard link to an output written before.
-    dump_ok(["-d", &min1(), "--json", &s(&same)]);
+    dump_ok(["-d", &min1_url(), "--json", &path_str(&same)]);
     let hard = dir.join("hard.out");
     fs::hard_link(&same, &hard).expect("hard link");
     let sym = dir.join("sym.out");
     std::os::unix::fs::symlink(&same, &sym).expect("symlink");
     let before = tree(dir);
     for other in [&hard, &sym] {
-        let r = dump2py(["-o", "-d", &min1(), "--json", &s(&same), "--xml", &s(other)]);
-        let err = fails(&r, 2);
+        let r = dump2py([
+            "-o",
+            "-d",
+            &min1_url(),
+            "--json",
+            &path_str(&same),
+            "--xml",
+            &path_str(other),
+        ]);
+        let err = fails_with(&r, 2);
         assert!(err.contains("are one file"), "{err}");
     }
     // An output inside OUTPUT_DIR, by another name of it.
     let r = dump2py([
         "-d",
-        &min1(),
-        &s(&dir.join("d")),
+        &min1_url(),
+        &path_str(&dir.join("d")),
         "--json",
-        &format!("{}/x/../d/a.json", s(dir)),
+        &format!("{}/x/../d/a.json", path_str(dir)),
     ]);
-    assert!(fails(&r, 2).contains("inside OUTPUT_DIR"));
+    assert!(fails_with(&r, 2).contains("inside OUTPUT_DIR"));
     assert_eq!(tree(dir), before);
 }
 
@@ -220,9 +219,9 @@ fn a_target_that_appears_while_dumping_stops_every_publish() {
         .args([
             "-d",
             &sqlite_url(&db),
-            &s(&dump),
+            &path_str(&dump),
             "--json",
-            &s(&json),
+            &path_str(&json),
             "-v",
             "0",
         ])
@@ -232,7 +231,7 @@ fn a_target_that_appears_while_dumping_stops_every_publish() {
     wait_for_data_files(&mut child, &dump);
     fs::write(&json, "someone else's").expect("write");
     let out = child.wait_with_output().expect("wait");
-    let err = fails(&out, 1);
+    let err = fails_with(&out, 1);
     assert!(err.contains("appeared while dumping"), "{err}");
     // Neither output is published; the newcomer is untouched.
     assert!(!dump.exists());
@@ -245,10 +244,10 @@ fn two_runs_into_one_directory_one_wins() {
     let t = tmp();
     let db = big_db(300_000);
     let dump = t.path().join("dump");
-    dump_ok(["-d", &min1(), &s(&dump)]);
+    dump_ok(["-d", &min1_url(), &path_str(&dump)]);
     let run = || {
         Command::new(bin())
-            .args(["-o", "-d", &sqlite_url(&db), &s(&dump), "-v", "0"])
+            .args(["-o", "-d", &sqlite_url(&db), &path_str(&dump), "-v", "0"])
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn")
@@ -256,7 +255,7 @@ fn two_runs_into_one_directory_one_wins() {
     let mut first = run();
     wait_for_data_files(&mut first, &dump);
     let second = run().wait_with_output().expect("wait");
-    let err = fails(&second, 1);
+    let err = fails_with(&second, 1);
     assert!(
         err.contains(&format!("another dump2py (PID {}) is writing", first.id())),
         "{err}"
@@ -270,7 +269,7 @@ fn two_runs_into_one_directory_one_wins() {
 #[test]
 fn bad_command_lines_exit_2() {
     let t = tmp();
-    let out = s(&t.path().join("d"));
+    let out = path_str(&t.path().join("d"));
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["-d", "sqlite:x.db"], "no OUTPUT_DIR"),
         (vec![&out], "no database given"),
@@ -299,13 +298,20 @@ fn bad_command_lines_exit_2() {
     ];
     for (args, want) in cases {
         let r = dump2py(&args);
-        let err = fails(&r, 2);
+        let err = fails_with(&r, 2);
         assert!(err.contains(want), "{args:?}: {err}");
     }
     assert!(fs::read_dir(t.path()).expect("ls").next().is_none());
     // The largest indent is taken.
     let json = t.path().join("a.json");
-    dump_ok(["-d", &min1(), "--json", &s(&json), "--indent", "64"]);
+    dump_ok([
+        "-d",
+        &min1_url(),
+        "--json",
+        &path_str(&json),
+        "--indent",
+        "64",
+    ]);
     let text = fs::read_to_string(&json).expect("json");
     assert!(
         text.contains(&format!("\n{}\"model\"", " ".repeat(64))),
@@ -317,7 +323,7 @@ fn bad_command_lines_exit_2() {
 #[test]
 fn malformed_languages_are_refused_by_item() {
     let t = tmp();
-    let out = s(&t.path().join("d"));
+    let out = path_str(&t.path().join("d"));
     for (langs, want) in [
         ("en,,de", "item 2 is empty"),
         ("", "item 1 is empty"),
@@ -330,14 +336,14 @@ fn malformed_languages_are_refused_by_item() {
         ("e_n", "'e_n' is not a language code"),
         ("en,../x", "'../x' is not a language code"),
     ] {
-        let r = dump2py(["-d", &min1(), &out, "--languages", langs]);
-        let err = fails(&r, 2);
+        let r = dump2py(["-d", &min1_url(), &out, "--languages", langs]);
+        let err = fails_with(&r, 2);
         assert!(err.contains(want), "{langs}: {err}");
     }
     assert!(fs::read_dir(t.path()).expect("ls").next().is_none());
     // A well-formed code, but min1 has no column for it.
-    let r = dump2py(["-d", &min1(), &out, "--languages", "en,de,pt-br"]);
-    let err = fails(&r, 1);
+    let r = dump2py(["-d", &min1_url(), &out, "--languages", "en,de,pt-br"]);
+    let err = fails_with(&r, 1);
     assert!(
         err.contains("no text column NAME_pt-br beside a column NAME"),
         "{err}"
@@ -350,7 +356,7 @@ fn malformed_languages_are_refused_by_item() {
 #[test]
 fn languages_that_do_not_match_the_columns_are_refused() {
     let t = tmp();
-    let out = s(&t.path().join("d"));
+    let out = path_str(&t.path().join("d"));
     let found = "the columns have the suffixes de (contacts_companytype.name_de, … 5 columns), \
                  fr (contacts_companytype.name_fr, … 5 columns); e.g. --languages DEFAULT,de,fr";
     for (langs, want) in [
@@ -360,12 +366,12 @@ fn languages_that_do_not_match_the_columns_are_refused() {
         ("en,fr,de", "--languages en,fr,de: the columns are in the order de, fr: give the languages in the site's order (--languages en,de,fr)".to_string()),
         ("fr,de", "the first language is the site's default, whose values are the columns without a suffix, but fr has columns of its own".to_string()),
     ] {
-        let r = dump2py(["-d", &min1(), &out, "--languages", langs]);
-        let err = fails(&r, 1);
+        let r = dump2py(["-d", &min1_url(), &out, "--languages", langs]);
+        let err = fails_with(&r, 1);
         assert!(err.contains(&want), "{langs}: {err}");
     }
     assert!(fs::read_dir(t.path()).expect("ls").next().is_none());
-    let r = dump_ok(["-d", &min1(), &out, "--languages", "en,de"]);
+    let r = dump_ok(["-d", &min1_url(), &out, "--languages", "en,de"]);
     let err = stderr(&r);
     assert!(
         err.contains("warning: --languages en,de: columns with the suffixes fr (contacts_companytype.name_fr, … 5 columns) look like babel values of languages not given"),
@@ -373,8 +379,8 @@ fn languages_that_do_not_match_the_columns_are_refused() {
     );
     let r = dump_ok([
         "-d",
-        &min1(),
-        &s(&t.path().join("e")),
+        &min1_url(),
+        &path_str(&t.path().join("e")),
         "--languages",
         "en,de,fr",
     ]);
@@ -388,14 +394,14 @@ fn an_empty_file_or_dev_null_is_no_database_unless_allowed() {
     fs::write(&empty, "").expect("touch");
     let out = t.path().join("d");
     for db in [empty.as_path(), Path::new("/dev/null")] {
-        let r = dump2py(["-d", &sqlite_url(db), &s(&out)]);
-        let err = fails(&r, 1);
+        let r = dump2py(["-d", &sqlite_url(db), &path_str(&out)]);
+        let err = fails_with(&r, 1);
         assert!(
             err.contains(&format!("{} is not an SQLite database", db.display())),
             "{err}"
         );
         assert!(!out.exists());
-        let r = dump_ok(["-d", &sqlite_url(db), &s(&out), "--allow-empty"]);
+        let r = dump_ok(["-d", &sqlite_url(db), &path_str(&out), "--allow-empty"]);
         let err = stderr(&r);
         assert!(
             err.contains("no tables") && err.contains("Wrote 0 objects"),
@@ -408,7 +414,7 @@ fn an_empty_file_or_dev_null_is_no_database_unless_allowed() {
     dump_ok([
         "-d",
         &format!("{}?allow_empty=1", sqlite_url(&empty)),
-        &s(&out),
+        &path_str(&out),
     ]);
 }
 
@@ -427,11 +433,11 @@ fn only_an_empty_regular_file_or_dev_null_is_an_empty_database() {
         (&cut, "is truncated: 4096 bytes"),
     ] {
         for allow in [false, true] {
-            let mut args = vec!["-d".to_string(), sqlite_url(path), s(&out)];
+            let mut args = vec!["-d".to_string(), sqlite_url(path), path_str(&out)];
             if allow {
                 args.push("--allow-empty".into());
             }
-            let err = fails(&dump2py(&args), 1);
+            let err = fails_with(&dump2py(&args), 1);
             assert!(err.contains(want), "{err}");
             assert!(!out.exists());
         }
@@ -442,16 +448,16 @@ fn only_an_empty_regular_file_or_dev_null_is_an_empty_database() {
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
     assert!(made.success());
     for (db, kind) in [
-        (s(&fifo), "a pipe or FIFO"),
+        (path_str(&fifo), "a pipe or FIFO"),
         ("/dev/zero".to_string(), "a character device"),
         ("/dev/full".to_string(), "a character device"),
     ] {
         for allow in [false, true] {
-            let mut args = vec!["-d".to_string(), format!("sqlite:{db}"), s(&out)];
+            let mut args = vec!["-d".to_string(), format!("sqlite:{db}"), path_str(&out)];
             if allow {
                 args.push("--allow-empty".into());
             }
-            let err = fails(&dump2py(&args), 1);
+            let err = fails_with(&dump2py(&args), 1);
             assert!(err.contains(kind), "{db}: {err}");
             assert!(!err.contains("allow"), "{db}: {err}");
             assert!(!out.exists());
@@ -459,7 +465,7 @@ fn only_an_empty_regular_file_or_dev_null_is_an_empty_database() {
     }
     for allow in [false, true] {
         let mut cmd = Command::new(bin());
-        cmd.args(["-d", "sqlite:/dev/stdin", &s(&out)]);
+        cmd.args(["-d", "sqlite:/dev/stdin", &path_str(&out)]);
         if allow {
             cmd.arg("--allow-empty");
         }
@@ -473,7 +479,7 @@ fn only_an_empty_regular_file_or_dev_null_is_an_empty_database() {
         let _ = std::io::Write::write_all(&mut stdin, &db);
         drop(stdin);
         let r = child.wait_with_output().expect("wait");
-        let err = fails(&r, 1);
+        let err = fails_with(&r, 1);
         assert!(
             err.contains("a pipe or FIFO") && !err.contains("allow"),
             "{err}"
@@ -501,24 +507,24 @@ fn an_output_to_a_closed_or_unwritable_stdout_fails() {
     let dump = t.path().join("dump");
     let args = vec![
         "-d".to_string(),
-        min1(),
+        min1_url(),
         "--json".into(),
         "-".into(),
-        s(&dump),
+        path_str(&dump),
     ];
     for (redirect, want) in [
         (">&-", "standard output is closed"),
         ("1</dev/null", "standard output is open for reading only"),
     ] {
         let r = with_stdout(redirect, &args);
-        let err = fails(&r, 1);
+        let err = fails_with(&r, 1);
         assert!(err.contains(want), "{redirect}: {err}");
         // Refused before anything is written: no dump either.
         assert!(!dump.exists(), "{redirect}");
     }
     // A full one fails when writing, naming it.
     let r = with_stdout(">/dev/full", &args);
-    let err = fails(&r, 1);
+    let err = fails_with(&r, 1);
     assert!(err.contains("<stdout>: No space left on device"), "{err}");
     // /dev/null is a fine place for it.
     let r = with_stdout(">/dev/null", &args);
@@ -531,26 +537,26 @@ fn a_full_stdout_or_stderr_never_panics() {
     let dump = t.path().join("dump");
     let a = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     // Only messages are lost: the dump is complete and published, exit 0.
-    let r = with_stdout("2>/dev/full", &a(&["-d", &min1(), &s(&dump)]));
+    let r = with_stdout("2>/dev/full", &a(&["-d", &min1_url(), &path_str(&dump)]));
     assert_eq!(r.status.code(), Some(0));
-    dump_ok(["--verify", &s(&dump)]);
+    dump_ok(["--verify", &path_str(&dump)]);
     // A failing run still fails, with its own status.
     let r = with_stdout("2>/dev/full", &a(&["-d", "sqlite:/nonexistent.db", "x"]));
     assert_eq!(r.status.code(), Some(1));
     let r = with_stdout(
         "2>/dev/full",
-        &a(&["--max-row-count", "0", "-d", &min1(), "x"]),
+        &a(&["--max-row-count", "0", "-d", &min1_url(), "x"]),
     );
     assert_eq!(r.status.code(), Some(2));
     // A result on stdout that can't be written is a failure.
     for args in [
         a(&["--list-plugins"]),
-        a(&["-s", "-d", &min1()]),
-        a(&["--verify", &s(&dump)]),
+        a(&["-s", "-d", &min1_url()]),
+        a(&["--verify", &path_str(&dump)]),
         a(&["--help"]),
     ] {
         let r = with_stdout(">/dev/full", &args);
-        let err = fails(&r, 1);
+        let err = fails_with(&r, 1);
         assert!(
             err.contains("can't write to standard output: No space left on device"),
             "{args:?}: {err}"
@@ -575,7 +581,7 @@ fn bounded_run(args: &[String]) -> Output {
 fn small_files_are_read_bounded_never_forever() {
     let t = tmp();
     let dump = t.path().join("dump");
-    dump_ok(["-d", &min1(), &s(&dump)]);
+    dump_ok(["-d", &min1_url(), &path_str(&dump)]);
     let manifest = dump.join("dump2py.json");
     let fifo = t.path().join("fifo");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
@@ -588,17 +594,20 @@ fn small_files_are_read_bounded_never_forever() {
         // A dump's manifest replaced by a link to it.
         fs::remove_file(&manifest).expect("rm");
         std::os::unix::fs::symlink(special, &manifest).expect("ln");
-        let err = fails(&bounded_run(&a(&["--verify", &s(&dump)])), 1);
+        let err = fails_with(&bounded_run(&a(&["--verify", &path_str(&dump)])), 1);
         assert!(
             err.contains("dump2py.json is unreadable: not a regular file") && err.contains(kind),
             "{err}"
         );
-        let err = fails(&bounded_run(&a(&["-o", "-d", &min1(), &s(&dump)])), 1);
+        let err = fails_with(
+            &bounded_run(&a(&["-o", "-d", &min1_url(), &path_str(&dump)])),
+            1,
+        );
         assert!(err.contains("was not written by dump2py"), "{err}");
         // Files named on the command line or in a URL.
-        let p = s(special);
+        let p = path_str(special);
         for args in [
-            a(&["--site-schema", &p, "-d", &min1(), "x"]),
+            a(&["--site-schema", &p, "-d", &min1_url(), "x"]),
             a(&[
                 "-d",
                 &format!("postgres://u@127.0.0.1:1/db?sslmode=verify-ca&sslrootcert={p}"),
@@ -615,7 +624,7 @@ fn small_files_are_read_bounded_never_forever() {
                 "x",
             ]),
         ] {
-            let err = fails(&bounded_run(&args), 1);
+            let err = fails_with(&bounded_run(&args), 1);
             assert!(
                 err.contains(&format!("{p}: not a regular file ({kind})")),
                 "{args:?}: {err}"
@@ -634,24 +643,24 @@ fn a_file_name_that_is_not_utf8_is_refused_a_directory_works() {
     let dump = t.path().join(OsString::from_vec(b"d\xff".to_vec()));
     let r = dump2py([
         "-d".as_ref(),
-        min1().as_ref(),
+        min1_url().as_ref(),
         "--json".as_ref(),
         json.as_os_str(),
         dump.as_os_str(),
     ]);
-    let err = fails(&r, 1);
+    let err = fails_with(&r, 1);
     assert!(
         err.contains("o\\xFF.json\": the file name is not UTF-8"),
         "{err}"
     );
     assert!(fs::read_dir(t.path()).expect("ls").next().is_none());
     // A directory's name is in no manifest: it is fine.
-    dump_ok(["-d".as_ref(), min1().as_ref(), dump.as_os_str()]);
+    dump_ok(["-d".as_ref(), min1_url().as_ref(), dump.as_os_str()]);
     dump_ok(["--verify".as_ref(), dump.as_os_str()]);
     dump_ok([
         "-o".as_ref(),
         "-d".as_ref(),
-        min1().as_ref(),
+        min1_url().as_ref(),
         dump.as_os_str(),
     ]);
 }
@@ -662,9 +671,22 @@ fn a_long_output_name_works() {
     let name = "d".repeat(240);
     let dump = t.path().join(&name);
     let json = t.path().join(format!("{}.json", "j".repeat(230)));
-    dump_ok(["-d", &min1(), &s(&dump), "--json", &s(&json)]);
+    dump_ok([
+        "-d",
+        &min1_url(),
+        &path_str(&dump),
+        "--json",
+        &path_str(&json),
+    ]);
     assert!(dump.join("restore.py").exists() && json.exists());
-    dump_ok(["-o", "-d", &min1(), &s(&dump), "--json", &s(&json)]);
+    dump_ok([
+        "-o",
+        "-d",
+        &min1_url(),
+        &path_str(&dump),
+        "--json",
+        &path_str(&json),
+    ]);
     assert_eq!(dot_files(t.path()), Vec::<String>::new());
 }
 
@@ -672,6 +694,6 @@ fn a_long_output_name_works() {
 fn no_sync_is_accepted() {
     let t = tmp();
     let dump = t.path().join("dump");
-    dump_ok(["--no-sync", "-d", &min1(), &s(&dump)]);
+    dump_ok(["--no-sync", "-d", &min1_url(), &path_str(&dump)]);
     assert!(dump.join("dump2py.json").exists());
 }

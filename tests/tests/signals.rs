@@ -3,21 +3,19 @@
 //! 128 + the signal); what a SIGKILL leaves is removed by the next run that
 //! writes beside it.
 
-#[path = "common/bigdb.rs"]
-mod bigdb;
-
 use std::fs;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use bigdb::{big_db, dot_files, wait_for_data_files};
-use dump2py_tests::*;
+use crate::common::bigdb::{big_db, dot_files, wait_for_data_files};
+use dump2py_tests::{
+    compare::read_dump,
+    fixture, min1_url, path_str,
+    run::{bin, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 const ROWS: u64 = 1_000_000;
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
 
 /// A dump of the big database over an old dump in `dir/dump`, with a
 /// JSON output too (it spools beside its target).
@@ -47,8 +45,8 @@ fn with_old_dump() -> (
     std::collections::BTreeMap<String, Vec<u8>>,
 ) {
     let t = tempfile::tempdir().expect("tempdir");
-    let min1 = sqlite_url(&fixture("min1.sqlite3"));
-    dump_ok(["-d", &min1, &s(&t.path().join("dump"))]);
+    let min1 = min1_url();
+    dump_ok(["-d", &min1, &path_str(&t.path().join("dump"))]);
     let old = read_dump(&t.path().join("dump"));
     (t, old)
 }
@@ -94,11 +92,11 @@ fn what_a_sigkill_leaves_is_removed_by_the_next_run() {
     );
     assert_eq!(read_dump(&t.path().join("dump")), old);
     // A run writing another output beside them removes them.
-    let min1 = sqlite_url(&fixture("min1.sqlite3"));
-    dump_ok(["-d", &min1, &s(&t.path().join("other"))]);
+    let min1 = min1_url();
+    dump_ok(["-d", &min1, &path_str(&t.path().join("other"))]);
     assert_eq!(dot_files(t.path()), Vec::<String>::new());
     // And the old dump is replaced as usual.
-    dump_ok(["-o", "-d", &min1, &s(&t.path().join("dump"))]);
+    dump_ok(["-o", "-d", &min1, &path_str(&t.path().join("dump"))]);
     assert_eq!(dot_files(t.path()), Vec::<String>::new());
     assert!(fs::read_dir(t.path().join("dump")).is_ok());
 }
@@ -107,7 +105,7 @@ fn what_a_sigkill_leaves_is_removed_by_the_next_run() {
 #[test]
 fn a_file_over_ulimit_f_aborts_like_a_signal() {
     let (t, old) = with_old_dump();
-    let min1 = sqlite_url(&fixture("min1.sqlite3"));
+    let min1 = min1_url();
     // 100 blocks of 512 bytes: the JSON of min1 is bigger.
     let out = Command::new("sh")
         .arg("-c")
@@ -146,13 +144,21 @@ fn a_signal_during_settings_kills_the_sites_python() {
     let python = t.path().join("python");
     fs::write(
         &python,
-        format!("#!/bin/sh\necho $$ > '{}'\nexec sleep 120\n", s(&pidfile)),
+        format!(
+            "#!/bin/sh\necho $$ > '{}'\nexec sleep 120\n",
+            path_str(&pidfile)
+        ),
     )
     .expect("write");
     let made = Command::new("chmod").arg("+x").arg(&python).status();
     assert!(made.expect("chmod").success());
     let child = Command::new(bin())
-        .args(["--settings", "site.settings", "--python", &s(&python)])
+        .args([
+            "--settings",
+            "site.settings",
+            "--python",
+            &path_str(&python),
+        ])
         .arg(t.path().join("dump"))
         .stderr(Stdio::piped())
         .spawn()
@@ -233,15 +239,15 @@ fn what_a_run_under_umask_777_makes_is_removed() {
         let mut args = prefix.clone();
         args.extend(["sh".into(), "-c".into()]);
         args.push(format!("umask {umask} && exec \"$0\" \"$@\""));
-        args.push(s(&bin()));
+        args.push(path_str(&bin()));
         args.extend(extra.iter().map(|a| a.to_string()));
         args.extend([
             "-d".into(),
             sqlite_url(&db),
             "--json".into(),
-            s(&work.join("o.json")),
+            path_str(&work.join("o.json")),
         ]);
-        args.push(s(&work.join("dump")));
+        args.push(path_str(&work.join("dump")));
         Command::new(&args[0])
             .args(&args[1..])
             .current_dir(&work)

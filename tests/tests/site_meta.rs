@@ -5,7 +5,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    compare::read_dump,
+    lino::{lino, Venv, AWKWARD, MIN1},
+    root,
+    run::{bin, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 /// Flags for compare_dumps.py on the awkward site: what Lino loses there.
 const AWKWARD_LOSSES: &[&str] = &[
@@ -17,18 +23,7 @@ const AWKWARD_LOSSES: &[&str] = &[
     "--lino-quotes-json-floats",
 ];
 
-fn prepared(lino: &Lino, settings: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().expect("tempdir");
-    let db = t.path().join("db.sqlite3");
-    if settings == MIN1 {
-        fs::copy(fixture("min1.sqlite3"), &db).expect("copy fixture");
-    } else {
-        lino.admin_env_ok(settings, &db, env, &["prep", "--noinput", "-v0"]);
-    }
-    (t, db)
-}
-
-fn compare(lino: &Lino, theirs: &Path, ours: &Path, flags: &[&str]) -> String {
+fn compare(lino: &Venv, theirs: &Path, ours: &Path, flags: &[&str]) -> String {
     let mut args: Vec<&Path> = vec![theirs, ours, Path::new("--exact")];
     args.extend(flags.iter().map(Path::new));
     let out = lino.script("compare_dumps.py", &args);
@@ -38,7 +33,7 @@ fn compare(lino: &Lino, theirs: &Path, ours: &Path, flags: &[&str]) -> String {
 
 fn same_as_lino(settings: &str, env: &[(&str, &str)], flags: &[&str], m2m: &[&str]) {
     let lino = lino();
-    let (t, db) = prepared(lino, settings, env);
+    let (t, db) = lino.sqlite_site(settings, env);
     let theirs = t.path().join("lino");
     lino.admin_env_ok(settings, &db, env, &["dump2py", &theirs.to_string_lossy()]);
     let ours = t.path().join("ours");
@@ -88,7 +83,7 @@ fn one_language_site_equals_linos() {
 fn proxy_models_are_skipped() {
     let lino = lino();
     let proxy = [("AWKWARD_PROXY", "1")];
-    let (t, db) = prepared(lino, AWKWARD, &proxy);
+    let (t, db) = lino.sqlite_site(AWKWARD, &proxy);
     let theirs = t.path().join("lino");
     let r = lino.admin_env(
         AWKWARD,
@@ -132,7 +127,7 @@ fn proxy_models_are_skipped() {
 fn double_dump_with_and_without_settings() {
     let lino = lino();
     for settings in [MIN1, AWKWARD] {
-        let (t, db) = prepared(lino, settings, &[]);
+        let (t, db) = lino.sqlite_site(settings, &[]);
         let before = t.path().join("before.yaml");
         lino.dumpdata(settings, &db, &before);
         for with_meta in [true, false] {
@@ -165,7 +160,7 @@ fn double_dump_with_and_without_settings() {
 fn a_data_migration_runs_through_our_dump() {
     let lino = lino();
     let v1 = [("AWKWARD_VERSION", "1.0")];
-    let (t, db) = prepared(lino, AWKWARD, &v1);
+    let (t, db) = lino.sqlite_site(AWKWARD, &v1);
     let dump = t.path().join("dump");
     lino.ours_ok(AWKWARD, &db, &v1, &[&dump.to_string_lossy()]);
     let restore = fs::read_to_string(dump.join("restore.py")).expect("restore.py");
@@ -206,7 +201,7 @@ fn a_data_migration_runs_through_our_dump() {
 #[test]
 fn babel_values_follow_a_change_of_languages() {
     let lino = lino();
-    let (t, db) = prepared(lino, AWKWARD, &[]);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     let dump = t.path().join("dump");
     lino.ours_ok(AWKWARD, &db, &[], &[&dump.to_string_lossy()]);
     let en_fr = [("AWKWARD_LANGUAGES", "en fr")];
@@ -242,7 +237,7 @@ fn babel_values_follow_a_change_of_languages() {
 #[test]
 fn saved_site_schema_gives_the_same_dump() {
     let lino = lino();
-    let (t, db) = prepared(lino, AWKWARD, &[]);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     let schema = t.path().join("site.json");
     lino.ours_ok(
         AWKWARD,
@@ -358,7 +353,7 @@ fn the_python_helper_fails_clearly() {
 #[test]
 fn a_stale_content_type_is_dumped_as_none_with_a_warning() {
     let lino = lino();
-    let (t, db) = prepared(lino, AWKWARD, &[]);
+    let (t, db) = lino.sqlite_site(AWKWARD, &[]);
     rusqlite::Connection::open(&db)
         .and_then(|c| {
             c.execute_batch(
@@ -417,7 +412,7 @@ fn sitemeta_reports_what_the_site_knows() {
 #[test]
 fn django_settings_module_and_pythonpath_as_django_commands() {
     let lino = lino();
-    let (t, db) = prepared(lino, MIN1, &[]);
+    let (t, db) = lino.sqlite_site(MIN1, &[]);
     let path = |n: &str| t.path().join(n).to_string_lossy().into_owned();
     let schema = path("site.json");
     lino.ours_ok(

@@ -9,11 +9,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use dump2py_tests::*;
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
+use dump2py_tests::{
+    copy_db, fixture,
+    lino::{lino, MIN1},
+    path_str, root,
+    run::{bin, dump2py, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 /// dump2py at the time `now` (RFC 3339).
 fn at<I, S>(now: &str, args: I) -> Output
@@ -43,7 +45,7 @@ fn snapshot(url: &str, snaps: &Path, now: &str, keep: &[&str]) -> Output {
         "-d".to_string(),
         url.to_string(),
         "--snapshot-dir".to_string(),
-        s(snaps),
+        path_str(snaps),
         "--snapshot-name".to_string(),
         "min1".to_string(),
     ];
@@ -119,7 +121,7 @@ fn keep_daily_5_keeps_what_restics_documentation_shows() {
     assert_eq!(listing(&snaps), kept);
     // Each one left is whole.
     for name in &kept {
-        dump_ok(["--verify", &s(&snaps.join(name)), "-v", "0"]);
+        dump_ok(["--verify", &path_str(&snaps.join(name)), "-v", "0"]);
     }
 }
 
@@ -185,7 +187,7 @@ fn what_dump2py_did_not_write_and_the_newest_verified_survive_every_policy() {
             "-d",
             &url,
             "--snapshot-dir",
-            &s(&snaps),
+            &path_str(&snaps),
             "--snapshot-name",
             "other",
             "-v",
@@ -222,7 +224,7 @@ fn a_failed_snapshot_deletes_nothing() {
             "-d",
             &url,
             "--snapshot-dir",
-            &s(&snaps),
+            &path_str(&snaps),
             "--snapshot-name",
             "min1",
             "--keep-last",
@@ -248,7 +250,7 @@ fn a_failed_snapshot_deletes_nothing() {
             "-d",
             &sqlite_url(&broken),
             "--snapshot-dir",
-            &s(&snaps),
+            &path_str(&snaps),
             "--snapshot-name",
             "min1",
             "--keep-last",
@@ -275,7 +277,7 @@ fn a_failed_snapshot_deletes_nothing() {
             "-d",
             &sqlite_url(&db),
             "--snapshot-dir",
-            &s(&snaps),
+            &path_str(&snaps),
             "--snapshot-name",
             "min1",
             "--keep-last",
@@ -295,7 +297,7 @@ fn a_failed_snapshot_deletes_nothing() {
             "-d",
             &url,
             "--snapshot-dir",
-            &s(&snaps),
+            &path_str(&snaps),
             "--snapshot-name",
             "min1",
             "--keep-last",
@@ -322,7 +324,7 @@ fn verify_dir_checks_the_newest_and_its_age() {
     snapshot(&url, &snaps, "2025-05-01T23:00:00Z", &[]);
     snapshot(&url, &snaps, "2025-05-02T23:00:00Z", &[]);
     let verify = |now: &str, extra: &[&str]| {
-        let mut args = vec!["--verify".to_string(), s(&snaps)];
+        let mut args = vec!["--verify".to_string(), path_str(&snaps)];
         args.extend(extra.iter().map(|a| a.to_string()));
         at(now, &args)
     };
@@ -373,39 +375,45 @@ fn verify_dir_checks_the_newest_and_its_age() {
     // A directory with no snapshot, and --max-age on a dump, are refused.
     let empty = snaps.join("..").join("empty");
     fs::create_dir(&empty).expect("mkdir");
-    let out = dump2py(["--verify", &s(&empty), "--max-age", "26h"]);
+    let out = dump2py(["--verify", &path_str(&empty), "--max-age", "26h"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no snapshot written by dump2py"));
     let out = dump2py([
         "--verify",
-        &s(&snaps.join("min1-20250501T230000Z")),
+        &path_str(&snaps.join("min1-20250501T230000Z")),
         "--max-age",
         "26h",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let out = dump2py(["--verify", &s(&snaps), "--max-age", "26"]);
+    let out = dump2py(["--verify", &path_str(&snaps), "--max-age", "26"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 #[test]
 fn snapshot_options_are_checked() {
     let (t, url, snaps) = site();
-    let out = dump2py(["-d", &url, &s(&t.path().join("d")), "--keep-daily", "3"]);
+    let out = dump2py([
+        "-d",
+        &url,
+        &path_str(&t.path().join("d")),
+        "--keep-daily",
+        "3",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--snapshot-dir"), "{}", stderr(&out));
     let out = dump2py([
         "-d",
         &url,
-        &s(&t.path().join("d")),
+        &path_str(&t.path().join("d")),
         "--snapshot-dir",
-        &s(&snaps),
+        &path_str(&snaps),
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let out = dump2py([
         "-d",
         &url,
         "--snapshot-dir",
-        &s(&snaps),
+        &path_str(&snaps),
         "--snapshot-name",
         "../x",
     ]);
@@ -414,7 +422,7 @@ fn snapshot_options_are_checked() {
         "-d",
         &url,
         "--snapshot-dir",
-        &s(&snaps),
+        &path_str(&snaps),
         "--keep-daily",
         "-1",
     ]);
@@ -422,7 +430,7 @@ fn snapshot_options_are_checked() {
     // Without --snapshot-name, the database's name.
     let out = at(
         "2025-05-02T23:00:00Z",
-        ["-d", &url, "--snapshot-dir", &s(&snaps), "-v", "0"],
+        ["-d", &url, "--snapshot-dir", &path_str(&snaps), "-v", "0"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(listing(&snaps), ["db-20250502T230000Z"]);
@@ -435,8 +443,8 @@ fn archives_verify_and_a_flipped_byte_is_refused() {
     let (t, url, _) = site();
     for name in ["min1.zip", "min1.tar.gz", "min1.tar.zst"] {
         let archive = t.path().join(name);
-        dump_ok(["-d", &url, &s(&archive), "-v", "0"]);
-        let out = dump_ok(["--verify", &s(&archive)]);
+        dump_ok(["-d", &url, &path_str(&archive), "-v", "0"]);
+        let out = dump_ok(["--verify", &path_str(&archive)]);
         assert!(
             stdout(&out).contains("intact (1 file, 280 rows in 11 tables"),
             "{}",
@@ -445,7 +453,7 @@ fn archives_verify_and_a_flipped_byte_is_refused() {
         // Carried alone (renamed too): the manifest inside.
         let alone = t.path().join(format!("carried-{name}"));
         fs::copy(&archive, &alone).expect("copy");
-        let out = dump_ok(["--verify", &s(&alone)]);
+        let out = dump_ok(["--verify", &path_str(&alone)]);
         assert!(
             stdout(&out).contains("intact (12 files, 280 rows in 11 tables"),
             "{}",
@@ -456,11 +464,11 @@ fn archives_verify_and_a_flipped_byte_is_refused() {
         let at = bytes.len() / 2;
         bytes[at] ^= 0x10;
         fs::write(&alone, &bytes).expect("write");
-        let out = dump2py(["--verify", &s(&alone)]);
+        let out = dump2py(["--verify", &path_str(&alone)]);
         assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
         assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
         fs::write(&archive, &bytes).expect("write");
-        let out = dump2py(["--verify", &s(&archive)]);
+        let out = dump2py(["--verify", &path_str(&archive)]);
         assert_eq!(out.status.code(), Some(1));
         assert!(
             stderr(&out).contains("damaged: its SHA-256 is not the manifest's"),
@@ -496,7 +504,7 @@ fn archive_snapshots_are_kept_by_the_policy() {
     assert_eq!(listing(&snaps), names);
     let out = at(
         "2025-04-25T00:00:00Z",
-        ["--verify", &s(&snaps), "--max-age", "26h"],
+        ["--verify", &path_str(&snaps), "--max-age", "26h"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
@@ -512,14 +520,14 @@ fn restore_from_an_archive_gives_back_min1() {
     let before = t.path().join("before.yaml");
     lino.dumpdata(MIN1, &db, &before);
     let archive = t.path().join("min1.tar.gz");
-    lino.ours_ok(MIN1, &db, &[], &[&s(&archive), "-v", "0"]);
+    lino.ours_ok(MIN1, &db, &[], &[&path_str(&archive), "-v", "0"]);
     let (key, recipient) = age_key(t.path(), "key.txt");
     let sealed = t.path().join("min1.zip.age");
     lino.ours_ok(
         MIN1,
         &db,
         &[],
-        &[&s(&sealed), "--encrypt-to", &recipient, "-v", "0"],
+        &[&path_str(&sealed), "--encrypt-to", &recipient, "-v", "0"],
     );
     let change = || {
         let conn = rusqlite::Connection::open(&db).expect("open db");
@@ -530,7 +538,12 @@ fn restore_from_an_archive_gives_back_min1() {
     let changed = fs::read(&db).expect("db");
     let restore = |archive: &Path| {
         Command::new(bin())
-            .args(["--restore", &s(archive), "--identity", &s(&key)])
+            .args([
+                "--restore",
+                &path_str(archive),
+                "--identity",
+                &path_str(&key),
+            ])
             .args(["--settings", MIN1, "--python"])
             .arg(lino.python())
             .env("PYTHONPATH", root().join("tests/sites"))
@@ -604,7 +617,7 @@ fn encrypted_archives_decrypt_with_either_identity_and_refuse_a_flipped_byte() {
         dump_ok([
             "-d",
             &url,
-            &s(&sealed),
+            &path_str(&sealed),
             "--encrypt-to",
             &r1,
             "--encrypt-to",
@@ -615,21 +628,26 @@ fn encrypted_archives_decrypt_with_either_identity_and_refuse_a_flipped_byte() {
         let bytes = fs::read(&sealed).expect("read");
         assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
         // The manifest beside it checks the file; the identity, inside.
-        dump_ok(["--verify", &s(&sealed)]);
-        let out = dump_ok(["--verify", &s(&sealed), "--identity", &s(&key2)]);
+        dump_ok(["--verify", &path_str(&sealed)]);
+        let out = dump_ok([
+            "--verify",
+            &path_str(&sealed),
+            "--identity",
+            &path_str(&key2),
+        ]);
         assert!(stdout(&out).contains("intact"), "{}", stdout(&out));
         for (n, key) in [&key1, &key2].into_iter().enumerate() {
             let plain = t.path().join(format!("plain{n}.{kind}"));
             dump_ok([
                 "--decrypt",
-                &s(&sealed),
+                &path_str(&sealed),
                 "--identity",
-                &s(key),
-                &s(&plain),
+                &path_str(key),
+                &path_str(&plain),
                 "-v",
                 "0",
             ]);
-            let out = dump_ok(["--verify", &s(&plain)]);
+            let out = dump_ok(["--verify", &path_str(&plain)]);
             assert!(
                 stdout(&out).contains("280 rows in 11 tables"),
                 "{}",
@@ -640,10 +658,10 @@ fn encrypted_archives_decrypt_with_either_identity_and_refuse_a_flipped_byte() {
         let nope = t.path().join(format!("nope.{kind}"));
         let out = dump2py([
             "--decrypt",
-            &s(&sealed),
+            &path_str(&sealed),
             "--identity",
-            &s(&stranger),
-            &s(&nope),
+            &path_str(&stranger),
+            &path_str(&nope),
         ]);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert!(!nope.exists());
@@ -655,18 +673,23 @@ fn encrypted_archives_decrypt_with_either_identity_and_refuse_a_flipped_byte() {
         fs::write(&carried, &damaged).expect("write");
         let out = dump2py([
             "--decrypt",
-            &s(&carried),
+            &path_str(&carried),
             "--identity",
-            &s(&key1),
-            &s(&nope),
+            &path_str(&key1),
+            &path_str(&nope),
         ]);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
         assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
         assert!(!nope.exists());
-        let out = dump2py(["--verify", &s(&carried), "--identity", &s(&key1)]);
+        let out = dump2py([
+            "--verify",
+            &path_str(&carried),
+            "--identity",
+            &path_str(&key1),
+        ]);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-        let out = dump2py(["--verify", &s(&carried)]);
+        let out = dump2py(["--verify", &path_str(&carried)]);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert!(stderr(&out).contains("give --identity"), "{}", stderr(&out));
     }
@@ -675,10 +698,10 @@ fn encrypted_archives_decrypt_with_either_identity_and_refuse_a_flipped_byte() {
     fs::write(&bad, "AGE-SECRET-KEY-1NOTAKEYBUTSECRETTEXT\n").expect("write");
     let out = dump2py([
         "--decrypt",
-        &s(&t.path().join("min1.zip.age")),
+        &path_str(&t.path().join("min1.zip.age")),
         "--identity",
-        &s(&bad),
-        &s(&t.path().join("x.zip")),
+        &path_str(&bad),
+        &path_str(&t.path().join("x.zip")),
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!stderr(&out).contains("NOTAKEY"), "{}", stderr(&out));
@@ -693,15 +716,22 @@ fn encrypted_archives_decrypt_with_either_identity_and_refuse_a_flipped_byte() {
     for (args, error) in [
         (
             vec![
-                s(&t.path().join("x.zip")),
+                path_str(&t.path().join("x.zip")),
                 "--encrypt-to".into(),
                 "age1nope".into(),
             ],
             "not an age X25519 recipient",
         ),
-        (vec![s(&t.path().join("x.zip.age"))], "give --encrypt-to"),
         (
-            vec![s(&t.path().join("dir")), "--encrypt-to".into(), r1.clone()],
+            vec![path_str(&t.path().join("x.zip.age"))],
+            "give --encrypt-to",
+        ),
+        (
+            vec![
+                path_str(&t.path().join("dir")),
+                "--encrypt-to".into(),
+                r1.clone(),
+            ],
             "encrypts an archive",
         ),
     ] {
@@ -746,7 +776,10 @@ fn encrypted_snapshots() {
         })
         .collect();
     assert_eq!(listing(&snaps), names);
-    let out = at(RESTIC_DOC[2], ["--verify", &s(&snaps), "--max-age", "1h"]);
+    let out = at(
+        RESTIC_DOC[2],
+        ["--verify", &path_str(&snaps), "--max-age", "1h"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -760,7 +793,12 @@ fn gzip_data_files_restore_the_same() {
     let before = t.path().join("before.yaml");
     lino.dumpdata(MIN1, &db, &before);
     let dump = t.path().join("dump");
-    lino.ours_ok(MIN1, &db, &[], &[&s(&dump), "--gzip-data", "-v", "0"]);
+    lino.ours_ok(
+        MIN1,
+        &db,
+        &[],
+        &[&path_str(&dump), "--gzip-data", "-v", "0"],
+    );
     let names = listing(&dump);
     assert!(
         names.contains(&"contacts_partner.py.gz".to_string()),
@@ -774,7 +812,7 @@ fn gzip_data_files_restore_the_same() {
     );
     let data = fs::read(dump.join("contacts_partner.py.gz")).expect("read");
     assert_eq!(&data[..2], [0x1f, 0x8b]);
-    dump_ok(["--verify", &s(&dump), "-v", "0"]);
+    dump_ok(["--verify", &path_str(&dump), "-v", "0"]);
     let conn = rusqlite::Connection::open(&db).expect("open db");
     conn.execute_batch("DELETE FROM contacts_role;")
         .expect("change");

@@ -5,16 +5,18 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dump2py_tests::*;
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
+use dump2py_tests::{
+    copy_db, fixture,
+    lino::{lino, MIN1},
+    path_str,
+    run::{dump2py, dump_ok, stderr, stdout},
+    sqlite_url,
+};
 
 /// min1 dumped as a Python dump and as JSON and XML, in a fresh directory.
 fn dumped() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let (t, db) = copy_db(&fixture("min1.sqlite3"));
-    let d = |n: &str| s(&t.path().join(n));
+    let d = |n: &str| path_str(&t.path().join(n));
     dump_ok([
         "-d",
         &sqlite_url(&db),
@@ -32,7 +34,7 @@ fn dumped() -> (tempfile::TempDir, PathBuf, PathBuf) {
 
 /// `--verify` of `what` fails with status 1 and this error.
 fn fails(what: &Path, error: &str) {
-    let out = dump2py(["--verify", &s(what)]);
+    let out = dump2py(["--verify", &path_str(what)]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(stderr(&out).trim(), format!("error: {error}"));
 }
@@ -40,7 +42,7 @@ fn fails(what: &Path, error: &str) {
 #[test]
 fn an_intact_dump_and_its_json_and_xml_pass() {
     let (t, _db, dump) = dumped();
-    let out = dump_ok(["--verify", &s(&dump)]);
+    let out = dump_ok(["--verify", &path_str(&dump)]);
     assert_eq!(
         stdout(&out).trim(),
         format!(
@@ -50,7 +52,7 @@ fn an_intact_dump_and_its_json_and_xml_pass() {
         )
     );
     for file in ["a.json", "a.xml.gz"] {
-        let out = dump_ok(["--verify", &s(&t.path().join(file))]);
+        let out = dump_ok(["--verify", &path_str(&t.path().join(file))]);
         // The JSON and XML also hold the sessions (none).
         assert!(
             stdout(&out).contains("intact (1 file, 280 rows in 12 tables"),
@@ -109,7 +111,7 @@ fn a_missing_an_extra_and_a_truncated_file_are_named() {
         ),
     );
     fs::write(&restore, &text).expect("write");
-    dump_ok(["--verify", &s(&dump), "-v", "0"]);
+    dump_ok(["--verify", &path_str(&dump), "-v", "0"]);
     let extra = dump.join("notes.txt");
     fs::write(&extra, "mine").expect("write");
     fails(
@@ -125,12 +127,12 @@ fn a_missing_an_extra_and_a_truncated_file_are_named() {
     );
     // Without its manifest nothing tells what the dump held.
     fs::remove_file(dump.join("dump2py.json")).expect("rm");
-    let out = dump2py(["--verify", &s(&dump)]);
+    let out = dump2py(["--verify", &path_str(&dump)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no manifest"), "{}", stderr(&out));
     let side = t.path().join("a.json.dump2py.json");
     fs::remove_file(side).expect("rm");
-    let out = dump2py(["--verify", &s(&t.path().join("a.json"))]);
+    let out = dump2py(["--verify", &path_str(&t.path().join("a.json"))]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no manifest"), "{}", stderr(&out));
 }
@@ -139,7 +141,7 @@ fn a_missing_an_extra_and_a_truncated_file_are_named() {
 fn verify_with_the_database_names_the_tables_that_changed() {
     let (t, db, dump) = dumped();
     let url = sqlite_url(&db);
-    let out = dump_ok(["--verify", &s(&dump), "-d", &url]);
+    let out = dump_ok(["--verify", &path_str(&dump), "-d", &url]);
     assert!(
         stdout(&out).contains("the database has the same rows per table"),
         "{}",
@@ -155,7 +157,7 @@ fn verify_with_the_database_names_the_tables_that_changed() {
     .expect("change");
     drop(conn);
     for target in [dump, t.path().join("a.json")] {
-        let out = dump2py(["--verify", &s(&target), "-d", &url]);
+        let out = dump2py(["--verify", &path_str(&target), "-d", &url]);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         let err = stderr(&out);
         assert!(
@@ -175,14 +177,18 @@ fn verify_with_the_database_names_the_tables_that_changed() {
 #[test]
 fn verify_writes_nothing() {
     let (t, _db, dump) = dumped();
-    let out = dump2py(["--verify", &s(&dump), &s(&t.path().join("out"))]);
+    let out = dump2py([
+        "--verify",
+        &path_str(&dump),
+        &path_str(&t.path().join("out")),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("--verify checks a dump"),
         "{}",
         stderr(&out)
     );
-    let out = dump2py(["--verify", &s(&t.path().join("nothing"))]);
+    let out = dump2py(["--verify", &path_str(&t.path().join("nothing"))]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("nothing"), "{}", stderr(&out));
 }
@@ -193,8 +199,8 @@ fn verify_with_settings_compares_with_the_sites_database() {
     let lino = lino();
     let (t, db) = copy_db(&fixture("min1.sqlite3"));
     let dump = t.path().join("dump");
-    lino.ours_ok(MIN1, &db, &[], &[&s(&dump), "-v", "0"]);
-    let out = lino.ours_ok(MIN1, &db, &[], &["--verify", &s(&dump)]);
+    lino.ours_ok(MIN1, &db, &[], &[&path_str(&dump), "-v", "0"]);
+    let out = lino.ours_ok(MIN1, &db, &[], &["--verify", &path_str(&dump)]);
     assert!(
         stdout(&out).contains("the database has the same rows per table"),
         "{}",
@@ -204,7 +210,7 @@ fn verify_with_settings_compares_with_the_sites_database() {
     conn.execute("DELETE FROM contacts_role", [])
         .expect("delete");
     drop(conn);
-    let out = lino.ours(MIN1, &db, &[], &["--verify", &s(&dump)]);
+    let out = lino.ours(MIN1, &db, &[], &["--verify", &path_str(&dump)]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out)

@@ -5,7 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use dump2py_tests::*;
+use dump2py_tests::{
+    copy_db, fixture,
+    lino::{lino, MIN1},
+    root,
+    run::{stderr, stdout},
+};
 
 /// The wheel, built once per test process (a no-op rebuild when it's current).
 fn wheel() -> &'static Path {
