@@ -447,7 +447,9 @@ fn a_dump_passes_through_source_transformer_and_sink_plugins() {
         log[0],
         "begin numbers up to 4 app.number id,name,made,tag,twice"
     );
-    assert_eq!(log[1], "start app_number 4");
+    // No count before the read: a source across the C ABI gives no
+    // estimate, so the sink is told 0 rows to expect.
+    assert_eq!(log[1], "start app_number 0");
     assert_eq!(
         log[2],
         "row app_number [Int(1), Text(\"n°1 'x'\"), DateTime(DateTime { date: Date { year: 2024, \

@@ -104,16 +104,21 @@ pub fn read_table(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let sql = format!(
-        "SELECT {} FROM {} ORDER BY {}",
+    let mut sql = format!(
+        "SELECT {} FROM {}",
         if cols.is_empty() {
             "*".to_string()
         } else {
             cols.join(", ")
         },
         quote(&table.name),
-        order
     );
+    // A view whose columns can't be known (it names a table that is gone)
+    // has nothing to order by: its read says what is wrong.
+    if !order.is_empty() {
+        sql.push_str(" ORDER BY ");
+        sql.push_str(&order);
+    }
     read_sql(conn, table, &sql, batch_rows, out)
 }
 
