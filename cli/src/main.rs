@@ -21,6 +21,7 @@ macro_rules! usage {
 #[macro_use]
 mod say;
 
+mod into;
 mod outputs;
 mod plugins;
 mod progress;
@@ -42,6 +43,7 @@ use dump2py_core::staging;
 use dump2py_core::url::redact;
 
 // Built-in plugins register themselves when linked.
+use dump2py_database as _;
 use dump2py_dumpdata as _;
 use dump2py_mysql as _;
 use dump2py_postgres as _;
@@ -164,6 +166,9 @@ struct Cli {
 
     #[command(flatten)]
     outputs: outputs::OutputArgs,
+
+    #[command(flatten)]
+    into: into::IntoArgs,
 
     #[command(flatten)]
     plugins: plugins::PluginArgs,
@@ -509,7 +514,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     let url = with_allow_empty(url, cli.allow_empty)?;
     let output = match (&cli.output_dir, cli.simulate) {
         (Some(dir), false) => Some(dir.clone()),
-        (None, false) if cli.outputs.is_empty() => usage!(
+        (None, false) if cli.outputs.is_empty() && cli.into.is_empty() => usage!(
             "no OUTPUT_DIR given: name the directory to write the dump to, or other outputs (--json, --xml, -f)"
         ),
         (None, false) => None,
@@ -552,6 +557,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         cli.outputs
             .sinks(&extra, cli.overwrite, cli.max_row_count)?,
     );
+    sinks.extend(cli.into.sink(&url, source.as_ref(), meta.as_ref(), cli.simulate)?);
     let info = DumpInfo {
         source: redact(&source.describe()),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -596,6 +602,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     }
     let mut targets: Vec<String> = output.iter().map(|d| d.display().to_string()).collect();
     targets.extend(extra.iter().map(outputs::Output::describe));
+    targets.extend(cli.into.describe(cli.simulate));
     let target = match targets.as_slice() {
         [] => "the simulated dump".to_string(),
         [one] => one.clone(),

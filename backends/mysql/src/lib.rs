@@ -24,6 +24,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, SslOpts};
 
 pub use crate::schema::json_checked_columns;
+pub use mysql_async;
 use crate::types::Conv;
 pub use crate::types::{column_kind, normalize_declared};
 pub use crate::url::{parse as parse_url, Check, ConnSpec, SslMode, DEFAULT_CONNECT_TIMEOUT};
@@ -159,7 +160,9 @@ impl Drop for MysqlSource {
     }
 }
 
-async fn connect(spec: &ConnSpec) -> Result<Conn> {
+/// Connects as `spec` says (TLS, one time limit): the source's
+/// connection, and the database sink's (dump2py-database).
+pub async fn connect(spec: &ConnSpec) -> Result<Conn> {
     let ssl = tls::ssl_opts(spec)
         .map_err(|why| Error::Connect(format!("MariaDB/MySQL at {}: {why}", spec.place())))?;
     // One limit for every attempt together.
@@ -280,7 +283,7 @@ fn connect_error(spec: &ConnSpec, e: &mysql_async::Error) -> Error {
 }
 
 /// One line, without the driver's decorations.
-fn message(e: &mysql_async::Error) -> String {
+pub fn message(e: &mysql_async::Error) -> String {
     let text = match e {
         mysql_async::Error::Server(s) => format!("{} (error {})", s.message, s.code),
         mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),

@@ -4,6 +4,7 @@
 //! current-thread runtime and blocks on each step.
 
 mod catalog;
+pub mod client;
 mod copy;
 mod django;
 mod tls;
@@ -21,8 +22,9 @@ use dump2py_core::registry::SourceFactory;
 use dump2py_core::schema::{ColumnKind, Schema, Storage, Table};
 use dump2py_core::{Batch, Value};
 use tokio::runtime::Runtime;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
+pub use tokio_postgres;
 pub use types::{column_kind, numeric_text};
 pub use url::{parse as parse_url, ConnectSpec, Host, SslMode};
 
@@ -133,37 +135,7 @@ impl PgSource {
         snapshot: Option<&str>,
         catalog: Arc<OnceLock<Catalog>>,
     ) -> Result<PgSource> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Connect(format!("can't start the PostgreSQL client: {e}")))?;
-        let at = spec.location();
-        let config = spec.config();
-        // connect_timeout bounds the whole handshake, as libpq's does (a
-        // server that accepts but never answers), not only the TCP connect.
-        let limit = spec.connect_timeout;
-        let tls = tls::client_config(&spec)
-            .map_err(|why| Error::Connect(format!("PostgreSQL at {at}: {why}")))?;
-        let connected = rt.block_on(async {
-            match tls {
-                None => tokio::time::timeout(limit, config.connect(NoTls))
-                    .await
-                    .map(|r| r.map(|(c, conn)| (c, spawn_connection(conn)))),
-                Some(tls) => tokio::time::timeout(limit, config.connect(tls::MakeRustls(tls)))
-                    .await
-                    .map(|r| r.map(|(c, conn)| (c, spawn_connection(conn)))),
-            }
-        });
-        let client = match connected {
-            Err(_) => {
-                return Err(Error::Connect(format!(
-                    "can't connect to PostgreSQL at {at}: no answer within {} s",
-                    limit.as_secs()
-                )))
-            }
-            Ok(Err(e)) => return Err(connect_error(&spec, &e)),
-            Ok(Ok((client, ()))) => client,
-        };
+        let (rt, client) = client::connect(&spec)?;
         let mut source = PgSource {
             rt,
             client,
