@@ -124,7 +124,21 @@ impl SiteEnv {
             // pk to tell them apart by; the texts must be equal.
             let read = |p: &Path| std::fs::read_to_string(p).expect("read dumpdata");
             let (x, y) = (read(a), read(b));
-            assert!(x == y, "{} and {} differ:\n{y}", a.display(), b.display());
+            if x != y {
+                let (xl, yl): (Vec<&str>, Vec<&str>) = (x.lines().collect(), y.lines().collect());
+                let at = (xl.iter().zip(&yl))
+                    .position(|(p, q)| p != q)
+                    .unwrap_or(xl.len().min(yl.len()));
+                let around = |l: &[&str]| l[at.saturating_sub(8)..(at + 8).min(l.len())].join("\n");
+                panic!(
+                    "{} and {} differ at line {}:\n{}\n---\n{}",
+                    a.display(),
+                    b.display(),
+                    at + 1,
+                    around(&xl),
+                    around(&yl)
+                );
+            }
             return;
         }
         let out = Command::new(self.python())
