@@ -13,6 +13,7 @@
 # Needs sqlite3, psql, pg_dump, mariadb, mariadb-dump, GNU time, and the
 # servers at 127.0.0.1 (PostgreSQL as postgres, MariaDB as root, no
 # passwords). Makes databases dump2py_into_bench (dropped at the end).
+# DUMP2PY_BIN=PATH measures that binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
@@ -28,8 +29,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -q -p dump2py
-bin="$PWD/target/release/dump2py"
+# DUMP2PY_BIN: a dump2py already built for release (else built here).
+bin="${DUMP2PY_BIN:-}"
+if [ -z "$bin" ]; then
+    cargo build --release -q -p dump2py
+    bin="$PWD/target/release/dump2py"
+fi
 
 # The source: bench/postgres.sh's table, in SQLite as Django makes it.
 src="$work/src.sqlite3"

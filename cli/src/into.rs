@@ -53,15 +53,18 @@ impl IntoArgs {
             (Some("sqlite" | "sqlite3"), Some("sqlite" | "sqlite3")) => {
                 let a = dump2py_sqlite::path_of(url)?;
                 let b = dump2py_sqlite::path_of(source_url)?;
-                a == b || a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a))
+                a == b
+                    || a.canonicalize()
+                        .ok()
+                        .is_some_and(|a| b.canonicalize().ok() == Some(a))
             }
             _ => url == source_url,
         };
         if same {
-            return Err(
-                UsageError("--into names the database that is read (-d): give another".into())
-                    .into(),
-            );
+            return Err(UsageError(
+                "--into names the database that is read (-d): give another".into(),
+            )
+            .into());
         }
         let options = IntoOptions {
             url: url.clone(),

@@ -557,7 +557,10 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         cli.outputs
             .sinks(&extra, cli.overwrite, cli.max_row_count)?,
     );
-    sinks.extend(cli.into.sink(&url, source.as_ref(), meta.as_ref(), cli.simulate)?);
+    sinks.extend(
+        cli.into
+            .sink(&url, source.as_ref(), meta.as_ref(), cli.simulate)?,
+    );
     let info = DumpInfo {
         source: redact(&source.describe()),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

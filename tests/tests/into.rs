@@ -110,7 +110,14 @@ impl SiteEnv {
     /// `dumpdata` with natural foreign keys, as YAML (microseconds kept).
     fn dumpdata(self, target: &Target, files: &Path, out: &Path) -> PathBuf {
         let o = path_str(out);
-        let mut args = vec!["dumpdata", "--natural-foreign", "--format", "yaml", "-o", &o];
+        let mut args = vec![
+            "dumpdata",
+            "--natural-foreign",
+            "--format",
+            "yaml",
+            "-o",
+            &o,
+        ];
         if !self.lino {
             args.push("--natural-primary");
         }
@@ -275,7 +282,10 @@ fn a_target_with_rows_is_refused_and_flush_empties_only_what_it_writes() {
     MIN1_SITE.migrate(&target, &db);
     let url = sqlite_url(&db);
     let src = sqlite_url(&source);
-    ok(MIN1_SITE.load(&src, &url, &source, false, &[]), "first load");
+    ok(
+        MIN1_SITE.load(&src, &url, &source, false, &[]),
+        "first load",
+    );
     let persons = sqlite_count(&db, "contacts_person");
     assert!(persons > 0);
     let again = MIN1_SITE.load(&src, &url, &source, false, &[]);
@@ -414,30 +424,34 @@ fn kill_9_mid_load_leaves_nothing() {
             }
         };
         // The server ends the killed session's transaction as it notices.
-        wait_for("the killed load's session to end", Duration::from_millis(50), || {
-            match &target {
-                Target::Server(db) if db.backend == Backend::Postgres => db
-                    .sql(&format!(
+        wait_for(
+            "the killed load's session to end",
+            Duration::from_millis(50),
+            || match &target {
+                Target::Server(db) if db.backend == Backend::Postgres => {
+                    db.sql(&format!(
                         "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' \
                          AND pid <> pg_backend_pid()",
                         db.name
                     ))
                     .trim()
-                    == "0",
-                Target::Server(db) => db
-                    .backend
-                    .sql(
-                        None,
-                        &format!(
+                        == "0"
+                }
+                Target::Server(db) => {
+                    db.backend
+                        .sql(
+                            None,
+                            &format!(
                             "SELECT count(*) FROM information_schema.processlist WHERE db = '{}'",
                             db.name
                         ),
-                    )
-                    .trim()
-                    == "0",
+                        )
+                        .trim()
+                        == "0"
+                }
                 Target::Sqlite(_) => true,
-            }
-        });
+            },
+        );
         for table in ["contacts_partner", "contacts_person", "countries_country"] {
             assert_eq!(count(table).trim(), "0", "{name}: {table} kept rows");
         }

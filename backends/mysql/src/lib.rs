@@ -24,10 +24,10 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, SslOpts};
 
 pub use crate::schema::json_checked_columns;
-pub use mysql_async;
 use crate::types::Conv;
 pub use crate::types::{column_kind, normalize_declared};
 pub use crate::url::{parse as parse_url, Check, ConnSpec, SslMode, DEFAULT_CONNECT_TIMEOUT};
+pub use mysql_async;
 
 dump2py_core::inventory::submit! {
     SourceFactory {

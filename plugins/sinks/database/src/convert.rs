@@ -3,6 +3,7 @@
 //! that a copy between backends stores what the site would have stored
 //! there (booleans, UUIDs, durations, JSON, datetimes, content types).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use dump2py_core::py::uuid::parse_uuid;
@@ -31,17 +32,17 @@ pub struct Convert {
 impl Convert {
     /// `v` as Django stores it in this column; an error is a value the
     /// column can't hold.
-    pub fn value(
+    pub fn value<'a>(
         &self,
-        v: &Value,
+        v: &'a Value,
         target: Target,
         content_types: &HashMap<i64, i64>,
-    ) -> Result<Value, String> {
+    ) -> Result<Cow<'a, Value>, String> {
         if v.is_null() {
             let empty = self.empty_is_none && !self.column.nullable;
             return Ok(match empty {
-                true => Value::Text(String::new()),
-                false => Value::Null,
+                true => Cow::Owned(Value::Text(String::new())),
+                false => Cow::Borrowed(v),
             });
         }
         if self.content_type {
@@ -55,13 +56,13 @@ impl Convert {
                 return Err(format!("{v:?} is not a content type's id"));
             };
             return match content_types.get(&id) {
-                Some(t) => Ok(Value::Int(*t)),
+                Some(t) => Ok(Cow::Owned(Value::Int(*t))),
                 None => Err(format!(
                     "content type {id} is not in the source's django_content_type"
                 )),
             };
         }
-        Ok(match (&self.column.kind, v) {
+        Ok(Cow::Owned(match (&self.column.kind, v) {
             (ColumnKind::Bool, Value::Int(n)) => Value::Bool(*n != 0),
             (ColumnKind::Bool, Value::UInt(n)) => Value::Bool(*n != 0),
             (ColumnKind::Int | ColumnKind::UInt, Value::Bool(b)) => Value::Int(i64::from(*b)),
@@ -86,8 +87,8 @@ impl Convert {
                 utc.offset_minutes = None;
                 Value::DateTime(utc)
             }
-            (_, v) => v.clone(),
-        })
+            (_, v) => return Ok(Cow::Borrowed(v)),
+        }))
     }
 }
 
@@ -164,11 +165,23 @@ mod tests {
     #[test]
     fn values_take_the_target_columns_kind() {
         let none = HashMap::new();
-        let c = |k, v: Value, t| convert(k).value(&v, t, &none);
-        assert_eq!(c(ColumnKind::Bool, Value::Int(1), PG), Ok(Value::Bool(true)));
-        assert_eq!(c(ColumnKind::Int, Value::Bool(false), UTC), Ok(Value::Int(0)));
-        assert_eq!(c(ColumnKind::Int, Value::Duration(-5), UTC), Ok(Value::Int(-5)));
-        assert_eq!(c(ColumnKind::Duration, Value::Int(7), PG), Ok(Value::Duration(7)));
+        let c = |k, v: Value, t| convert(k).value(&v, t, &none).map(Cow::into_owned);
+        assert_eq!(
+            c(ColumnKind::Bool, Value::Int(1), PG),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            c(ColumnKind::Int, Value::Bool(false), UTC),
+            Ok(Value::Int(0))
+        );
+        assert_eq!(
+            c(ColumnKind::Int, Value::Duration(-5), UTC),
+            Ok(Value::Int(-5))
+        );
+        assert_eq!(
+            c(ColumnKind::Duration, Value::Int(7), PG),
+            Ok(Value::Duration(7))
+        );
         let u = c(
             ColumnKind::Uuid,
             Value::Text("0123456789abcdef0123456789abcdef".into()),
@@ -192,13 +205,15 @@ mod tests {
             time: Time::new(1, 5, 6, 7).unwrap(),
             offset_minutes: Some(120),
         };
-        let v = convert(ColumnKind::DateTime).value(&Value::DateTime(dt), UTC, &none);
+        let v = (convert(ColumnKind::DateTime).value(&Value::DateTime(dt), UTC, &none))
+            .map(Cow::into_owned);
         assert_eq!(v.map(|v| format!("{v:?}")), {
             let mut want = dt.to_utc().unwrap();
             want.offset_minutes = None;
             Ok(format!("{:?}", Value::DateTime(want)))
         });
-        let kept = convert(ColumnKind::DateTime).value(&Value::DateTime(dt), PG, &none);
+        let kept = (convert(ColumnKind::DateTime).value(&Value::DateTime(dt), PG, &none))
+            .map(Cow::into_owned);
         assert_eq!(kept, Ok(Value::DateTime(dt)));
     }
 
@@ -210,7 +225,10 @@ mod tests {
             content_type: true,
             empty_is_none: false,
         };
-        assert_eq!(ct.value(&Value::Int(3), PG, &map), Ok(Value::Int(30)));
+        assert_eq!(
+            ct.value(&Value::Int(3), PG, &map).map(Cow::into_owned),
+            Ok(Value::Int(30))
+        );
         assert!(ct.value(&Value::Int(4), PG, &map).is_err());
         let text = Convert {
             column: column(ColumnKind::Text, false),
@@ -218,7 +236,7 @@ mod tests {
             empty_is_none: true,
         };
         assert_eq!(
-            text.value(&Value::Null, PG, &map),
+            text.value(&Value::Null, PG, &map).map(Cow::into_owned),
             Ok(Value::Text(String::new()))
         );
     }

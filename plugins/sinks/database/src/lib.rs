@@ -15,9 +15,11 @@
 
 mod convert;
 mod mysql;
+mod pgbinary;
 mod postgres;
 mod sqlite;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dump2py_core::django::{Model, Site, CONTENT_TYPE_TABLE};
@@ -82,7 +84,7 @@ pub(crate) trait Writer {
     /// Starts writing `columns` of `table`.
     fn table_start(&mut self, table: &Table, columns: &[Column]) -> Result<()>;
     /// One row, a value per column of `table_start`, already converted.
-    fn row(&mut self, values: &[Value]) -> Result<()>;
+    fn row(&mut self, values: &[Cow<'_, Value>]) -> Result<()>;
     /// Ends the table's rows; an error names the row the database refused.
     fn table_end(&mut self) -> Result<()>;
     /// Foreign keys of `tables` (of the target's `schema`) that point
@@ -112,7 +114,6 @@ fn open_writer(url: &str) -> Result<Box<dyn Writer>> {
 struct Route {
     target: Table,
     columns: Vec<(usize, Convert)>,
-    values: Vec<Value>,
     written: u64,
 }
 
@@ -231,7 +232,6 @@ impl DatabaseSink {
         Ok(Route {
             target: target.clone(),
             columns,
-            values: Vec::new(),
             written: 0,
         })
     }
@@ -284,9 +284,9 @@ impl DatabaseSink {
             w.table_start(&ct_table, &columns)?;
             for ct in &missing {
                 w.row(&[
-                    Value::Int(next),
-                    Value::Text(ct.app_label.clone()),
-                    Value::Text(ct.model.clone()),
+                    Cow::Owned(Value::Int(next)),
+                    Cow::Owned(Value::Text(ct.app_label.clone())),
+                    Cow::Owned(Value::Text(ct.model.clone())),
                 ])?;
                 by_key.insert((ct.app_label.clone(), ct.model.clone()), next);
                 next += 1;
@@ -411,23 +411,24 @@ impl DatabaseSink {
             if batch.width == 0 {
                 return Ok(());
             }
+            let mut values: Vec<Cow<Value>> = Vec::with_capacity(route.columns.len());
             for row in batch.values.chunks(batch.width) {
-                route.values.clear();
+                values.clear();
                 for (i, c) in &route.columns {
                     let v = row.get(*i).unwrap_or(&Value::Null);
-                    let v = c.value(v, target, content_types).map_err(|m| {
-                        Error::Plugin {
+                    let v = c
+                        .value(v, target, content_types)
+                        .map_err(|m| Error::Plugin {
                             plugin: shown.clone(),
                             message: format!(
                                 "table {name}, column {}, primary key {}: {m}",
                                 c.column.name,
                                 model.table.pk_text(row)
                             ),
-                        }
-                    })?;
-                    route.values.push(v);
+                        })?;
+                    values.push(v);
                 }
-                w.row(&route.values)?;
+                w.row(&values)?;
                 route.written += 1;
             }
             Ok(())
@@ -481,7 +482,11 @@ impl Sink for DatabaseSink {
             return Ok(());
         };
         let target = route.target.clone();
-        let columns: Vec<Column> = route.columns.iter().map(|(_, c)| c.column.clone()).collect();
+        let columns: Vec<Column> = route
+            .columns
+            .iter()
+            .map(|(_, c)| c.column.clone())
+            .collect();
         self.order.push(name.clone());
         self.current = Some(name);
         self.writer()?
@@ -520,5 +525,54 @@ impl Sink for DatabaseSink {
         if let Some(mut w) = self.writer.take() {
             w.rollback();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions(dump: Option<&str>, site: Option<&str>) -> Result<()> {
+        check_versions(&IntoOptions {
+            source_version: dump.map(str::to_string),
+            site_version: site.map(str::to_string),
+            ..IntoOptions::default()
+        })
+    }
+
+    #[test]
+    fn data_of_another_version_of_the_site_is_refused() {
+        assert!(versions(None, None).is_ok());
+        assert!(versions(None, Some("1.0")).is_ok());
+        assert!(versions(Some("1.0"), Some("1.0")).is_ok());
+        let other = versions(Some("1.0"), Some("2.0")).map_err(|e| e.to_string());
+        assert!(
+            other
+                .as_ref()
+                .is_err_and(|e| e.contains("restore.py") && e.contains("1.0")),
+            "{other:?}"
+        );
+        let unknown = versions(Some("1.0"), None).map_err(|e| e.to_string());
+        assert!(unknown.is_err_and(|e| e.contains("--settings")));
+    }
+
+    #[test]
+    fn only_database_urls_are_taken() {
+        let sink = |url: &str| {
+            DatabaseSink::new(IntoOptions {
+                url: url.into(),
+                ..IntoOptions::default()
+            })
+            .map(drop)
+            .map_err(|e| e.to_string())
+        };
+        assert!(sink("postgres://u@h/db").is_ok());
+        assert!(sink("mariadb://u@h/db").is_ok());
+        assert!(sink("sqlite:x.db").is_ok());
+        let bad = sink("ftp://u:secret@h/x");
+        assert!(
+            bad.as_ref().is_err_and(|e| !e.contains("secret")),
+            "{bad:?}"
+        );
     }
 }

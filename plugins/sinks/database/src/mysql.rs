@@ -3,6 +3,7 @@
 //! key for rows that point nowhere (what the server would have refused).
 //! InnoDB moves AUTO_INCREMENT past every key inserted by itself.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use dump2py_core::error::{Error, Result};
@@ -75,7 +76,9 @@ impl MysqlWriter {
     fn run(&mut self, sql: &str) -> Result<()> {
         let MysqlWriter { conn, rt, .. } = self;
         let Some(conn) = conn.as_mut() else {
-            return Err(Error::Connect("MariaDB/MySQL: the connection is closed".into()));
+            return Err(Error::Connect(
+                "MariaDB/MySQL: the connection is closed".into(),
+            ));
         };
         let r = rt.block_on(conn.query_drop(sql));
         r.map_err(|e| self.error(&e))
@@ -128,7 +131,9 @@ impl Writer for MysqlWriter {
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
         let MysqlWriter { conn, rt, .. } = self;
         let Some(conn) = conn.as_mut() else {
-            return Err(Error::Connect("MariaDB/MySQL: the connection is closed".into()));
+            return Err(Error::Connect(
+                "MariaDB/MySQL: the connection is closed".into(),
+            ));
         };
         let r: std::result::Result<Vec<Row>, _> = rt.block_on(conn.query(sql));
         let rows = r.map_err(|e| self.error(&e))?;
@@ -167,7 +172,7 @@ impl Writer for MysqlWriter {
         Ok(())
     }
 
-    fn row(&mut self, values: &[Value]) -> Result<()> {
+    fn row(&mut self, values: &[Cow<'_, Value>]) -> Result<()> {
         if self.rows == 0 {
             self.sql.push_str(&self.head);
         } else {
@@ -175,6 +180,7 @@ impl Writer for MysqlWriter {
         }
         self.sql.push('(');
         for (i, v) in values.iter().enumerate() {
+            let v: &Value = v;
             if i > 0 {
                 self.sql.push(',');
             }

@@ -1,9 +1,12 @@
-//! PostgreSQL: each table through `COPY … FROM STDIN` in its text format,
-//! the one `psql` replays from `pg_dump`, with the server parsing each
-//! value into its column's type; Django's foreign keys are `DEFERRABLE
+//! PostgreSQL: each table through `COPY … FROM STDIN` in the binary
+//! format (`pgbinary.rs`: the server parses nothing), or in the text
+//! format, the one `psql` replays from `pg_dump`, for a table with a column
+//! of a type the binary encoder doesn't know, or on a site whose naive
+//! datetimes are in a zone other than UTC (the server converts them); Django's foreign keys are `DEFERRABLE
 //! INITIALLY DEFERRED`, checked at once by `SET CONSTRAINTS ALL IMMEDIATE`
 //! after the last table; sequences set with `setval`.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 use std::pin::Pin;
 use std::time::Duration;
@@ -17,6 +20,7 @@ use futures_util::SinkExt;
 use tokio::runtime::Runtime;
 
 use crate::convert::{write_text, Target};
+use crate::pgbinary::{self, Enc};
 use crate::Writer;
 
 /// Bytes of COPY data sent at once.
@@ -32,6 +36,10 @@ pub struct PgWriter {
     table: String,
     buf: Vec<u8>,
     text: String,
+    /// The session's time zone is UTC: naive datetimes may go binary.
+    utc: bool,
+    /// The binary encoders of the table's columns; None: the text format.
+    binary: Option<Vec<Enc>>,
 }
 
 impl PgWriter {
@@ -46,6 +54,8 @@ impl PgWriter {
             table: String::new(),
             buf: Vec::with_capacity(CHUNK * 2),
             text: String::new(),
+            utc: true,
+            binary: None,
         })
     }
 
@@ -91,6 +101,7 @@ fn escape_into(buf: &mut Vec<u8>, s: &str) {
 
 impl Writer for PgWriter {
     fn begin(&mut self, zone: &str) -> Result<()> {
+        self.utc = zone.eq_ignore_ascii_case("UTC");
         let sql = format!(
             "BEGIN; SET CONSTRAINTS ALL DEFERRED; SET LOCAL TIME ZONE '{}'; \
              SET LOCAL statement_timeout = 0",
@@ -131,11 +142,22 @@ impl Writer for PgWriter {
 
     fn table_start(&mut self, table: &Table, columns: &[Column]) -> Result<()> {
         let names: Vec<String> = columns.iter().map(|c| self.quote(&c.name)).collect();
+        let encs: Option<Vec<Enc>> = columns.iter().map(|c| Enc::of(&c.declared_type)).collect();
+        let naive = |e: &Enc| matches!(e, Enc::TsTz);
+        self.binary = encs.filter(|e| self.utc || !e.iter().any(naive));
+        let format = match self.binary {
+            Some(_) => " (FORMAT binary)",
+            None => "",
+        };
         let sql = format!(
-            "COPY {} ({}) FROM STDIN",
+            "COPY {} ({}) FROM STDIN{format}",
             self.quote(&table.name),
             names.join(", ")
         );
+        self.buf.clear();
+        if self.binary.is_some() {
+            self.buf.extend_from_slice(pgbinary::HEADER);
+        }
         self.table = table.name.clone();
         let r = self.rt.block_on(self.client.copy_in(&sql));
         let copy = r.map_err(|e| self.error(&e))?;
@@ -143,8 +165,21 @@ impl Writer for PgWriter {
         Ok(())
     }
 
-    fn row(&mut self, values: &[Value]) -> Result<()> {
+    fn row(&mut self, values: &[Cow<'_, Value>]) -> Result<()> {
+        if let Some(encs) = &self.binary {
+            let n = i16::try_from(values.len()).unwrap_or(i16::MAX);
+            self.buf.extend_from_slice(&n.to_be_bytes());
+            for (v, enc) in values.iter().zip(encs) {
+                pgbinary::encode(&mut self.buf, *enc, v)
+                    .map_err(|m| Error::table(&self.table, m))?;
+            }
+            if self.buf.len() >= CHUNK {
+                self.send()?;
+            }
+            return Ok(());
+        }
         for (i, v) in values.iter().enumerate() {
+            let v: &Value = v;
             if i > 0 {
                 self.buf.push(b'\t');
             }
@@ -175,6 +210,9 @@ impl Writer for PgWriter {
     }
 
     fn table_end(&mut self) -> Result<()> {
+        if self.binary.take().is_some() {
+            self.buf.extend_from_slice(pgbinary::TRAILER);
+        }
         self.send()?;
         if let Some(mut copy) = self.copy.take() {
             let r = self.rt.block_on(copy.as_mut().finish());

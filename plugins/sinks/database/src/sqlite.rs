@@ -5,6 +5,7 @@
 //! the column's affinity converts). AUTOINCREMENT's `sqlite_sequence`
 //! follows the highest key inserted by itself.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use dump2py_core::error::{Error, Result};
@@ -146,9 +147,9 @@ impl Writer for SqliteWriter {
         Ok(())
     }
 
-    fn row(&mut self, values: &[Value]) -> Result<()> {
+    fn row(&mut self, values: &[Cow<'_, Value>]) -> Result<()> {
         let r = self.conn.prepare_cached(&self.sql).and_then(|mut stmt| {
-            stmt.execute(rusqlite::params_from_iter(values.iter().map(Bind)))
+            stmt.execute(rusqlite::params_from_iter(values.iter().map(|v| Bind(v))))
         });
         r.map(drop).map_err(|e| self.error(e))
     }
@@ -161,8 +162,8 @@ impl Writer for SqliteWriter {
     fn check_foreign_keys(&mut self, schema: &Schema, tables: &[String]) -> Result<()> {
         let written = |t: &str| tables.iter().any(|w| w == t);
         for table in &schema.tables {
-            let touched = written(&table.name)
-                || table.foreign_keys.iter().any(|f| written(&f.target_table));
+            let touched =
+                written(&table.name) || table.foreign_keys.iter().any(|f| written(&f.target_table));
             if !touched || table.foreign_keys.is_empty() {
                 continue;
             }
