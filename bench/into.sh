@@ -13,7 +13,8 @@
 # Needs sqlite3, psql, pg_dump, mariadb, mariadb-dump, GNU time, and the
 # servers at 127.0.0.1 (PostgreSQL as postgres, MariaDB as root, no
 # passwords). Makes databases dump2py_into_bench (dropped at the end).
-# DUMP2PY_BIN=PATH measures that binary instead of building one.
+# DUMP2PY_BIN=PATH measures that binary instead of building one;
+# TARGETS="postgres mariadb sqlite" (the default) names the databases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
@@ -92,16 +93,23 @@ line() { # label ours... theirs...
 }
 
 echo "dump2py $("$bin" --version | cut -d' ' -f2), median of $runs runs, $(nproc) cores; $(uptime)"
+targets=" ${TARGETS:-postgres mariadb sqlite} "
+if [[ "$targets" == *" postgres "* ]]; then
 pg_empty="psql -X -q -h 127.0.0.1 -U postgres -d $db -c 'TRUNCATE contacts_partner'"
 d=($(measure "$pg_empty" "$bin" -v 0 -d "sqlite:$src" --into "postgres://postgres@127.0.0.1/$db"))
 o=($(measure "$pg_empty" sh -c "psql -X -q -h 127.0.0.1 -U postgres -d $db < $work/pg.sql"))
 line PostgreSQL "${d[@]}" "${o[@]}"
+fi
+if [[ "$targets" == *" mariadb "* ]]; then
 my_empty="mariadb -h 127.0.0.1 -u root $db -e 'TRUNCATE contacts_partner'"
 d=($(measure "$my_empty" "$bin" -v 0 -d "sqlite:$src" --into "mysql://root@127.0.0.1/$db"))
 o=($(measure "$my_empty" sh -c "mariadb -h 127.0.0.1 -u root $db < $work/my.sql"))
 line MariaDB "${d[@]}" "${o[@]}"
+fi
+if [[ "$targets" == *" sqlite "* ]]; then
 lite_empty="cp $empty $work/t.sqlite3"
 d=($(measure "$lite_empty" "$bin" -v 0 -d "sqlite:$src" --into "sqlite:$work/t.sqlite3"))
 o=($(measure "$lite_empty" sh -c "sqlite3 $work/t.sqlite3 '.read $work/lite.sql'"))
 line SQLite "${d[@]}" "${o[@]}"
+fi
 echo "after: $(uptime)"

@@ -265,7 +265,7 @@ pub fn numeric(text: &str) -> Option<Vec<u8>> {
     while (padded.len() as i64) < point {
         padded.push(0);
     }
-    while padded.len() % 4 != 0 {
+    while !padded.len().is_multiple_of(4) {
         padded.push(0);
     }
     let mut groups: Vec<i16> = padded
