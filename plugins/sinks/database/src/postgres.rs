@@ -40,6 +40,8 @@ pub struct PgWriter {
     utc: bool,
     /// The binary encoders of the table's columns; None: the text format.
     binary: Option<Vec<Enc>>,
+    /// The table's columns, for messages.
+    columns: Vec<String>,
 }
 
 impl PgWriter {
@@ -56,6 +58,7 @@ impl PgWriter {
             text: String::new(),
             utc: true,
             binary: None,
+            columns: Vec::new(),
         })
     }
 
@@ -154,6 +157,7 @@ impl Writer for PgWriter {
             self.quote(&table.name),
             names.join(", ")
         );
+        self.columns = columns.iter().map(|c| c.name.clone()).collect();
         self.buf.clear();
         if self.binary.is_some() {
             self.buf.extend_from_slice(pgbinary::HEADER);
@@ -169,9 +173,11 @@ impl Writer for PgWriter {
         if let Some(encs) = &self.binary {
             let n = i16::try_from(values.len()).unwrap_or(i16::MAX);
             self.buf.extend_from_slice(&n.to_be_bytes());
-            for (v, enc) in values.iter().zip(encs) {
-                pgbinary::encode(&mut self.buf, *enc, v)
-                    .map_err(|m| Error::table(&self.table, m))?;
+            for (i, (v, enc)) in values.iter().zip(encs).enumerate() {
+                pgbinary::encode(&mut self.buf, *enc, v).map_err(|m| {
+                    let column = self.columns.get(i).map_or("?", String::as_str);
+                    Error::table(&self.table, format!("column {column}: {m}"))
+                })?;
             }
             if self.buf.len() >= CHUNK {
                 self.send()?;
