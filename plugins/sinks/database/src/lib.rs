@@ -9,7 +9,7 @@
 //! holds rows (or `--flush`), the content types mapped by natural key, the
 //! values converted to what Django stores on the target (`convert.rs`) and
 //! the row counts checked after loading. A [`Writer`] per database
-//! (`postgres.rs`: text `COPY FROM STDIN`; `mysql.rs`: multi-row `INSERT`;
+//! (`postgres.rs`: binary `COPY FROM STDIN`; `mysql.rs`: multi-row `INSERT`;
 //! `sqlite.rs`: one prepared `INSERT`) only moves rows and runs the
 //! database's own checks; each connects through its backend crate.
 
