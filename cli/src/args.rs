@@ -9,7 +9,7 @@ use dump2py_plugin::registry;
 
 use anyhow::Result;
 
-use crate::{archive, outputs, plugins, snapshot};
+use crate::{archive, into, outputs, plugins, snapshot};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -130,6 +130,9 @@ pub(crate) struct Cli {
 
     #[command(flatten)]
     pub outputs: outputs::OutputArgs,
+
+    #[command(flatten)]
+    pub into: into::IntoArgs,
 
     #[command(flatten)]
     pub plugins: plugins::PluginArgs,

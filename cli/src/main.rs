@@ -25,6 +25,7 @@ mod archive;
 mod args;
 mod checked;
 mod encryption;
+mod into;
 mod outputs;
 mod plugins;
 mod process;
@@ -54,6 +55,7 @@ use process::{check_umask, watch_exit, watch_signals, FINISHED};
 use site::{check_languages, settings, site_meta, site_python};
 
 // Built-in plugins register themselves when linked.
+use dump2py_database as _;
 use dump2py_dump as _;
 use dump2py_dumpdata as _;
 use dump2py_mysql as _;
@@ -239,7 +241,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     )?;
     let output = match (&output_dir, cli.simulate) {
         (Some(dir), false) => Some(dir.clone()),
-        (None, false) if cli.outputs.is_empty() => usage!(
+        (None, false) if cli.outputs.is_empty() && cli.into.is_empty() => usage!(
             "no OUTPUT_DIR given: name the directory to write the dump to, or other outputs (--json, --xml, -f)"
         ),
         (None, false) => None,
@@ -294,6 +296,10 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         cli.outputs
             .sinks(&extra, cli.overwrite, cli.max_row_count)?,
     );
+    sinks.extend(
+        cli.into
+            .sink(&url, source.as_ref(), meta.as_ref(), cli.simulate)?,
+    );
     let info = DumpInfo {
         source: redact(&source.describe()),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -344,6 +350,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     }
     let mut targets: Vec<String> = output.iter().map(|d| d.display().to_string()).collect();
     targets.extend(extra.iter().map(outputs::Output::describe));
+    targets.extend(cli.into.describe(cli.simulate));
     let target = match targets.as_slice() {
         [] => "the simulated dump".to_string(),
         [one] => one.clone(),

@@ -43,8 +43,9 @@ fn layer(name: &str) -> Option<u32> {
         | "dump2py-dumpdata"
         | "dump2py-anonymize"
         | "dump2py-demo-plugin" => 6,
-        "dump2py" => 7,
-        "dump2py-tests" => 8,
+        "dump2py-database" => 7,
+        "dump2py" => 8,
+        "dump2py-tests" => 9,
         _ => return None,
     })
 }

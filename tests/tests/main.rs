@@ -38,6 +38,7 @@ mod conformance;
 
 // A dump read back as a source (-d dump:PATH).
 mod dump_source;
+mod into;
 
 // The server backends.
 mod jobs;

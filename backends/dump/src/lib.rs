@@ -288,6 +288,13 @@ impl Source for DumpSource {
         format!("dump:{}", self.dir.display())
     }
 
+    /// The site version the dump was made of (its `SOURCE_VERSION`):
+    /// loading it into a site of another version needs restore.py's data
+    /// migrations.
+    fn site_version(&self) -> Option<String> {
+        self.layout.source_version.clone()
+    }
+
     fn site_meta(&mut self, meta: &SiteMeta) -> Result<()> {
         self.meta = Some(meta.clone());
         self.plan = None;

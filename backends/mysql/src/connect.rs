@@ -7,7 +7,7 @@ use mysql_async::{Conn, OptsBuilder, SslOpts};
 use crate::tls;
 use crate::url::{Check, ConnSpec, SslMode};
 
-pub(crate) async fn connect(spec: &ConnSpec) -> Result<Conn> {
+pub async fn connect(spec: &ConnSpec) -> Result<Conn> {
     let ssl = tls::ssl_opts(spec)
         .map_err(|why| Error::Connect(format!("MariaDB/MySQL at {}: {why}", spec.place())))?;
     // One limit for every attempt together.
@@ -129,7 +129,7 @@ fn connect_error(spec: &ConnSpec, e: &mysql_async::Error) -> Error {
 }
 
 /// One line, without the driver's decorations.
-pub(crate) fn message(e: &mysql_async::Error) -> String {
+pub fn message(e: &mysql_async::Error) -> String {
     let text = match e {
         mysql_async::Error::Server(s) => format!("{} (error {})", s.message, s.code),
         mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),

@@ -26,11 +26,12 @@ use dump2py_plugin::{BatchFn, KeyRange, Source, Workers};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 
-use crate::connect::{connect, message};
+pub use crate::connect::{connect, message};
 use crate::read::{int_key, quote};
 pub use crate::schema::json_checked_columns;
 pub use crate::types::{column_kind, normalize_declared};
 pub use crate::url::{parse as parse_url, Check, ConnSpec, SslMode, DEFAULT_CONNECT_TIMEOUT};
+pub use mysql_async;
 
 dump2py_plugin::inventory::submit! {
     SourceFactory {

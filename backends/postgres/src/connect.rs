@@ -5,10 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use dump2py_model::error::{Error, Result};
-use tokio_postgres::NoTls;
 
 use crate::url::{self, ConnectSpec};
-use crate::{tls, Catalog, PgSource};
+use crate::{Catalog, PgSource};
 use std::sync::OnceLock;
 
 /// One line from a tokio-postgres error: the server's message (and detail)
@@ -68,37 +67,7 @@ impl PgSource {
         snapshot: Option<&str>,
         catalog: Arc<OnceLock<Catalog>>,
     ) -> Result<PgSource> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Connect(format!("can't start the PostgreSQL client: {e}")))?;
-        let at = spec.location();
-        let config = spec.config();
-        // connect_timeout bounds the whole handshake, as libpq's does (a
-        // server that accepts but never answers), not only the TCP connect.
-        let limit = spec.connect_timeout;
-        let tls = tls::client_config(&spec)
-            .map_err(|why| Error::Connect(format!("PostgreSQL at {at}: {why}")))?;
-        let connected = rt.block_on(async {
-            match tls {
-                None => tokio::time::timeout(limit, config.connect(NoTls))
-                    .await
-                    .map(|r| r.map(|(c, conn)| (c, spawn_connection(conn)))),
-                Some(tls) => tokio::time::timeout(limit, config.connect(tls::MakeRustls(tls)))
-                    .await
-                    .map(|r| r.map(|(c, conn)| (c, spawn_connection(conn)))),
-            }
-        });
-        let client = match connected {
-            Err(_) => {
-                return Err(Error::Connect(format!(
-                    "can't connect to PostgreSQL at {at}: no answer within {} s",
-                    limit.as_secs()
-                )))
-            }
-            Ok(Err(e)) => return Err(connect_error(&spec, &e)),
-            Ok(Ok((client, ()))) => client,
-        };
+        let (rt, client) = crate::client::connect(&spec)?;
         let mut source = PgSource {
             rt,
             client,
@@ -205,7 +174,7 @@ impl PgSource {
 }
 
 /// Runs the connection's task whenever the source blocks on the runtime.
-fn spawn_connection<F>(connection: F)
+pub(crate) fn spawn_connection<F>(connection: F)
 where
     F: Future<Output = std::result::Result<(), tokio_postgres::Error>> + Send + 'static,
 {

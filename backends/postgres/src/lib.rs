@@ -4,6 +4,7 @@
 //! current-thread runtime and blocks on each step.
 
 mod catalog;
+pub mod client;
 mod connect;
 mod copy;
 mod django;
@@ -25,6 +26,7 @@ use dump2py_plugin::{BatchFn, KeyRange, Source, Workers};
 use tokio::runtime::Runtime;
 use tokio_postgres::Client;
 
+pub use tokio_postgres;
 pub use types::{column_kind, numeric_text};
 pub use url::{parse as parse_url, ConnectSpec, Host, SslMode};
 

@@ -256,6 +256,15 @@ impl Site {
         self.content_types.get(&id).filter(|ct| ct.global.is_none())
     }
 
+    /// The time zone Django stores naive datetimes in for this site: its
+    /// `TIME_ZONE` without `USE_TZ`, else (and without metadata) UTC.
+    pub fn naive_time_zone(&self) -> String {
+        match self.meta.as_deref() {
+            Some(m) if !m.use_tz => m.time_zone.clone().unwrap_or_else(|| "UTC".into()),
+            _ => "UTC".into(),
+        }
+    }
+
     /// Every model the site's metadata knows (proxies and models left out
     /// with `-e` too) as `(global, app_label, model_name)`: the global
     /// restore.py binds (`contacts_Partner`), and the content type's

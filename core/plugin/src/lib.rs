@@ -110,6 +110,13 @@ pub trait Source {
     fn key_order_is_native(&self) -> bool {
         false
     }
+    /// The version of the site that wrote this data, where the source
+    /// knows it (a dump's `SOURCE_VERSION`); `None` for a live database.
+    /// The database sink (`--into`) refuses data of another version than
+    /// the target site's.
+    fn site_version(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Sources sharing one snapshot ([`Source::workers`]).
