@@ -6,33 +6,10 @@ use std::sync::Arc;
 
 use dump2py_model::error::{Error, Result};
 
+use crate::client::pg_message;
 use crate::url::{self, ConnectSpec};
 use crate::{Catalog, PgSource};
 use std::sync::OnceLock;
-
-/// One line from a tokio-postgres error: the server's message (and detail)
-/// for a database error, else the error and its causes.
-pub(crate) fn pg_message(e: &tokio_postgres::Error) -> String {
-    let text = match e.as_db_error() {
-        Some(db) => match db.detail() {
-            Some(d) => format!("{} ({d})", db.message()),
-            None => db.message().to_string(),
-        },
-        None => {
-            let mut parts = vec![e.to_string()];
-            let mut cause = std::error::Error::source(e);
-            while let Some(c) = cause {
-                let text = c.to_string();
-                if !parts.iter().any(|p| p.contains(&text)) {
-                    parts.push(text);
-                }
-                cause = c.source();
-            }
-            parts.join(": ")
-        }
-    };
-    text.replace(['\n', '\r'], " ")
-}
 
 /// The server's refusal is the table's fault (`-t` may skip it); a lost
 /// connection is not, and stops the dump.
@@ -171,48 +148,6 @@ impl PgSource {
             (Ok(v), Ok(())) => Ok(v),
         }
     }
-}
-
-/// Runs the connection's task whenever the source blocks on the runtime.
-pub(crate) fn spawn_connection<F>(connection: F)
-where
-    F: Future<Output = std::result::Result<(), tokio_postgres::Error>> + Send + 'static,
-{
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-}
-
-pub(crate) fn connect_error(spec: &ConnectSpec, e: &tokio_postgres::Error) -> Error {
-    use tokio_postgres::error::SqlState;
-    let at = spec.location();
-    let (user, db) = (&spec.user, &spec.dbname);
-    let msg = match e.code() {
-        Some(c) if *c == SqlState::INVALID_PASSWORD => {
-            format!("PostgreSQL at {at} refused the password of user \"{user}\"")
-        }
-        Some(c) if *c == SqlState::INVALID_CATALOG_NAME => {
-            format!("PostgreSQL at {at} has no database \"{db}\"")
-        }
-        Some(c) if *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
-            format!(
-                "PostgreSQL at {at} refused user \"{user}\": {}",
-                pg_message(e)
-            )
-        }
-        Some(_) => format!("PostgreSQL at {at}: {}", pg_message(e)),
-        None => {
-            let text = pg_message(e);
-            if text.contains("password missing") {
-                format!(
-                    "PostgreSQL at {at} asks user \"{user}\" for a password, and none was given"
-                )
-            } else {
-                format!("can't connect to PostgreSQL at {at}: {text}")
-            }
-        }
-    };
-    Error::Connect(msg)
 }
 
 /// A string literal.

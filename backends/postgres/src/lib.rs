@@ -30,7 +30,8 @@ pub use tokio_postgres;
 pub use types::{column_kind, numeric_text};
 pub use url::{parse as parse_url, ConnectSpec, Host, SslMode};
 
-use connect::{pg_message, read_error};
+use client::pg_message;
+use connect::read_error;
 
 dump2py_plugin::inventory::submit! {
     SourceFactory {
