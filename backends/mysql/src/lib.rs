@@ -117,21 +117,7 @@ impl MysqlSource {
             return Ok(Vec::new());
         };
         let rows: Vec<Row> = rt.block_on(conn.query(sql))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                r.unwrap_raw()
-                    .into_iter()
-                    .map(|v| match v {
-                        Some(mysql_async::Value::Bytes(b)) => {
-                            Some(String::from_utf8_lossy(&b).into_owned())
-                        }
-                        Some(mysql_async::Value::NULL) | None => None,
-                        Some(other) => Some(other.as_sql(true)),
-                    })
-                    .collect()
-            })
-            .collect())
+        Ok(text_rows(rows))
     }
 
     /// A failed query of `table`: the connection's end stops the dump,
@@ -344,6 +330,25 @@ impl MysqlSource {
             None => Ok(()),
         }
     }
+}
+
+/// A small query's rows as text (NULL as `None`), as the source and the
+/// database sink read their catalog queries.
+pub fn text_rows(rows: Vec<Row>) -> Vec<Vec<Option<String>>> {
+    rows.into_iter()
+        .map(|r| {
+            r.unwrap_raw()
+                .into_iter()
+                .map(|v| match v {
+                    Some(mysql_async::Value::Bytes(b)) => {
+                        Some(String::from_utf8_lossy(&b).into_owned())
+                    }
+                    Some(mysql_async::Value::NULL) | None => None,
+                    Some(other) => Some(other.as_sql(true)),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]

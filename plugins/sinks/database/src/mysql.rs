@@ -137,21 +137,7 @@ impl Writer for MysqlWriter {
         };
         let r: std::result::Result<Vec<Row>, _> = rt.block_on(conn.query(sql));
         let rows = r.map_err(|e| self.error(&e))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                r.unwrap_raw()
-                    .into_iter()
-                    .map(|v| match v {
-                        Some(mysql_async::Value::Bytes(b)) => {
-                            Some(String::from_utf8_lossy(&b).into_owned())
-                        }
-                        Some(mysql_async::Value::NULL) | None => None,
-                        Some(other) => Some(other.as_sql(true)),
-                    })
-                    .collect()
-            })
-            .collect())
+        Ok(dump2py_mysql::text_rows(rows))
     }
 
     fn execute(&mut self, sql: &str) -> Result<()> {
