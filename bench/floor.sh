@@ -26,6 +26,7 @@
 #   (default: built for release); RUNS=0: only the check of the bytes;
 #   SAME=0: no check of the bytes
 set -euo pipefail
+source "$(dirname "$0")/partners.sh"
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
 runs="${RUNS:-5}"
@@ -71,40 +72,18 @@ SQL
 
 make_mariadb() {
     if [ "$(my -e "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$mydb'")" = 0 ]; then
-        my <<SQL
-CREATE DATABASE \`$mydb\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-USE \`$mydb\`;
-SET time_zone = '+00:00';
-CREATE TABLE contacts_partner (id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  email varchar(254) NOT NULL, name varchar(200) NOT NULL, street varchar(200) NOT NULL,
-  is_active tinyint(1) NOT NULL, balance decimal(10,2) NULL, created datetime(6) NOT NULL,
-  birth_date date NULL, remarks longtext NOT NULL);
-INSERT INTO contacts_partner
-SELECT seq, concat('person', seq, '@example.com'), concat('Person ', seq, ' Müller'),
-       concat('Rue d''été ', seq % 300), seq % 2, (seq % 10000) / 100.0,
-       from_unixtime(1700000000 + seq) + INTERVAL 123 MICROSECOND,
-       DATE '2000-01-01' + INTERVAL (seq % 20000) DAY,
-       concat('line one', char(10), 'line two ', seq)
-FROM seq_1_to_$rows;
-SQL
+        {
+            echo "CREATE DATABASE \`$mydb\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
+            echo "USE \`$mydb\`;"
+            partners_mariadb_sql "$rows"
+        } | my
     fi
 }
 
 make_sqlite() {
     [ -f "$sqlite_db" ] && return
     mkdir -p "$(dirname "$sqlite_db")"
-    sqlite3 "$sqlite_db.tmp" <<SQL
-CREATE TABLE "contacts_partner" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
-  "email" varchar(254) NOT NULL, "name" varchar(200) NOT NULL, "street" varchar(200) NOT NULL,
-  "is_active" bool NOT NULL, "balance" decimal NULL, "created" datetime NOT NULL,
-  "birth_date" date NULL, "remarks" text NOT NULL);
-WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $rows)
-INSERT INTO contacts_partner
-SELECT i, 'person' || i || '@example.com', 'Person ' || i || ' Müller', 'Rue d''été ' || (i % 300),
-       i % 2, (i % 10000) / 100.0, strftime('%Y-%m-%d %H:%M:%f', 1700000000 + i, 'unixepoch') || '123',
-       date(2451545 + i % 20000), 'line one' || char(10) || 'line two ' || i
-FROM seq;
-SQL
+    partners_sqlite_sql "$rows" | sqlite3 "$sqlite_db.tmp"
     mv "$sqlite_db.tmp" "$sqlite_db"
 }
 

@@ -16,6 +16,7 @@
 # DUMP2PY_BIN=PATH measures that binary instead of building one;
 # TARGETS="postgres mariadb sqlite" (the default) names the databases.
 set -euo pipefail
+source "$(dirname "$0")/partners.sh"
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
 runs="${RUNS:-5}"
@@ -39,17 +40,7 @@ fi
 
 # The source: bench/postgres.sh's table, in SQLite as Django makes it.
 src="$work/src.sqlite3"
-sqlite3 "$src" <<SQL
-CREATE TABLE contacts_partner ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "email" varchar(254) NOT NULL, "name" varchar(200) NOT NULL, "street" varchar(200) NOT NULL, "is_active" bool NOT NULL, "balance" decimal NULL, "created" datetime NOT NULL, "birth_date" date NULL, "remarks" text NOT NULL);
-WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $rows)
-INSERT INTO contacts_partner
-SELECT i, 'person' || i || '@example.com', 'Person ' || i || ' Müller', 'Rue d''été ' || (i % 300),
-       i % 2, (i % 10000) / 100.0,
-       datetime(1700000000 + i, 'unixepoch') || '.123000',
-       date('2000-01-01', '+' || (i % 20000) || ' days'),
-       'line one' || char(10) || 'line two ' || i
-FROM s;
-SQL
+partners_sqlite_sql "$rows" | sqlite3 "$src"
 
 # The targets, as Django's migrate makes the table on each.
 pg -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"

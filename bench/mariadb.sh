@@ -13,6 +13,7 @@
 # dump2py_bench, filled once per row count.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
+source "$(dirname "$0")/partners.sh"
 host="${MARIADB_HOST:-127.0.0.1}"
 port="${MARIADB_PORT:-3306}"
 user="${MARIADB_USER:-root}"
@@ -26,23 +27,12 @@ make_db() { # rows -> database name
     local have
     have="$("${client[@]}" -e "SELECT count(*) FROM \`$name\`.contacts_partner" 2>/dev/null || echo none)"
     if [ "$have" != "$n" ]; then
-        "${client[@]}" <<SQL
-DROP DATABASE IF EXISTS \`$name\`;
-CREATE DATABASE \`$name\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-USE \`$name\`;
-SET time_zone = '+00:00';
-CREATE TABLE contacts_partner (id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  email varchar(254) NOT NULL, name varchar(200) NOT NULL, street varchar(200) NOT NULL,
-  is_active tinyint(1) NOT NULL, balance decimal(10,2) NULL, created datetime(6) NOT NULL,
-  birth_date date NULL, remarks longtext NOT NULL);
-INSERT INTO contacts_partner
-SELECT seq, concat('person', seq, '@example.com'), concat('Person ', seq, ' Müller'),
-       concat('Rue d''été ', seq % 300), seq % 2, (seq % 10000) / 100.0,
-       from_unixtime(1700000000 + seq) + INTERVAL 123 MICROSECOND,
-       DATE '2000-01-01' + INTERVAL (seq % 20000) DAY,
-       concat('line one', char(10), 'line two ', seq)
-FROM seq_1_to_$n;
-SQL
+        {
+            echo "DROP DATABASE IF EXISTS \`$name\`;"
+            echo "CREATE DATABASE \`$name\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
+            echo "USE \`$name\`;"
+            partners_mariadb_sql "$n"
+        } | "${client[@]}"
     fi
     echo "$name"
 }

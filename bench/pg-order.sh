@@ -14,6 +14,7 @@
 # (default 5), median wall time of each. The tables stay in database
 # dump2py_bench_memory (schemas kord_N, rord_N).
 set -euo pipefail
+source "$(dirname "$0")/partners.sh"
 rows="${1:-1000000}"
 runs="${RUNS:-5}"
 db=dump2py_bench_memory
@@ -25,15 +26,7 @@ k="kord_$rows" r="rord_$rows"
 if [ "$(pg -d $db -Atc "SELECT count(*) FROM pg_namespace WHERE nspname = '$r'")" = 0 ]; then
     pg -d $db <<SQL
 CREATE SCHEMA $k;
-CREATE TABLE $k.contacts_partner ("id" bigint NOT NULL PRIMARY KEY,
-  "email" varchar(254) NOT NULL, "name" varchar(200) NOT NULL, "street" varchar(200) NOT NULL,
-  "is_active" boolean NOT NULL, "balance" numeric(10,2) NULL, "created" timestamp with time zone NOT NULL,
-  "birth_date" date NULL, "remarks" text NOT NULL);
-INSERT INTO $k.contacts_partner
-SELECT i, 'person' || i || '@example.com', 'Person ' || i || ' Müller', 'Rue d''été ' || (i % 300),
-       i % 2 = 1, (i % 10000) / 100.0, to_timestamp(1700000000 + i) + interval '0.123 seconds',
-       date '2000-01-01' + i % 20000, 'line one' || chr(10) || 'line two ' || i
-FROM generate_series(1, $rows) AS i;
+$(partners_pg_sql "$k.contacts_partner" "$rows")
 CREATE SCHEMA $r;
 CREATE TABLE $r.contacts_partner (LIKE $k.contacts_partner INCLUDING ALL);
 INSERT INTO $r.contacts_partner SELECT * FROM $k.contacts_partner ORDER BY random();

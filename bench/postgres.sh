@@ -14,6 +14,7 @@
 # The tables stay in database dump2py_bench (DUMP2PY_BENCH_DB), made once.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
+source "$(dirname "$0")/partners.sh"
 host="${PGHOST:-127.0.0.1}" port="${PGPORT:-5432}" user="${PGUSER:-postgres}"
 db="${DUMP2PY_BENCH_DB:-dump2py_bench}"
 # Both sides connect with the same sslmode: libpq's default, or PGSSLMODE.
@@ -32,15 +33,7 @@ make_table() { # rows -> schema.table; one schema per size, as dump2py dumps a w
         psql_ -d "$db" >&2 <<SQL
 BEGIN;
 CREATE SCHEMA bench_$n;
-CREATE TABLE $t ("id" bigint NOT NULL PRIMARY KEY,
-  "email" varchar(254) NOT NULL, "name" varchar(200) NOT NULL, "street" varchar(200) NOT NULL,
-  "is_active" boolean NOT NULL, "balance" numeric(10,2) NULL, "created" timestamp with time zone NOT NULL,
-  "birth_date" date NULL, "remarks" text NOT NULL);
-INSERT INTO $t
-SELECT i, 'person' || i || '@example.com', 'Person ' || i || ' Müller', 'Rue d''été ' || (i % 300),
-       i % 2 = 1, (i % 10000) / 100.0, to_timestamp(1700000000 + i) + interval '0.123 seconds',
-       date '2000-01-01' + i % 20000, 'line one' || chr(10) || 'line two ' || i
-FROM generate_series(1, $n) AS i;
+$(partners_pg_sql "$t" "$n")
 COMMIT;
 VACUUM ANALYZE $t;
 SQL

@@ -10,24 +10,14 @@
 # ~/.cache/dump2py/bench.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
+source "$(dirname "$0")/partners.sh"
 cache="${DUMP2PY_BENCH_DIR:-$HOME/.cache/dump2py/bench}"
 mkdir -p "$cache"
 
 make_db() { # rows -> path
     local n="$1" db="$cache/partners-$1.sqlite3"
     if [ ! -f "$db" ]; then
-        sqlite3 "$db.tmp" <<SQL
-CREATE TABLE "contacts_partner" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
-  "email" varchar(254) NOT NULL, "name" varchar(200) NOT NULL, "street" varchar(200) NOT NULL,
-  "is_active" bool NOT NULL, "balance" decimal NULL, "created" datetime NOT NULL,
-  "birth_date" date NULL, "remarks" text NOT NULL);
-WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $n)
-INSERT INTO contacts_partner
-SELECT i, 'person' || i || '@example.com', 'Person ' || i || ' Müller', 'Rue d''été ' || (i % 300),
-       i % 2, (i % 10000) / 100.0, strftime('%Y-%m-%d %H:%M:%f', 1700000000 + i, 'unixepoch') || '123',
-       date(2451545 + i % 20000), 'line one' || char(10) || 'line two ' || i
-FROM seq;
-SQL
+        partners_sqlite_sql "$n" | sqlite3 "$db.tmp"
         mv "$db.tmp" "$db"
     fi
     echo "$db"
