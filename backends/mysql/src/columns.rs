@@ -12,6 +12,9 @@ impl MysqlSource {
     /// `SELECT *` needs every column: an error names the table (and says
     /// "only some of its columns" only when the table itself is readable).
     pub(crate) fn check_all_columns(&mut self, table: &Table) -> Result<()> {
+        if self.readable.contains(&table.name) {
+            return Ok(());
+        }
         let any = format!("SELECT 1 FROM {} LIMIT 0", quote(&table.name));
         self.rows(&any)
             .map_err(|e| self.table_error(&table.name, e))?;
@@ -24,6 +27,7 @@ impl MysqlSource {
                 },
                 other => other,
             })?;
+        self.readable.insert(table.name.clone());
         Ok(())
     }
 }

@@ -76,6 +76,9 @@ pub struct MysqlSource {
     invisible: Arc<OnceLock<HashMap<String, String>>>,
     /// Something was read: the snapshot may no longer be restarted.
     used: bool,
+    /// Tables whose every column this user may read (checked once: a
+    /// table is read again for another order, or counted first).
+    readable: std::collections::HashSet<String>,
 }
 
 impl MysqlSource {
@@ -97,6 +100,7 @@ impl MysqlSource {
             unread: false,
             invisible: Arc::default(),
             used: false,
+            readable: Default::default(),
         };
         for sql in SESSION_SETUP {
             source.rows(sql).map_err(|e| {
