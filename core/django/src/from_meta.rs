@@ -26,10 +26,7 @@ pub(super) fn build(
         .collect();
     let times = Times {
         use_tz: meta.use_tz,
-        zone: (!meta.use_tz)
-            .then_some(meta.time_zone.as_deref())
-            .flatten()
-            .map(WallTimeZone::new),
+        zone: meta.wall_time_zone().map(WallTimeZone::new),
     };
     let models: Vec<Model> = meta
         .models

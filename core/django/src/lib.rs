@@ -259,10 +259,10 @@ impl Site {
     /// The time zone Django stores naive datetimes in for this site: its
     /// `TIME_ZONE` without `USE_TZ`, else (and without metadata) UTC.
     pub fn naive_time_zone(&self) -> String {
-        match self.meta.as_deref() {
-            Some(m) if !m.use_tz => m.time_zone.clone().unwrap_or_else(|| "UTC".into()),
-            _ => "UTC".into(),
-        }
+        (self.meta.as_deref())
+            .and_then(SiteMeta::wall_time_zone)
+            .unwrap_or("UTC")
+            .to_string()
     }
 
     /// Every model the site's metadata knows (proxies and models left out

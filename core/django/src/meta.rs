@@ -202,6 +202,14 @@ impl ModelMeta {
 }
 
 impl SiteMeta {
+    /// The zone Django's naive datetimes are wall time in: `TIME_ZONE`
+    /// without `USE_TZ` (none with it, or without a `TIME_ZONE`).
+    pub fn wall_time_zone(&self) -> Option<&str> {
+        (!self.use_tz)
+            .then_some(self.time_zone.as_deref())
+            .flatten()
+    }
+
     pub fn model(&self, label: &str) -> Option<&ModelMeta> {
         self.models.iter().find(|m| m.label() == label)
     }
